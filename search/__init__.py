@@ -1,0 +1,1 @@
+"""Full-text search for French-language diplomatic press."""

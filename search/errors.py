@@ -1,0 +1,29 @@
+"""Our exception classes: the CLI turns each into a one-line message and a non-zero exit."""
+
+
+class SearchError(Exception):
+    """Base class: the message says what went wrong and what to do."""
+
+
+class QuerySyntaxError(SearchError):
+    """The query text cannot be understood."""
+
+
+class IndexMissingError(SearchError):
+    """There is no index where one was expected."""
+
+
+class IndexCorruptError(SearchError):
+    """An index exists but cannot be read."""
+
+
+class IndexLockedError(SearchError):
+    """Another process is writing to the index."""
+
+
+class CorpusError(SearchError):
+    """A corpus path given to the indexer does not exist or holds no articles."""
+
+
+class UnreadableArticle(SearchError):
+    """One article file cannot be used (binary, empty, unreadable); it is skipped."""
