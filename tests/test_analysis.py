@@ -1,0 +1,123 @@
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search.analysis import analyze, french_analyzer
+
+ACCENTED = "abcdeéèêëfghiîïjklmnoôœpqrstuùûüvwxyÿzàâçæ"
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("l'ambassadrice", ["ambassadric"]),
+        ("L’ambassadrice", ["ambassadric"]),
+        ("d'Astana qu'il n'a s'appuyant c'était j'ai m'a t'a", ["astan", "appui", "etait", "ai"]),
+        ("jusqu'au lorsqu'elle puisqu'on quoiqu'ils", []),
+        ("QU’IL JUSQU’À", []),
+        ("aujourd'hui", ["aujourdhui"]),
+        ("aujourd’hui", ["aujourdhui"]),
+        ("Sud-Sud", ["sud", "sud"]),
+        ("Al-Farabi", ["al", "farab"]),
+        ("maroco-kazakhes", ["maroco", "kazakh"]),
+        ("la 150è Assemblée en 2024", ["150e", "assembl", "2024"]),
+        ("Tokaïev", ["tokaiev"]),
+        ("œuvre Œuvre oeuvre", ["oeuvr", "oeuvr", "oeuvr"]),
+        ("Est", ["est"]),
+        ("été son sommes", ["ete", "son", "somm"]),
+        ("le la les de des du", []),
+        ("★ ☺ 🙂", []),
+    ],
+)
+def test_terms(text, terms):
+    assert analyze(text) == terms
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("sécurité", "securite", "SÉCURITÉ", "Sécurité"),
+        ("renforcer", "renforcé", "renforcée", "renforcées", "renforcés", "renforcement",
+         "renforcera", "renforcerait"),
+        ("coopération", "cooperation", "coopérations", "COOPÉRATION"),
+        ("bilatérale", "bilatéral", "bilatérales", "bilateraux"),
+        ("déléguée", "deleguee", "délégué"),
+        ("août", "aout"),
+        ("États", "etats", "état"),
+        ("Azerbaïdjan", "azerbaidjan"),
+        ("œuvre", "oeuvre", "œuvres"),
+        ("kazakh", "kazakhes", "Kazakhe"),
+        ("marocaine", "marocain", "marocains"),
+    ],
+)
+def test_conflates(words):
+    assert len({tuple(analyze(word)) for word in words}) == 1, [analyze(w) for w in words]
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("coopération", "COP"),
+        ("collectivités", "collections"),
+        ("Maroc", "marché"),
+        ("Est", "estime"),
+        ("Kazakhstan", "kazakh"),
+        ("paix", "pays"),
+        ("Union", "unique"),
+    ],
+)
+def test_does_not_conflate(first, second):
+    assert analyze(first) != analyze(second)
+
+
+def test_offsets_point_at_the_original_words():
+    text = "L’ambassadrice a salué la coopération Sud-Sud."
+    tokens = [(t.text, text[t.startchar:t.endchar])
+              for t in french_analyzer()(text, chars=True, positions=True)]
+    assert tokens == [
+        ("ambassadric", "L’ambassadrice"),
+        ("salu", "salué"),
+        ("cooper", "coopération"),
+        ("sud", "Sud"),
+        ("sud", "Sud"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["la coopération Sud-Sud", "le président de la République"])
+def test_remaining_words_take_adjacent_positions(text):
+    """Stop words and hyphens leave no gaps: phrases are matched as adjacent terms."""
+    positions = [t.pos for t in french_analyzer()(text, positions=True)]
+    assert positions == list(range(positions[0], positions[0] + len(positions)))
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+words = st.text(alphabet=ACCENTED + ACCENTED.upper() + "'’- ", min_size=1, max_size=40)
+
+
+@given(words)
+def test_accents_do_not_matter(text):
+    assert analyze(text) == analyze(strip_accents(text))
+
+
+@given(words)
+def test_decomposed_accents_analyze_like_composed_ones(text):
+    assert analyze(unicodedata.normalize("NFD", text)) == analyze(text)
+
+
+@given(st.text(max_size=200))
+def test_offsets_lie_inside_the_text(text):
+    for token in french_analyzer()(text, chars=True, positions=True):
+        assert 0 <= token.startchar < token.endchar <= len(text)
+        assert token.text
+
+
+@given(st.text())
+def test_any_string_analyzes_without_crashing(text):
+    for mode in ("index", "query"):
+        list(french_analyzer()(text, mode=mode, chars=True, positions=True))
