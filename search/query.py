@@ -1,0 +1,198 @@
+"""Query text → Whoosh query.
+
+The syntax: words (ANDed), `"phrases"` (also « » and “ ”), `OR`, `NOT`, `-word`,
+parentheses, `title:`/`body:`/`dateline:`/`category:` fields, `word*` truncation and
+`word~` fuzzy terms. French operators `ET`, `OU`, `SAUF` work too. Whoosh's parser accepts
+anything without complaint, so the text is checked first and every mistake gets a message
+that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import qparser
+from whoosh import query as wq
+
+from search.analysis import fold, strip_elision
+from search.errors import QuerySyntaxError
+from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS
+
+MAX_QUERY_CHARS = 1000
+MIN_TRUNCATION_CHARS = 3
+
+_QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"'})
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<phrase>"[^"]*")
+      | (?P<quote>")
+      | (?P<open>\()
+      | (?P<close>\))
+      | (?P<word>[^\s()"]+)""",
+    re.X,
+)
+_OPERATORS = {"AND": "AND", "ET": "AND", "OR": "OR", "OU": "OR", "NOT": "NOT", "SAUF": "NOT"}
+_FIELD = re.compile(r"\A(?P<name>[^\W\d_]+):(?P<value>.*)\Z")
+
+
+@dataclass
+class _Token:
+    kind: str
+    text: str
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(m.lastgroup, m.group()) for m in _TOKEN.finditer(text)]
+
+
+def normalize_query(text: str) -> str:
+    """Check the query and rewrite it into Whoosh's syntax; raises `QuerySyntaxError`."""
+    if not text.strip():
+        raise QuerySyntaxError("The query is empty: give one or more words to search for.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS})."
+        )
+    tokens = _tokens(text.translate(_QUOTES))
+    if any(t.kind == "quote" for t in tokens):
+        raise QuerySyntaxError('Unbalanced quote: close the phrase with another ".')
+    _check_parentheses(tokens)
+    out: list[str] = []
+    previous = "start"  # the kind of the last meaningful token, for operator checks
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.kind == "space":
+            out.append(" ")
+            continue
+        kind, rewritten = _classify(token, following)
+        if kind in ("binary", "not"):
+            word = token.text
+            if kind == "binary" and previous in ("start", "open", "binary", "not"):
+                raise QuerySyntaxError(f"{word} needs a word on each side.")
+        elif kind == "close" and previous in ("binary", "not"):
+            raise QuerySyntaxError("An operator needs a word after it, not ')'.")
+        elif kind == "close" and previous == "open":
+            raise QuerySyntaxError("Empty parentheses: put words inside them or remove them.")
+        out.append(rewritten)
+        previous = kind
+    if previous in ("binary", "not"):
+        raise QuerySyntaxError("The query ends with an operator: add a word after it.")
+    return "".join(out).strip()
+
+
+def _check_parentheses(tokens: list[_Token]) -> None:
+    depth = 0
+    for token in tokens:
+        depth += {"open": 1, "close": -1}.get(token.kind, 0)
+        if depth < 0:
+            raise QuerySyntaxError("Unbalanced parentheses: a ')' has no '(' before it.")
+    if depth:
+        raise QuerySyntaxError("Unbalanced parentheses: a '(' is never closed.")
+
+
+def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
+    """The role of a token and its text in Whoosh's syntax."""
+    if token.kind in ("open", "close", "phrase"):
+        return token.kind, token.text
+    word = token.text
+    attached = following is not None and following.kind in ("phrase", "open")
+    if word in _OPERATORS:
+        operator = _OPERATORS[word]
+        return ("not" if operator == "NOT" else "binary"), operator
+    if word == "-":
+        if not attached:
+            raise QuerySyntaxError("A '-' must touch the word it excludes: write -word.")
+        return "not", "NOT "
+    if word.startswith("-") and len(word) > 1:
+        return "not_word", "NOT " + _check_word(word[1:], attached)
+    return "word", _check_word(word, attached)
+
+
+def _check_word(word: str, attached: bool) -> str:
+    field = _FIELD.match(word)
+    if field:
+        name, value = field["name"].lower(), field["value"]
+        if name not in SEARCHABLE_FIELDS and not value and not attached:
+            return word[:-1]  # "Sommet de Paris: accord": a colon, not a field
+        if name not in SEARCHABLE_FIELDS:
+            raise QuerySyntaxError(
+                f"Unknown field '{field['name']}:'. Fields are: "
+                + ", ".join(f"{f}:" for f in SEARCHABLE_FIELDS)
+                + "."
+            )
+        if not value and not attached:
+            raise QuerySyntaxError(
+                f"The field '{name}:' has no value: write {name}:word or {name}:\"a phrase\"."
+            )
+        word = f"{name}:{value}"
+        value_start = len(name) + 1
+    else:
+        value, value_start = word, 0
+    if "*" in value or "?" in value:
+        head = re.split(r"[*?]", strip_elision(value), maxsplit=1)[0]
+        if len(fold(head)) < MIN_TRUNCATION_CHARS:
+            raise QuerySyntaxError(
+                f"Truncation needs at least {MIN_TRUNCATION_CHARS} letters before * or ?: "
+                f"'{value}'."
+            )
+    return word[:value_start] + value
+
+
+class _FrenchParser(qparser.QueryParser):
+    """Whoosh's parser, with truncated words folded and matched against stems too."""
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        if termclass is wq.Prefix:
+            return truncation_query(fieldname, text + "*", boost)
+        if termclass is wq.Wildcard:
+            return truncation_query(fieldname, text, boost)
+        found = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if found is None and termclass is wq.FuzzyTerm:
+            # A stop word or symbol with `~`: Whoosh's fuzzy plugin would set attributes
+            # on None; an empty group takes them and then vanishes from the query.
+            return wq.Or([])
+        return found
+
+
+def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
+    """`coopér*` → terms starting with `cooper`; `coopera*` → also the stem `cooper`.
+
+    The index holds stems, which can be shorter than the prefix a user types; a trailing
+    truncation therefore also matches the head shortened by one or two letters, as a
+    whole term (never shorter than the minimum truncation).
+    """
+    pattern = "".join(ch if ch in "*?" else fold(ch) for ch in strip_elision(text))
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    if pattern != head + "*":
+        return wq.Wildcard(fieldname, pattern, boost=boost)
+    queries: list[wq.Query] = [wq.Prefix(fieldname, head, boost=boost)]
+    for cut in (1, 2):
+        if len(head) - cut > MIN_TRUNCATION_CHARS:
+            queries.append(wq.Term(fieldname, head[:-cut], boost=boost))
+    return wq.Or(queries) if len(queries) > 1 else queries[0]
+
+
+def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
+    group = qparser.AndGroup if match_all else qparser.OrGroup.factory(0.9)
+    parser = _FrenchParser(None, schema, group=group)
+    parser.add_plugin(qparser.MultifieldPlugin(list(DEFAULT_FIELDS), fieldboosts=DEFAULT_FIELDS))
+    # Apostrophes are part of French words (l'Union), never quotes; `^`, ranges and `*:*`
+    # are not part of our syntax.
+    for plugin in (qparser.SingleQuotePlugin, qparser.BoostPlugin, qparser.RangePlugin,
+                   qparser.EveryPlugin):
+        parser.remove_plugin_class(plugin)
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    return parser
+
+
+def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
+    """The Whoosh query for `text`; raises `QuerySyntaxError` with the fix."""
+    whoosh_text = normalize_query(text)
+    parsed = make_parser(schema, match_all=match_all).parse(whoosh_text)
+    if parsed is None or parsed is wq.NullQuery or not list(parsed.leaves()) and not parsed.is_leaf():
+        raise QuerySyntaxError(
+            "The query has no word to search for, only very common ones (le, la, de...) "
+            "or symbols: add a more specific word."
+        )
+    return parsed

@@ -1,0 +1,118 @@
+"""Highlighted passages: Whoosh fragments → `Snippet` (text + highlight offsets) → output.
+
+Whoosh's highlighter re-analyzes the stored text with our analyzer, so the query
+`cooperation` marks `coopération` as the article writes it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from whoosh.highlight import ContextFragmenter, Formatter
+
+from search.models import Snippet
+
+ELLIPSIS = "…"
+FRAGMENT_CHARS = 240
+SURROUND_CHARS = 60
+LEAD_CHARS = 200
+_SPACES = re.compile(r"\s+")
+
+
+def fragmenter() -> ContextFragmenter:
+    return ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=SURROUND_CHARS)
+
+
+class _SnippetBuilder:
+    """Appends text with white space collapsed, keeping highlight offsets right."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.highlights: list[tuple[int, int]] = []
+
+    def add(self, text: str, highlighted: bool = False) -> None:
+        text = _SPACES.sub(" ", text)
+        if self.length == 0:
+            text = text.lstrip()
+        if highlighted:
+            self.highlights.append((self.length, self.length + len(text)))
+        self.parts.append(text)
+        self.length += len(text)
+
+    def snippet(self) -> Snippet:
+        return Snippet("".join(self.parts).rstrip(), tuple(self.highlights))
+
+
+class SnippetFormatter(Formatter):
+    """A Whoosh formatter that returns a `Snippet` instead of marked-up text."""
+
+    between = f" {ELLIPSIS} "
+
+    def format(self, fragments, replace=False):
+        builder = _SnippetBuilder()
+        for number, fragment in enumerate(fragments):
+            text = fragment.text
+            if number:
+                builder.add(self.between)
+            elif fragment.startchar > 0:
+                builder.add(ELLIPSIS + " ")
+            position = fragment.startchar
+            for match in fragment.matches:
+                if match.startchar < position:
+                    continue
+                builder.add(text[position:match.startchar])
+                builder.add(text[match.startchar:match.endchar], highlighted=True)
+                position = match.endchar
+            builder.add(text[position:fragment.endchar])
+            if number == len(fragments) - 1 and fragment.endchar < len(text.rstrip()):
+                builder.add(" " + ELLIPSIS)
+        return builder.snippet()
+
+
+def lead_snippet(body: str, limit: int = LEAD_CHARS) -> Snippet:
+    """The opening of an article, for a hit whose body matched no query word."""
+    text = _SPACES.sub(" ", body).strip()
+    if len(text) <= limit:
+        return Snippet(text)
+    cut = text[:limit]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return Snippet(cut + " " + ELLIPSIS)
+
+
+class PlainStyle:
+    """Highlights as visible markers, for pipes and NO_COLOR."""
+
+    def mark(self, text: str) -> str:
+        return f"**{text}**"
+
+    def dim(self, text: str) -> str:
+        return text
+
+    def bold(self, text: str) -> str:
+        return text
+
+
+class TerminalStyle(PlainStyle):
+    """Highlights in bold yellow, metadata dimmed."""
+
+    def mark(self, text: str) -> str:
+        return f"\x1b[1;33m{text}\x1b[0m"
+
+    def dim(self, text: str) -> str:
+        return f"\x1b[2m{text}\x1b[0m"
+
+    def bold(self, text: str) -> str:
+        return f"\x1b[1m{text}\x1b[0m"
+
+
+def render(snippet: Snippet, style: PlainStyle) -> str:
+    """The snippet's text with each highlight marked in `style`."""
+    out, position = [], 0
+    for start, end in snippet.highlights:
+        out.append(snippet.text[position:start])
+        out.append(style.mark(snippet.text[start:end]))
+        position = end
+    out.append(snippet.text[position:])
+    return "".join(out)

@@ -1,0 +1,36 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from search.index import rebuild
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+TACHKENT = "004_4f1f39c146262a98.txt"
+RABAT = "000_69f7196542c3eaa4.txt"
+
+
+@pytest.fixture(autouse=True)
+def isolated_index(tmp_path, monkeypatch):
+    """No test touches the repository's own index/: SEARCH_INDEX points to a temporary one."""
+    index_dir = tmp_path / "index"
+    monkeypatch.setenv("SEARCH_INDEX", str(index_dir))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    """An index of the bundled seeds, built once for the read-only tests."""
+    index_dir = tmp_path_factory.mktemp("seeds") / "index"
+    rebuild([SEEDS], index_dir)
+    return index_dir
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the seeds, for tests that add files to a corpus."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder

@@ -1,0 +1,102 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search.errors import QuerySyntaxError
+from search.index import build_schema
+from search.query import normalize_query, parse_query
+
+SCHEMA = build_schema()
+NOTHING_TO_SEARCH = ("The query has no word to search for, only very common ones (le, la, de...) "
+                     "or symbols: add a more specific word.")
+
+
+@pytest.mark.parametrize(
+    "text, whoosh_text",
+    [
+        ("coopération bilatérale", "coopération bilatérale"),
+        ("maroc -rabat", "maroc NOT rabat"),
+        ('maroc -"union interparlementaire"', 'maroc NOT "union interparlementaire"'),
+        ("maroc ET (rabat OU astana) SAUF kenitra", "maroc AND (rabat OR astana) NOT kenitra"),
+        ("« Union interparlementaire »", '" Union interparlementaire "'),
+        ("“Union interparlementaire”", '"Union interparlementaire"'),
+        ("TITLE:Maroc", "title:Maroc"),
+        ('title:"Union interparlementaire"', 'title:"Union interparlementaire"'),
+        ("title:(maroc kazakhstan)", "title:(maroc kazakhstan)"),
+        ("coopér* Tokaiev~", "coopér* Tokaiev~"),
+        ("a AND NOT b", "a AND NOT b"),
+        ("Sommet de Paris: accord", "Sommet de Paris accord"),
+    ],
+)
+def test_rewrites_into_whoosh_syntax(text, whoosh_text):
+    assert normalize_query(text) == whoosh_text
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "The query is empty: give one or more words to search for."),
+        ("   ", "The query is empty: give one or more words to search for."),
+        ("x" * 5000, "The query is too long (5000 characters; at most 1000)."),
+        ('"Union interparlementaire', 'Unbalanced quote: close the phrase with another ".'),
+        ("« Union interparlementaire", 'Unbalanced quote: close the phrase with another ".'),
+        ("(maroc OR rabat", "Unbalanced parentheses: a '(' is never closed."),
+        ("maroc)", "Unbalanced parentheses: a ')' has no '(' before it."),
+        ("()", "Empty parentheses: put words inside them or remove them."),
+        ("maroc AND", "The query ends with an operator: add a word after it."),
+        ("maroc NOT", "The query ends with an operator: add a word after it."),
+        ("OR maroc", "OR needs a word on each side."),
+        ("maroc AND OR rabat", "OR needs a word on each side."),
+        ("(AND maroc)", "AND needs a word on each side."),
+        ("(maroc OR)", "An operator needs a word after it, not ')'."),
+        ("maroc - rabat", "A '-' must touch the word it excludes: write -word."),
+        ("title:", "The field 'title:' has no value: write title:word or title:\"a phrase\"."),
+        ("maroc body: rabat", "The field 'body:' has no value: write body:word or body:\"a phrase\"."),
+        ("auteur:Dupont", "Unknown field 'auteur:'. Fields are: title:, body:, dateline:, category:."),
+        ("co*", "Truncation needs at least 3 letters before * or ?: 'co*'."),
+        ("*tion", "Truncation needs at least 3 letters before * or ?: '*tion'."),
+        ("l'a*", "Truncation needs at least 3 letters before * or ?: 'l'a*'."),
+        ("le la de", NOTHING_TO_SEARCH),
+        ("\x1b~ ★", NOTHING_TO_SEARCH),
+    ],
+)
+def test_bad_queries_say_what_to_do(text, message):
+    with pytest.raises(QuerySyntaxError) as error:
+        parse_query(text, SCHEMA)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("text", ["Est", "est", "été", "son", "sommes", "pas"])
+def test_content_words_that_look_like_stop_words_are_kept(text):
+    assert list(parse_query(text, SCHEMA).iter_all_terms())
+
+
+@pytest.mark.parametrize(
+    "text, expected_terms",
+    [
+        ("sud-sud", {"sud"}),
+        ("l’ambassadrice", {"ambassadric"}),
+        ("coopera*", {"cooper", "coope"}),
+    ],
+)
+def test_terms_searched(text, expected_terms):
+    terms = {term.decode() if isinstance(term, bytes) else term
+             for _, term in parse_query(text, SCHEMA).iter_all_terms()}
+    assert expected_terms <= terms
+
+
+@given(st.text(max_size=300))
+def test_no_query_string_crashes_the_parser(text):
+    try:
+        parse_query(text, SCHEMA)
+    except QuerySyntaxError:
+        pass
+
+
+@given(st.lists(st.sampled_from(['maroc', 'AND', 'OR', 'NOT', '-', '(', ')', '"', 'title:',
+                                 'rabat*', 'tokaiev~', '-paix', ' ', 'OU', 'SAUF']), max_size=12))
+def test_no_combination_of_operators_crashes_the_parser(parts):
+    try:
+        parse_query(" ".join(parts), SCHEMA)
+    except QuerySyntaxError:
+        pass

@@ -1,0 +1,141 @@
+import pytest
+
+from search.index import rebuild
+from search.searcher import search
+
+from .conftest import RABAT, TACHKENT
+
+BOTH = {RABAT, TACHKENT}
+
+
+def found(index_dir, text, **options):
+    return {hit.id for hit in search(index_dir, text, **options).hits}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("coopération bilatérale", BOTH),
+        ("cooperation bilaterale", BOTH),
+        ("COOPÉRATION BILATÉRALE", BOTH),
+        ('"Union interparlementaire"', {TACHKENT}),
+        ('"union inter-parlementaire"', set()),
+        ("l'ambassadrice", {RABAT}),
+        ("L’ambassadrice", {RABAT}),
+        ("ambassadrice", {RABAT}),
+        ("Kénitra", set()),
+        ('"adresse e-mail"', set()),
+        ("Mohammedia", set()),
+        ("securite alimentaire", {TACHKENT}),
+        ('"sécurité alimentaire"', {TACHKENT}),
+        ("sud-sud", {TACHKENT}),
+        ('"sud sud"', {TACHKENT}),
+        ("sud", {TACHKENT}),
+        ("Azerbaïdjan", {TACHKENT}),
+        ("azerbaidjan", {TACHKENT}),
+        ("Tokaiev~", BOTH),
+        ("Tokaiev", set()),
+        ("Farabi", {RABAT}),
+        ("kazakhes", BOTH),
+        ("aout 2024", {TACHKENT}),
+        ("150e", {TACHKENT}),
+        ("oeuvre", {RABAT}),
+        ("coopér*", BOTH),
+        ("parlementair*", {TACHKENT}),
+        ('"président de la République"', {RABAT}),
+        ("maroc -Tachkent", {RABAT}),
+        ("maroc NOT Tachkent", {RABAT}),
+        ("Azoulay OR Errachid", BOTH),
+        ("(Azoulay OR Errachid) Farabi", {RABAT}),
+        ("title:Maroc", {RABAT}),
+        ("title:Mazhilis", {TACHKENT}),
+        ("body:Tokayev", BOTH),
+        ("dateline:Tachkent", {TACHKENT}),
+        ("category:politique", {RABAT}),
+    ],
+)
+def test_finds(seed_index, text, expected):
+    results = search(seed_index, text)
+    assert {hit.id for hit in results.hits} == expected
+    assert results.total == len(expected)
+    assert not results.partial
+
+
+def test_partial_matches_when_no_article_has_every_word(seed_index):
+    results = search(seed_index, "Azoulay Errachid")
+    assert results.partial
+    assert {hit.id for hit in results.hits} == BOTH
+
+
+def test_no_partial_matches_for_a_single_missing_word(seed_index):
+    results = search(seed_index, "Kénitra")
+    assert (results.total, results.partial, results.hits) == (0, False, ())
+
+
+def test_title_weighs_more_than_body(tmp_path):
+    (tmp_path / "a.txt").write_text("Rencontre à Rabat\n\nLe sommet sur le climat s'est tenu.",
+                                    encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Sommet sur le climat\n\nUne rencontre s'est tenue à Rabat.",
+                                    encoding="utf-8")
+    rebuild([tmp_path], tmp_path / "index")
+    assert [hit.id for hit in search(tmp_path / "index", "climat").hits] == ["b.txt", "a.txt"]
+
+
+def test_ranked_by_relevance(seed_index):
+    hits = search(seed_index, "coopération bilatérale").hits
+    assert [hit.id for hit in hits] == [RABAT, TACHKENT]
+    assert hits[0].score > hits[1].score > 0
+    assert [hit.rank for hit in hits] == [1, 2]
+
+
+def test_sort_by_date_puts_dated_articles_first(seed_index):
+    hits = search(seed_index, "coopération bilatérale", sort="date").hits
+    assert [hit.id for hit in hits] == [TACHKENT, RABAT]
+    assert [hit.score for hit in hits] == [None, None]
+
+
+def test_limit(seed_index):
+    results = search(seed_index, "coopération", limit=1)
+    assert (results.total, len(results.hits)) == (2, 1)
+
+
+def highlighted(hit):
+    return [hit.snippet.text[start:end] for start, end in hit.snippet.highlights]
+
+
+def test_snippet_highlights_the_article_spelling(seed_index):
+    [hit, _] = search(seed_index, "cooperation bilaterale").hits
+    assert set(highlighted(hit)) == {"coopération", "bilatérale"}
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("L'ambassadrice", {"l’ambassadrice"}),
+        ("securite alimentaire", {"sécurité", "alimentaire"}),
+        ("Tokaiev~", {"Tokayev"}),
+        ("parlementair*", {"parlementaire", "parlementaires"}),
+        ("azerbaidjan", {"l'Azerbaïdjan", "azerbaïdjanais"}),
+    ],
+)
+def test_snippet_highlights_every_kind_of_match(seed_index, text, words):
+    hits = search(seed_index, text).hits
+    assert words <= {word for hit in hits for word in highlighted(hit)}
+
+
+def test_snippet_is_one_line_with_ellipses(seed_index):
+    [hit] = search(seed_index, '"sécurité alimentaire"').hits
+    assert "\n" not in hit.snippet.text
+    assert hit.snippet.text.startswith("… ") and hit.snippet.text.endswith(" …")
+
+
+def test_snippet_without_a_body_match_shows_the_opening(seed_index):
+    [hit] = search(seed_index, "title:Mazhilis").hits
+    assert hit.snippet.highlights == ()
+    assert hit.snippet.text.startswith("Le président du Mazhilis, assemblée nationale")
+
+
+def test_hit_fields(seed_index):
+    [hit] = search(seed_index, "Tachkent Mazhilis").hits
+    assert (hit.id, hit.date, hit.dateline, hit.category) == (TACHKENT, "2025-04", "Tachkent", None)
+    assert hit.path.endswith(f"seeds/{TACHKENT}")
