@@ -101,7 +101,7 @@ def _print_report(report: RebuildReport) -> None:
 @index_option
 def query(words: tuple[str, ...], limit: int, sort: str, as_json: bool, index_dir: Path) -> None:
     """Search the index. Words are ANDed; also "phrases", OR, NOT, -word, (groups),
-    title:/body:/dateline:/category: fields, word* truncation and word~ fuzzy terms.
+    title:/lead:/body:/dateline:/category:/author: fields, word* truncation and word~ fuzzy terms.
 
     \b
     Examples:

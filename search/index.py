@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from search.analysis import french_analyzer
 from search.errors import CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError
@@ -46,8 +46,8 @@ CORRUPTION_ERRORS = (
 )
 
 # Fields searched when a query names none, with their query-time boosts.
-DEFAULT_FIELDS = {"title": 2.0, "dateline": 1.0, "body": 1.0}
-SEARCHABLE_FIELDS = ("title", "body", "dateline", "category")
+DEFAULT_FIELDS = {"title": 2.0, "lead": 1.5, "dateline": 1.0, "body": 1.0}
+SEARCHABLE_FIELDS = ("title", "lead", "body", "dateline", "category", "author")
 
 
 def build_schema() -> Schema:
@@ -61,9 +61,13 @@ def build_schema() -> Schema:
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
         title=text(),
+        lead=text(),
         body=text(),
         dateline=text(),
         category=text(),
+        author=text(),
+        source=ID(stored=True),
+        url=STORED(),
         date=ID(stored=True, sortable=True),
     )
 
@@ -180,19 +184,30 @@ def rebuild(
 
     `on_start(n)` is told how many files will be read; `progress(1)` after each one.
     """
+    paths = list(paths)
     files = list(find_article_files(paths))
     if on_start:
         on_start(len(files))
+    where = ", ".join(str(p) for p in paths) or "the given paths"
+    return build(load_articles(files), index_dir, progress=progress, source_name=where)
+
+
+def build(
+    items: Iterable[Article | Skipped],
+    index_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    source_name: str = "the given articles",
+) -> RebuildReport:
+    """A fresh generation of the index holding `items`, switched to only once complete."""
     with write_lock(index_dir):
         previous = _current_generation(index_dir)
         _remove_generations(index_dir, keep=[previous])
         generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
         try:
-            indexed, skipped = _fill(generation, load_articles(files), progress)
+            indexed, skipped = _fill(generation, items, progress)
             if not indexed:
                 raise CorpusError(
-                    "No article could be indexed from "
-                    f"{', '.join(str(p) for p in paths) or 'the given paths'}; "
+                    f"No article could be indexed from {source_name}; "
                     "the index was left as it was."
                 )
             _fsync_tree(generation)

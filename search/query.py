@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from whoosh import qparser
 from whoosh import query as wq
 
-from search.analysis import fold, strip_elision
+from search.analysis import WORD_PATTERN, fold, strip_elision
 from search.errors import QuerySyntaxError
 from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS
 
@@ -186,13 +186,65 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
     return parser
 
 
+def _is_empty(parsed) -> bool:
+    """True when stop words and symbols left nothing to search for."""
+    return parsed is None or parsed is wq.NullQuery or not list(parsed.leaves()) and not parsed.is_leaf()
+
+
 def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
     """The Whoosh query for `text`; raises `QuerySyntaxError` with the fix."""
     whoosh_text = normalize_query(text)
     parsed = make_parser(schema, match_all=match_all).parse(whoosh_text)
-    if parsed is None or parsed is wq.NullQuery or not list(parsed.leaves()) and not parsed.is_leaf():
+    if _is_empty(parsed):
         raise QuerySyntaxError(
             "The query has no word to search for, only very common ones (le, la, de...) "
             "or symbols: add a more specific word."
         )
     return parsed
+
+
+_WORD = re.compile(WORD_PATTERN)
+
+
+def parse_words(text: str, schema) -> wq.Query | None:
+    """`text` as a plain bag of words (no operators, phrases or fields), ORed and ranked
+    exactly as the partial matches of `parse_query`; None when no word is left."""
+    words = " ".join(word.lower() for word in _WORD.findall(text))
+    if not words:
+        return None
+    parsed = make_parser(schema, match_all=False).parse(words)
+    if _is_empty(parsed):
+        return None
+    return parsed
+
+
+_ISO_DATE = re.compile(r"\A\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
+# Dates are stored as ISO prefixes of varying precision; "~" sorts after every digit, so
+# `until 2020-06` still takes `2020-06-30`.
+_AFTER_ANY_DATE = "~"
+
+
+def filter_query(
+    schema, *, source: str | None = None, category: str | None = None,
+    since: str | None = None, until: str | None = None,
+) -> wq.Query | None:
+    """The restriction that `--source`, `--category`, `--since` and `--until` put on a search."""
+    parts: list[wq.Query] = []
+    if source:
+        parts.append(wq.Term("source", source.strip().lower()))
+    if category:
+        terms = [t.text for t in schema["category"].analyzer(category)]
+        if not terms:
+            raise QuerySyntaxError(f"The category '{category}' has no word to filter on.")
+        parts.append(wq.Phrase("category", terms) if len(terms) > 1 else wq.Term("category", terms[0]))
+    for name, value in (("since", since), ("until", until)):
+        if value and not _ISO_DATE.match(value):
+            raise QuerySyntaxError(
+                f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{value}'."
+            )
+    if since or until:
+        parts.append(wq.TermRange("date", since or None,
+                                  until + _AFTER_ANY_DATE if until else None))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)

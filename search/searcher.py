@@ -1,8 +1,15 @@
-"""Running a query: parsed query → ranked `Hit`s with snippets, built while the searcher is open."""
+"""Running a query: parsed query → ranked `Hit`s with snippets, built while the searcher is open.
+
+`open_searcher` keeps one Whoosh searcher for many queries (a benchmark, a session);
+`search` is the one-shot form the CLI uses.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import scoring
@@ -10,48 +17,104 @@ from whoosh import scoring
 from search.errors import IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, open_index
 from search.models import Hit, SearchResults
-from search.query import parse_query
+from search.query import filter_query, parse_query, parse_words
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
 
 
-def search(
-    index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance"
-) -> SearchResults:
-    """Articles matching every word of `text`; if none does, the best partial matches."""
-    ix = open_index(index_dir)
-    query = parse_query(text, ix.schema)
-    try:
-        with ix.searcher(weighting=scoring.BM25F()) as searcher:
-            results = _run(searcher, query, limit, sort)
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which articles may match, whatever the query says."""
+
+    source: str | None = None
+    category: str | None = None
+    since: str | None = None  # an ISO date prefix: 2020, 2020-06 or 2020-06-15
+    until: str | None = None
+
+
+class Searcher:
+    """An open index: many queries, one Whoosh searcher."""
+
+    def __init__(self, ix, index_dir: Path) -> None:
+        self._ix = ix
+        self._index_dir = index_dir
+        self._searcher = ix.searcher(weighting=scoring.BM25F())
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def search(
+        self, text: str, *, limit: int = 10, sort: str = "relevance",
+        filters: Filters = Filters(),
+    ) -> SearchResults:
+        """Articles matching every word of `text`; if none does, the best partial matches."""
+        if sort not in SORT_ORDERS:
+            raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
+        schema = self._ix.schema
+        query = parse_query(text, schema)
+        restriction = filter_query(schema, **vars(filters))
+        with self._reading():
+            results = self._run(query, limit, sort, restriction)
             partial = False
             if results.scored_length() == 0 and _has_several_terms(query):
-                results = _run(searcher, parse_query(text, ix.schema, match_all=False), limit, sort)
+                query = parse_query(text, schema, match_all=False)
+                results = self._run(query, limit, sort, restriction)
                 partial = results.scored_length() > 0
-            scored = sort == "relevance"
-            hits = tuple(_hit(rank, hit, scored) for rank, hit in enumerate(results, start=1))
+            hits = tuple(_hit(rank, hit, sort == "relevance")
+                         for rank, hit in enumerate(results, start=1))
             return SearchResults(query=text, total=len(results), partial=partial, hits=hits)
-    except CORRUPTION_ERRORS as error:
-        raise IndexCorruptError(
-            f"The index in {index_dir}{os.sep} could not be read ({type(error).__name__}). "
-            "Run `search rebuild` to rebuild it."
-        ) from None
+
+    def rank_words(self, text: str, *, limit: int = 10) -> list[str]:
+        """Ids of the best articles for `text` read as plain words, not query syntax,
+        ranked as `search` ranks partial matches (for evaluations)."""
+        query = parse_words(text, self._ix.schema)
+        if query is None:
+            return []
+        with self._reading():
+            results = self._searcher.search(query, limit=limit)
+            return [hit["id"] for hit in results]
+
+    def _run(self, query, limit: int, sort: str, restriction):
+        options = {"sortedby": "date", "reverse": True} if sort == "date" else {}
+        results = self._searcher.search(query, limit=limit, terms=True, filter=restriction,
+                                        **options)
+        results.fragmenter = fragmenter()
+        results.formatter = SnippetFormatter()
+        return results
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except CORRUPTION_ERRORS as error:
+            raise IndexCorruptError(
+                f"The index in {self._index_dir}{os.sep} could not be read "
+                f"({type(error).__name__}). Run `search rebuild` to rebuild it."
+            ) from None
+
+
+@contextmanager
+def open_searcher(index_dir: Path) -> Iterator[Searcher]:
+    searcher = Searcher(open_index(index_dir), index_dir)
+    try:
+        yield searcher
+    finally:
+        searcher.close()
+
+
+def search(
+    index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance",
+    filters: Filters = Filters(),
+) -> SearchResults:
+    """One query on the index in `index_dir` (see `Searcher.search`)."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.search(text, limit=limit, sort=sort, filters=filters)
 
 
 def _has_several_terms(query) -> bool:
     return len({text for _, text in query.iter_all_terms()}) > 1
-
-
-def _run(searcher, query, limit: int, sort: str):
-    if sort not in SORT_ORDERS:
-        raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
-    options = {"sortedby": "date", "reverse": True} if sort == "date" else {}
-    results = searcher.search(query, limit=limit, terms=True, **options)
-    results.fragmenter = fragmenter()
-    results.formatter = SnippetFormatter()
-    return results
 
 
 def _hit(rank: int, hit, scored: bool) -> Hit:

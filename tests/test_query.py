@@ -52,7 +52,7 @@ def test_rewrites_into_whoosh_syntax(text, whoosh_text):
         ("maroc - rabat", "A '-' must touch the word it excludes: write -word."),
         ("title:", "The field 'title:' has no value: write title:word or title:\"a phrase\"."),
         ("maroc body: rabat", "The field 'body:' has no value: write body:word or body:\"a phrase\"."),
-        ("auteur:Dupont", "Unknown field 'auteur:'. Fields are: title:, body:, dateline:, category:."),
+        ("auteur:Dupont", "Unknown field 'auteur:'. Fields are: title:, lead:, body:, dateline:, category:, author:."),
         ("co*", "Truncation needs at least 3 letters before * or ?: 'co*'."),
         ("*tion", "Truncation needs at least 3 letters before * or ?: '*tion'."),
         ("l'a*", "Truncation needs at least 3 letters before * or ?: 'l'a*'."),
