@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from search.errors import SearchError
-from search.models import Hit, RebuildReport, SearchResults
-from search.searcher import SORT_ORDERS, search
+from search.models import Hit, IndexReport, IndexStats, SearchResults
+from search.searcher import SORT_ORDERS, Filters, search
 from search.snippets import PlainStyle, TerminalStyle, render
 
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "seeds"
+SKIPPED_SHOWN = 10
+STATS_SHOWN = 20
 
 index_option = click.option(
     "--index",
@@ -34,22 +38,63 @@ def cli() -> None:
     """Full-text search for French-language diplomatic press."""
 
 
-@cli.command()
-@click.argument("corpus", nargs=-1, type=click.Path(path_type=Path))
-@index_option
-def rebuild(corpus: tuple[Path, ...], index_dir: Path) -> None:
+def _field_map(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        field, sep, name = value.partition("=")
+        if not sep or not field.strip() or not name.strip():
+            raise click.BadParameter(f"'{value}': write FIELD=NAME, e.g. body=texte.")
+        pairs[field.strip()] = name.strip()
+    return pairs
+
+
+def corpus_command(function):
+    """The arguments and options `index` and `rebuild` share."""
+    for decorator in reversed([
+        cli.command(),
+        click.argument("corpus", nargs=-1, type=click.Path(path_type=Path)),
+        index_option,
+        click.option("--map", "field_map", multiple=True, callback=_field_map,
+                     metavar="FIELD=NAME",
+                     help="Read FIELD from the JSON key NAME (fields: id, title, body, lead, "
+                          "date, source, author, category, url, dateline)."),
+        click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why."),
+    ]):
+        function = decorator(function)
+    return function
+
+
+@corpus_command
+def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool) -> None:
+    """Bring the index up to date with CORPUS folders or files (default: seeds).
+
+    New articles are added, changed ones updated, and those whose files left an indexed
+    folder removed; unchanged files are not read again. Formats: .txt, .html, .jsonl, .json.
+    """
+    from search.index import update
+
+    _write(update, corpus, index_dir, field_map, verbose)
+
+
+@corpus_command
+def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool) -> None:
     """Rebuild the index from scratch from CORPUS folders or files (default: seeds).
 
     The new index replaces the old one only when it is complete.
     """
     from search.index import rebuild as rebuild_index
 
+    _write(rebuild_index, corpus, index_dir, field_map, verbose)
+
+
+def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool) -> None:
     paths = list(corpus) or [Path(DEFAULT_CORPUS)]
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = rebuild_index(
+        report = function(
             paths,
             index_dir,
+            field_map=field_map,
             progress=bar.advance if bar else None,
             on_start=bar.start if bar else None,
         )
@@ -60,35 +105,75 @@ def rebuild(corpus: tuple[Path, ...], index_dir: Path) -> None:
     finally:
         if bar:
             bar.finish()
-    _print_report(report)
+    _print_report(report, verbose)
 
 
 class _ProgressBar:
-    """click's progress bar on stderr, opened once the number of files is known."""
+    """click's progress bar on stderr, with the rate, opened once the work is known."""
 
     def __init__(self) -> None:
         self.bar = None
+        self.started = 0.0
+        self.done = 0
 
     def start(self, total: int) -> None:
-        self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
+        self.started = time.monotonic()
+        self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
+                                     show_pos=True, item_show_func=lambda rate: rate)
         self.bar.__enter__()
 
     def advance(self, count: int) -> None:
-        self.bar.update(count)
+        self.done += count
+        elapsed = time.monotonic() - self.started
+        rate = f"{self.done / elapsed:,.0f} articles/s" if elapsed > 0.5 else None
+        self.bar.update(count, rate)
 
     def finish(self) -> None:
         if self.bar:
             self.bar.__exit__(None, None, None)
 
 
-def _print_report(report: RebuildReport) -> None:
-    articles = "article" if report.indexed == 1 else "articles"
+def _print_report(report: IndexReport, verbose: bool) -> None:
     click.echo(
-        f"Indexed {report.indexed} {articles} into {report.index_dir}; "
-        f"skipped {len(report.skipped)} file{'' if len(report.skipped) == 1 else 's'}."
+        f"Index {report.index_dir}: {report.added:,} added, {report.updated:,} updated, "
+        f"{report.removed:,} removed, {report.unchanged:,} unchanged, "
+        f"{len(report.skipped):,} skipped."
     )
-    for skipped in report.skipped:
+    shown = report.skipped if verbose else report.skipped[:SKIPPED_SHOWN]
+    for skipped in shown:
         click.echo(f"  skipped {skipped.path}: {skipped.reason}")
+    if len(shown) < len(report.skipped):
+        click.echo(f"  ... and {len(report.skipped) - len(shown):,} more (--verbose lists them).")
+
+
+@cli.command()
+@index_option
+def stats(index_dir: Path) -> None:
+    """What the index holds: documents, dates, sources, categories, size, last update."""
+    from search.index import stats as index_stats
+
+    try:
+        found = index_stats(index_dir)
+    except SearchError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(_stats_text(found), nl=False)
+
+
+def _stats_text(found: IndexStats) -> str:
+    updated = datetime.fromtimestamp(found.updated_at).isoformat(sep=" ", timespec="seconds")
+    lines = [
+        f"Index:       {found.index_dir}",
+        f"Documents:   {found.documents:,}",
+        f"Dates:       {found.first_date or '-'} to {found.last_date or '-'}",
+        f"Size:        {found.size_bytes / 1e6:,.1f} MB",
+        f"Updated:     {updated}",
+    ]
+    for title, counts in (("Sources", found.sources), ("Categories", found.categories)):
+        lines.append(f"{title}:" + ("" if counts else " none"))
+        lines.extend(f"  {count.documents:>8,}  {count.label}" for count in counts[:STATS_SHOWN])
+        if len(counts) > STATS_SHOWN:
+            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more")
+    return "\n".join(lines) + "\n"
 
 
 @cli.command()
@@ -97,9 +182,15 @@ def _print_report(report: RebuildReport) -> None:
               help="How many hits to show.")
 @click.option("--sort", type=click.Choice(SORT_ORDERS), default="relevance", show_default=True,
               help="Rank by relevance, or newest first.")
+@click.option("--source", help="Only articles from this source (site or agency), e.g. afp.com.")
+@click.option("--category", help="Only articles of this category (and its subcategories).")
+@click.option("--since", metavar="DATE", help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
+@click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @index_option
-def query(words: tuple[str, ...], limit: int, sort: str, as_json: bool, index_dir: Path) -> None:
+def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
+          category: str | None, since: str | None, until: str | None, as_json: bool,
+          index_dir: Path) -> None:
     """Search the index. Words are ANDed; also "phrases", OR, NOT, -word, (groups),
     title:/lead:/body:/dateline:/category:/author: fields, word* truncation and word~ fuzzy terms.
 
@@ -110,7 +201,8 @@ def query(words: tuple[str, ...], limit: int, sort: str, as_json: bool, index_di
       search query 'Tokaiev~ -Rabat'
     """
     try:
-        results = search(index_dir, " ".join(words), limit=limit, sort=sort)
+        filters = Filters(source=source, category=category, since=since, until=until)
+        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters)
     except SearchError as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -139,6 +231,8 @@ def _json(results: SearchResults) -> dict:
                 "date": hit.date,
                 "dateline": hit.dateline,
                 "category": hit.category,
+                "source": hit.source,
+                "url": hit.url,
                 "score": hit.score,
                 "snippet": hit.snippet.text,
                 "highlights": [list(span) for span in hit.snippet.highlights],
@@ -164,7 +258,7 @@ def _text(results: SearchResults, style: PlainStyle) -> str:
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
-    about = [hit.date or "undated", hit.dateline, hit.category, hit.path, score]
+    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.path, score]
     return [
         f"{hit.rank}. {style.bold(hit.title)}",
         "   " + style.dim(" · ".join(part for part in about if part)),

@@ -1,39 +1,55 @@
-"""The Whoosh index on disk: schema, opening, and atomic rebuilds.
+"""The Whoosh index on disk: schema, opening, rebuilds and incremental updates.
 
 Layout of an index folder:
     CURRENT      the name of the generation that readers open (replaced atomically)
-    gen-*/       one complete Whoosh index per generation
+    gen-*/       one complete Whoosh index per generation, with its `files.json`
     write.lock   held by the one process allowed to write
 
-A rebuild writes a new generation beside the current one and switches `CURRENT` only when
-it is complete, so a crash or Ctrl-C at any moment leaves the previous index whole. The
-generation it replaces is kept until the next write, for readers that opened it.
+Every write makes a new generation and switches `CURRENT` to it only once it is complete,
+so a process killed at any moment (SIGKILL included) leaves the previous index whole, and
+readers always see one consistent generation. An update starts from hard links to the
+current generation's files: Whoosh never rewrites a file, it adds segments and a new table
+of contents, so the old generation stays intact for its readers. The replaced generation is
+kept until the next write.
+
+`files.json` remembers, for each indexed file, a fingerprint of its bytes and the hash of
+each of its articles: an unchanged file is not even parsed, and a changed export updates
+only the articles that changed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import pickle
-import struct
-import zlib
 import shutil
+import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from unidecode import unidecode
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from search.analysis import french_analyzer
-from search.errors import CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError
-from search.ingest import find_article_files, load_articles
-from search.models import Article, RebuildReport, Skipped
+from search.errors import (
+    CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, UnreadableArticle,
+)
+from search.ingest import (
+    SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
+)
+from search.models import Article, Count, IndexReport, IndexStats, Skipped
 
 CURRENT = "CURRENT"
 LOCK = "write.lock"
+MANIFEST = "files.json"
 GENERATION_PREFIX = "gen-"
 LOCK_WAIT_SECONDS = 3.0
 WRITER_LIMIT_MB = 256
@@ -48,6 +64,8 @@ CORRUPTION_ERRORS = (
 # Fields searched when a query names none, with their query-time boosts.
 DEFAULT_FIELDS = {"title": 2.0, "lead": 1.5, "dateline": 1.0, "body": 1.0}
 SEARCHABLE_FIELDS = ("title", "lead", "body", "dateline", "category", "author")
+
+Progress = Callable[[int], None]
 
 
 def build_schema() -> Schema:
@@ -66,14 +84,28 @@ def build_schema() -> Schema:
         dateline=text(),
         category=text(),
         author=text(),
+        # Exact labels, for filters and counts: `actu.orange.fr`, `societe/education`.
         source=ID(stored=True),
+        category_key=ID,
         url=STORED(),
         date=ID(stored=True, sortable=True),
     )
 
 
+def category_key(label: str) -> str:
+    """A category label as filters and counts know it: `Société/Éducation` → `societe/education`."""
+    return " ".join(unidecode(label).lower().split())
+
+
 def _show(index_dir: Path) -> str:
     return f"{index_dir}{os.sep}"
+
+
+def _damaged(index_dir: Path, error: BaseException) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The index in {_show(index_dir)} is damaged ({type(error).__name__}). "
+        "Run `search rebuild` to rebuild it."
+    )
 
 
 def open_index(index_dir: Path):
@@ -92,16 +124,16 @@ def open_index(index_dir: Path):
         with ix.reader() as reader:
             reader.doc_count()
     except CORRUPTION_ERRORS as error:
-        raise IndexCorruptError(
-            f"The index in {_show(index_dir)} is damaged ({type(error).__name__}). "
-            "Run `search rebuild` to rebuild it."
-        ) from None
+        raise _damaged(index_dir, error) from None
     return ix
 
 
 @contextmanager
 def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold the index's write lock; wait up to `wait` seconds for another writer."""
+    """Hold the index's write lock; wait up to `wait` seconds for another writer.
+
+    An flock: the kernel releases it when its process dies, however it dies.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / LOCK, "a") as lock_file:
         deadline = time.monotonic() + wait
@@ -161,55 +193,188 @@ def _remove_generations(index_dir: Path, keep: Iterable[str | None]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass
+class FileEntry:
+    """What the index holds from one file: its fingerprint and its articles' hashes."""
+
+    fingerprint: str
+    articles: dict[str, str] = field(default_factory=dict)  # id → hash
+
+
+def _read_manifest(generation: Path) -> dict[str, FileEntry]:
+    try:
+        data = json.loads((generation / MANIFEST).read_text("utf-8"))
+        return {key: FileEntry(**entry) for key, entry in data.items()}
+    except FileNotFoundError:
+        return {}
+
+
+def _write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
+    data = {key: vars(entry) for key, entry in files.items()}
+    (generation / MANIFEST).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+
+
+def article_hash(article: Article) -> str:
+    return hashlib.blake2b(repr(article).encode(), digest_size=12).hexdigest()
+
+
 def _document(article: Article) -> dict[str, str]:
     fields = {
         "id": article.id,
         "path": article.path,
         "title": article.title,
+        "lead": article.lead,
         "body": article.body,
         "dateline": article.dateline,
         "category": article.category,
+        "category_key": category_key(article.category) if article.category else None,
+        "author": article.author,
+        "source": article.source.lower() if article.source else None,
+        "url": article.url,
         "date": article.date,
     }
     return {name: value for name, value in fields.items() if value}
 
 
-def rebuild(
+@dataclass
+class _Tally:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def report(self, index_dir: Path) -> IndexReport:
+        return IndexReport(str(index_dir), self.added, self.updated, self.removed,
+                           self.unchanged, tuple(self.skipped))
+
+
+class _Writer:
+    """Applies articles to a Whoosh writer, keeping `files.json` and the counts in step."""
+
+    def __init__(self, ix, files: dict[str, FileEntry], tally: _Tally) -> None:
+        self.writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+        self.files = files
+        self.tally = tally
+        self.owner = {id: key for key, entry in files.items() for id in entry.articles}
+
+    def remove_file(self, key: str) -> None:
+        for article_id in self.files.pop(key).articles:
+            self.writer.delete_by_term("id", article_id)
+            del self.owner[article_id]
+            self.tally.removed += 1
+
+    def write_file(self, key: str, print_: str, items: Iterable[Article | Skipped],
+                   progress: Progress | None) -> None:
+        old = self.files.get(key, FileEntry(print_)).articles
+        new: dict[str, str] = {}
+        for item in items:
+            if progress:
+                progress(1)
+            if isinstance(item, Skipped):
+                self.tally.skipped.append(item)
+                continue
+            if item.id in new or self.owner.get(item.id, key) != key:
+                self.tally.skipped.append(
+                    Skipped(item.path, f"another article already has the id {item.id}"))
+                continue
+            new[item.id] = digest = article_hash(item)
+            if old.get(item.id) == digest:
+                self.tally.unchanged += 1
+            elif item.id in old:
+                self.writer.update_document(**_document(item))
+                self.tally.updated += 1
+            else:
+                self.writer.add_document(**_document(item))
+                self.owner[item.id] = key
+                self.tally.added += 1
+        for article_id in old.keys() - new.keys():
+            self.writer.delete_by_term("id", article_id)
+            del self.owner[article_id]
+            self.tally.removed += 1
+        self.files[key] = FileEntry(print_, new)
+
+
+def _expected_items(source: SourceFile, data: bytes) -> int:
+    """About how many articles a file holds, for the progress bar."""
+    return max(1, data.count(b"\n")) if source.file.suffix.lower() == ".jsonl" else 1
+
+
+def _is_under(key: str, folders: Iterable[Path]) -> bool:
+    return any(Path(key).is_relative_to(folder) for folder in folders)
+
+
+def update(
     paths: Iterable[Path],
     index_dir: Path,
-    progress: Callable[[int], None] | None = None,
-    on_start: Callable[[int], None] | None = None,
-) -> RebuildReport:
-    """Index every article under `paths` into a fresh generation, then switch to it.
+    *,
+    fresh: bool = False,
+    field_map: Mapping[str, str] = {},
+    progress: Progress | None = None,
+    on_start: Progress | None = None,
+) -> IndexReport:
+    """Bring the index up to date with the articles under `paths` (see the module doc).
 
-    `on_start(n)` is told how many files will be read; `progress(1)` after each one.
+    New and changed articles are written, those whose files left an indexed folder are
+    removed; `fresh` starts from an empty index instead (a rebuild). `on_start(n)` is told
+    about how many articles will be read, `progress(1)` after each one.
     """
     paths = list(paths)
-    files = list(find_article_files(paths))
-    if on_start:
-        on_start(len(files))
-    where = ", ".join(str(p) for p in paths) or "the given paths"
-    return build(load_articles(files), index_dir, progress=progress, source_name=where)
-
-
-def build(
-    items: Iterable[Article | Skipped],
-    index_dir: Path,
-    progress: Callable[[int], None] | None = None,
-    source_name: str = "the given articles",
-) -> RebuildReport:
-    """A fresh generation of the index holding `items`, switched to only once complete."""
+    check_field_map(field_map)
+    sources = list(find_article_files(paths))
+    folders = [path.resolve() for path in paths if path.is_dir()]
     with write_lock(index_dir):
         previous = _current_generation(index_dir)
+        if previous and not fresh:
+            open_index(index_dir)  # a damaged index is reported, not built upon
+        base = index_dir / previous if previous and not fresh else None
+        files = _read_manifest(base) if base else {}
+        tally = _Tally()
+
+        changed: list[tuple[SourceFile, str]] = []
+        expected = 0
+        for source in sources:
+            try:
+                data = read_bytes(source)
+            except UnreadableArticle as error:
+                tally.skipped.append(Skipped(str(source.file), str(error)))
+                continue
+            print_ = fingerprint(data, field_map)
+            entry = files.get(source.key)
+            if entry and entry.fingerprint == print_:
+                tally.unchanged += len(entry.articles)
+            else:
+                changed.append((source, print_))
+                expected += _expected_items(source, data)
+        seen = {source.key for source in sources}
+        gone = [key for key in files if key not in seen and _is_under(key, folders)]
+        if base and not changed and not gone:
+            return tally.report(index_dir)
+
+        if on_start:
+            on_start(expected)
         _remove_generations(index_dir, keep=[previous])
         generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
         try:
-            indexed, skipped = _fill(generation, items, progress)
-            if not indexed:
+            ix = _start_generation(generation, base)
+            writer = _Writer(ix, files, tally)
+            try:
+                for key in gone:
+                    writer.remove_file(key)
+                for source, print_ in changed:
+                    data = read_bytes(source)
+                    writer.write_file(source.key, print_, parse_file(source, data, field_map),
+                                      progress)
+            except BaseException:
+                writer.writer.cancel()
+                raise
+            if not writer.owner:
+                where = ", ".join(str(p) for p in paths) or "the given paths"
                 raise CorpusError(
-                    f"No article could be indexed from {source_name}; "
-                    "the index was left as it was."
+                    f"No article could be indexed from {where}; the index was left as it was."
                 )
+            writer.writer.commit()
+            _write_manifest(generation, files)
             _fsync_tree(generation)
             _switch_current(index_dir, generation.name)
         except BaseException:
@@ -217,31 +382,79 @@ def build(
             raise
         # The replaced generation stays for readers that opened it; older ones go.
         _remove_generations(index_dir, keep=[generation.name, previous])
-    return RebuildReport(index_dir=str(index_dir), indexed=indexed, skipped=tuple(skipped))
+    return tally.report(index_dir)
 
 
-def _fill(
-    generation: Path,
-    items: Iterable[Article | Skipped],
-    progress: Callable[[int], None] | None,
-) -> tuple[int, list[Skipped]]:
-    ix = whoosh_index.create_in(str(generation), build_schema())
-    writer = ix.writer(limitmb=WRITER_LIMIT_MB)
-    indexed, skipped, seen = 0, [], set()
+def _start_generation(generation: Path, base: Path | None):
+    """A Whoosh index in `generation`: empty, or sharing the files of `base` by hard links."""
+    if base is None:
+        return whoosh_index.create_in(str(generation), build_schema())
+    for file in base.iterdir():
+        if file.name != MANIFEST and file.is_file() and not file.name.endswith("LOCK"):
+            os.link(file, generation / file.name)
+    return whoosh_index.open_dir(str(generation))
+
+
+def rebuild(
+    paths: Iterable[Path],
+    index_dir: Path,
+    *,
+    field_map: Mapping[str, str] = {},
+    progress: Progress | None = None,
+    on_start: Progress | None = None,
+) -> IndexReport:
+    """Index every article under `paths` into a fresh index that replaces the current one."""
+    return update(paths, index_dir, fresh=True, field_map=field_map, progress=progress,
+                  on_start=on_start)
+
+
+def build(items: Iterable[Article | Skipped], index_dir: Path) -> IndexReport:
+    """A fresh index of `items` (articles made by a program: benchmarks, tools)."""
+    with write_lock(index_dir):
+        previous = _current_generation(index_dir)
+        _remove_generations(index_dir, keep=[previous])
+        generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
+        try:
+            tally = _Tally()
+            writer = _Writer(_start_generation(generation, None), {}, tally)
+            writer.write_file("", "", items, None)
+            writer.writer.commit()
+            _fsync_tree(generation)
+            _switch_current(index_dir, generation.name)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        _remove_generations(index_dir, keep=[generation.name, previous])
+    return tally.report(index_dir)
+
+
+def stats(index_dir: Path) -> IndexStats:
+    """Documents, date range, sources and categories with counts, size and last update."""
+    ix = open_index(index_dir)
+    generation = index_dir / _current_generation(index_dir)
     try:
-        for item in items:
-            if isinstance(item, Skipped):
-                skipped.append(item)
-            elif item.id in seen:
-                skipped.append(Skipped(item.path, f"another file already has the id {item.id}"))
-            else:
-                seen.add(item.id)
-                writer.add_document(**_document(item))
-                indexed += 1
-            if progress:
-                progress(1)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-    return indexed, skipped
+        with ix.searcher() as searcher:
+            dates = list(searcher.lexicon("date"))
+            return IndexStats(
+                index_dir=str(index_dir),
+                documents=searcher.doc_count(),
+                first_date=dates[0].decode() if dates else None,
+                last_date=dates[-1].decode() if dates else None,
+                sources=_counts(searcher, "source"),
+                categories=_counts(searcher, "category_key"),
+                size_bytes=sum(f.stat().st_size for f in generation.iterdir()),
+                updated_at=(index_dir / CURRENT).stat().st_mtime,
+            )
+    except CORRUPTION_ERRORS as error:
+        raise _damaged(index_dir, error) from None
+
+
+def _counts(searcher, fieldname: str) -> tuple[Count, ...]:
+    """Live documents per term of an ID field, most first (deleted ones not counted)."""
+    counts = []
+    for term in searcher.lexicon(fieldname):
+        matcher = searcher.postings(fieldname, term)
+        live = sum(1 for _ in matcher.all_ids())
+        if live:
+            counts.append(Count(term.decode(), live))
+    return tuple(sorted(counts, key=lambda c: (-c.documents, c.label)))

@@ -13,9 +13,13 @@ class Article:
     path: str
     title: str
     body: str
-    date: str | None = None
+    date: str | None = None  # ISO, as precise as the source: 2025, 2025-04 or 2025-04-13
     dateline: str | None = None
     category: str | None = None
+    source: str | None = None  # the site or agency
+    url: str | None = None
+    author: str | None = None
+    lead: str | None = None  # the standfirst, or the first paragraph
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Hit:
     date: str | None
     dateline: str | None
     category: str | None
+    source: str | None
+    url: str | None
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
 
@@ -60,9 +66,37 @@ class SearchResults:
 
 
 @dataclass(frozen=True)
-class RebuildReport:
-    """What a rebuild did."""
+class IndexReport:
+    """What a rebuild or an update did, counted in articles."""
 
     index_dir: str
-    indexed: int
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+
+    @property
+    def indexed(self) -> int:
+        """Articles the index holds from the paths given."""
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    documents: int
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What `search stats` shows."""
+
+    index_dir: str
+    documents: int
+    first_date: str | None
+    last_date: str | None
+    sources: tuple[Count, ...]
+    categories: tuple[Count, ...]
+    size_bytes: int
+    updated_at: float  # seconds since the epoch

@@ -17,7 +17,7 @@ from whoosh import query as wq
 
 from search.analysis import WORD_PATTERN, fold, strip_elision
 from search.errors import QuerySyntaxError
-from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS
+from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
 
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3
@@ -233,10 +233,9 @@ def filter_query(
     if source:
         parts.append(wq.Term("source", source.strip().lower()))
     if category:
-        terms = [t.text for t in schema["category"].analyzer(category)]
-        if not terms:
-            raise QuerySyntaxError(f"The category '{category}' has no word to filter on.")
-        parts.append(wq.Phrase("category", terms) if len(terms) > 1 else wq.Term("category", terms[0]))
+        # `societe` takes `societe/education` too.
+        key = category_key(category)
+        parts.append(wq.Or([wq.Term("category_key", key), wq.Prefix("category_key", key + "/")]))
     for name, value in (("since", since), ("until", until)):
         if value and not _ISO_DATE.match(value):
             raise QuerySyntaxError(

@@ -130,6 +130,8 @@ def _hit(rank: int, hit, scored: bool) -> Hit:
         date=fields.get("date"),
         dateline=fields.get("dateline"),
         category=fields.get("category"),
+        source=fields.get("source"),
+        url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, 4) if scored else None,
         snippet=snippet,

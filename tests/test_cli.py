@@ -32,7 +32,9 @@ def test_every_command_has_help(run):
 def test_rebuild_reports_what_it_did(run, isolated_index):
     result = run("rebuild", str(SEEDS))
     assert result.exit_code == 0
-    assert result.output == f"Indexed 2 articles into {isolated_index}; skipped 0 files.\n"
+    assert result.output == (
+        f"Index {isolated_index}: 2 added, 0 updated, 0 removed, 0 unchanged, 0 skipped.\n"
+    )
 
 
 def test_rebuild_lists_skipped_files(run, tmp_path, isolated_index):
@@ -41,7 +43,7 @@ def test_rebuild_lists_skipped_files(run, tmp_path, isolated_index):
     result = run("rebuild", str(tmp_path))
     assert result.exit_code == 0
     assert result.output == (
-        f"Indexed 1 article into {isolated_index}; skipped 1 file.\n"
+        f"Index {isolated_index}: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped.\n"
         f"  skipped {tmp_path / 'image.txt'}: binary file\n"
     )
 

@@ -1,7 +1,3 @@
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -10,6 +6,7 @@ import pytest
 from search import index as index_module
 from search.errors import CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError
 from search.index import CURRENT, rebuild, write_lock
+from search.models import Skipped
 from search.searcher import search
 
 from .conftest import RABAT, SEEDS
@@ -42,11 +39,11 @@ def test_failed_rebuild_leaves_the_previous_index_whole(tmp_path, corpus, monkey
     rebuild([corpus], index_dir)
     before = generations(index_dir)
 
-    def crash(files):
+    def crash(source, data, field_map):
         yield from []
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(index_module, "load_articles", crash)
+    monkeypatch.setattr(index_module, "parse_file", crash)
     with pytest.raises(KeyboardInterrupt):
         rebuild([corpus], index_dir)
     assert generations(index_dir) == before
@@ -66,11 +63,18 @@ def test_rebuild_with_no_article_leaves_the_index_as_it_was(tmp_path):
 
 
 def test_duplicate_ids_across_roots_are_reported(tmp_path):
-    report = rebuild([SEEDS, SEEDS], tmp_path / "index")
-    assert report.indexed == 2
-    assert [s.reason for s in report.skipped] == [f"another file already has the id {RABAT}",
-                                                  "another file already has the id "
-                                                  "004_4f1f39c146262a98.txt"]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.txt").write_text(f"Titre {folder}\n\nTexte.", encoding="utf-8")
+    report = rebuild([tmp_path / "a", tmp_path / "b"], tmp_path / "index")
+    assert report.added == 1
+    assert report.skipped == (Skipped(str(tmp_path / "b" / "same.txt"),
+                                      "another article already has the id same.txt"),)
+
+
+def test_a_file_named_twice_is_indexed_once(tmp_path):
+    report = rebuild([SEEDS, SEEDS / RABAT], tmp_path / "index")
+    assert (report.added, report.unchanged, report.skipped) == (2, 0, ())
 
 
 def test_missing_index(tmp_path):
@@ -110,40 +114,3 @@ def test_second_writer_waits_then_fails(tmp_path):
                 pass
         assert time.monotonic() - started >= 0.3
     assert search(index_dir, "Farabi").total == 1
-
-
-SLOW_REBUILD = """
-import sys, time
-from pathlib import Path
-from search import index
-
-real = index.load_articles
-def slow(files):
-    for item in real(files):
-        print("indexing", flush=True)
-        time.sleep(0.05)
-        yield item
-index.load_articles = slow
-index.rebuild([Path(sys.argv[1])], Path(sys.argv[2]))
-"""
-
-
-def test_rebuild_killed_mid_run_leaves_the_previous_index(tmp_path):
-    corpus = tmp_path / "many"
-    corpus.mkdir()
-    for n in range(200):
-        (corpus / f"{n:03}.txt").write_text(f"Article {n}\n\nLa dépêche numéro {n} sur Lomé.",
-                                            encoding="utf-8")
-    index_dir = tmp_path / "index"
-    rebuild([SEEDS], index_dir)
-    child = subprocess.Popen([sys.executable, "-c", SLOW_REBUILD, str(corpus), str(index_dir)],
-                             stdout=subprocess.PIPE, text=True)
-    for _ in range(20):  # well into the rebuild, with the new generation being written
-        child.stdout.readline()
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert search(index_dir, "Farabi").total == 1
-    assert search(index_dir, "Lomé").total == 0
-    rebuild([corpus], index_dir)  # the next rebuild clears what the killed one left
-    assert search(index_dir, "Lomé").total == 200
-    assert len(generations(index_dir)) == 2

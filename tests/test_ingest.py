@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 
 from search.errors import CorpusError, UnreadableArticle
-from search.ingest import decode, find_article_files, load_articles, parse_text, read_article, shorten
+from search.formats import shorten
+from search.formats.text import parse_text
+from search.ingest import decode, find_article_files, load_articles, read_article
 from search.models import Article, Skipped
 
 from .conftest import RABAT, SEEDS, TACHKENT
@@ -127,7 +129,7 @@ def test_a_file_of_another_kind_named_directly_is_reported(tmp_path):
     other = tmp_path / "page.pdf"
     other.write_bytes(b"%PDF")
     [item] = load_articles(find_article_files([other]))
-    assert item == Skipped(str(other), "not an article file (expected .txt)")
+    assert item == Skipped(str(other), "not an article file (expected .htm, .html, .json, .jsonl, .txt)")
 
 
 def test_missing_corpus_path():

@@ -1,0 +1,143 @@
+"""Never lose work: real `search` processes killed mid-write, readers during a write, and
+a second writer. The child process is the real CLI, slowed down so that it can be caught
+in the middle of its work."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+from search.index import rebuild, update
+from search.searcher import search
+
+from .conftest import SEEDS
+
+SLOW_CLI = """
+import os, sys, time
+from search import index
+
+real_parse = index.parse_file
+def slow_parse(source, data, field_map):
+    for item in real_parse(source, data, field_map):
+        print("article", flush=True)
+        time.sleep(0.02)
+        yield item
+index.parse_file = slow_parse
+
+real_switch = index._switch_current
+def slow_switch(index_dir, generation):
+    print("committed", flush=True)  # the new generation is complete, not yet current
+    time.sleep(float(os.environ["PAUSE_BEFORE_SWITCH"]))
+    real_switch(index_dir, generation)
+index._switch_current = slow_switch
+
+from search.cli import main
+sys.argv = ["search", *sys.argv[1:]]
+main()
+"""
+
+
+def write_articles(folder: Path, place: str, count: int) -> None:
+    folder.mkdir(exist_ok=True)
+    for n in range(count):
+        (folder / f"{place}-{n:03}.txt").write_text(
+            f"Dépêche {n} de {place}\n\nLe ministre est arrivé à {place} pour la visite {n}.",
+            encoding="utf-8")
+
+
+def start_slow(*args: str, pause: float = 30) -> subprocess.Popen:
+    """The CLI, pausing 0.02 s on each article and `pause` s before switching generations."""
+    env = {**os.environ, "PAUSE_BEFORE_SWITCH": str(pause)}
+    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(child: subprocess.Popen, line: str, times: int = 1) -> None:
+    """Read the child's progress lines until `line` has come `times` times."""
+    while times:
+        said = child.stdout.readline().strip()
+        assert said in ("article", "committed"), (said, child.stderr.read())
+        times -= said == line
+
+
+def kill(child: subprocess.Popen) -> None:
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL  # killed mid-run, not finished or crashed
+
+
+def totals(index_dir: Path) -> tuple[int, int]:
+    return search(index_dir, "Lomé").total, search(index_dir, "Cotonou").total
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """An indexed archive of 100 articles on Lomé, and 200 new ones on Cotonou beside it."""
+    corpus = tmp_path / "corpus"
+    write_articles(corpus, "Lomé", 100)
+    index_dir = tmp_path / "index"
+    update([corpus], index_dir)
+    write_articles(corpus, "Cotonou", 200)
+    (corpus / "Lomé-000.txt").unlink()
+    return corpus, index_dir
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+@pytest.mark.parametrize("moment, line, times", [
+    ("while reading articles", "article", 50),
+    ("after the commit, before the switch", "committed", 1),
+])
+def test_a_write_killed_at_any_moment_leaves_the_previous_index(
+        archive, command, moment, line, times):
+    corpus, index_dir = archive
+    child = start_slow(command, str(corpus), "--index", str(index_dir))
+    wait_for(child, line, times)
+    kill(child)
+    assert totals(index_dir) == (100, 0)
+    report = update([corpus], index_dir)  # the next write clears what the killed one left
+    assert (report.added, report.removed) == (200, 1)
+    assert totals(index_dir) == (99, 200)
+    assert len(list(index_dir.glob("gen-*"))) == 2
+
+
+def test_readers_see_a_consistent_index_while_it_is_updated(archive):
+    corpus, index_dir = archive
+    child = start_slow("index", str(corpus), "--index", str(index_dir), pause=0.5)
+    wait_for(child, "article")
+    seen = set()
+    while child.poll() is None:
+        seen.add(totals(index_dir))
+        time.sleep(0.05)
+    assert child.returncode == 0, child.stderr.read()
+    seen.add(totals(index_dir))
+    assert seen == {(100, 0), (99, 200)}
+
+
+def test_a_second_writer_waits_then_fails_and_the_index_stays_whole(archive):
+    corpus, index_dir = archive
+    child = start_slow("index", str(corpus), "--index", str(index_dir))
+    wait_for(child, "article")
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["rebuild", str(SEEDS), "--index", str(index_dir)])
+    assert time.monotonic() - started >= 2.5  # it waited for the first writer
+    assert (result.exit_code, result.output) == (
+        1, f"Error: Another process is writing to the index in {index_dir}/; "
+           "try again when it has finished.\n")
+    assert totals(index_dir) == (100, 0)
+    kill(child)
+    assert totals(index_dir) == (100, 0)
+
+
+def test_the_lock_of_a_killed_writer_is_released(archive):
+    corpus, index_dir = archive
+    child = start_slow("index", str(corpus), "--index", str(index_dir))
+    wait_for(child, "article")
+    kill(child)
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
