@@ -199,6 +199,7 @@ class FileEntry:
 
     fingerprint: str
     articles: dict[str, str] = field(default_factory=dict)  # id → hash
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why), told again
 
 
 def _read_manifest(generation: Path) -> dict[str, FileEntry]:
@@ -268,15 +269,15 @@ class _Writer:
                    progress: Progress | None) -> None:
         old = self.files.get(key, FileEntry(print_)).articles
         new: dict[str, str] = {}
+        skipped: list[Skipped] = []
         for item in items:
             if progress:
                 progress(1)
             if isinstance(item, Skipped):
-                self.tally.skipped.append(item)
+                skipped.append(item)
                 continue
             if item.id in new or self.owner.get(item.id, key) != key:
-                self.tally.skipped.append(
-                    Skipped(item.path, f"another article already has the id {item.id}"))
+                skipped.append(Skipped(item.path, f"another article already has the id {item.id}"))
                 continue
             new[item.id] = digest = article_hash(item)
             if old.get(item.id) == digest:
@@ -292,7 +293,8 @@ class _Writer:
             self.writer.delete_by_term("id", article_id)
             del self.owner[article_id]
             self.tally.removed += 1
-        self.files[key] = FileEntry(print_, new)
+        self.files[key] = FileEntry(print_, new, [(s.path, s.reason) for s in skipped])
+        self.tally.skipped.extend(skipped)
 
 
 def _expected_items(source: SourceFile, data: bytes) -> int:
@@ -321,7 +323,9 @@ def update(
     """
     paths = list(paths)
     check_field_map(field_map)
-    sources = list(find_article_files(paths))
+    # The index folder may lie inside a corpus folder: its files are not articles.
+    sources = [source for source in find_article_files(paths)
+               if not _is_under(source.key, [index_dir.resolve()])]
     folders = [path.resolve() for path in paths if path.is_dir()]
     with write_lock(index_dir):
         previous = _current_generation(index_dir)
@@ -343,6 +347,7 @@ def update(
             entry = files.get(source.key)
             if entry and entry.fingerprint == print_:
                 tally.unchanged += len(entry.articles)
+                tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
             else:
                 changed.append((source, print_))
                 expected += _expected_items(source, data)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from whoosh import query as wq
 from whoosh import scoring
 
 from search.errors import IndexCorruptError, SearchError
@@ -78,8 +79,11 @@ class Searcher:
 
     def _run(self, query, limit: int, sort: str, restriction):
         options = {"sortedby": "date", "reverse": True} if sort == "date" else {}
-        results = self._searcher.search(query, limit=limit, terms=True, filter=restriction,
-                                        **options)
+        if restriction is not None:
+            # Whoosh's `filter=` leaves len(results) counting the filtered-out documents;
+            # a required clause that scores nothing filters and counts right.
+            query = wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
+        results = self._searcher.search(query, limit=limit, terms=True, **options)
         results.fragmenter = fragmenter()
         results.formatter = SnippetFormatter()
         return results

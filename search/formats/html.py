@@ -21,6 +21,10 @@ def parse_html(html: str, *, id: str, path: str) -> Article:
 
     page = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=False,
+        # Precision: a page of links (a home page, a section index) holds no article.
+        favor_precision=True,
+        # The publication date from the page's metadata, not a year guessed from "© 2024".
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     text = (page.text or "").strip() if page else ""
     if not text:

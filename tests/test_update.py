@@ -1,0 +1,186 @@
+"""`search index`: incremental updates, by content hash; `search stats`; query filters."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+from search.errors import CorpusError, QuerySyntaxError
+from search.index import rebuild, stats, update
+from search.searcher import Filters, search
+
+from .conftest import RABAT, SEEDS
+
+
+def counts(report):
+    return report.added, report.updated, report.removed, report.unchanged, len(report.skipped)
+
+
+def write_export(path, records):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+
+
+def record(n, **fields):
+    return {"id": n, "url": f"https://actu.orange.fr/monde/{n}.html", "category": "monde",
+            "date": f"2020-0{1 + n % 9}-15", "title": f"Dépêche {n}",
+            "article": f"Le ministre est arrivé à Lomé pour la visite numéro {n}.", **fields}
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "export.jsonl"
+    write_export(path, [record(n) for n in range(20)])
+    return path
+
+
+def test_second_run_on_an_unchanged_archive_changes_nothing(corpus, export, isolated_index):
+    assert counts(update([corpus, export], isolated_index)) == (22, 0, 0, 0, 0)
+    generation = (isolated_index / "CURRENT").read_text()
+    assert counts(update([corpus, export], isolated_index)) == (0, 0, 0, 22, 0)
+    assert (isolated_index / "CURRENT").read_text() == generation  # nothing was written
+
+
+def test_changing_one_article_reindexes_exactly_that_one(export, isolated_index):
+    update([export], isolated_index)
+    records = [record(n) for n in range(20)]
+    records[7]["article"] = "Le ministre est arrivé à Cotonou."
+    write_export(export, records)
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+    assert [h.id for h in search(isolated_index, "Cotonou").hits] == ["export.jsonl#7"]
+    assert search(isolated_index, "Lomé").total == 19
+
+
+def test_records_gone_from_an_export_are_removed(export, isolated_index):
+    update([export], isolated_index)
+    write_export(export, [record(n) for n in range(15)] + [record(99)])
+    assert counts(update([export], isolated_index)) == (1, 0, 5, 15, 0)
+    assert search(isolated_index, "Lomé").total == 16
+
+
+def test_files_gone_from_an_indexed_folder_are_removed(corpus, isolated_index):
+    update([corpus], isolated_index)
+    (corpus / RABAT).unlink()
+    (corpus / "new.txt").write_text("Visite à Cotonou\n\nLe ministre à Cotonou.", "utf-8")
+    assert counts(update([corpus], isolated_index)) == (1, 0, 1, 1, 0)
+    assert search(isolated_index, "Farabi").total == 0
+
+
+def test_files_outside_the_given_paths_are_kept(corpus, export, isolated_index):
+    update([corpus, export], isolated_index)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert search(isolated_index, "Farabi").total == 1
+
+
+def test_a_changed_field_map_reads_the_file_again(tmp_path, isolated_index):
+    path = tmp_path / "export.jsonl"
+    write_export(path, [{"id": 1, "texte": "Visite à Lomé.", "article": "Visite à Dakar."}])
+    update([path], isolated_index)
+    assert counts(update([path], isolated_index, field_map={"body": "texte"})) == (0, 1, 0, 0, 0)
+    assert search(isolated_index, "Lomé").total == 1
+
+
+def test_an_unknown_field_in_the_map_is_refused(export, isolated_index):
+    with pytest.raises(CorpusError, match="Unknown field 'texte' in --map; fields are: id, "):
+        update([export], isolated_index, field_map={"texte": "body"})
+
+
+def test_updates_start_from_hard_links_and_leave_the_old_generation_intact(export, isolated_index):
+    update([export], isolated_index)
+    old = isolated_index / (isolated_index / "CURRENT").read_text().strip()
+    old_files = {f.name: f.stat().st_ino for f in old.iterdir()}
+    write_export(export, [record(n) for n in range(21)])
+    update([export], isolated_index)
+    new = isolated_index / (isolated_index / "CURRENT").read_text().strip()
+    assert new != old and {f.name: f.stat().st_ino for f in old.iterdir()} == old_files
+    segments = {f.name for f in new.glob("*.seg")} & set(old_files)
+    assert segments and all(os.path.samefile(old / name, new / name) for name in segments)
+
+
+def test_filters(export, corpus, isolated_index):
+    update([corpus, export], isolated_index)
+
+    def found(**filters):
+        return search(isolated_index, "ministre", limit=100, filters=Filters(**filters)).total
+
+    assert found() == 22
+    assert found(source="actu.orange.fr") == found(source="ACTU.ORANGE.FR") == 20
+    assert found(category="Monde") == 20
+    assert found(since="2020-06") == 9   # months 6 to 9 (n % 9 in 5..8), and Tachkent
+    assert found(since="2020-03", until="2020-03") == 2  # n = 2, 11
+    assert found(until="2020") == 20
+    assert found(since="2025-04") == 1   # the Tachkent seed
+
+
+def test_category_filter_takes_subcategories(tmp_path, isolated_index):
+    path = tmp_path / "export.jsonl"
+    write_export(path, [record(1, category="societe/justice"), record(2, category="societe"),
+                        record(3, category="societes")])
+    update([path], isolated_index)
+    hits = search(isolated_index, "ministre", filters=Filters(category="Société")).hits
+    assert sorted(hit.id for hit in hits) == ["export.jsonl#1", "export.jsonl#2"]
+
+
+@pytest.mark.parametrize("value", ["juin 2020", "2020-6", "20-06-2020"])
+def test_bad_dates_in_filters(seed_index, value):
+    with pytest.raises(QuerySyntaxError, match=f"--since takes a date written 2020, 2020-06 "
+                                               f"or 2020-06-15, not '{value}'."):
+        search(seed_index, "maroc", filters=Filters(since=value))
+
+
+def test_stats(corpus, export, isolated_index):
+    update([corpus, export], isolated_index)
+    found = stats(isolated_index)
+    assert (found.documents, found.first_date, found.last_date) == (22, "2020-01-15", "2025-04")
+    assert [(c.label, c.documents) for c in found.sources] == [("actu.orange.fr", 20)]
+    assert [(c.label, c.documents) for c in found.categories] == [("monde", 20), ("politique", 1)]
+    assert found.size_bytes > 0
+
+
+def test_stats_do_not_count_removed_articles(export, isolated_index):
+    update([export], isolated_index)
+    write_export(export, [record(n) for n in range(5)])
+    update([export], isolated_index)
+    assert stats(isolated_index).sources[0].documents == 5
+
+
+def test_cli_index_summary_and_verbose_skips(tmp_path, isolated_index):
+    for n in range(12):
+        (tmp_path / f"empty-{n:02}.txt").write_bytes(b"")
+    (tmp_path / "good.txt").write_text("Titre\n\nTexte à Lomé.", "utf-8")
+    result = CliRunner().invoke(cli, ["index", str(tmp_path)])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == f"Index {isolated_index}: 1 added, 0 updated, 0 removed, 0 unchanged, 12 skipped."
+    assert lines[1] == f"  skipped {tmp_path / 'empty-00.txt'}: empty file"
+    assert lines[-1] == "  ... and 2 more (--verbose lists them)."
+    verbose = CliRunner().invoke(cli, ["index", "--verbose", str(tmp_path)])
+    assert verbose.output.splitlines()[0] == (
+        f"Index {isolated_index}: 0 added, 0 updated, 0 removed, 1 unchanged, 12 skipped.")
+    assert len(verbose.output.splitlines()) == 13
+
+
+def test_cli_map_option_is_checked(export):
+    result = CliRunner().invoke(cli, ["index", "--map", "body", str(export)])
+    assert result.exit_code == 2
+    assert "'body': write FIELD=NAME, e.g. body=texte." in result.output
+
+
+def test_cli_stats(corpus, isolated_index):
+    rebuild([corpus], isolated_index)
+    result = CliRunner().invoke(cli, ["stats"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1:3] == ["Documents:   2", "Dates:       2025-04 to 2025-04"]
+    assert lines[5:] == ["Sources: none", "Categories:", "         1  politique"]
+
+
+def test_cli_query_filters(export, isolated_index):
+    update([export], isolated_index)
+    result = CliRunner().invoke(cli, ["query", "--json", "--since", "2020-09", "--source",
+                                      "actu.orange.fr", "--category", "monde", "Lomé"])
+    data = json.loads(result.output)
+    assert data["total"] == 2
+    assert {hit["date"] for hit in data["hits"]} == {"2020-09-15"}
+    assert {hit["source"] for hit in data["hits"]} == {"actu.orange.fr"}
