@@ -2,8 +2,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from search.index import rebuild
+
+# Deterministic property tests: the same examples every run, and no deadline, which a
+# loaded machine would miss now and then.
+settings.register_profile("deterministic", derandomize=True, deadline=None)
+settings.load_profile("deterministic")
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
