@@ -258,7 +258,8 @@ def _text(results: SearchResults, style: PlainStyle) -> str:
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
-    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.path, score]
+    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
+             score]
     return [
         f"{hit.rank}. {style.bold(hit.title)}",
         "   " + style.dim(" · ".join(part for part in about if part)),

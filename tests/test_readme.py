@@ -1,4 +1,4 @@
-"""The README's example commands print what the README shows."""
+"""The README's example commands on `seeds/` (its `console` blocks) print what it shows."""
 
 import re
 import shlex
