@@ -20,7 +20,6 @@ only the articles that changed.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import pickle
@@ -45,7 +44,7 @@ from search.errors import (
 from search.ingest import (
     SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
 )
-from search.models import Article, Count, IndexReport, IndexStats, Skipped
+from search.models import Article, Count, IndexReport, IndexStats, Skipped, Unchanged
 
 CURRENT = "CURRENT"
 LOCK = "write.lock"
@@ -215,10 +214,6 @@ def _write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
     (generation / MANIFEST).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 
 
-def article_hash(article: Article) -> str:
-    return hashlib.blake2b(repr(article).encode(), digest_size=12).hexdigest()
-
-
 def _document(article: Article) -> dict[str, str]:
     fields = {
         "id": article.id,
@@ -265,22 +260,25 @@ class _Writer:
             del self.owner[article_id]
             self.tally.removed += 1
 
-    def write_file(self, key: str, print_: str, items: Iterable[Article | Skipped],
+    def write_file(self, key: str, print_: str,
+                   items: Iterable[tuple[Article | Skipped | Unchanged, str]],
                    progress: Progress | None) -> None:
+        """Write one file's articles, each with the fingerprint of its source text."""
         old = self.files.get(key, FileEntry(print_)).articles
         new: dict[str, str] = {}
         skipped: list[Skipped] = []
-        for item in items:
+        for item, digest in items:
             if progress:
                 progress(1)
             if isinstance(item, Skipped):
                 skipped.append(item)
                 continue
             if item.id in new or self.owner.get(item.id, key) != key:
-                skipped.append(Skipped(item.path, f"another article already has the id {item.id}"))
+                where = item.path if isinstance(item, Article) else key
+                skipped.append(Skipped(where, f"another article already has the id {item.id}"))
                 continue
-            new[item.id] = digest = article_hash(item)
-            if old.get(item.id) == digest:
+            new[item.id] = digest
+            if isinstance(item, Unchanged) or old.get(item.id) == digest:
                 self.tally.unchanged += 1
             elif item.id in old:
                 self.writer.update_document(**_document(item))
@@ -368,8 +366,9 @@ def update(
                     writer.remove_file(key)
                 for source, print_ in changed:
                     data = read_bytes(source)
-                    writer.write_file(source.key, print_, parse_file(source, data, field_map),
-                                      progress)
+                    known = files[source.key].articles if source.key in files else {}
+                    writer.write_file(source.key, print_,
+                                      parse_file(source, data, field_map, known), progress)
             except BaseException:
                 writer.writer.cancel()
                 raise
@@ -422,7 +421,7 @@ def build(items: Iterable[Article | Skipped], index_dir: Path) -> IndexReport:
         try:
             tally = _Tally()
             writer = _Writer(_start_generation(generation, None), {}, tally)
-            writer.write_file("", "", items, None)
+            writer.write_file("", "", ((item, "") for item in items), None)
             writer.writer.commit()
             _fsync_tree(generation)
             _switch_current(index_dir, generation.name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import unicodedata
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +16,15 @@ from search.errors import CorpusError, UnreadableArticle
 from search.formats.html import NoArticleInPage, parse_html
 from search.formats.records import FIELDS, parse_records
 from search.formats.text import parse_text
-from search.models import Article, Skipped
+from search.models import Article, Skipped, Unchanged
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".jsonl", ".json"})
+# Control characters (Unicode category Cc) other than tab, newline, form feed and return:
+# more than 1 % of a file's opening means it is not text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+BINARY_SAMPLE_CHARS = 100_000
 # Bumped when parsing changes, so that `search index` reads every file again.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,8 @@ def decode(data: bytes) -> str:
         text = data.decode("latin-1")
     if not text.strip():
         raise UnreadableArticle("empty file")
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
-    if controls > max(2, len(text) // 100):
+    sample = text[:BINARY_SAMPLE_CHARS]
+    if len(_CONTROLS.findall(sample)) > max(2, len(sample) // 100):
         raise UnreadableArticle("binary file")
     return text
 
@@ -71,42 +75,47 @@ def read_bytes(source: SourceFile) -> bytes:
         raise UnreadableArticle(f"cannot read: {error.strerror or error}") from None
 
 
-def fingerprint(data: bytes, field_map: Mapping[str, str]) -> str:
-    """What a file's articles depend on: its bytes, the field map and the parser version."""
-    digest = hashlib.blake2b(data, digest_size=16)
+def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
+    """What articles read from `data` depend on: it, the field map and the parser version."""
+    digest = hashlib.blake2b(data.encode() if isinstance(data, str) else data, digest_size=16)
     digest.update(repr((PARSER_VERSION, sorted(field_map.items()))).encode())
     return digest.hexdigest()
 
 
 def parse_file(
-    source: SourceFile, data: bytes, field_map: Mapping[str, str] = {}
-) -> Iterator[Article | Skipped]:
-    """The articles of one file, by its format; what cannot be used is `Skipped`."""
+    source: SourceFile, data: bytes, field_map: Mapping[str, str] = {},
+    known: Mapping[str, str] = {},
+) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
+    """The articles of one file, by its format, each with the fingerprint of its source
+    text; what cannot be used is `Skipped`. A record of an export whose fingerprint is
+    the one `known` gives for its id comes as `Unchanged`, without being parsed."""
     path, suffix = str(source.file), source.file.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         expected = ", ".join(sorted(ARTICLE_SUFFIXES))
-        yield Skipped(path, f"not an article file (expected {expected})")
+        yield Skipped(path, f"not an article file (expected {expected})"), ""
         return
     article_id = source.file.relative_to(source.root).as_posix()
     try:
         text = decode(data)
         if suffix in (".jsonl", ".json"):
-            yield from parse_records(text, id=article_id, path=path,
-                                     json_list=suffix == ".json", field_map=field_map)
+            yield from parse_records(
+                text, id=article_id, path=path, json_list=suffix == ".json",
+                field_map=field_map, known=known,
+                fingerprint=lambda raw: fingerprint(raw, field_map))
             return
         parse = parse_html if suffix in (".html", ".htm") else parse_text
         article = parse(text, id=article_id, path=path)
         if not article.body:
             raise UnreadableArticle("no article text")
-        yield article
+        yield article, fingerprint(data, field_map)
     except (UnreadableArticle, NoArticleInPage) as error:
-        yield Skipped(path, str(error))
+        yield Skipped(path, str(error)), ""
 
 
 def read_article(file: Path, root: Path) -> Article:
     """Read and parse one single-article file; raises `UnreadableArticle` with the reason."""
     source = SourceFile(file, root)
-    [item] = parse_file(source, read_bytes(source))
+    [(item, _)] = parse_file(source, read_bytes(source))
     if isinstance(item, Skipped):
         raise UnreadableArticle(item.reason)
     return item
@@ -151,4 +160,4 @@ def load_articles(
         except UnreadableArticle as error:
             yield Skipped(str(source.file), str(error))
             continue
-        yield from parse_file(source, data, field_map)
+        yield from (item for item, _ in parse_file(source, data, field_map))

@@ -31,6 +31,13 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Unchanged:
+    """An article whose source text is as the index already has it: not parsed again."""
+
+    id: str
+
+
+@dataclass(frozen=True)
 class Snippet:
     """A passage of an article; `highlights` are (start, end) offsets into `text`."""
 

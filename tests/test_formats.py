@@ -13,7 +13,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def parse(path: Path, data: bytes, field_map=None) -> list[Article | Skipped]:
-    return list(parse_file(SourceFile(path, path.parent), data, field_map or {}))
+    return [item for item, _ in parse_file(SourceFile(path, path.parent), data, field_map or {})]
 
 
 @pytest.mark.parametrize(

@@ -184,3 +184,18 @@ def test_cli_query_filters(export, isolated_index):
     assert data["total"] == 2
     assert {hit["date"] for hit in data["hits"]} == {"2020-09-15"}
     assert {hit["source"] for hit in data["hits"]} == {"actu.orange.fr"}
+
+
+def test_a_changed_export_parses_only_its_changed_records(export, isolated_index, monkeypatch):
+    from search.formats import records
+
+    update([export], isolated_index)
+    parsed = []
+    real = records.record_article
+    monkeypatch.setattr(records, "record_article",
+                        lambda record, **kw: parsed.append(record["id"]) or real(record, **kw))
+    changed = [record(n) for n in range(20)]
+    changed[3]["title"] = "Dépêche corrigée"
+    write_export(export, changed)
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+    assert parsed == [3]

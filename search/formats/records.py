@@ -9,11 +9,11 @@ reported and skipped; the other records are read.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from search.dates import normalize_date
 from search.formats import complete
-from search.models import Article, Skipped
+from search.models import Article, Skipped, Unchanged
 
 # Our field → the names it goes by in exports, most usual first.
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
@@ -59,42 +59,59 @@ def record_article(record: Mapping, *, id: str, path: str, field_map: Mapping[st
     )
 
 
-def _records(text: str, json_list: bool) -> Iterator[tuple[int, Mapping | None, str]]:
-    """(line or position, record or None, why it is unusable) for each record."""
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, one at a time: an export can be a few hundred megabytes."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].rstrip("\r")
+        start = end + 1
+
+
+def _records(text: str, json_list: bool) -> Iterator[tuple[int, Mapping | None, str, str]]:
+    """(line or position, record or None, its source text, why it is unusable)."""
     if json_list:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            yield error.lineno, None, f"malformed JSON ({error.msg})"
+            yield error.lineno, None, "", f"malformed JSON ({error.msg})"
             return
         items = data if isinstance(data, list) else [data]
         for number, item in enumerate(items, start=1):
-            yield number, item, ""
+            yield number, item, json.dumps(item, sort_keys=True, ensure_ascii=False), ""
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line), ""
+            yield number, json.loads(line), line, ""
         except json.JSONDecodeError as error:
-            yield number, None, f"malformed JSON line ({error.msg})"
+            yield number, None, line, f"malformed JSON line ({error.msg})"
 
 
 def parse_records(
-    text: str, *, id: str, path: str, json_list: bool, field_map: Mapping[str, str]
-) -> Iterator[Article | Skipped]:
-    """Every record of a JSON export as an `Article`, or `Skipped` with where and why."""
-    for number, record, problem in _records(text, json_list):
+    text: str, *, id: str, path: str, json_list: bool, field_map: Mapping[str, str],
+    known: Mapping[str, str] = {}, fingerprint: Callable[[str], str] = lambda raw: "",
+) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
+    """Every record of a JSON export as an `Article`, or `Skipped` with where and why,
+    with the fingerprint of its source text; `Unchanged` if `known` has that fingerprint
+    for its id (an export of 36,000 articles with one changed parses one)."""
+    for number, record, raw, problem in _records(text, json_list):
         where = f"{path}:{number}" if not json_list else f"{path}[{number}]"
         if record is None:
-            yield Skipped(where, problem)
+            yield Skipped(where, problem), ""
             continue
         if not isinstance(record, Mapping):
-            yield Skipped(where, "not a JSON object")
+            yield Skipped(where, "not a JSON object"), ""
             continue
-        key = _pick(record, "id", field_map) or str(number)
-        article = record_article(record, id=f"{id}#{key}", path=path, field_map=field_map)
+        article_id = f"{id}#{_pick(record, 'id', field_map) or number}"
+        print_ = fingerprint(raw)
+        if known.get(article_id) == print_:
+            yield Unchanged(article_id), print_
+            continue
+        article = record_article(record, id=article_id, path=path, field_map=field_map)
         if not article.body:
-            yield Skipped(where, "no article text")
+            yield Skipped(where, "no article text"), ""
         else:
-            yield article
+            yield article, print_
