@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from search.cli import cli
 from search.index import rebuild, update
-from search.searcher import search
+from search.searcher import open_searcher, search
 
 from .conftest import SEEDS
 
@@ -73,7 +73,9 @@ def kill(child: subprocess.Popen) -> None:
 
 
 def totals(index_dir: Path) -> tuple[int, int]:
-    return search(index_dir, "Lomé").total, search(index_dir, "Cotonou").total
+    """Articles on Lomé and on Cotonou, seen by one searcher (one generation)."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.search("Lomé").total, searcher.search("Cotonou").total
 
 
 @pytest.fixture
