@@ -254,6 +254,16 @@ class _Writer:
         self.tally = tally
         self.owner = {id: key for key, entry in files.items() for id in entry.articles}
 
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        """Commit what was written, or nothing if the block failed."""
+        if error_type is None:
+            self.writer.commit()
+        else:
+            self.writer.cancel()
+
     def remove_file(self, key: str) -> None:
         for article_id in self.files.pop(key).articles:
             self.writer.delete_by_term("id", article_id)
@@ -333,22 +343,7 @@ def update(
         files = _read_manifest(base) if base else {}
         tally = _Tally()
 
-        changed: list[tuple[SourceFile, str]] = []
-        expected = 0
-        for source in sources:
-            try:
-                data = read_bytes(source)
-            except UnreadableArticle as error:
-                tally.skipped.append(Skipped(str(source.file), str(error)))
-                continue
-            print_ = fingerprint(data, field_map)
-            entry = files.get(source.key)
-            if entry and entry.fingerprint == print_:
-                tally.unchanged += len(entry.articles)
-                tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
-            else:
-                changed.append((source, print_))
-                expected += _expected_items(source, data)
+        changed, expected = _changed_files(sources, files, field_map, tally)
         seen = {source.key for source in sources}
         gone = [key for key in files if key not in seen and _is_under(key, folders)]
         if base and not changed and not gone:
@@ -356,37 +351,62 @@ def update(
 
         if on_start:
             on_start(expected)
-        _remove_generations(index_dir, keep=[previous])
-        generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
-        try:
-            ix = _start_generation(generation, base)
-            writer = _Writer(ix, files, tally)
-            try:
+        with _next_generation(index_dir, previous, base) as (generation, ix):
+            with _Writer(ix, files, tally) as writer:
                 for key in gone:
                     writer.remove_file(key)
                 for source, print_ in changed:
-                    data = read_bytes(source)
                     known = files[source.key].articles if source.key in files else {}
-                    writer.write_file(source.key, print_,
-                                      parse_file(source, data, field_map, known), progress)
-            except BaseException:
-                writer.writer.cancel()
-                raise
-            if not writer.owner:
-                where = ", ".join(str(p) for p in paths) or "the given paths"
-                raise CorpusError(
-                    f"No article could be indexed from {where}; the index was left as it was."
-                )
-            writer.writer.commit()
+                    items = parse_file(source, read_bytes(source), field_map, known)
+                    writer.write_file(source.key, print_, items, progress)
+                if not writer.owner:
+                    where = ", ".join(str(p) for p in paths) or "the given paths"
+                    raise CorpusError(
+                        f"No article could be indexed from {where}; the index was left as it was."
+                    )
             _write_manifest(generation, files)
-            _fsync_tree(generation)
-            _switch_current(index_dir, generation.name)
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
-        # The replaced generation stays for readers that opened it; older ones go.
-        _remove_generations(index_dir, keep=[generation.name, previous])
     return tally.report(index_dir)
+
+
+def _changed_files(
+    sources: Iterable[SourceFile], files: Mapping[str, FileEntry],
+    field_map: Mapping[str, str], tally: _Tally,
+) -> tuple[list[tuple[SourceFile, str]], int]:
+    """The files whose fingerprint is not the indexed one, and about how many articles they
+    hold; unchanged files are counted in `tally` as they are."""
+    changed, expected = [], 0
+    for source in sources:
+        try:
+            data = read_bytes(source)
+        except UnreadableArticle as error:
+            tally.skipped.append(Skipped(str(source.file), str(error)))
+            continue
+        print_ = fingerprint(data, field_map)
+        entry = files.get(source.key)
+        if entry and entry.fingerprint == print_:
+            tally.unchanged += len(entry.articles)
+            tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
+        else:
+            changed.append((source, print_))
+            expected += _expected_items(source, data)
+    return changed, expected
+
+
+@contextmanager
+def _next_generation(index_dir: Path, previous: str | None, base: Path | None):
+    """(folder, Whoosh index) of a new generation, made current once the block completes
+    and removed if it fails; the generation before `previous` goes."""
+    _remove_generations(index_dir, keep=[previous])
+    generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
+    try:
+        yield generation, _start_generation(generation, base)
+        _fsync_tree(generation)
+        _switch_current(index_dir, generation.name)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    # The replaced generation stays for readers that opened it; older ones go.
+    _remove_generations(index_dir, keep=[generation.name, previous])
 
 
 def _start_generation(generation: Path, base: Path | None):
@@ -414,21 +434,11 @@ def rebuild(
 
 def build(items: Iterable[Article | Skipped], index_dir: Path) -> IndexReport:
     """A fresh index of `items` (articles made by a program: benchmarks, tools)."""
+    tally = _Tally()
     with write_lock(index_dir):
-        previous = _current_generation(index_dir)
-        _remove_generations(index_dir, keep=[previous])
-        generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
-        try:
-            tally = _Tally()
-            writer = _Writer(_start_generation(generation, None), {}, tally)
-            writer.write_file("", "", ((item, "") for item in items), None)
-            writer.writer.commit()
-            _fsync_tree(generation)
-            _switch_current(index_dir, generation.name)
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
-        _remove_generations(index_dir, keep=[generation.name, previous])
+        with _next_generation(index_dir, _current_generation(index_dir), None) as (_, ix):
+            with _Writer(ix, {}, tally) as writer:
+                writer.write_file("", "", ((item, "") for item in items), None)
     return tally.report(index_dir)
 
 
