@@ -1,7 +1,8 @@
 """The French analyzer: one chain used at index time, at query time and by the highlighter.
 
 tokenize → strip elisions → lowercase → fold accents and ligatures → drop stop words → stem.
-Folding comes before stemming so that `securite`, `sécurité` and `SÉCURITÉ` give one term.
+Folding comes before stemming so that `securite`, `sécurité` and `SÉCURITÉ` give one term;
+the stemmer is Snowball French adapted to folded words (`stem`).
 Every filter keeps the token's character offsets, which point at the original text, so
 snippets can highlight the article's own spelling.
 """
@@ -45,24 +46,121 @@ def fold(word: str) -> str:
     return "".join(ch for ch in unidecode(word).lower() if ch.isalnum())
 
 
+def _load_words(name: str) -> list[str]:
+    """The words of a data file beside this module, one a line; `#` starts a comment."""
+    text = resources.files("search").joinpath(f"data/{name}").read_text("utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+STOP_WORDS = frozenset(_load_words("stopwords.txt"))
+
+
 _SNOWBALL = Stemmer.Stemmer("french")
+
+# Folded endings that Snowball only knows with their accent, given it back before stemming:
+# `-ee(s)` is always `-ée(s)` (`renforcee` → `renforcée`), `-iere(s)` is `-ière(s)`, and
+# `-ye(s)` is `-yé(s)` (`employe` → `employé`, stemmed like `employer`).
+_ACCENTED_ENDINGS = (
+    ("ees", "ées"), ("ee", "ée"), ("ieres", "ières"), ("iere", "ière"),
+    ("yes", "yés"), ("ye", "yé"),
+)
+# `-erent` is the passé simple `-èrent` (`abordèrent`), except in `-férent`/`-hérent`
+# adjectives and `-férer`/`-hérer` verbs (`différent`, `cohérent`, `préfèrent`), which are
+# left to the `-ent` rule below; `-chèrent` (`marchèrent`) is a passé simple again.
+_NOT_PASSE_SIMPLE = re.compile(r"(?:f|[^c]h)erent$")
+_RESTORED = ("erent", *(folded for folded, _ in _ACCENTED_ENDINGS))
+_UNACCENT = str.maketrans("éè", "ee")
+
+
+def restore_accented_ending(word: str) -> str:
+    """A folded word's ending as Snowball needs it: `deleguee` → `deleguée`."""
+    if not word.endswith(_RESTORED):
+        return word
+    if word.endswith("erent"):
+        return word if _NOT_PASSE_SIMPLE.search(word) else word[:-5] + "èrent"
+    for folded, accented in _ACCENTED_ENDINGS:
+        if word.endswith(folded):
+            return word[: -len(folded)] + accented
+    return word
+
+
+_VOWELS = frozenset("aeiouy")
+_UNDOUBLE = ("enn", "onn", "ett", "ell", "eill")
+_STRIPPED = ("ent", "dr", "ndu", "rdu", "ndus", "rdus")
+
+
+def _rv(word: str) -> int:
+    """Where Snowball's RV region starts: suffixes are only removed from inside it."""
+    if word[:3] in ("par", "col", "tap") or (word[:1] in _VOWELS and word[1:2] in _VOWELS):
+        return 3
+    for i in range(1, len(word)):
+        if word[i] in _VOWELS:
+            return i + 1
+    return len(word)
+
+
+def _undouble(word: str) -> str:
+    return word[:-1] if word.endswith(_UNDOUBLE) else word
+
+
+# Words whose `-ent` is their own (`violent`, `présent`), as their Snowball stems, which
+# also stand for their other forms (`violente`, `présenter`).
+PROTECTED_STEMS = frozenset(
+    _SNOWBALL.stemWord(restore_accented_ending(fold(word))).translate(_UNACCENT)
+    for word in _load_words("protected.txt")
+)
+
+
+def strip_verb_endings(stem: str, word: str) -> str:
+    """Three verb endings Snowball leaves on its stems, removed when they lie in RV.
+
+    - `-ent`, the present third person plural (`demandent` → `demand`, like `demande`;
+      `viennent` → `vien`, `vient` → `vien`), unless the stem is a protected word whose
+      `-ent` belongs to it (`violent`, `présent`), comes from `-ment` after a vowel (`moment`)
+      or from `-ention` (`détention`). Adjectives and nouns in `-ent` lose it in all their
+      forms alike (`différent`, `différents` → `differ`).
+    - `-dr`, the future and infinitive of `-dre` verbs: `attendra`, `attendre` → `attend`.
+    - `-u(s)`, the past participle of `-ndre`/`-rdre` verbs: `attendus` → `attend`,
+      `perdu` → `perd`.
+    """
+    if not stem.endswith(_STRIPPED):
+        return stem
+    rv = _rv(stem)
+    if (
+        stem.endswith("ent")
+        and len(stem) - 3 >= rv
+        and stem not in PROTECTED_STEMS
+        and not (stem.endswith("ment") and stem[-5:-4] in _VOWELS)
+        and not word.endswith(("ention", "entions"))
+    ):
+        stem = stem[:-1] if stem.endswith(("tient", "vient")) else _undouble(stem[:-3])
+        if stem.endswith("y"):  # as Snowball does after a suffix: `payent` → `pai`, like `payer`
+            stem = stem[:-1] + "i"
+    if stem.endswith("dr") and len(stem) - 2 >= rv:
+        stem = stem[:-1]
+    elif stem.endswith(("ndu", "rdu")) and len(stem) - 1 >= rv:
+        stem = stem[:-1]
+    elif stem.endswith(("ndus", "rdus")) and len(stem) - 2 >= rv:
+        stem = stem[:-2]
+    return stem
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball French on a folded word, with the folded `-ée(s)` participle restored.
+    """Snowball French, adapted to folded words.
 
-    Snowball recognises `-ée`/`-ées` only with the accent; once folded to `-ee`/`-ees`
-    it would leave `renforcee` apart from `renforcé`, so those endings lose their final
-    `e(s)` first. Words with digits (`2024`, `150e`) are kept as they are.
+    Snowball reads some endings only with their accent (`-ée`, `-ière`, `-èrent`): those are
+    given back first (`restore_accented_ending`). It also leaves a few frequent verb endings
+    (`-ent`, `-dre`, `-du`), removed after it (`strip_verb_endings`). Words with digits
+    (`2024`, `150e`) are kept as they are.
     """
     if any(ch.isdigit() for ch in word):
         return word
-    if word.endswith("ees"):
-        word = word[:-2]
-    elif word.endswith("ee"):
-        word = word[:-1]
-    return _SNOWBALL.stemWord(word)
+    stemmed = _SNOWBALL.stemWord(restore_accented_ending(word))
+    if not stemmed.isascii():  # a restored accent Snowball left in place
+        stemmed = stemmed.translate(_UNACCENT)
+    return strip_verb_endings(stemmed, word)
 
 
 class ElisionFilter(Filter):
@@ -91,16 +189,6 @@ class FrenchStemFilter(Filter):
         for t in tokens:
             t.text = stem(t.text)
             yield t
-
-
-def _load_stop_words() -> frozenset[str]:
-    text = resources.files("search").joinpath("data/stopwords.txt").read_text("utf-8")
-    return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
-
-
-STOP_WORDS = _load_stop_words()
 
 
 def french_analyzer():
