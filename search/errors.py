@@ -17,6 +17,10 @@ class IndexCorruptError(SearchError):
     """An index exists but cannot be read."""
 
 
+class IndexOutdatedError(IndexCorruptError):
+    """The index was built by a version that analyzed text differently."""
+
+
 class IndexLockedError(SearchError):
     """Another process is writing to the index."""
 

@@ -37,9 +37,10 @@ from unidecode import unidecode
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from search.analysis import french_analyzer
+from search.analysis import ANALYZER_VERSION, french_analyzer
 from search.errors import (
-    CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, UnreadableArticle,
+    CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
+    UnreadableArticle,
 )
 from search.ingest import (
     SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
@@ -49,6 +50,7 @@ from search.models import Article, Count, IndexReport, IndexStats, Skipped, Unch
 CURRENT = "CURRENT"
 LOCK = "write.lock"
 MANIFEST = "files.json"
+FORMAT = "format.json"  # the analyzer version whose terms the generation holds
 GENERATION_PREFIX = "gen-"
 LOCK_WAIT_SECONDS = 3.0
 WRITER_LIMIT_MB = 256
@@ -124,7 +126,19 @@ def open_index(index_dir: Path):
             reader.doc_count()
     except CORRUPTION_ERRORS as error:
         raise _damaged(index_dir, error) from None
+    if _analyzer_version(generation) != ANALYZER_VERSION:
+        raise IndexOutdatedError(
+            f"The index in {_show(index_dir)} was built by an older version of search, which "
+            "analyzed words differently. Run `search rebuild` to rebuild it."
+        )
     return ix
+
+
+def _analyzer_version(generation: Path) -> int | None:
+    try:
+        return json.loads((generation / FORMAT).read_text("utf-8")).get("analyzer")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @contextmanager
@@ -400,6 +414,7 @@ def _next_generation(index_dir: Path, previous: str | None, base: Path | None):
     generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
     try:
         yield generation, _start_generation(generation, base)
+        (generation / FORMAT).write_text(json.dumps({"analyzer": ANALYZER_VERSION}), "utf-8")
         _fsync_tree(generation)
         _switch_current(index_dir, generation.name)
     except BaseException:
@@ -414,7 +429,7 @@ def _start_generation(generation: Path, base: Path | None):
     if base is None:
         return whoosh_index.create_in(str(generation), build_schema())
     for file in base.iterdir():
-        if file.name != MANIFEST and file.is_file() and not file.name.endswith("LOCK"):
+        if file.name not in (MANIFEST, FORMAT) and file.is_file() and not file.name.endswith("LOCK"):
             os.link(file, generation / file.name)
     return whoosh_index.open_dir(str(generation))
 

@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from search import index as index_module
-from search.errors import CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError
+from search.errors import (
+    CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
+)
 from search.index import CURRENT, rebuild, write_lock
 from search.models import Skipped
 from search.searcher import search
@@ -113,4 +115,16 @@ def test_second_writer_waits_then_fails(tmp_path):
             with write_lock(index_dir, wait=0.3):
                 pass
         assert time.monotonic() - started >= 0.3
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_index_built_by_another_analyzer_version_says_to_rebuild(tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    monkeypatch.setattr(index_module, "ANALYZER_VERSION", index_module.ANALYZER_VERSION + 1)
+    with pytest.raises(IndexOutdatedError, match=r"was built by an older version of search, "
+                                                 r"which analyzed words differently\. Run "
+                                                 r"`search rebuild` to rebuild it\.$"):
+        search(index_dir, "Farabi")
+    rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
