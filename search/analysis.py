@@ -1,6 +1,7 @@
 """The French analyzer: one chain used at index time, at query time and by the highlighter.
 
-tokenize → strip elisions → lowercase → fold accents and ligatures → drop stop words → stem.
+tokenize → strip elisions → lowercase and fold accents and ligatures → drop stop words → stem,
+each step a pure function, composed and cached in `term`, applied by one Whoosh filter.
 Folding comes before stemming so that `securite`, `sécurité` and `SÉCURITÉ` give one term;
 the stemmer is Snowball French adapted to folded words (`stem`).
 Every filter keeps the token's character offsets, which point at the original text, so
@@ -15,7 +16,7 @@ from importlib import resources
 
 import Stemmer
 from unidecode import unidecode
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.analysis import Filter, RegexTokenizer
 
 # A word is a run of letters or digits (combining accents included, so text in
 # decomposed form stays whole), optionally joined by apostrophes: "l'ambassadrice",
@@ -166,49 +167,48 @@ def stem(word: str) -> str:
     return strip_verb_endings(stemmed, word)
 
 
-class ElisionFilter(Filter):
-    """Strips elided prefixes (`l'`, `L’`, `qu'`, `jusqu'`...), keeping the offsets."""
+@lru_cache(maxsize=500_000)
+def term(word: str) -> str | None:
+    """The index term of a word as the tokenizer cut it, or None when it has none.
+
+    strip elision → lowercase and fold accents (`fold`) → stop word? → stem. None for a
+    stop word or a word that folds to nothing (symbols, emoji). One cached function for
+    the whole chain: a press archive repeats the same words millions of times.
+    """
+    folded = fold(strip_elision(word))
+    if not folded or folded in STOP_WORDS:
+        return None
+    return stem(folded)
+
+
+class FrenchTermFilter(Filter):
+    """Replaces each token's text by its term (`term`), keeping the offsets.
+
+    Stop words are removed with their positions, as Whoosh's StopFilter(renumber=True)
+    does, because Whoosh builds a quoted phrase from its remaining words as adjacent terms:
+    "président de la République" must match the text it was copied from. Where Whoosh asks
+    to keep stop words (`removestops=False`), they come marked `stopped`.
+    """
 
     def __call__(self, tokens):
+        pos = None
         for t in tokens:
-            t.text = strip_elision(t.text)
-            yield t
-
-
-class FoldFilter(Filter):
-    """Folds accents and ligatures; drops tokens that fold to nothing (symbols, emoji)."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            t.text = fold(t.text)
-            if t.text:
-                yield t
-
-
-class FrenchStemFilter(Filter):
-    """Replaces each token's text by its stem."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            t.text = stem(t.text)
+            text = term(t.text)
+            if text is None:
+                if not t.removestops and fold(strip_elision(t.text)):
+                    t.text, t.stopped = fold(strip_elision(t.text)), True
+                    yield t
+                continue
+            if t.positions:
+                pos = t.pos if pos is None else pos + 1
+                t.pos = pos
+            t.text, t.stopped = text, False
             yield t
 
 
 def french_analyzer():
-    """The one analyzer of the product, assembled from its filters.
-
-    Stop words are removed with their positions (`renumber`), because Whoosh builds a
-    quoted phrase from its remaining words as adjacent terms: "président de la République"
-    must match the text it was copied from.
-    """
-    return (
-        RegexTokenizer(WORD_PATTERN)
-        | ElisionFilter()
-        | LowercaseFilter()
-        | FoldFilter()
-        | StopFilter(stoplist=STOP_WORDS, minsize=1, renumber=True)
-        | FrenchStemFilter()
-    )
+    """The one analyzer of the product: words cut by a regex, then their terms (`term`)."""
+    return RegexTokenizer(WORD_PATTERN) | FrenchTermFilter()
 
 
 def analyze(text: str) -> list[str]:
