@@ -83,7 +83,7 @@ class Searcher:
             # Whoosh's `filter=` leaves len(results) counting the filtered-out documents;
             # a required clause that scores nothing filters and counts right.
             query = wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
-        results = self._searcher.search(query, limit=limit, terms=True, **options)
+        results = self._searcher.search(query, limit=limit, optimize=False, **options)
         results.fragmenter = fragmenter()
         results.formatter = SnippetFormatter()
         return results
