@@ -119,18 +119,22 @@ def open_index(index_dir: Path):
                 "Run `search rebuild` to rebuild it."
             )
         raise IndexMissingError(f"No index in {_show(index_dir)}. Run `search rebuild` first.")
+    outdated = IndexOutdatedError(
+        f"The index in {_show(index_dir)} was built by an older version of search, which "
+        "analyzed words differently. Run `search rebuild` to rebuild it."
+    )
     try:
         generation = index_dir / pointer.read_text("utf-8").strip()
         ix = whoosh_index.open_dir(str(generation))
         with ix.reader() as reader:
             reader.doc_count()
+    except (AttributeError, ImportError):
+        # The pickled schema names analyzer classes this version no longer has.
+        raise outdated from None
     except CORRUPTION_ERRORS as error:
         raise _damaged(index_dir, error) from None
     if _analyzer_version(generation) != ANALYZER_VERSION:
-        raise IndexOutdatedError(
-            f"The index in {_show(index_dir)} was built by an older version of search, which "
-            "analyzed words differently. Run `search rebuild` to rebuild it."
-        )
+        raise outdated
     return ix
 
 
