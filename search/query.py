@@ -139,6 +139,20 @@ def _check_word(word: str, attached: bool) -> str:
     return word[:value_start] + value
 
 
+class _FirstLetterFuzzyTerm(wq.FuzzyTerm):
+    """A fuzzy term whose first letter must match: `Tokaiev~` finds `Tokayev` without
+    comparing `tokaiev` with every term of a large index (Elasticsearch's fuzzy queries
+    are commonly given a prefix for the same reason)."""
+
+    @property
+    def prefixlength(self) -> int:
+        return max(1, self._prefixlength)
+
+    @prefixlength.setter
+    def prefixlength(self, value: int) -> None:
+        self._prefixlength = value
+
+
 class _FrenchParser(qparser.QueryParser):
     """Whoosh's parser, with truncated words folded and matched against stems too."""
 
@@ -152,6 +166,10 @@ class _FrenchParser(qparser.QueryParser):
             # A stop word or symbol with `~`: Whoosh's fuzzy plugin would set attributes
             # on None; an empty group takes them and then vanishes from the query.
             return wq.Or([])
+        if isinstance(found, wq.FuzzyTerm):
+            # Whoosh's fuzzy plugin then sets the prefix length it read (0 unless written
+            # `word~1/2`): a prefix of 0 compares the word with every term of the index.
+            found = _FirstLetterFuzzyTerm(found.fieldname, found.text, found.boost)
         return found
 
 

@@ -100,3 +100,9 @@ def test_no_combination_of_operators_crashes_the_parser(parts):
         parse_query(" ".join(parts), SCHEMA)
     except QuerySyntaxError:
         pass
+
+
+def test_fuzzy_terms_keep_their_first_letter():
+    """A prefix of 0 would compare the word with every term of the index."""
+    fuzzy = [leaf for leaf in parse_query("Tokaiev~", SCHEMA).leaves()]
+    assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
