@@ -9,7 +9,7 @@ variants use its corpus copy, its index and its snapshot of `search/`.
     .venv/bin/python bench/speed_levers.py [--work /tmp/search-speed] [--what index,query]
         [--index-sample 3000] [--rounds 3] [--query-rounds 2] [--per-type 40] [--variants a,b,...]
 
-Index variants (on the first `--index-sample` records of the corpus copy):
+Index variants (on the first `--index-sample` records of the export):
     product          `search.index.update`, unpatched
     whoosh-fr        stock Whoosh, our schema with LanguageAnalyzer("fr") (speed_peers.py)
     fold-cache       `analysis.fold` behind an unbounded lru_cache
@@ -19,7 +19,8 @@ Index variants (on the first `--index-sample` records of the corpus copy):
     procs2-multiseg  Whoosh writer `procs=2, multisegment=True`
     chars            text fields store character offsets (`TEXT(chars=True)`)
     combined         token-cache + procs2-multiseg + limitmb-512
-Query variants (on `--work`/index-ours; `chars-pinpoint` on an index built with `chars`):
+Query variants (on `--work`/`--index`, default the one-segment index-ours; `chars-pinpoint`
+on an index of the corpus copy built with `chars`):
     product, token-cache (also used by the highlighter's re-analysis),
     one-pass-count   Whoosh's TopCollector without block-quality skipping, so that
                      `len(results)` needs no second run of the query
@@ -30,7 +31,9 @@ Query variants (on `--work`/index-ours; `chars-pinpoint` on an index built with 
                      rewrite) instead of a tree of one matcher per term; snippets mark the
                      query's expanded terms
     chars-pinpoint   highlights from stored character offsets with a PinpointFragmenter
-    combined         token-cache + one-pass-count + multiterm-union (with expand-once)
+    terms-once       the highlighter's expanded query terms computed once per query and
+                     segment by segment (Whoosh: for every hit, on the whole index)
+    combined         token-cache + one-pass-count + terms-once + multiterm-union
 The last line printed is one JSON object.
 """
 
@@ -52,8 +55,8 @@ PYTHON = Path(sys.executable)
 
 INDEX_VARIANTS = ("product", "whoosh-fr", "fold-cache", "token-cache", "limitmb-512",
                   "procs2-multiseg", "chars", "combined")
-QUERY_VARIANTS = ("product", "token-cache", "one-pass-count", "expand-once", "fuzzy-prefix2",
-                  "multiterm-union", "chars-pinpoint", "combined")
+QUERY_VARIANTS = ("product", "token-cache", "one-pass-count", "expand-once", "terms-once",
+                  "fuzzy-prefix2", "multiterm-union", "chars-pinpoint", "combined")
 
 
 # --- the patches -----------------------------------------------------------------------
@@ -246,6 +249,28 @@ def patch_multiterm_union(threshold: int = 8) -> None:
     Results.has_matched_terms = lambda self: False
 
 
+def patch_terms_once() -> None:
+    """The highlighter's expanded query terms computed once per query, segment by segment.
+
+    Whoosh's `Results.query_terms(expand=True)` runs for every hit, on the top reader: with
+    several segments that is a MultiReader, whose `terms_within` (fuzzy) computes an edit
+    distance against every term with the same first letter, in Python."""
+    from whoosh.searching import Results
+
+    def query_terms(self, expand=False, fieldname=None):
+        cache = self.__dict__.setdefault("_bench_query_terms", {})
+        key = (expand, fieldname)
+        if key not in cache:
+            reader = self.searcher.reader()
+            readers = [leaf for leaf, _ in reader.leaf_readers()] if expand else [reader]
+            cache[key] = set().union(*(
+                self.q.existing_terms(leaf, fieldname=fieldname, expand=expand)
+                for leaf in readers))
+        return cache[key]
+
+    Results.query_terms = query_terms
+
+
 def patch_pinpoint() -> None:
     import search.searcher
     from whoosh.highlight import PinpointFragmenter
@@ -268,9 +293,11 @@ INDEX_PATCHES = {
 QUERY_PATCHES = {
     "product": [], "token-cache": [], "one-pass-count": [patch_one_pass_count],
     "expand-once": [patch_expand_once], "fuzzy-prefix2": [patch_fuzzy_prefix2],
+    "terms-once": [patch_terms_once],
     "multiterm-union": [patch_expand_once, patch_multiterm_union],
     "chars-pinpoint": [patch_pinpoint],
-    "combined": [patch_one_pass_count, patch_expand_once, patch_multiterm_union],
+    "combined": [patch_one_pass_count, patch_expand_once, patch_terms_once,
+                 patch_multiterm_union],
 }
 MEMO_QUERY_VARIANTS = ("token-cache", "combined")
 
@@ -421,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-type", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of each query per round")
     parser.add_argument("--variants", help="comma-separated (default: all)")
+    parser.add_argument("--index", default="index-ours",
+                        help="the index in --work the query variants use (default: %(default)s; "
+                             "index-ours-updated has the segments of speed.py's updates)")
     args = parser.parse_args(argv)
     chosen = set(args.variants.split(",")) if args.variants else None
     corpus = args.work / "orangesum.jsonl"
@@ -429,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if "index" in args.what:
         variants = [v for v in INDEX_VARIANTS if chosen is None or v in chosen or v == "product"]
-        sample = sample_of(corpus, args.index_sample, args.work / "lever-sample.jsonl")
+        source = args.data / "orangesum" / "orangesum.jsonl"  # the copy has changed records
+        sample = sample_of(source, args.index_sample, args.work / "lever-sample.jsonl")
         report["index"] = bench_index_variants(variants, sample, args.work, args.rounds)
         print(f"## Index variants, first {args.index_sample:,} records, median of "
               f"{args.rounds} interleaved rounds\n")
@@ -456,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                 if run.returncode:
                     raise SystemExit(run.stderr[-3000:])
         queries = make_queries(args.data / "orangesum" / "known-item-dev.tsv", args.per_type)
-        report["query"] = bench_query_variants(variants, args.work / "index-ours", chars_index,
+        report["query"] = bench_query_variants(variants, args.work / args.index, chars_index,
                                                queries, args.work, args.query_rounds, args.repeat)
         print(f"## Query variants on speed.py's index, {args.per_type} queries per type, "
               f"p50 / p95 ms, median of {args.query_rounds} interleaved rounds\n")
