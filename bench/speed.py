@@ -2,7 +2,8 @@
 
 One command reproduces every figure (about 25 minutes on the 2-core machine):
 
-    .venv/bin/python bench/speed.py [--sample N] [--work DIR] [--systems ours,whoosh-fr,fts5,tantivy]
+    .venv/bin/python bench/speed.py [--sample N] [--work DIR]
+        [--systems ours,whoosh-fr,fts5,tantivy]
         [--per-type 60] [--repeat 3] [--cli-runs 15] [--changes 3] [--update-per-type 20]
         [--steps index,query,cli,reindex] [--profile] [--data DIR]
 
@@ -563,7 +564,8 @@ def indexing_table(results: dict[str, dict]) -> str:
     for system, r in results.items():
         ratio, cpu = r.get("throughput_vs_whoosh"), r.get("cpu_ratio_vs_whoosh")
         lines.append(f"{system:<10} {r['documents']:>7,} {r['wall_s']:>8.1f} {r['cpu_s']:>8.1f} "
-                     f"{r['docs_per_s']:>8.1f} {r['mb_text_per_s']:>6.2f} {r['peak_rss_mb']:>11.0f} "
+                     f"{r['docs_per_s']:>8.1f} {r['mb_text_per_s']:>6.2f} "
+                     f"{r['peak_rss_mb']:>11.0f} "
                      f"{r['index_mb']:>9.1f} {f'{ratio:.2f}x' if ratio else '-':>18} "
                      f"{f'{cpu:.2f}x' if cpu else '-':>6}")
     lines.append("(ratios: documents per second, or per CPU-second, over stock Whoosh's)")
@@ -753,7 +755,8 @@ def run_profiles(report: dict, args: argparse.Namespace, source: Path, ours_inde
             texts = queries[kind][:PROFILED_QUERIES]
             profiles[f"queries: {kind} (first {len(texts)})"] = str(
                 profile_queries(ours_index, texts, output))
-    late = [name.split(": ", 1)[1] for name in missed if name.startswith("query p95 ≤ 50 ms after")]
+    late = [name.split(": ", 1)[1] for name in missed
+            if name.startswith("query p95 ≤ 50 ms after")]
     if late:
         queries = make_queries(args.data / "orangesum" / "known-item-dev.tsv", args.per_type)
         for kind in late:

@@ -222,23 +222,27 @@ def open_tantivy(folder: Path) -> Iterator[Answer]:
         words = _FTS_WORD.findall(text)
         if kind == "prefix":
             head = _fold_lower(words[0])  # as typed, folded: not stemmed
-            return any_field(lambda f: tantivy.Query.regex_query(schema, f, re.escape(head) + ".*"))
+            pattern = re.escape(head) + ".*"
+            return any_field(lambda f: tantivy.Query.regex_query(schema, f, pattern))
+        Q = tantivy.Query
         if kind == "fuzzy":
             terms = analyzer.analyze(words[0])
             if not terms:
                 return None
-            return any_field(lambda f: tantivy.Query.fuzzy_term_query(schema, f, terms[0], distance=1))
+            return any_field(lambda f: Q.fuzzy_term_query(schema, f, terms[0], distance=1))
         if kind == "phrase":
             terms = analyzer.analyze(" ".join(words))
-            if len(terms) < 2:
-                return any_field(lambda f: tantivy.Query.term_query(schema, f, terms[0])) if terms else None
-            return any_field(lambda f: tantivy.Query.phrase_query(schema, f, terms))
+            if not terms:
+                return None
+            if len(terms) == 1:
+                return any_field(lambda f: Q.term_query(schema, f, terms[0]))
+            return any_field(lambda f: Q.phrase_query(schema, f, terms))
         clauses = []
         for word in words:
             terms = analyzer.analyze(word)
             if terms:
                 clauses.append((tantivy.Occur.Must,
-                                any_field(lambda f, t=terms[0]: tantivy.Query.term_query(schema, f, t))))
+                                any_field(lambda f, t=terms[0]: Q.term_query(schema, f, t))))
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def answer(kind: str, text: str) -> list[tuple[str, str]]:
