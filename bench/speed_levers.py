@@ -24,16 +24,17 @@ on an index of the corpus copy built with `chars`):
     product, token-cache (also used by the highlighter's re-analysis),
     one-pass-count   Whoosh's TopCollector without block-quality skipping, so that
                      `len(results)` needs no second run of the query
+    no-replace       the collector never rebuilds its matcher tree (Whoosh: every 10 matches)
     expand-once      fuzzy/prefix/wildcard expansions computed once per query and reader
     fuzzy-prefix2    `word~` expands only to terms sharing the first 2 letters (Whoosh: 1)
     multiterm-union  expand-once, and a prefix/fuzzy/wildcard query of more than 8 terms
-                     matches the union of their documents (constant score, as Lucene's
-                     rewrite) instead of a tree of one matcher per term; snippets mark the
-                     query's expanded terms
+                     matches the union of their documents, one list with each document's
+                     summed term scores, instead of a tree of one matcher per term; snippets
+                     mark the query's expanded terms
     chars-pinpoint   highlights from stored character offsets with a PinpointFragmenter
     terms-once       the highlighter's expanded query terms computed once per query and
                      segment by segment (Whoosh: for every hit, on the whole index)
-    combined         token-cache + one-pass-count + terms-once + multiterm-union
+    combined         token-cache + one-pass-count + no-replace + terms-once + multiterm-union
 The last line printed is one JSON object.
 """
 
@@ -55,8 +56,8 @@ PYTHON = Path(sys.executable)
 
 INDEX_VARIANTS = ("product", "whoosh-fr", "fold-cache", "token-cache", "limitmb-512",
                   "procs2-multiseg", "chars", "combined")
-QUERY_VARIANTS = ("product", "token-cache", "one-pass-count", "expand-once", "terms-once",
-                  "fuzzy-prefix2", "multiterm-union", "chars-pinpoint", "combined")
+QUERY_VARIANTS = ("product", "token-cache", "one-pass-count", "no-replace", "expand-once",
+                  "terms-once", "fuzzy-prefix2", "multiterm-union", "chars-pinpoint", "combined")
 
 
 # --- the patches -----------------------------------------------------------------------
@@ -193,6 +194,21 @@ def patch_one_pass_count() -> None:
     collectors.TopCollector.__init__ = __init__
 
 
+def patch_no_replace() -> None:
+    """Whoosh's collectors rebuild their matcher tree every 10 matches (`replace=10`), asking
+    every branch for its maximum quality: with a few hundred expanded terms, that walk costs
+    more than the matching. `replace=0` never rebuilds."""
+    from whoosh import collectors
+
+    original = collectors.TopCollector.__init__
+
+    def __init__(self, limit=10, usequality=True, **kwargs):
+        original(self, limit=limit, usequality=usequality, **kwargs)
+        self.replace = 0
+
+    collectors.TopCollector.__init__ = __init__
+
+
 def patch_expand_once() -> None:
     from whoosh.query import terms
 
@@ -224,9 +240,9 @@ def patch_fuzzy_prefix2() -> None:
 
 def patch_multiterm_union(threshold: int = 8) -> None:
     """A constant-score prefix/fuzzy/wildcard query of more than `threshold` terms matches
-    the union of their documents (one sorted list), as Lucene's constant-score rewrite
-    does, instead of a tree of one matcher per term; the highlighter then marks the query's
-    expanded terms (`Results.has_matched_terms` False) instead of each hit's matched ones."""
+    the union of their documents (one sorted list with summed scores) instead of a tree of
+    one matcher per term; the highlighter marks the query's expanded terms
+    (`Results.has_matched_terms` False)."""
     from whoosh import matching
     from whoosh.query import terms
     from whoosh.searching import Results
@@ -240,10 +256,17 @@ def patch_multiterm_union(threshold: int = 8) -> None:
         words = [word for word in self._btexts(reader) if word]
         if len(words) <= threshold:
             return original(self, searcher, context)
-        ids: set[int] = set()
+        # Scored as Whoosh scores the union: the sum of the terms' scores in each document
+        # (Whoosh's `constantscore` asks for no weighting, but `Searcher.postings` then
+        # falls back to the searcher's BM25F), times the boost.
+        scores: dict[int, float] = {}
         for word in words:
-            ids.update(reader.postings(self.field(), word).all_ids())
-        return matching.ListMatcher(sorted(ids), all_weights=self.boost)
+            m = searcher.postings(self.field(), word)
+            while m.is_active():
+                scores[m.id()] = scores.get(m.id(), 0.0) + m.score()
+                m.next()
+        ids = sorted(scores)
+        return matching.ListMatcher(ids, weights=[scores[i] * self.boost for i in ids])
 
     terms.MultiTerm.matcher = matcher
     Results.has_matched_terms = lambda self: False
@@ -293,10 +316,10 @@ INDEX_PATCHES = {
 QUERY_PATCHES = {
     "product": [], "token-cache": [], "one-pass-count": [patch_one_pass_count],
     "expand-once": [patch_expand_once], "fuzzy-prefix2": [patch_fuzzy_prefix2],
-    "terms-once": [patch_terms_once],
+    "terms-once": [patch_terms_once], "no-replace": [patch_no_replace],
     "multiterm-union": [patch_expand_once, patch_multiterm_union],
     "chars-pinpoint": [patch_pinpoint],
-    "combined": [patch_one_pass_count, patch_expand_once, patch_terms_once,
+    "combined": [patch_one_pass_count, patch_no_replace, patch_expand_once, patch_terms_once,
                  patch_multiterm_union],
 }
 MEMO_QUERY_VARIANTS = ("token-cache", "combined")
@@ -477,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
         chars_index = None
         if "chars-pinpoint" in variants:
             chars_index = args.work / "lever-index-chars-full"
-            if not (chars_index / "CURRENT").is_file():
+            version = (snapshot / "VERSION").read_text("utf-8")
+            built_by = chars_index / "BUILT-BY"
+            if not built_by.is_file() or built_by.read_text("utf-8") != version:
                 from speed import log
                 log("building a chars=True index of the whole corpus copy...")
                 from speed import run_measured
@@ -486,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "chars", str(corpus), str(chars_index)])
                 if run.returncode:
                     raise SystemExit(run.stderr[-3000:])
+                built_by.write_text(version, "utf-8")
         queries = make_queries(args.data / "orangesum" / "known-item-dev.tsv", args.per_type)
         report["query"] = bench_query_variants(variants, args.work / args.index, chars_index,
                                                queries, args.work, args.query_rounds, args.repeat)
