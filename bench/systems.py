@@ -89,12 +89,7 @@ class OurEngine:
         from search.searcher import open_searcher
 
         with open_searcher(folder) as searcher:
-            def rank(text: str, limit: int) -> list[tuple[str, float]]:
-                # `rank_words` gives ids only: the score stands in for the rank.
-                ids = searcher.rank_words(text, limit=limit)
-                return [(doc_id, 1.0 / rank) for rank, doc_id in enumerate(ids, start=1)]
-
-            yield rank
+            yield lambda text, limit: searcher.rank_words(text, limit=limit)
 
 
 class WhooshStock:

@@ -14,15 +14,18 @@ from pathlib import Path
 
 from whoosh import query as wq
 from whoosh import scoring
+from whoosh.reading import TermNotFound
 
 from search.errors import IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, open_index
 from search.models import Hit, SearchResults
 from search.query import filter_query, parse_query, parse_words
+from search.ranking import RERANK_DEPTH, positional_boost
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
+RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
 
 
 @dataclass(frozen=True)
@@ -63,22 +66,58 @@ class Searcher:
                 query = parse_query(text, schema, match_all=False)
                 results = self._run(query, limit, sort, restriction)
                 partial = results.scored_length() > 0
+            if sort == "relevance":
+                self._rerank(results, query, limit)
             hits = tuple(_hit(rank, hit, sort == "relevance")
                          for rank, hit in enumerate(results, start=1))
             return SearchResults(query=text, total=len(results), partial=partial, hits=hits)
 
-    def rank_words(self, text: str, *, limit: int = 10) -> list[str]:
-        """Ids of the best articles for `text` read as plain words, not query syntax,
-        ranked as `search` ranks partial matches (for evaluations)."""
+    def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
+        """(id, score) of the best articles for `text` read as plain words, not query
+        syntax, ranked as `search` ranks partial matches (for evaluations)."""
         query = parse_words(text, self._ix.schema)
         if query is None:
             return []
         with self._reading():
-            results = self._searcher.search(query, limit=limit)
-            return [hit["id"] for hit in results]
+            results = self._searcher.search(query, limit=max(limit, RERANK_DEPTH))
+            self._rerank(results, query, limit)
+            return [(hit["id"], hit.score) for hit in results]
+
+    def _rerank(self, results, query, limit: int) -> None:
+        """Re-scores the first `RERANK_DEPTH` hits by their words' positions
+        (`search.ranking`) and keeps the best `limit`."""
+        top = results.top_n[:RERANK_DEPTH]
+        terms = _ranked_terms(query)
+        if terms and top:
+            idf = {term: self._searcher.idf(RANKED_FIELD, term) for term in set(terms)}
+            positions = self._positions(terms, sorted(docnum for _, docnum in top))
+            top = [(score * positional_boost(terms, idf, positions.get(docnum, {})), docnum)
+                   for score, docnum in top]
+            top.sort(key=lambda pair: -pair[0])  # stable: ties keep BM25's order
+        results.top_n = top[:limit]
+
+    def _positions(self, terms: list[str], docnums: list[int]) -> dict[int, dict[str, list[int]]]:
+        """For each of `docnums` (ascending), the positions of each of `terms` it contains."""
+        found: dict[int, dict[str, list[int]]] = {}
+        reader = self._searcher.reader()
+        for term in dict.fromkeys(terms):
+            try:
+                matcher = reader.postings(RANKED_FIELD, term)
+            except TermNotFound:
+                continue
+            for docnum in docnums:
+                if matcher.is_active() and matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+                if matcher.id() == docnum:
+                    found.setdefault(docnum, {})[term] = matcher.value_as("positions")
+        return found
 
     def _run(self, query, limit: int, sort: str, restriction):
         options = {"sortedby": "date", "reverse": True} if sort == "date" else {}
+        if sort == "relevance":
+            limit = max(limit, RERANK_DEPTH)  # candidates for `_rerank`
         if restriction is not None:
             # Whoosh's `filter=` leaves len(results) counting the filtered-out documents;
             # a required clause that scores nothing filters and counts right.
@@ -115,6 +154,20 @@ def search(
     """One query on the index in `index_dir` (see `Searcher.search`)."""
     with open_searcher(index_dir) as searcher:
         return searcher.search(text, limit=limit, sort=sort, filters=filters)
+
+
+def _ranked_terms(query) -> list[str]:
+    """The query's words in `RANKED_FIELD`, in the query's order, phrases included,
+    excluded words and expanded ones (prefix, fuzzy) left out."""
+    if isinstance(query, wq.Not):
+        return []
+    if isinstance(query, wq.AndNot):
+        return _ranked_terms(query.a)
+    if type(query) is wq.Term or isinstance(query, wq.Phrase):
+        if query.fieldname != RANKED_FIELD:
+            return []
+        return [query.text] if type(query) is wq.Term else list(query.words)
+    return [term for child in query.children() for term in _ranked_terms(child)]
 
 
 def _has_several_terms(query) -> bool:
