@@ -125,6 +125,7 @@ class Searcher:
         results = self._searcher.search(query, limit=limit, optimize=False, **options)
         results.fragmenter = fragmenter()
         results.formatter = SnippetFormatter()
+        _query_terms_once(results)
         return results
 
     @contextmanager
@@ -168,6 +169,26 @@ def _ranked_terms(query) -> list[str]:
             return []
         return [query.text] if type(query) is wq.Term else list(query.words)
     return [term for child in query.children() for term in _ranked_terms(child)]
+
+
+def _query_terms_once(results) -> None:
+    """The highlighter asks `results` for the query's terms, truncations and fuzzy words
+    expanded, for every hit; Whoosh computes them each time, on the whole index (with
+    several segments, a fuzzy word is compared with the terms of all of them at once, in
+    Python). They are computed once per query, segment by segment, where the matching
+    already expanded them (`query._Expansion`)."""
+    reader = results.searcher.reader()
+    leaves = [leaf for leaf, _ in reader.leaf_readers()]
+    found: dict[tuple, set] = {}
+
+    def query_terms(expand: bool = False, fieldname: str | None = None) -> set:
+        if (expand, fieldname) not in found:
+            found[expand, fieldname] = set().union(*(
+                results.q.existing_terms(leaf, fieldname=fieldname, expand=expand)
+                for leaf in (leaves if expand else [reader])))
+        return found[expand, fieldname]
+
+    results.query_terms = query_terms
 
 
 def _has_several_terms(query) -> bool:

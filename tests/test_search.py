@@ -115,6 +115,8 @@ def test_snippet_highlights_the_article_spelling(seed_index):
         ("securite alimentaire", {"sécurité", "alimentaire"}),
         ("Tokaiev~", {"Tokayev"}),
         ("parlementair*", {"parlementaire", "parlementaires"}),
+        ("con*", {"convergence", "contexte", "conjointe"}),
+        ("con* bilatérale", {"conseil", "bilatérales"}),
         ("azerbaidjan", {"l'Azerbaïdjan", "azerbaïdjanais"}),
     ],
 )
@@ -139,3 +141,22 @@ def test_hit_fields(seed_index):
     [hit] = search(seed_index, "Tachkent Mazhilis").hits
     assert (hit.id, hit.date, hit.dateline, hit.category) == (TACHKENT, "2025-04", "Tachkent", None)
     assert hit.path.endswith(f"seeds/{TACHKENT}")
+
+
+@pytest.mark.parametrize(
+    "text, ranked",
+    [
+        ("con*", [RABAT, TACHKENT]),
+        ("body:con*", [RABAT, TACHKENT]),
+        ("con* bilatérale", [RABAT, TACHKENT]),
+        ("pre* -Tachkent", [RABAT]),
+        ("coop?r*", [RABAT, TACHKENT]),
+        ("Tokaiev~", [RABAT, TACHKENT]),
+    ],
+)
+def test_truncated_and_fuzzy_words_rank_by_relevance(seed_index, text, ranked):
+    hits = search(seed_index, text).hits
+    assert [hit.id for hit in hits] == ranked
+    # strictly decreasing: not the constant score Whoosh gives them on a small index
+    assert [hit.score for hit in hits] == sorted({hit.score for hit in hits}, reverse=True)
+
