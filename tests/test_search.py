@@ -160,3 +160,26 @@ def test_truncated_and_fuzzy_words_rank_by_relevance(seed_index, text, ranked):
     # strictly decreasing: not the constant score Whoosh gives them on a small index
     assert [hit.score for hit in hits] == sorted({hit.score for hit in hits}, reverse=True)
 
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("climat", 40),
+        ("climat sommet", 40),
+        ("clim*", 40),
+        ('"le climat"', 40),
+        ("climat Rabat", 20),
+        ("climat OR Rabat", 40),
+    ],
+)
+def test_total_counts_every_match_beyond_the_hits_shown(tmp_path, text, total):
+    for number in range(20):
+        (tmp_path / f"t{number}.txt").write_text(
+            f"Sommet sur le climat numéro {number}\n\nLe sommet sur le climat s'est tenu.",
+            encoding="utf-8")
+        (tmp_path / f"b{number}.txt").write_text(
+            f"Rencontre {number}\n\nÀ Rabat, un sommet. " + "Une longue phrase. " * number
+            + "Le climat.", encoding="utf-8")
+    rebuild([tmp_path], tmp_path / "index")
+    results = search(tmp_path / "index", text, limit=3)
+    assert (results.total, len(results.hits)) == (total, 3)
