@@ -80,7 +80,7 @@ class Searcher:
         if query is None:
             return []
         with self._reading():
-            results = self._searcher.search(query, limit=max(limit, RERANK_DEPTH))
+            results = self._run(query, limit, "relevance", restriction=None)
             self._rerank(results, query, limit)
             return [(hit["id"], hit.score) for hit in results]
 
