@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from whoosh import matching, qparser
@@ -194,15 +195,35 @@ class _Expansion:
 
     def matcher(self, searcher, context=None):
         fieldname = self.field()
+        reader = searcher.reader()
         scores: dict[int, float] = {}
-        for word in self._btexts(searcher.reader()):
-            postings = searcher.postings(fieldname, word)
-            while postings.is_active():
-                docnum = postings.id()
-                scores[docnum] = scores.get(docnum, 0.0) + postings.score() * self.boost
-                postings.next()
+        for word in self._btexts(reader):
+            # The searcher's BM25F scorer for the term gives the global statistics; the
+            # formula is applied here, once per posting, as `scoring.bm25` writes it.
+            scorer = searcher.weighting.scorer(searcher, fieldname, word)
+            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+            boost = self.boost
+            for docnum, tf in _weights(reader.postings(fieldname, word)):
+                fl = reader.doc_field_length(docnum, fieldname, 1)
+                score = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+                scores[docnum] = scores.get(docnum, 0.0) + score * boost
         ids = sorted(scores)
         return _ScoredList(ids, [scores[docnum] for docnum in ids])
+
+
+def _weights(postings) -> Iterator[tuple[int, float]]:
+    """(document number, term frequency) of every posting, a block at a time where the
+    postings are Whoosh 3's (a posting at a time costs three method calls)."""
+    if not hasattr(postings, "_read_weights"):
+        while postings.is_active():
+            yield postings.id(), postings.weight()
+            postings.next()
+        return
+    while postings.is_active():
+        postings._read_ids()
+        postings._read_weights()
+        yield from zip(postings._ids, postings._weights)
+        postings._next_block()
 
 
 class _Prefix(_Expansion, wq.Prefix):

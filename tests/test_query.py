@@ -106,3 +106,24 @@ def test_fuzzy_terms_keep_their_first_letter():
     """A prefix of 0 would compare the word with every term of the index."""
     fuzzy = [leaf for leaf in parse_query("Tokaiev~", SCHEMA).leaves()]
     assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
+
+
+@pytest.mark.parametrize("term", ["kazakhstan", "cooper", "sud", "ambassadric"])
+def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term):
+    from search.index import build, open_index
+    from search.models import Article
+    from search.query import _weights
+
+    # Enough documents for several posting blocks (Whoosh: 128 postings a block).
+    build([Article(id=str(n), path=f"{n}.txt", title="",
+                   body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
+                        + ("L'ambassadrice." if n % 7 == 0 else ""))
+           for n in range(300)], tmp_path / "index")
+    with open_index(tmp_path / "index").reader() as reader:
+        expected = []
+        postings = reader.postings("body", term)
+        while postings.is_active():
+            expected.append((postings.id(), postings.weight()))
+            postings.next()
+        assert list(_weights(reader.postings("body", term))) == expected
+        assert len(expected) > 10
