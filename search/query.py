@@ -282,8 +282,13 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
     queries: list[wq.Query] = [_Prefix(fieldname, head, boost=boost)]
     for cut in (1, 2):
         if len(head) - cut > MIN_TRUNCATION_CHARS:
-            queries.append(wq.Term(fieldname, head[:-cut], boost=boost))
+            queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))
     return wq.Or(queries) if len(queries) > 1 else queries[0]
+
+
+class _ShortenedHead(wq.Term):
+    """The head of a truncation shortened to a possible stem: part of a truncated word,
+    not a word the user typed (second-stage ranking leaves it out)."""
 
 
 def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:

@@ -43,10 +43,18 @@ def positional_boost(
     `query_terms` are the query's terms in the query's order; `idf` gives each one's IDF;
     `positions` gives, for each query term the article contains, its sorted positions.
     """
+    opening, proximity, coverage = shares(query_terms, idf, positions)
+    return 1.0 + OPENING_WEIGHT * opening + PROXIMITY_WEIGHT * proximity + COVERAGE_WEIGHT * coverage
+
+
+def shares(
+    query_terms: Sequence[str], idf: Mapping[str, float], positions: Mapping[str, Sequence[int]]
+) -> tuple[float, float, float]:
+    """The opening, proximity and coverage shares of the query, each in [0, 1]."""
     distinct = list(dict.fromkeys(query_terms))
     total = sum(idf[t] for t in distinct)
     if total <= 0:
-        return 1.0
+        return 0.0, 0.0, 0.0
     found = [t for t in distinct if t in positions]
     opening = sum(idf[t] for t in found if positions[t][0] < OPENING_POSITIONS)
     coverage = sum(idf[t] for t in found)
@@ -57,8 +65,8 @@ def positional_boost(
         distance = _closest_following(positions[first], positions[second])
         if distance is not None:
             proximity += min(idf[first], idf[second]) / distance
-    return 1.0 + (OPENING_WEIGHT * opening + PROXIMITY_WEIGHT * proximity
-                  + COVERAGE_WEIGHT * coverage) / total
+    # A query that repeats words in a new order has more pairs than words.
+    return opening / total, min(proximity / total, 1.0), coverage / total
 
 
 def _closest_following(firsts: Sequence[int], seconds: Sequence[int]) -> int | None:

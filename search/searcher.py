@@ -95,7 +95,8 @@ class Searcher:
             top = [(score * positional_boost(terms, idf, positions.get(docnum, {})), docnum)
                    for score, docnum in top]
             top.sort(key=lambda pair: -pair[0])  # stable: ties keep BM25's order
-        results.top_n = top[:limit]
+        # Hits below the re-scored ones stay below them: a boost is never below 1.
+        results.top_n = (top + results.top_n[RERANK_DEPTH:])[:limit]
 
     def _positions(self, terms: list[str], docnums: list[int]) -> dict[int, dict[str, list[int]]]:
         """For each of `docnums` (ascending), the positions of each of `terms` it contains."""

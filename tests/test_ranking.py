@@ -14,7 +14,9 @@ from search.ranking import (
     PROXIMITY_WINDOW,
     positional_boost,
 )
-from search.searcher import open_searcher, search
+from search.index import build_schema
+from search.query import parse_query
+from search.searcher import _ranked_terms, open_searcher, search
 
 LATE = OPENING_POSITIONS + 10
 SAME_IDF = {"accord": 1.0, "gazi": 1.0}
@@ -48,6 +50,29 @@ def test_a_rare_word_weighs_more_than_a_common_one():
     idf = {"accord": 1.0, "gazi": 3.0}
     assert positional_boost(QUERY, idf, {"gazi": [LATE]}) > positional_boost(
         QUERY, idf, {"accord": [LATE]})
+
+
+def test_a_query_repeating_words_in_a_new_order_stays_bounded():
+    boost = positional_boost(list("cbcbcb"), {"b": 1.0, "c": 1.0}, {"b": [1, 3], "c": [0, 2]})
+    assert boost == pytest.approx(1 + OPENING_WEIGHT + PROXIMITY_WEIGHT + COVERAGE_WEIGHT)
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("accord gazier", ["accord", "gazi"]),
+        ('"accord gazier" Moscou', ["accord", "gazi", "moscou"]),
+        ("l'accord (gazier OR pétrolier)", ["accord", "gazi", "petroli"]),
+        # excluded words, other zones, truncated and fuzzy words are not re-scored
+        ("accord -gazier", ["accord"]),
+        ("accord NOT gazier", ["accord"]),
+        ("title:accord gazier", ["gazi"]),
+        ("parlementair* Tachkent", ["tachk"]),
+        ("Tokaiev~ Astana", ["astan"]),
+    ],
+)
+def test_words_the_second_stage_reads(text, terms):
+    assert _ranked_terms(parse_query(text, build_schema())) == terms
 
 
 def test_a_query_of_unknown_words_changes_nothing():
@@ -112,3 +137,12 @@ def test_date_order_is_not_reranked(tmp_path):
           index_dir)
     assert [hit.id for hit in search(index_dir, "accord gazier", sort="date").hits] == [
         "scattered", "opening"]
+
+
+def test_more_hits_than_are_re_scored(tmp_path):
+    index_dir = tmp_path / "index"
+    build([Article(id=str(n), path=f"{n}.txt", title="", body=f"Le climat, numéro {n}. " * (n + 1))
+           for n in range(50)], index_dir)
+    assert len(search(index_dir, "climat", limit=45).hits) == 45
+    with open_searcher(index_dir) as searcher:
+        assert len(searcher.rank_words("climat", limit=45)) == 45
