@@ -44,7 +44,8 @@ def positional_boost(
     `positions` gives, for each query term the article contains, its sorted positions.
     """
     opening, proximity, coverage = shares(query_terms, idf, positions)
-    return 1.0 + OPENING_WEIGHT * opening + PROXIMITY_WEIGHT * proximity + COVERAGE_WEIGHT * coverage
+    return (1.0 + OPENING_WEIGHT * opening + PROXIMITY_WEIGHT * proximity
+            + COVERAGE_WEIGHT * coverage)
 
 
 def shares(

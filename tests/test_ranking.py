@@ -121,9 +121,10 @@ def test_words_side_by_side_in_the_opening_rank_first(tmp_path):
 def test_positions_are_read_across_segments(tmp_path):
     # Each `update` commits a segment of its own: the searcher reads two.
     index_dir = tmp_path / "index"
-    for name, doc_id, text in (("1.jsonl", "scattered", SCATTERED), ("2.jsonl", "opening", OPENING)):
-        path = tmp_path / name
-        path.write_text(json.dumps({"id": doc_id, "title": "Dépêche", "text": text}) + "\n", "utf-8")
+    for name, doc_id, text in (("1.jsonl", "scattered", SCATTERED),
+                                ("2.jsonl", "opening", OPENING)):
+        record = {"id": doc_id, "title": "Dépêche", "text": text}
+        (path := tmp_path / name).write_text(json.dumps(record) + "\n", "utf-8")
         update([path], index_dir)
     hits = search(index_dir, "accord gazier").hits
     assert [hit.id for hit in hits] == ["2.jsonl#opening", "1.jsonl#scattered"]

@@ -1,0 +1,176 @@
+"""Ranking ideas scored on the same candidates (issue 4): the ideas table of RESULTS.md.
+
+    .venv/bin/python bench/ranking_ideas.py [--titles 1000] [--headings 400] [--depth 100]
+        [--work DIR] [--data DIR]
+
+For the first `--titles` title and `--headings` heading queries of `known-item-dev.tsv`,
+the `--depth` best BM25 candidates of our index of the OrangeSum bodies (the evaluation's
+cached index in --work, built if missing), each with its body's length and the positions
+of the query's words, read from the index. Every idea is then a score computed from
+those, so that ideas compare on the same candidates without re-running the queries:
+
+- BM25 alone, as the index scores it;
+- the product's re-scoring (`search.ranking.positional_boost`), and the same features
+  added to the score instead of multiplying it;
+- capitalised query words (not the first) weighing more in a BM25 recomputed from the
+  positions, with the product's re-scoring;
+- BM25's k1, b and a power of IDF, with the opening and proximity features;
+- re-scoring only the best 10, 20, 30 or 100.
+
+Weights were tuned on titles 1-300; titles 301-1000 and the headings check them. Prints
+MRR@10 per idea and query set, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from systems import OurEngine, cached_index
+from tasks import orangesum_corpus, read_known_item
+
+from search.analysis import WORD_PATTERN, term
+from search.ranking import positional_boost, shares
+from search.searcher import _ranked_terms, open_searcher
+from search.query import parse_words
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    doc_id: str
+    score: float  # BM25, as the index scores it
+    length: int  # the body's length in words, as the index stores it
+    positions: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    target: str
+    terms: list[str]  # the query's words in the body, in order
+    idf: dict[str, float]
+    names: frozenset[str]  # terms of capitalised query words, the first word excepted
+    candidates: list[Candidate]
+
+
+def capitalised_terms(text: str) -> frozenset[str]:
+    found = set()
+    for number, match in enumerate(re.finditer(WORD_PATTERN, text)):
+        word = match.group()
+        if number and re.split("['’]", word)[-1][:1].isupper() and (found_term := term(word)):
+            found.add(found_term)
+    return frozenset(found)
+
+
+def candidates(index: Path, queries, depth: int) -> list[Ranked]:
+    """BM25's best `depth` for each query, with what every idea needs (private parts of
+    the product's searcher: this is the product's own first stage, before re-scoring)."""
+    ranked = []
+    with open_searcher(index) as searcher:
+        whoosh = searcher._searcher
+        reader = whoosh.reader()
+        for query in queries:
+            parsed = parse_words(query.text, searcher._ix.schema)
+            terms = _ranked_terms(parsed) if parsed is not None else []
+            top = searcher._run(parsed, depth, "relevance", None).top_n if terms else []
+            positions = searcher._positions(terms, sorted(docnum for _, docnum in top))
+            ranked.append(Ranked(
+                next(iter(query.relevant)), terms,
+                {t: whoosh.idf("body", t) for t in terms},
+                capitalised_terms(query.text),
+                [Candidate(whoosh.stored_fields(docnum)["id"], score,
+                           reader.doc_field_length(docnum, "body", 1),
+                           positions.get(docnum, {}))
+                 for score, docnum in top]))
+    return ranked
+
+
+def bm25(c: Candidate, r: Ranked, avgfl: float, k1=1.2, b=0.75, power=1.0, names=1.0):
+    total = 0.0
+    for t in set(r.terms):
+        tf = len(c.positions.get(t, ()))
+        if tf:
+            weight = r.terms.count(t) * r.idf[t] ** power * (names if t in r.names else 1.0)
+            total += weight * tf * (k1 + 1) / (tf + k1 * (1 - b + b * c.length / avgfl))
+    return total
+
+
+def mrr(ranked: list[Ranked], score, depth: int = 100) -> float:
+    total = 0.0
+    for r in ranked:
+        pool = r.candidates[:depth]
+        order = sorted(pool, key=lambda c: -score(c, r))
+        best = [c.doc_id for c in order[:10]] + [c.doc_id for c in r.candidates[depth:10]]
+        if r.target in best[:10]:
+            total += 1 / (best.index(r.target) + 1)
+    return total / len(ranked) if ranked else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--titles", type=int, default=1000)
+    parser.add_argument("--headings", type=int, default=400)
+    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/search-bench"))
+    parser.add_argument("--data", type=Path, default=DATA_DIR)
+    args = parser.parse_args()
+
+    queries = read_known_item(args.data / "orangesum" / "known-item-dev.tsv")
+    index, _ = cached_index(OurEngine(), orangesum_corpus(args.data), args.work)
+    start = time.perf_counter()
+    titles = candidates(index, [q for q in queries if q.kind == "title"][:args.titles], args.depth)
+    headings = candidates(index, [q for q in queries if q.kind == "heading"][:args.headings],
+                          args.depth)
+    print(f"candidates read in {time.perf_counter() - start:.0f} s")
+    with open_searcher(index) as searcher:
+        avgfl = searcher._searcher.avg_field_length("body")
+
+    sets = {"titles 1-300": titles[:300], "titles 301-": titles[300:], "headings": headings}
+    kept = lambda c, r: c.score * positional_boost(r.terms, r.idf, c.positions)  # noqa: E731
+
+    def added(c, r):
+        opening, proximity, coverage = shares(r.terms, r.idf, c.positions)
+        total = sum(r.idf[t] for t in set(r.terms))
+        return c.score + total * (0.5 * opening + 0.5 * proximity + 4 * coverage)
+
+    def recomputed(**options):
+        def score(c, r):
+            opening, proximity, _ = shares(r.terms, r.idf, c.positions)
+            return bm25(c, r, avgfl, **options) * (1 + 0.4 * opening + 0.4 * proximity)
+        return score
+
+    ideas = {
+        "BM25 alone": lambda c, r: c.score,
+        "kept: x (1 + opening, proximity, coverage)": kept,
+        "the same features added": added,
+    }
+    for names in (1.25, 1.5, 2.0):
+        ideas[f"capitalised words x{names}, re-scored"] = (
+            lambda n: lambda c, r: bm25(c, r, avgfl, names=n)
+            * positional_boost(r.terms, r.idf, c.positions))(names)
+    for k1 in (0.9, 1.2, 1.6):
+        for b in (0.5, 0.75, 0.9):
+            for power in (1.0, 1.5, 2.0):
+                ideas[f"k1 {k1} b {b} idf^{power}, opening+proximity"] = recomputed(
+                    k1=k1, b=b, power=power)
+
+    results: dict[str, dict[str, float]] = {}
+    width = max(map(len, ideas))
+    print(f"{'MRR@10':{width}}  " + "  ".join(f"{name:>13}" for name in sets))
+    for idea, score in ideas.items():
+        results[idea] = {name: round(mrr(ranked, score), 4) for name, ranked in sets.items()}
+        print(f"{idea:{width}}  " + "  ".join(f"{v:13.4f}" for v in results[idea].values()))
+    for depth in (10, 20, 30, 100):
+        idea = f"kept, re-scoring the best {depth}"
+        results[idea] = {name: round(mrr(ranked, kept, depth), 4) for name, ranked in sets.items()}
+        print(f"{idea:{width}}  " + "  ".join(f"{v:13.4f}" for v in results[idea].values()))
+    print(json.dumps({"ranking_ideas": results}))
+
+
+if __name__ == "__main__":
+    main()
