@@ -12,6 +12,9 @@ current generation's files: Whoosh never rewrites a file, it adds segments and a
 of contents, so the old generation stays intact for its readers. The replaced generation is
 kept until the next write.
 
+A write that adds many articles is indexed by two sub-writer processes, each making a
+segment (`_ParallelWriter`); they die with the process that started them.
+
 `files.json` remembers, for each indexed file, a fingerprint of its bytes and the hash of
 each of its articles: an unchanged file is not even parsed, and a changed export updates
 only the articles that changed.
@@ -19,12 +22,17 @@ only the articles that changed.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
+import multiprocessing
 import os
 import pickle
+import queue
 import shutil
+import signal
 import struct
+import sys
 import tempfile
 import time
 import zlib
@@ -36,6 +44,8 @@ from pathlib import Path
 from unidecode import unidecode
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import SegmentWriter
 
 from search.analysis import ANALYZER_VERSION, french_analyzer
 from search.errors import (
@@ -54,6 +64,12 @@ FORMAT = "format.json"  # the analyzer version whose terms the generation holds
 GENERATION_PREFIX = "gen-"
 LOCK_WAIT_SECONDS = 3.0
 WRITER_LIMIT_MB = 256
+# A write that adds this many articles or more is indexed by WRITER_PROCESSES sub-writers,
+# each making a segment of its own, each with a posting buffer of SUB_WRITER_LIMIT_MB; a
+# smaller one stays in the writing process and adds one segment.
+PARALLEL_MIN_ARTICLES = 1000
+WRITER_PROCESSES = 2
+SUB_WRITER_LIMIT_MB = 128
 
 # What Whoosh raises when its files are truncated, garbled or missing (its own
 # `whoosh.index.IndexError` covers an empty folder and a garbled table of contents).
@@ -263,11 +279,119 @@ class _Tally:
                            self.unchanged, tuple(self.skipped))
 
 
+class SubWriterFailed(RuntimeError):
+    """A sub-writer of a parallel write died before handing over its segment."""
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when `parent` dies, however it dies (Linux)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
+def _run_sub_writer(parent: int, *args) -> None:
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writing process's to handle
+    SubWriterTask(*args).run()
+
+
+class _ParallelWriter(MpWriter):
+    """Whoosh's multiprocessing writer, held to the guarantees of a write.
+
+    Up to PARALLEL_MIN_ARTICLES articles are held back; if the write adds no more, they are
+    written here, as by a plain writer (no process started, one segment). Beyond, they go
+    to WRITER_PROCESSES forked sub-writers, each of which writes a segment of its own
+    (Whoosh's `multisegment`: merging their postings would be serial work again). A
+    sub-writer dies with the writing process, even SIGKILLed (it holds the inherited
+    write lock), a cancel stops it, and a commit fails unless every sub-writer handed over
+    its segment with every article it was given.
+    """
+
+    def __init__(self, ix) -> None:
+        super().__init__(ix, procs=WRITER_PROCESSES, multisegment=True,
+                         limitmb=WRITER_LIMIT_MB, subargs={"limitmb": SUB_WRITER_LIMIT_MB})
+        self._fork = multiprocessing.get_context("fork")
+        self._sent = 0
+
+    def _new_task(self):
+        args = (self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                self.multisegment)
+        task = self._fork.Process(target=_run_sub_writer, args=(os.getpid(), *args),
+                                  daemon=True)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def add_document(self, **fields) -> None:
+        self.docbuffer.append((0, fields))
+        self._added_sub = True
+        if self.tasks:
+            if len(self.docbuffer) >= self.batchsize:
+                self._enqueue()
+        elif len(self.docbuffer) >= PARALLEL_MIN_ARTICLES:
+            held = self.docbuffer
+            for start in range(0, len(held), self.batchsize):
+                self.docbuffer = held[start:start + self.batchsize]
+                self._enqueue()
+
+    def _enqueue(self) -> None:
+        self._sent += len(self.docbuffer)
+        super()._enqueue()
+
+    def commit(self, mergetype=None, optimize=None, merge=None) -> None:
+        if not self.tasks:  # a small write: this process writes it
+            held, self.docbuffer = self.docbuffer, []
+            for _, fields in held:
+                SegmentWriter.add_document(self, **fields)
+            self._added_sub = False
+        super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+
+    def _commit(self, mergetype, optimize, merge) -> None:
+        # Whoosh's MpWriter._commit (multisegment), with the sub-writers' results checked.
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        results = []
+        while len(results) < len(self.tasks):  # read before joining: see Queue's docs
+            alive = any(task.is_alive() for task in self.tasks)
+            try:
+                results.append(self.resultqueue.get(timeout=0.5))
+            except queue.Empty:
+                if not alive:  # all exited before the wait began: nothing more will come
+                    break
+        for task in self.tasks:
+            task.join()
+        segments = [segment for _, _, segment in results]
+        written = sum(segment.doc_count_all() for segment in segments)
+        if len(segments) != len(self.tasks) or written != self._sent:
+            raise SubWriterFailed(
+                f"{len(self.tasks) - len(segments)} of {len(self.tasks)} sub-writers failed; "
+                f"{written} of {self._sent} articles written")
+        finalsegments += segments
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self) -> None:
+        for task in self.tasks:
+            task.kill()
+            task.join()
+        SegmentWriter.cancel(self)
+
+
 class _Writer:
     """Applies articles to a Whoosh writer, keeping `files.json` and the counts in step."""
 
     def __init__(self, ix, files: dict[str, FileEntry], tally: _Tally) -> None:
-        self.writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+        self.writer = _ParallelWriter(ix) if sys.platform == "linux" else ix.writer(
+            limitmb=WRITER_LIMIT_MB)
         self.files = files
         self.tally = tally
         self.owner = {id: key for key, entry in files.items() for id in entry.articles}
