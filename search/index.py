@@ -409,8 +409,9 @@ class _ParallelWriter(MpWriter):
 
     def cancel(self) -> None:
         for task in self.tasks:
-            task.kill()
-            task.join()
+            if task.pid is not None:  # started
+                task.kill()
+                task.join()
         SegmentWriter.cancel(self)
 
 

@@ -142,11 +142,38 @@ def test_a_second_writer_waits_then_fails_and_the_index_stays_whole(archive):
     assert totals(index_dir) == (100, 0)
 
 
+def descendants(pid: int) -> set[int]:
+    found, pending = set(), [pid]
+    while pending:
+        for task in Path(f"/proc/{pending.pop()}/task").glob("*"):
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            found |= children
+            pending.extend(children)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited, it has only not been reaped)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
 @pytest.mark.parametrize("parallel", [False, True], ids=["one process", "sub-writers"])
 def test_the_lock_of_a_killed_writer_is_released(archive, parallel):
     corpus, index_dir = archive
     child = start_slow("index", str(corpus), "--index", str(index_dir), parallel=parallel)
-    wait_for(child, "article", 20)  # with sub-writers: they hold the lock too, and are at work
+    wait_for(child, "article", 60)  # with sub-writers: they are at work by now
+    helpers = descendants(child.pid)
+    assert bool(helpers) == parallel
     kill(child)
+    deadline = time.monotonic() + 3
+    while any(map(running, helpers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(running, helpers))  # sub-writers die with the writer
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
