@@ -15,8 +15,9 @@ in this order, one heavy step at a time:
    product does it, `search index FILE --index DIR`; the peers by `speed_peers.py build`,
    with our schema's fields (title, heading as lead, body, category; id, url, date, source
    stored). Documents/s, MB of text/s (UTF-8 bytes of title + heading + article), peak
-   resident memory of the process and its sub-processes (sampled every 20 ms, and
-   `wait4`'s), index size on disk, wall and CPU time (sub-processes' included).
+   resident memory of the process and its sub-processes (the larger of `wait4`'s largest
+   process and their sampled total, every 20 ms, of proportional set sizes), index size
+   on disk, wall and CPU time (sub-processes' included).
 2. Query latency on the index our product built, with one reused searcher
    (`open_searcher(...).search(text, limit=10)`, highlighted snippets included): p50 and
    p95 over `--per-type` queries of each type (one, two, three words, a quoted phrase,
@@ -111,15 +112,15 @@ class Run:
 
 
 def tree_rss_kb(pid: int) -> int:
-    """Resident kB of process `pid` and all its descendants now (pages that forked processes
-    share are counted in each: an upper bound)."""
+    """Resident kB of process `pid` and all its descendants now: the sum of their
+    proportional set sizes (a page that n forked processes share counts 1/n in each)."""
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                total += next((int(line.split()[1]) for line in status
-                               if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                total += next((int(line.split()[1]) for line in rollup
+                               if line.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     pending.extend(int(child) for child in children.read().split())
@@ -143,8 +144,8 @@ class TreeMemory(threading.Thread):
 
 def run_measured(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run `command` to its end; its wall time, CPU time (its sub-processes' included) and
-    peak RSS: the larger of wait4's (the largest single process) and the sampled sum over
-    the process and its sub-processes, which a multi-process writer needs."""
+    peak RSS: the larger of wait4's (the largest single process) and the sampled total
+    over the process and its sub-processes, which a multi-process writer needs."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
