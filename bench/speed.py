@@ -16,7 +16,7 @@ in this order, one heavy step at a time:
    with our schema's fields (title, heading as lead, body, category; id, url, date, source
    stored). Documents/s, MB of text/s (UTF-8 bytes of title + heading + article), peak
    resident memory of the process and its sub-processes (the larger of `wait4`'s largest
-   process and their sampled total, every 20 ms, of proportional set sizes), index size
+   process and their sampled total, every 100 ms, of proportional set sizes), index size
    on disk, wall and CPU time (sub-processes' included).
 2. Query latency on the index our product built, with one reused searcher
    (`open_searcher(...).search(text, limit=10)`, highlighted snippets included): p50 and
@@ -132,7 +132,7 @@ def tree_rss_kb(pid: int) -> int:
 class TreeMemory(threading.Thread):
     """Samples the resident memory of a process tree every `interval` s; `peak_kb`."""
 
-    def __init__(self, pid: int, interval: float = 0.02) -> None:
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak_kb = pid, interval, 0
         self.done = threading.Event()
