@@ -245,9 +245,21 @@ class FrenchPositions(Positions):
                 found.append(pos)
         boost = self.field_boost
         for text, poslist in positions.items():
+            if len(poslist) == 1:  # most words of a text
+                yield text, 1, boost, _one_position(poslist[0])
+                continue
             deltas = [poslist[0], *(b - a for a, b in zip(poslist, poslist[1:]))]
-            # Positions.encode: the count, then the pickled gaps.
-            yield text, len(poslist), len(poslist) * boost, pack_uint(len(deltas)) + dumps(deltas, 2)
+            yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
+
+
+def _encode_positions(deltas: list[int]) -> bytes:
+    """Positions.encode: the count, then the pickled gaps."""
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+@lru_cache(maxsize=100_000)
+def _one_position(pos: int) -> bytes:
+    return _encode_positions([pos])
 
 
 def analyze(text: str) -> list[str]:
