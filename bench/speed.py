@@ -15,7 +15,9 @@ in this order, one heavy step at a time:
    product does it, `search index FILE --index DIR`; the peers by `speed_peers.py build`,
    with our schema's fields (title, heading as lead, body, category; id, url, date, source
    stored). Documents/s, MB of text/s (UTF-8 bytes of title + heading + article), peak
-   resident memory of the process (from `wait4`), index size on disk, wall and CPU time.
+   resident memory of the process and its sub-processes (the larger of `wait4`'s largest
+   process and their sampled total, every 100 ms, of proportional set sizes), index size
+   on disk, wall and CPU time (sub-processes' included).
 2. Query latency on the index our product built, with one reused searcher
    (`open_searcher(...).search(text, limit=10)`, highlighted snippets included): p50 and
    p95 over `--per-type` queries of each type (one, two, three words, a quoted phrase,
@@ -61,6 +63,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -108,18 +111,56 @@ class Run:
     stderr: str
 
 
+def tree_rss_kb(pid: int) -> int:
+    """Resident kB of process `pid` and all its descendants now: the sum of their
+    proportional set sizes (a page that n forked processes share counts 1/n in each)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                total += next((int(line.split()[1]) for line in rollup
+                               if line.startswith("Pss:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+    return total
+
+
+class TreeMemory(threading.Thread):
+    """Samples the resident memory of a process tree every `interval` s; `peak_kb`."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+
+
 def run_measured(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run `command` to its end; its own wall time, CPU time and peak RSS (from wait4)."""
+    """Run `command` to its end; its wall time, CPU time (its sub-processes' included) and
+    peak RSS: the larger of wait4's (the largest single process) and the sampled total
+    over the process and its sub-processes, which a multi-process writer needs."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                    env=env, cwd=RUN_FOLDER)
+        memory = TreeMemory(process.pid)
+        memory.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        memory.done.set()
+        memory.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+        return Run(wall, usage.ru_utime + usage.ru_stime,
+                   max(usage.ru_maxrss, memory.peak_kb) / 1024,
                    process.returncode, out.read().decode(), err.read().decode())
 
 

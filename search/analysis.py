@@ -13,10 +13,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
+from pickle import dumps
 
 import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Filter, RegexTokenizer
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 
 # A word is a run of letters or digits (combining accents included, so text in
 # decomposed form stays whole), optionally joined by apostrophes: "l'ambassadrice",
@@ -209,6 +212,54 @@ class FrenchTermFilter(Filter):
 def french_analyzer():
     """The one analyzer of the product: words cut by a regex, then their terms (`term`)."""
     return RegexTokenizer(WORD_PATTERN) | FrenchTermFilter()
+
+
+_FRENCH_ANALYZER = french_analyzer()
+_WORD = re.compile(WORD_PATTERN)
+
+
+class FrenchPositions(Positions):
+    """Whoosh's `Positions` postings of a text field, computed in one loop when the field's
+    analyzer is `french_analyzer()`: words cut by the same pattern, their `term`s, and the
+    positions `FrenchTermFilter` gives (the first kept word keeps its own, the next ones
+    follow it), without a Token object per word. The same terms, counts, weights and bytes
+    as `Positions` through the analyzer (a test compares them); any other analyzer or
+    option goes through `Positions`.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        if (not isinstance(value, str) or kwargs.keys() - {"mode"}
+                or not (analyzer is _FRENCH_ANALYZER or analyzer == _FRENCH_ANALYZER)):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        positions: dict[str, list[int]] = {}
+        pos = None
+        for index, text in enumerate(map(term, _WORD.findall(value))):
+            if text is None:
+                continue
+            pos = index if pos is None else pos + 1
+            found = positions.get(text)
+            if found is None:
+                positions[text] = [pos]
+            else:
+                found.append(pos)
+        boost = self.field_boost
+        for text, poslist in positions.items():
+            if len(poslist) == 1:  # most words of a text
+                yield text, 1, boost, _one_position(poslist[0])
+                continue
+            deltas = [poslist[0], *(b - a for a, b in zip(poslist, poslist[1:]))]
+            yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
+
+
+def _encode_positions(deltas: list[int]) -> bytes:
+    """Positions.encode: the count, then the pickled gaps."""
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+@lru_cache(maxsize=100_000)
+def _one_position(pos: int) -> bytes:
+    return _encode_positions([pos])
 
 
 def analyze(text: str) -> list[str]:

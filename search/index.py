@@ -12,6 +12,9 @@ current generation's files: Whoosh never rewrites a file, it adds segments and a
 of contents, so the old generation stays intact for its readers. The replaced generation is
 kept until the next write.
 
+A write that adds many articles is indexed by two sub-writer processes, each making a
+segment (`_ParallelWriter`); they die with the process that started them.
+
 `files.json` remembers, for each indexed file, a fingerprint of its bytes and the hash of
 each of its articles: an unchanged file is not even parsed, and a changed export updates
 only the articles that changed.
@@ -19,12 +22,17 @@ only the articles that changed.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
+import multiprocessing
 import os
 import pickle
+import queue
 import shutil
+import signal
 import struct
+import sys
 import tempfile
 import time
 import zlib
@@ -35,9 +43,13 @@ from pathlib import Path
 
 from unidecode import unidecode
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segment, _lenfield
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
 
-from search.analysis import ANALYZER_VERSION, french_analyzer
+from search.analysis import ANALYZER_VERSION, FrenchPositions, french_analyzer
 from search.errors import (
     CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
     UnreadableArticle,
@@ -54,6 +66,12 @@ FORMAT = "format.json"  # the analyzer version whose terms the generation holds
 GENERATION_PREFIX = "gen-"
 LOCK_WAIT_SECONDS = 3.0
 WRITER_LIMIT_MB = 256
+# A write that adds this many articles or more is indexed by WRITER_PROCESSES sub-writers,
+# each making a segment of its own, each with a posting buffer of SUB_WRITER_LIMIT_MB; a
+# smaller one stays in the writing process and adds one segment.
+PARALLEL_MIN_ARTICLES = 1000
+WRITER_PROCESSES = 2
+SUB_WRITER_LIMIT_MB = 128
 
 # What Whoosh raises when its files are truncated, garbled or missing (its own
 # `whoosh.index.IndexError` covers an empty folder and a garbled table of contents).
@@ -74,7 +92,9 @@ def build_schema() -> Schema:
 
     def text() -> TEXT:
         # Words that the analyzer splits (`sud-sud`, `Al-Farabi`) are searched as phrases.
-        return TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase")
+        field = TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase")
+        field.format = FrenchPositions()  # Whoosh's postings, computed faster
+        return field
 
     return Schema(
         id=ID(stored=True, unique=True),
@@ -263,11 +283,144 @@ class _Tally:
                            self.unchanged, tuple(self.skipped))
 
 
+class _LengthTables(W3PerDocReader):
+    """Whoosh's per-document reader, whose field lengths for the posting writer are read
+    into a table once per field (Whoosh reads the column file again for every posting:
+    a tenth of the indexing time). The same lengths, so the same block statistics."""
+
+    def doc_field_length_reader(self, fieldname, default=0):
+        column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        if column is None:
+            return lambda docnum, _default=default: _default
+        return [byte_to_length(byte) if byte else None for byte in column].__getitem__
+
+
+class _WritingCodec(W3Codec):
+    """Whoosh's default codec, writing with `_LengthTables`. Segments record the plain
+    codec, so the index on disk names Whoosh's classes only."""
+
+    def per_document_reader(self, storage, segment):
+        return _LengthTables(storage, segment)
+
+    def new_segment(self, storage, indexname):
+        return W3Segment(W3Codec(), indexname)
+
+
+class SubWriterFailed(RuntimeError):
+    """A sub-writer of a parallel write died before handing over its segment."""
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when `parent` dies, however it dies (Linux)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
+def _run_sub_writer(parent: int, *args) -> None:
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writing process's to handle
+    SubWriterTask(*args).run()
+
+
+class _ParallelWriter(MpWriter):
+    """Whoosh's multiprocessing writer, held to the guarantees of a write.
+
+    Up to PARALLEL_MIN_ARTICLES articles are held back; if the write adds no more, they are
+    written here, as by a plain writer (no process started, one segment). Beyond, they go
+    to WRITER_PROCESSES forked sub-writers, each of which writes a segment of its own
+    (Whoosh's `multisegment`: merging their postings would be serial work again). A
+    sub-writer dies with the writing process, even SIGKILLed (it holds the inherited
+    write lock), a cancel stops it, and a commit fails unless every sub-writer handed over
+    its segment with every article it was given.
+    """
+
+    def __init__(self, ix) -> None:
+        super().__init__(ix, procs=WRITER_PROCESSES, multisegment=True,
+                         limitmb=WRITER_LIMIT_MB, codec=_WritingCodec(),
+                         subargs={"limitmb": SUB_WRITER_LIMIT_MB, "codec": _WritingCodec()})
+        self._fork = multiprocessing.get_context("fork")
+        self._sent = 0
+
+    def _new_task(self):
+        args = (self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                self.multisegment)
+        task = self._fork.Process(target=_run_sub_writer, args=(os.getpid(), *args),
+                                  daemon=True)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def add_document(self, **fields) -> None:
+        self.docbuffer.append((0, fields))
+        self._added_sub = True
+        if self.tasks:
+            if len(self.docbuffer) >= self.batchsize:
+                self._enqueue()
+        elif len(self.docbuffer) >= PARALLEL_MIN_ARTICLES:
+            held = self.docbuffer
+            for start in range(0, len(held), self.batchsize):
+                self.docbuffer = held[start:start + self.batchsize]
+                self._enqueue()
+
+    def _enqueue(self) -> None:
+        self._sent += len(self.docbuffer)
+        super()._enqueue()
+
+    def commit(self, mergetype=None, optimize=None, merge=None) -> None:
+        if not self.tasks:  # a small write: this process writes it
+            held, self.docbuffer = self.docbuffer, []
+            for _, fields in held:
+                SegmentWriter.add_document(self, **fields)
+            self._added_sub = False
+        super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+
+    def _commit(self, mergetype, optimize, merge) -> None:
+        # Whoosh's MpWriter._commit (multisegment), with the sub-writers' results checked.
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        results = []
+        while len(results) < len(self.tasks):  # read before joining: see Queue's docs
+            alive = any(task.is_alive() for task in self.tasks)
+            try:
+                results.append(self.resultqueue.get(timeout=0.5))
+            except queue.Empty:
+                if not alive:  # all exited before the wait began: nothing more will come
+                    break
+        for task in self.tasks:
+            task.join()
+        segments = [segment for _, _, segment in results]
+        written = sum(segment.doc_count_all() for segment in segments)
+        if len(segments) != len(self.tasks) or written != self._sent:
+            raise SubWriterFailed(
+                f"{len(self.tasks) - len(segments)} of {len(self.tasks)} sub-writers failed; "
+                f"{written} of {self._sent} articles written")
+        finalsegments += segments
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self) -> None:
+        for task in self.tasks:
+            if task.pid is not None:  # started
+                task.kill()
+                task.join()
+        SegmentWriter.cancel(self)
+
+
 class _Writer:
     """Applies articles to a Whoosh writer, keeping `files.json` and the counts in step."""
 
     def __init__(self, ix, files: dict[str, FileEntry], tally: _Tally) -> None:
-        self.writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+        self.writer = _ParallelWriter(ix) if sys.platform == "linux" else ix.writer(
+            limitmb=WRITER_LIMIT_MB, codec=_WritingCodec())
         self.files = files
         self.tally = tally
         self.owner = {id: key for key, entry in files.items() for id in entry.articles}

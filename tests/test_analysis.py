@@ -4,7 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.analysis import PROTECTED_STEMS, analyze, french_analyzer
+from whoosh.analysis import StandardAnalyzer
+from whoosh.formats import Positions
+
+from search.analysis import FrenchPositions, PROTECTED_STEMS, analyze, french_analyzer
 
 ACCENTED = "abcdeéèêëfghiîïjklmnoôœpqrstuùûüvwxyÿzàâçæ"
 
@@ -155,3 +158,35 @@ def test_offsets_lie_inside_the_text(text):
 def test_any_string_analyzes_without_crashing(text):
     for mode in ("index", "query"):
         list(french_analyzer()(text, mode=mode, chars=True, positions=True))
+
+
+def postings(format_, text):
+    return list(format_.word_values(text, french_analyzer(), mode="index"))
+
+
+@pytest.mark.parametrize("text", [
+    "", "le la les", "Le président de la République a reçu, le 3 mai, l’ambassadrice ; "
+    "le président et l'ambassadrice ont parlé de coopération Sud-Sud et de la coopération.",
+    "★ la 150è Assemblée ★ Al-Farabi aujourd'hui Œuvre œuvre",
+])
+def test_french_positions_are_the_analyzer_s_postings(text):
+    assert postings(FrenchPositions(), text) == postings(Positions(), text)
+    assert postings(FrenchPositions(field_boost=2.0), text) == postings(
+        Positions(field_boost=2.0), text)
+
+
+@given(st.text(alphabet=ACCENTED + ACCENTED.upper() + "'’- .,«»0123456789★", max_size=300))
+def test_french_positions_are_the_analyzer_s_postings_for_any_text(text):
+    assert postings(FrenchPositions(), text) == postings(Positions(), text)
+
+
+@given(st.text(max_size=200))
+def test_french_positions_are_the_analyzer_s_postings_for_any_string(text):
+    assert postings(FrenchPositions(), text) == postings(Positions(), text)
+
+
+def test_french_positions_leave_other_analyzers_to_whoosh():
+    other = StandardAnalyzer()
+    text = "Le président de la République"
+    assert (list(FrenchPositions().word_values(text, other, mode="index"))
+            == list(Positions().word_values(text, other, mode="index")))

@@ -22,6 +22,10 @@ SLOW_CLI = """
 import os, sys, time
 from search import index
 
+# PARALLEL=1: writes of 10 articles or more go to sub-writer processes.
+if os.environ.get("PARALLEL") == "1":
+    index.PARALLEL_MIN_ARTICLES = 10
+
 real_parse = index.parse_file
 def slow_parse(*args):
     for item in real_parse(*args):
@@ -51,9 +55,10 @@ def write_articles(folder: Path, place: str, count: int) -> None:
             encoding="utf-8")
 
 
-def start_slow(*args: str, pause: float = 30) -> subprocess.Popen:
-    """The CLI, pausing 0.02 s on each article and `pause` s before switching generations."""
-    env = {**os.environ, "PAUSE_BEFORE_SWITCH": str(pause)}
+def start_slow(*args: str, pause: float = 30, parallel: bool = False) -> subprocess.Popen:
+    """The CLI, pausing 0.02 s on each article and `pause` s before switching generations;
+    `parallel`: with sub-writers from the 10th article on."""
+    env = {**os.environ, "PAUSE_BEFORE_SWITCH": str(pause), "PARALLEL": str(int(parallel))}
     return subprocess.Popen([sys.executable, "-c", SLOW_CLI, *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -90,15 +95,16 @@ def archive(tmp_path):
     return corpus, index_dir
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "sub-writers"])
 @pytest.mark.parametrize("command", ["index", "rebuild"])
 @pytest.mark.parametrize("moment, line, times", [
     ("while reading articles", "article", 50),
     ("after the commit, before the switch", "committed", 1),
 ])
 def test_a_write_killed_at_any_moment_leaves_the_previous_index(
-        archive, command, moment, line, times):
+        archive, command, moment, line, times, parallel):
     corpus, index_dir = archive
-    child = start_slow(command, str(corpus), "--index", str(index_dir))
+    child = start_slow(command, str(corpus), "--index", str(index_dir), parallel=parallel)
     wait_for(child, line, times)
     kill(child)
     assert totals(index_dir) == (100, 0)
@@ -136,10 +142,38 @@ def test_a_second_writer_waits_then_fails_and_the_index_stays_whole(archive):
     assert totals(index_dir) == (100, 0)
 
 
-def test_the_lock_of_a_killed_writer_is_released(archive):
+def descendants(pid: int) -> set[int]:
+    found, pending = set(), [pid]
+    while pending:
+        for task in Path(f"/proc/{pending.pop()}/task").glob("*"):
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            found |= children
+            pending.extend(children)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited, it has only not been reaped)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "sub-writers"])
+def test_the_lock_of_a_killed_writer_is_released(archive, parallel):
     corpus, index_dir = archive
-    child = start_slow("index", str(corpus), "--index", str(index_dir))
-    wait_for(child, "article")
+    child = start_slow("index", str(corpus), "--index", str(index_dir), parallel=parallel)
+    wait_for(child, "article", 60)  # with sub-writers: they are at work by now
+    helpers = descendants(child.pid)
+    assert bool(helpers) == parallel
     kill(child)
+    deadline = time.monotonic() + 3
+    while any(map(running, helpers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(running, helpers))  # sub-writers die with the writer
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1

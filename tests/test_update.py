@@ -1,11 +1,13 @@
 """`search index`: incremental updates, by content hash; `search stats`; query filters."""
 
 import json
+import multiprocessing
 import os
 
 import pytest
 from click.testing import CliRunner
 
+from search import index as index_module
 from search.cli import cli
 from search.errors import CorpusError, QuerySyntaxError
 from search.index import rebuild, stats, update
@@ -199,3 +201,72 @@ def test_a_changed_export_parses_only_its_changed_records(export, isolated_index
     write_export(export, changed)
     assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
     assert parsed == [3]
+
+
+# --- writes large enough for sub-writers (PARALLEL_MIN_ARTICLES lowered to 50) ---------------
+
+def parallel_export(path, count):
+    write_export(path, [record(n, article=f"Le ministre est arrivé à Lomé pour la visite "
+                                         f"numéro {n} ; étape {n % 7} à Cotonou.")
+                        for n in range(count)])
+
+
+def answers(index_dir):
+    queries = ["Lomé", "Cotonou", '"visite numéro 123"', "étape", "ministre arrive"]
+    # Every hit, with its score: ties are ranked by document number, which differs.
+    return [(r.total, sorted((h.id, h.score, h.snippet) for h in r.hits))
+            for r in (search(index_dir, q, limit=300) for q in queries)]
+
+
+def test_a_large_write_by_sub_writers_finds_what_one_process_finds(tmp_path, monkeypatch):
+    export = tmp_path / "export.jsonl"
+    parallel_export(export, 300)
+    alone, split = tmp_path / "alone", tmp_path / "split"
+    assert counts(update([export], alone)) == (300, 0, 0, 0, 0)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    started = []
+    real = index_module._ParallelWriter._new_task
+    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+                        lambda self: started.append(1) or real(self))
+    assert counts(update([export], split)) == (300, 0, 0, 0, 0)
+    assert len(started) == index_module.WRITER_PROCESSES
+    assert answers(split) == answers(alone)
+    assert stats(split).documents == 300
+    assert multiprocessing.active_children() == []
+
+
+def test_a_small_update_after_a_large_write_stays_in_one_process(tmp_path, monkeypatch):
+    export = tmp_path / "export.jsonl"
+    parallel_export(export, 300)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    update([export], tmp_path / "index")
+    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+                        lambda self: pytest.fail("a sub-writer was started"))
+    records = [json.loads(line) for line in export.read_text("utf-8").splitlines()]
+    records[5]["article"] = "Le ministre est arrivé à Niamey."
+    write_export(export, records)
+    assert counts(update([export], tmp_path / "index")) == (0, 1, 0, 299, 0)
+    assert [h.id for h in search(tmp_path / "index", "Niamey").hits] == ["export.jsonl#5"]
+    assert search(tmp_path / "index", "Lomé").total == 299
+
+
+def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
+        tmp_path, export, isolated_index, monkeypatch):
+    update([export], isolated_index)
+    big = tmp_path / "big.jsonl"
+    parallel_export(big, 300)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    real = index_module.parse_file
+
+    def failing(*args):
+        for number, item in enumerate(real(*args)):
+            if number == 250:  # sub-writers are at work by now
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(index_module, "parse_file", failing)
+    with pytest.raises(KeyboardInterrupt):
+        update([export, big], isolated_index)
+    assert multiprocessing.active_children() == []
+    assert search(isolated_index, "Lomé").total == 20
+    assert len(list(isolated_index.glob("gen-*"))) == 1
