@@ -184,6 +184,13 @@ def term(word: str) -> str | None:
     return stem(folded)
 
 
+@lru_cache(maxsize=10_000)
+def stop_word_form(word: str) -> str:
+    """A word without elision, folded: how a stop word is kept where Whoosh asks to keep
+    them (the highlighter does, for every word of every text it marks)."""
+    return fold(strip_elision(word))
+
+
 class FrenchTermFilter(Filter):
     """Replaces each token's text by its term (`term`), keeping the offsets.
 
@@ -198,8 +205,8 @@ class FrenchTermFilter(Filter):
         for t in tokens:
             text = term(t.text)
             if text is None:
-                if not t.removestops and fold(strip_elision(t.text)):
-                    t.text, t.stopped = fold(strip_elision(t.text)), True
+                if not t.removestops and (kept := stop_word_form(t.text)):
+                    t.text, t.stopped = kept, True
                     yield t
                 continue
             if t.positions:
