@@ -415,11 +415,17 @@ class _ParallelWriter(MpWriter):
         SegmentWriter.cancel(self)
 
 
+def _parallel_writes_pay() -> bool:
+    """Sub-writers need Linux (they die with their parent through prctl) and a core each:
+    on one core, two processes only add their overhead."""
+    return sys.platform == "linux" and len(os.sched_getaffinity(0)) >= WRITER_PROCESSES
+
+
 class _Writer:
     """Applies articles to a Whoosh writer, keeping `files.json` and the counts in step."""
 
     def __init__(self, ix, files: dict[str, FileEntry], tally: _Tally) -> None:
-        self.writer = _ParallelWriter(ix) if sys.platform == "linux" else ix.writer(
+        self.writer = _ParallelWriter(ix) if _parallel_writes_pay() else ix.writer(
             limitmb=WRITER_LIMIT_MB, codec=_WritingCodec())
         self.files = files
         self.tally = tally

@@ -239,6 +239,17 @@ def test_a_large_write_by_sub_writers_finds_what_one_process_finds(tmp_path, mon
     assert multiprocessing.active_children() == []
 
 
+def test_a_large_write_on_one_core_stays_in_one_process(tmp_path, monkeypatch):
+    export = tmp_path / "export.jsonl"
+    parallel_export(export, 300)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    monkeypatch.setattr(index_module.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+                        lambda self: pytest.fail("a sub-writer was started"))
+    assert counts(update([export], tmp_path / "index")) == (300, 0, 0, 0, 0)
+    assert search(tmp_path / "index", "Lomé").total == 300
+
+
 def test_a_small_update_after_a_large_write_stays_in_one_process(tmp_path, monkeypatch):
     export = tmp_path / "export.jsonl"
     parallel_export(export, 300)
