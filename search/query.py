@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from whoosh import matching, qparser
+from whoosh import matching, qparser, scoring
 from whoosh import query as wq
 
 from search.analysis import WORD_PATTERN, fold, strip_elision
@@ -198,15 +198,14 @@ class _Expansion:
         reader = searcher.reader()
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
-            # The searcher's BM25F scorer for the term gives the global statistics; the
-            # formula is applied here, once per posting, as `scoring.bm25` writes it.
+            # The searcher's BM25F scorer for the term gives the global statistics, and
+            # Whoosh's formula scores each posting.
             scorer = searcher.weighting.scorer(searcher, fieldname, word)
             idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-            boost = self.boost
             for docnum, tf in _weights(reader.postings(fieldname, word)):
                 fl = reader.doc_field_length(docnum, fieldname, 1)
-                score = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-                scores[docnum] = scores.get(docnum, 0.0) + score * boost
+                score = scoring.bm25(idf, tf, fl, avgfl, b, k1)
+                scores[docnum] = scores.get(docnum, 0.0) + score * self.boost
         ids = sorted(scores)
         return _ScoredList(ids, [scores[docnum] for docnum in ids])
 
