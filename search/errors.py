@@ -31,3 +31,7 @@ class CorpusError(SearchError):
 
 class UnreadableArticle(SearchError):
     """One article file cannot be used (binary, empty, unreadable); it is skipped."""
+
+
+class SubWriterFailed(SearchError):
+    """A sub-process indexing part of a large write died before handing over its work."""

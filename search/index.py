@@ -52,7 +52,7 @@ from whoosh.writing import SegmentWriter
 from search.analysis import ANALYZER_VERSION, FrenchPositions, french_analyzer
 from search.errors import (
     CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
-    UnreadableArticle,
+    SubWriterFailed, UnreadableArticle,
 )
 from search.ingest import (
     SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
@@ -306,10 +306,6 @@ class _WritingCodec(W3Codec):
         return W3Segment(W3Codec(), indexname)
 
 
-class SubWriterFailed(RuntimeError):
-    """A sub-writer of a parallel write died before handing over its segment."""
-
-
 def _die_with_parent(parent: int) -> None:
     """Have the kernel kill this process when `parent` dies, however it dies (Linux)."""
     PR_SET_PDEATHSIG = 1
@@ -397,8 +393,9 @@ class _ParallelWriter(MpWriter):
         written = sum(segment.doc_count_all() for segment in segments)
         if len(segments) != len(self.tasks) or written != self._sent:
             raise SubWriterFailed(
-                f"{len(self.tasks) - len(segments)} of {len(self.tasks)} sub-writers failed; "
-                f"{written} of {self._sent} articles written")
+                f"{len(self.tasks) - len(segments)} of {len(self.tasks)} indexing processes "
+                f"failed ({written} of {self._sent} articles written); the previous index is "
+                "unchanged. Run the command again.")
         finalsegments += segments
         if self._added:
             finalsegments.append(self._finalize_segment())

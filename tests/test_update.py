@@ -285,3 +285,20 @@ def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
     assert multiprocessing.active_children() == []
     assert search(isolated_index, "Lomé").total == 20
     assert len(list(isolated_index.glob("gen-*"))) == 1
+
+
+def test_a_sub_writer_that_dies_is_one_clear_error_and_changes_nothing(
+        tmp_path, export, isolated_index, monkeypatch):
+    update([export], isolated_index)
+    big = tmp_path / "big.jsonl"
+    parallel_export(big, 300)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    monkeypatch.setattr(index_module, "_run_sub_writer", lambda *args: os._exit(3))
+    result = CliRunner().invoke(cli, ["index", str(export), str(big),
+                                      "--index", str(isolated_index)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "indexing processes failed" in result.output and "unchanged" in result.output
+    assert multiprocessing.active_children() == []
+    assert search(isolated_index, "Lomé").total == 20
+    assert len(list(isolated_index.glob("gen-*"))) == 1
