@@ -265,12 +265,24 @@ def test_a_small_update_after_a_large_write_stays_in_one_process(tmp_path, monke
     assert search(tmp_path / "index", "Lomé").total == 299
 
 
-def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
-        tmp_path, export, isolated_index, monkeypatch):
+@pytest.fixture
+def large_write(tmp_path, export, isolated_index, monkeypatch):
+    """An index of `export` (20 articles), and an export large enough for sub-writers."""
     update([export], isolated_index)
     big = tmp_path / "big.jsonl"
     parallel_export(big, 300)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    return big
+
+
+def assert_no_sub_writer_left_and_index_unchanged(index_dir):
+    assert multiprocessing.active_children() == []
+    assert search(index_dir, "Lomé").total == 20
+    assert len(list(index_dir.glob("gen-*"))) == 1
+
+
+def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
+        large_write, export, isolated_index, monkeypatch):
     real = index_module.parse_file
 
     def failing(*args):
@@ -281,24 +293,16 @@ def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
 
     monkeypatch.setattr(index_module, "parse_file", failing)
     with pytest.raises(KeyboardInterrupt):
-        update([export, big], isolated_index)
-    assert multiprocessing.active_children() == []
-    assert search(isolated_index, "Lomé").total == 20
-    assert len(list(isolated_index.glob("gen-*"))) == 1
+        update([export, large_write], isolated_index)
+    assert_no_sub_writer_left_and_index_unchanged(isolated_index)
 
 
 def test_a_sub_writer_that_dies_is_one_clear_error_and_changes_nothing(
-        tmp_path, export, isolated_index, monkeypatch):
-    update([export], isolated_index)
-    big = tmp_path / "big.jsonl"
-    parallel_export(big, 300)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+        large_write, export, isolated_index, monkeypatch):
     monkeypatch.setattr(index_module, "_run_sub_writer", lambda *args: os._exit(3))
-    result = CliRunner().invoke(cli, ["index", str(export), str(big),
+    result = CliRunner().invoke(cli, ["index", str(export), str(large_write),
                                       "--index", str(isolated_index)])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "indexing processes failed" in result.output and "unchanged" in result.output
-    assert multiprocessing.active_children() == []
-    assert search(isolated_index, "Lomé").total == 20
-    assert len(list(isolated_index.glob("gen-*"))) == 1
+    assert_no_sub_writer_left_and_index_unchanged(isolated_index)
