@@ -72,6 +72,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+import psutil
 from speed_peers import OPENERS, PEERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,19 +115,18 @@ class Run:
 def tree_rss_kb(pid: int) -> int:
     """Resident kB of process `pid` and all its descendants now: the sum of their
     proportional set sizes (a page that n forked processes share counts 1/n in each)."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0  # it exited meanwhile
+    total = 0
+    for process in processes:
         try:
-            with open(f"/proc/{current}/smaps_rollup") as rollup:
-                total += next((int(line.split()[1]) for line in rollup
-                               if line.startswith("Pss:")), 0)
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    pending.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
+            total += process.memory_full_info().pss
+        except psutil.Error:
             continue  # it exited meanwhile
-    return total
+    return total // 1024
 
 
 class TreeMemory(threading.Thread):
