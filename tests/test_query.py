@@ -127,3 +127,58 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term):
             postings.next()
         assert list(_weights(reader.postings("body", term))) == expected
         assert len(expected) > 10
+
+
+@pytest.fixture(scope="module")
+def blocks_index(tmp_path_factory):
+    """Articles enough for several posting blocks, words in titles and bodies, some
+    articles deleted (their postings stay until a merge)."""
+    from search.index import build, open_index
+    from search.models import Article
+
+    folder = tmp_path_factory.mktemp("blocks") / "index"
+    build([Article(id=str(n), path=f"{n}.txt",
+                   title=f"Sommet {n}" + (" sur le climat" if n % 5 == 0 else ""),
+                   body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
+                        + ("Le climat, l'ambassadrice. " if n % 7 == 0 else "")
+                        + ("Accord gazier." if n % 50 == 0 else ""))
+           for n in range(400)], folder)
+    ix = open_index(folder)
+    with ix.writer() as writer:
+        for n in (0, 7, 35, 350):
+            writer.delete_by_term("id", str(n))
+    return ix
+
+
+@pytest.mark.parametrize("probe_ratio", [0, 16, 10**9])  # look up always / as built / never
+@pytest.mark.parametrize(
+    "text",
+    ["sommet climat", "climat sommet sud", "gazier sommet", "climat kazakhstan accord",
+     "title:climat sud", "climat introuvable"],
+)
+def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio, text):
+    from whoosh import query as wq
+
+    import search.query
+
+    monkeypatch.setattr(search.query, "PROBE_RATIO", probe_ratio)
+    ours = parse_query(text, blocks_index.schema)
+    assert type(ours) is search.query._AllWords
+    whoosh_s = wq.And(ours.subqueries)
+    with blocks_index.searcher() as searcher:
+        expected = {hit.docnum: hit.score for hit in searcher.search(whoosh_s, limit=None)}
+        found = {hit.docnum: hit.score for hit in searcher.search(ours, limit=None)}
+    assert found == pytest.approx(expected)
+    assert bool(found) == (text != "climat introuvable")
+
+
+@pytest.mark.parametrize(
+    "text, matched_as_all_words",
+    [("sommet climat", True), ("sommet", False), ("(sommet climat) OR sud", True),
+     ('sommet "accord gazier"', False), ("sommet clim*", False), ("sommet -climat", False)],
+)
+def test_which_queries_are_matched_as_all_words(text, matched_as_all_words):
+    from search.query import _AllWords
+
+    query = parse_query(text, SCHEMA)
+    assert any(type(q) is _AllWords for q in [query, *query.children()]) == matched_as_all_words
