@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from whoosh import matching, qparser, scoring
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util.numeric import byte_to_length
 
 from search.analysis import WORD_PATTERN, fold, strip_elision
 from search.errors import QuerySyntaxError
@@ -141,21 +143,30 @@ def _check_word(word: str, attached: bool) -> str:
     return word[:value_start] + value
 
 
-class _ScoredList(matching.ListMatcher):
+class ScoredList(matching.ListMatcher):
     """Sorted document numbers with their final scores, skipped through by bisection."""
 
     def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
         super().__init__(ids, weights=scores, position=position)
         self._best = max(scores, default=0.0)
 
+    @classmethod
+    def of(cls, scores: dict[int, float]) -> ScoredList:
+        ids = sorted(scores)
+        return cls(ids, [scores[docnum] for docnum in ids])
+
     def copy(self):
-        return _ScoredList(self._ids, self._weights, self._i)
+        return ScoredList(self._ids, self._weights, self._i)
 
     def skip_to(self, id: int) -> None:
         self._i = max(self._i, bisect_left(self._ids, id, self._i))
 
     def score(self) -> float:
         return self._weights[self._i]
+
+    def remaining(self) -> list[tuple[int, float]]:
+        """(document number, score) from the current one on."""
+        return list(zip(self._ids[self._i:], self._weights[self._i:]))
 
     def max_quality(self) -> float:
         return self._best
@@ -193,21 +204,51 @@ class _Expansion:
         cache.append((ixreader, words))
         return words
 
-    def matcher(self, searcher, context=None):
+    def scores(self, searcher) -> dict[int, float]:
+        """Each matching document's score: the sum of its expanded terms' scores."""
         fieldname = self.field()
         reader = searcher.reader()
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
-            # The searcher's BM25F scorer for the term gives the global statistics, and
-            # Whoosh's formula scores each posting.
-            scorer = searcher.weighting.scorer(searcher, fieldname, word)
-            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+            score = _TermScorer(searcher, fieldname, word, self.boost)
             for docnum, tf in _weights(reader.postings(fieldname, word)):
-                fl = reader.doc_field_length(docnum, fieldname, 1)
-                score = scoring.bm25(idf, tf, fl, avgfl, b, k1)
-                scores[docnum] = scores.get(docnum, 0.0) + score * self.boost
-        ids = sorted(scores)
-        return _ScoredList(ids, [scores[docnum] for docnum in ids])
+                scores[docnum] = scores.get(docnum, 0.0) + score(docnum, tf)
+        return scores
+
+    def matcher(self, searcher, context=None):
+        return ScoredList.of(self.scores(searcher))
+
+
+class _TermScorer:
+    """One term's BM25F score in a document from its frequency there, as Whoosh's
+    scorer and a boosted term's matcher compute it (with the same global statistics)."""
+
+    def __init__(self, searcher, fieldname: str, text: bytes, boost: float) -> None:
+        scorer = searcher.weighting.scorer(searcher, fieldname, text)
+        self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        self._boost = boost
+        self._length = _field_lengths(searcher.reader(), fieldname)
+
+    def __call__(self, docnum: int, tf: float) -> float:
+        idf, avgfl, b, k1 = self._statistics
+        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
+
+
+_LENGTH_OF_BYTE = [byte_to_length(byte) for byte in range(256)]
+
+
+def _field_lengths(reader, fieldname: str) -> Callable[[int], int]:
+    """docnum → the length of `fieldname` in that document, as `reader.doc_field_length`
+    gives it, from the segment's length column read at once: a fifth of the time of a
+    truncation was that call's five levels of Python per posting. Whoosh 3's column;
+    any other reader asks document by document."""
+    try:
+        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        stored = column._dbfile.get(column._basepos, column._count)
+    except AttributeError:
+        return lambda docnum: reader.doc_field_length(docnum, fieldname, 1)
+    table = _LENGTH_OF_BYTE
+    return lambda docnum: table[stored[docnum]] if docnum < len(stored) else 1
 
 
 def _weights(postings) -> Iterator[tuple[int, float]]:
@@ -260,20 +301,17 @@ class _AllWords(wq.And):
                 postings = reader.postings(fieldname, text)
                 frequencies = _looked_up(postings, found) if probe else dict(_weights(postings))
                 documents.update(frequencies)
-                tables.append((fieldname, frequencies, boost,
-                               searcher.weighting.scorer(searcher, fieldname, text)))
+                tables.append((frequencies, _TermScorer(searcher, fieldname, text, boost)))
             found = sorted(documents if found is None else documents.intersection(found))
             if not found:
-                return _ScoredList([], [])
+                return ScoredList([], [])
         scores = [0.0] * len(found)
-        for fieldname, frequencies, boost, scorer in tables:
-            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        for frequencies, score in tables:
             for i, docnum in enumerate(found):
                 tf = frequencies.get(docnum)
                 if tf is not None:
-                    fl = reader.doc_field_length(docnum, fieldname, 1)
-                    scores[i] += scoring.bm25(idf, tf, fl, avgfl, b, k1) * boost
-        return _ScoredList(found, scores)
+                    scores[i] += score(docnum, tf)
+        return ScoredList(found, scores)
 
 
 def _field_terms(group: wq.Query) -> list[wq.Term] | None:
@@ -401,20 +439,56 @@ def _preloaded(parsed: wq.Query) -> wq.Query:
     return parsed
 
 
-def _preload_expansions(query: wq.Query) -> wq.Query:
-    """The fields' expansions of a truncated or fuzzy word added up into one array.
+class _WordInFields(wq.Or):
+    """A truncated or fuzzy word in each of its fields, scored as one list: each document
+    has the sum of its fields' scores, as Whoosh's OR gives it.
 
-    `prem*` is an OR of its expansion in each field, and each matches thousands of
-    documents: Whoosh's union tree over them costs more than reading every one's scores
-    into an array (the preloaded OR of `_preloaded`), with the same sums.
+    `prem*` matches thousands of documents in each field: Whoosh's union of the fields'
+    matchers, then its collector, walk them a document at a time, where a list scored at
+    once is taken whole (`searcher._CountingTopCollector`).
     """
-    if (isinstance(query, wq.Or)
-            and all(sub.is_leaf() or isinstance(sub, wq.Or) for sub in query.subqueries)
+
+    def matcher(self, searcher, context=None):
+        return ScoredList.of(_scores(self, searcher, context))
+
+
+def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
+    """Every document `query` matches, with its score."""
+    if isinstance(query, _Expansion):
+        return query.scores(searcher)
+    if type(query) in (wq.Term, _ShortenedHead):
+        reader = searcher.reader()
+        text = searcher.schema[query.fieldname].to_bytes(query.text)
+        if not reader.doc_frequency(query.fieldname, text):
+            return {}
+        score = _TermScorer(searcher, query.fieldname, text, query.boost)
+        return {docnum: score(docnum, tf)
+                for docnum, tf in _weights(reader.postings(query.fieldname, text))}
+    if type(query) in (wq.Or, _WordInFields) and not query.scale:
+        scores: dict[int, float] = {}
+        for child in query.subqueries:
+            for docnum, score in _scores(child, searcher, context).items():
+                scores[docnum] = scores.get(docnum, 0.0) + score
+        if query.boost != 1.0:
+            scores = {docnum: score * query.boost for docnum, score in scores.items()}
+        return scores
+    matcher = query.matcher(searcher, context)
+    scores = {}
+    while matcher.is_active():
+        scores[matcher.id()] = matcher.score()
+        matcher.next()
+    return scores
+
+
+def _expansions_in_fields(query: wq.Query) -> wq.Query:
+    """Every truncated or fuzzy word of `query`, searched in several fields, as
+    `_WordInFields`."""
+    if (type(query) is wq.Or
+            and all(sub.is_leaf() or type(sub) is wq.Or for sub in query.subqueries)
             and any(isinstance(leaf, _Expansion) for leaf in query.leaves())):
-        query.matcher_type = wq.Or.ARRAY_MATCHER
-    else:
-        for child in query.children():
-            _preload_expansions(child)
+        return _WordInFields(query.subqueries, boost=query.boost)
+    if isinstance(query, wq.CompoundQuery):
+        query.subqueries = [_expansions_in_fields(child) for child in query.subqueries]
     return query
 
 
@@ -432,7 +506,7 @@ def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
             "The query has no word to search for, only very common ones (le, la, de...) "
             "or symbols: add a more specific word."
         )
-    return _all_words(_preload_expansions(parsed)) if match_all else _preloaded(parsed)
+    return _all_words(_expansions_in_fields(parsed)) if match_all else _preloaded(parsed)
 
 
 _WORD = re.compile(WORD_PATTERN)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ from whoosh.reading import TermNotFound
 from search.errors import IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, open_index
 from search.models import Hit, SearchResults
-from search.query import filter_query, parse_query, parse_words
+from search.query import ScoredList, filter_query, parse_query, parse_words
 from search.ranking import RERANK_DEPTH, positional_boost
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 
@@ -158,6 +160,21 @@ class _CountingTopCollector(collectors.TopCollector):
         key = super()._collect(global_docnum, score)
         self.minscore = 0
         return key
+
+    def collect_matches(self):
+        """A matcher that has scored its documents already (`query.ScoredList`) is taken
+        whole, as Whoosh's collector would keep them one by one: the best `limit` by
+        score, the lowest document number first among equal scores."""
+        matcher = self.matcher
+        if not isinstance(matcher, ScoredList) or self.final_fn:
+            super().collect_matches()
+            return
+        documents = matcher.remaining()
+        self.total += len(documents)
+        offset = self.offset
+        self.items = heapq.nlargest(self.limit, itertools.chain(
+            self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
+        heapq.heapify(self.items)
 
 
 @contextmanager

@@ -182,3 +182,49 @@ def test_which_queries_are_matched_as_all_words(text, matched_as_all_words):
 
     query = parse_query(text, SCHEMA)
     assert any(type(q) is _AllWords for q in [query, *query.children()]) == matched_as_all_words
+
+
+def _as_whoosh_matches(query):
+    """`query` with our matchers replaced by Whoosh's own, every expanded term scored."""
+    from whoosh import query as wq
+
+    from search.query import _AllWords, _Expansion, _WordInFields
+
+    if isinstance(query, _Expansion):
+        if isinstance(query, wq.FuzzyTerm):
+            return wq.FuzzyTerm(query.fieldname, query.text, query.boost, query.maxdist,
+                                query.prefixlength, constantscore=False)
+        whoosh_class = wq.Prefix if isinstance(query, wq.Prefix) else wq.Wildcard
+        return whoosh_class(query.fieldname, query.text, query.boost, constantscore=False)
+    if isinstance(query, wq.CompoundQuery):
+        whoosh_class = {_AllWords: wq.And, _WordInFields: wq.Or}.get(type(query), type(query))
+        return whoosh_class([_as_whoosh_matches(child) for child in query.subqueries],
+                            boost=query.boost)
+    return query
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kazak*", "sud*", "coopérat*", "coop?r*", "climat~", "ambasadrice~", "title:somm*",
+     "sommet clim*", "(sommet OR kazak*) sud"],
+)
+def test_truncated_and_fuzzy_words_score_as_whoosh_s_or(blocks_index, text):
+    ours = parse_query(text, blocks_index.schema)
+    with blocks_index.searcher() as searcher:
+        expected = {hit.docnum: hit.score
+                    for hit in searcher.search(_as_whoosh_matches(ours), limit=None)}
+        found = {hit.docnum: hit.score for hit in searcher.search(ours, limit=None)}
+    assert found == pytest.approx(expected)
+    assert found
+
+
+def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
+    from search.query import _field_lengths
+
+    with blocks_index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for fieldname in ("title", "body", "dateline"):
+                length = _field_lengths(leaf, fieldname)
+                assert [length(docnum) for docnum in range(leaf.doc_count_all())] == [
+                    leaf.doc_field_length(docnum, fieldname, 1) or 1
+                    for docnum in range(leaf.doc_count_all())]

@@ -183,3 +183,29 @@ def test_total_counts_every_match_beyond_the_hits_shown(tmp_path, text, total):
     rebuild([tmp_path], tmp_path / "index")
     results = search(tmp_path / "index", text, limit=3)
     assert (results.total, len(results.hits)) == (total, 3)
+
+
+@pytest.mark.parametrize("text", ["climat sommet", "clim*", "climat~", "sommet", "climat -Rabat"])
+def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeypatch, text):
+    """Forty equal scores across two segments: the collector keeps the 35 that Whoosh's
+    document-by-document collection keeps (the lowest document numbers)."""
+    import json
+
+    from whoosh import collectors
+
+    from search.index import update
+    from search.searcher import _CountingTopCollector
+
+    for part in (1, 2):
+        records = [{"id": f"{part}-{n}", "title": f"Sommet {n % 3}",
+                    "text": "Le sommet sur le climat." + " Le climat." * (n % 2)}
+                   for n in range(20)]
+        (path := tmp_path / f"{part}.jsonl").write_text(
+            "\n".join(json.dumps(record) for record in records) + "\n", "utf-8")
+        update([path], tmp_path / "index")
+    taken_whole = search(tmp_path / "index", text, limit=35)
+    monkeypatch.setattr(_CountingTopCollector, "collect_matches",
+                        collectors.Collector.collect_matches)
+    one_by_one = search(tmp_path / "index", text, limit=35)
+    assert taken_whole == one_by_one
+    assert (taken_whole.total, len(taken_whole.hits)) == (40, 35)
