@@ -427,25 +427,27 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
     return parser
 
 
-def _preloaded(parsed: wq.Query) -> wq.Query:
-    """A ranked OR of many words, scored word by word into an array.
+def _summed(parsed: wq.Query) -> wq.Query:
+    """A ranked OR of many words as `_SummedOr`.
 
     Whoosh's default OR walks a tree of union matchers for every matching document, and a
-    20-word query matches most of an archive: preloading is 4x faster on such queries,
-    with the same ranking (bench/evaluate.py).
+    20-word query matches most of an archive: its preloaded OR was 4x faster on such
+    queries, with the same ranking (bench/evaluate.py), and a list scored at once is
+    taken whole by the collector.
     """
-    if isinstance(parsed, wq.Or):
-        parsed.matcher_type = wq.Or.ARRAY_MATCHER
+    if type(parsed) is wq.Or:
+        return _SummedOr(parsed.subqueries, boost=parsed.boost)
     return parsed
 
 
-class _WordInFields(wq.Or):
-    """A truncated or fuzzy word in each of its fields, scored as one list: each document
-    has the sum of its fields' scores, as Whoosh's OR gives it.
+class _SummedOr(wq.Or):
+    """An OR scored as one list: each document has the sum of its branches' scores, as
+    Whoosh's OR gives it.
 
-    `prem*` matches thousands of documents in each field: Whoosh's union of the fields'
-    matchers, then its collector, walk them a document at a time, where a list scored at
-    once is taken whole (`searcher._CountingTopCollector`).
+    A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
+    matches thousands of documents: Whoosh's union of matchers, then its collector, walk
+    them a document at a time, where a list scored at once is taken whole
+    (`searcher._CountingTopCollector`).
     """
 
     def matcher(self, searcher, context=None):
@@ -464,7 +466,7 @@ def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
         score = _TermScorer(searcher, query.fieldname, text, query.boost)
         return {docnum: score(docnum, tf)
                 for docnum, tf in _weights(reader.postings(query.fieldname, text))}
-    if type(query) in (wq.Or, _WordInFields) and not query.scale:
+    if type(query) in (wq.Or, _SummedOr) and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:
             for docnum, score in _scores(child, searcher, context).items():
@@ -482,11 +484,11 @@ def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
 
 def _expansions_in_fields(query: wq.Query) -> wq.Query:
     """Every truncated or fuzzy word of `query`, searched in several fields, as
-    `_WordInFields`."""
+    `_SummedOr`."""
     if (type(query) is wq.Or
             and all(sub.is_leaf() or type(sub) is wq.Or for sub in query.subqueries)
             and any(isinstance(leaf, _Expansion) for leaf in query.leaves())):
-        return _WordInFields(query.subqueries, boost=query.boost)
+        return _SummedOr(query.subqueries, boost=query.boost)
     if isinstance(query, wq.CompoundQuery):
         query.subqueries = [_expansions_in_fields(child) for child in query.subqueries]
     return query
@@ -506,7 +508,7 @@ def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
             "The query has no word to search for, only very common ones (le, la, de...) "
             "or symbols: add a more specific word."
         )
-    return _all_words(_expansions_in_fields(parsed)) if match_all else _preloaded(parsed)
+    return _all_words(_expansions_in_fields(parsed)) if match_all else _summed(parsed)
 
 
 _WORD = re.compile(WORD_PATTERN)
@@ -521,7 +523,7 @@ def parse_words(text: str, schema) -> wq.Query | None:
     parsed = make_parser(schema, match_all=False).parse(words)
     if _is_empty(parsed):
         return None
-    return _preloaded(parsed)
+    return _summed(parsed)
 
 
 _ISO_DATE = re.compile(r"\A\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")

@@ -150,6 +150,12 @@ def blocks_index(tmp_path_factory):
     return ix
 
 
+def _scores(ix, query) -> dict[int, float]:
+    """Every document `query` matches in `ix`, with its score."""
+    with ix.searcher() as searcher:
+        return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
+
+
 @pytest.mark.parametrize("probe_ratio", [0, 16, 10**9])  # look up always / as built / never
 @pytest.mark.parametrize(
     "text",
@@ -164,11 +170,8 @@ def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio,
     monkeypatch.setattr(search.query, "PROBE_RATIO", probe_ratio)
     ours = parse_query(text, blocks_index.schema)
     assert type(ours) is search.query._AllWords
-    whoosh_s = wq.And(ours.subqueries)
-    with blocks_index.searcher() as searcher:
-        expected = {hit.docnum: hit.score for hit in searcher.search(whoosh_s, limit=None)}
-        found = {hit.docnum: hit.score for hit in searcher.search(ours, limit=None)}
-    assert found == pytest.approx(expected)
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, wq.And(ours.subqueries)))
     assert bool(found) == (text != "climat introuvable")
 
 
@@ -188,7 +191,7 @@ def _as_whoosh_matches(query):
     """`query` with our matchers replaced by Whoosh's own, every expanded term scored."""
     from whoosh import query as wq
 
-    from search.query import _AllWords, _Expansion, _WordInFields
+    from search.query import _AllWords, _Expansion, _SummedOr
 
     if isinstance(query, _Expansion):
         if isinstance(query, wq.FuzzyTerm):
@@ -197,7 +200,7 @@ def _as_whoosh_matches(query):
         whoosh_class = wq.Prefix if isinstance(query, wq.Prefix) else wq.Wildcard
         return whoosh_class(query.fieldname, query.text, query.boost, constantscore=False)
     if isinstance(query, wq.CompoundQuery):
-        whoosh_class = {_AllWords: wq.And, _WordInFields: wq.Or}.get(type(query), type(query))
+        whoosh_class = {_AllWords: wq.And, _SummedOr: wq.Or}.get(type(query), type(query))
         return whoosh_class([_as_whoosh_matches(child) for child in query.subqueries],
                             boost=query.boost)
     return query
@@ -210,11 +213,8 @@ def _as_whoosh_matches(query):
 )
 def test_truncated_and_fuzzy_words_score_as_whoosh_s_or(blocks_index, text):
     ours = parse_query(text, blocks_index.schema)
-    with blocks_index.searcher() as searcher:
-        expected = {hit.docnum: hit.score
-                    for hit in searcher.search(_as_whoosh_matches(ours), limit=None)}
-        found = {hit.docnum: hit.score for hit in searcher.search(ours, limit=None)}
-    assert found == pytest.approx(expected)
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
     assert found
 
 
@@ -228,3 +228,15 @@ def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
                 assert [length(docnum) for docnum in range(leaf.doc_count_all())] == [
                     leaf.doc_field_length(docnum, fieldname, 1) or 1
                     for docnum in range(leaf.doc_count_all())]
+
+
+@pytest.mark.parametrize("text", ["sommet climat Kazakhstan ambassadrice", "gazier introuvable",
+                                  "Sud-Sud coopération, sommet"])
+def test_ranked_words_score_as_whoosh_s_or(blocks_index, text):
+    from search.query import _SummedOr, parse_words
+
+    ours = parse_words(text, blocks_index.schema)
+    assert type(ours) is _SummedOr
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
+    assert found
