@@ -17,21 +17,33 @@ those, so that ideas compare on the same candidates without re-running the queri
 - BM25's k1, b and a power of IDF, with the opening and proximity features;
 - re-scoring only the best 10, 20, 30 or 100.
 
-Weights were tuned on titles 1-300; titles 301-1000 and the headings check them. Prints
-MRR@10 per idea and query set, then one JSON line.
+Weights were tuned on titles 1-300; titles 301-1000 and the headings check them.
+
+Then two ceilings, on all the titles and headings read:
+
+- duplicates: the product's ranking if every candidate whose body opens with the same
+  `TWIN_CHARS` characters as the target's (a republished dispatch) ranked below it;
+- an oracle: the best multiplicative re-scoring of the candidates by a weighted sum of
+  features of the query's positions (`FEATURES`), its weights fitted by coordinate ascent
+  on the evaluated queries themselves (and on the first `--piaf` PIAF questions). No
+  weighting of these features does better on these queries; on unseen ones, it would do
+  worse.
+
+Prints MRR@10 per idea and query set, then one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from systems import OurEngine, cached_index
-from tasks import orangesum_corpus, read_known_item
+from tasks import orangesum_corpus, piaf_task, read_known_item
 
 from search.analysis import WORD_PATTERN, term
 from search.ranking import positional_boost, shares
@@ -111,10 +123,74 @@ def mrr(ranked: list[Ranked], score, depth: int = 100) -> float:
     return total / len(ranked) if ranked else 0.0
 
 
+TWIN_CHARS = 300
+
+
+def openings(corpus) -> dict[str, str]:
+    return {doc_id: text[:TWIN_CHARS] for doc_id, text in corpus.documents()}
+
+
+def without_twins(ranked: list[Ranked], opening: dict[str, str]) -> list[Ranked]:
+    """Each query's candidates without the other articles that open as its target does."""
+    return [Ranked(r.target, r.terms, r.idf, r.names,
+                   [c for c in r.candidates
+                    if c.doc_id == r.target or opening.get(c.doc_id) != opening.get(r.target)])
+            for r in ranked]
+
+
+def early_share(r: Ranked, c: Candidate, words: int) -> float:
+    total = sum(r.idf[t] for t in set(r.terms)) or 1.0
+    return sum(r.idf[t] for t in set(r.terms)
+               if t in c.positions and c.positions[t][0] < words) / total
+
+
+FEATURES = {  # the first is the product's re-scoring: the search starts from it
+    "log of the kept boost": lambda c, r: math.log(positional_boost(r.terms, r.idf, c.positions)),
+    "opening (60 words)": lambda c, r: shares(r.terms, r.idf, c.positions)[0],
+    "proximity": lambda c, r: shares(r.terms, r.idf, c.positions)[1],
+    "coverage": lambda c, r: shares(r.terms, r.idf, c.positions)[2],
+    "first 20 words": lambda c, r: early_share(r, c, 20),
+    "first 150 words": lambda c, r: early_share(r, c, 150),
+    "log length": lambda c, r: math.log(c.length + 1),
+}
+STEPS = [x / 10 for x in range(-20, 21)]
+
+
+def fitted_oracle(ranked: list[Ranked]) -> tuple[float, dict[str, float]]:
+    """The best MRR@10 of log BM25 + Σ weight × feature, weights fitted on `ranked`."""
+    rows = [(r.target, [(c.doc_id, math.log(max(c.score, 1e-9)),
+                         [feature(c, r) for feature in FEATURES.values()])
+                        for c in r.candidates]) for r in ranked]
+
+    def mrr_of(weights: list[float]) -> float:
+        total = 0.0
+        for target, candidates in rows:
+            scored = sorted(candidates, key=lambda c: -(c[1] + sum(
+                w * f for w, f in zip(weights, c[2]))))
+            top = [doc_id for doc_id, _, _ in scored[:10]]
+            if target in top:
+                total += 1 / (top.index(target) + 1)
+        return total / len(rows) if rows else 0.0
+
+    weights = [1.0] + [0.0] * (len(FEATURES) - 1)
+    best = mrr_of(weights)
+    for _ in range(3):
+        improved = False
+        for i in range(len(weights)):
+            for step in STEPS:
+                trial = weights[:i] + [step] + weights[i + 1:]
+                if (value := mrr_of(trial)) > best:
+                    best, weights, improved = value, trial, True
+        if not improved:
+            break
+    return best, dict(zip(FEATURES, weights))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--titles", type=int, default=1000)
     parser.add_argument("--headings", type=int, default=400)
+    parser.add_argument("--piaf", type=int, default=1000, help="PIAF questions for the oracle")
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--work", type=Path, default=Path("/tmp/search-bench"))
     parser.add_argument("--data", type=Path, default=DATA_DIR)
@@ -169,8 +245,38 @@ def main() -> None:
         idea = f"kept, re-scoring the best {depth}"
         results[idea] = {name: round(mrr(ranked, kept, depth), 4) for name, ranked in sets.items()}
         print(f"{idea:{width}}  " + "  ".join(f"{v:13.4f}" for v in results[idea].values()))
-    print(json.dumps({"ranking_ideas": results}))
+    piaf = piaf_task(args.data)
+    piaf_index, _ = cached_index(OurEngine(), piaf.corpus, args.work)
+    questions = candidates(piaf_index, piaf.queries[:args.piaf], args.depth)
+    found = ceilings({"titles": titles, "headings": headings}, questions,
+                     openings(orangesum_corpus(args.data)), kept)
+    print("\nceilings, MRR@10")
+    for idea, values in found.items():
+        print(f"{idea:{width}}  " + "  ".join(f"{name} {v}" for name, v in values.items()))
+    print(json.dumps({"ranking_ideas": results, "ceilings": found}))
 
+
+def ceilings(known_items: dict[str, list[Ranked]], questions: list[Ranked],
+             opening: dict[str, str], kept) -> dict[str, dict]:
+    """The kept ranking, without the targets' duplicates, and the fitted oracle."""
+    found: dict[str, dict] = {
+        "kept": {name: round(mrr(ranked, kept), 4)
+                 for name, ranked in {**known_items, "piaf": questions}.items()},
+        "queries whose candidates hold a duplicate of the target": {},
+        "kept, duplicates below the target": {},
+        "oracle: weights fitted on these queries": {},
+        "oracle weights": {},
+    }
+    for name, ranked in known_items.items():
+        alone = without_twins(ranked, opening)
+        found["queries whose candidates hold a duplicate of the target"][name] = sum(
+            len(r.candidates) != len(a.candidates) for r, a in zip(ranked, alone))
+        found["kept, duplicates below the target"][name] = round(mrr(alone, kept), 4)
+    for name, ranked in {**known_items, "piaf": questions}.items():
+        value, weights = fitted_oracle(ranked)
+        found["oracle: weights fitted on these queries"][name] = round(value, 4)
+        found["oracle weights"][name] = weights
+    return found
 
 if __name__ == "__main__":
     main()
