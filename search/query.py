@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from whoosh import matching, qparser, scoring
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from search.analysis import WORD_PATTERN, fold, strip_elision
@@ -210,9 +211,9 @@ class _Expansion:
         reader = searcher.reader()
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
-            score = _TermScorer(searcher, fieldname, word, self.boost)
-            for docnum, tf in _weights(reader.postings(fieldname, word)):
-                scores[docnum] = scores.get(docnum, 0.0) + score(docnum, tf)
+            scorer = _TermScorer(searcher, fieldname, word, self.boost)
+            for docnum, score in scorer.each(_weights(reader, fieldname, word)):
+                scores[docnum] = scores.get(docnum, 0.0) + score
         return scores
 
     def matcher(self, searcher, context=None):
@@ -233,6 +234,14 @@ class _TermScorer:
         idf, avgfl, b, k1 = self._statistics
         return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
 
+    def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
+        """(document number, score) for each (document number, term frequency): the same
+        scores as calling the scorer, without a call per posting."""
+        idf, avgfl, b, k1 = self._statistics
+        boost, length, bm25 = self._boost, self._length, scoring.bm25
+        for docnum, tf in postings:
+            yield docnum, bm25(idf, tf, length(docnum), avgfl, b, k1) * boost
+
 
 _LENGTH_OF_BYTE = [byte_to_length(byte) for byte in range(256)]
 
@@ -251,18 +260,30 @@ def _field_lengths(reader, fieldname: str) -> Callable[[int], int]:
     return lambda docnum: table[stored[docnum]] if docnum < len(stored) else 1
 
 
-def _weights(postings) -> Iterator[tuple[int, float]]:
-    """(document number, term frequency) of every posting, a block at a time where the
-    postings are Whoosh 3's (a posting at a time costs three method calls)."""
+def _weights(reader, fieldname: str, text: bytes) -> Iterator[tuple[int, float]]:
+    """(document number, term frequency) of every posting of a term, a block at a time
+    where the postings are Whoosh 3's (a posting at a time costs three method calls).
+
+    A segment with deleted documents wraps its postings in a filter that would take them
+    one at a time again: its blocks are read beneath it, without the deleted documents."""
+    postings = reader.postings(fieldname, text)
+    deleted = frozenset()
+    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
+        postings, deleted = postings.child, reader.deleted_docs_set
     if not hasattr(postings, "_read_weights"):
         while postings.is_active():
-            yield postings.id(), postings.weight()
+            if postings.id() not in deleted:
+                yield postings.id(), postings.weight()
             postings.next()
         return
     while postings.is_active():
         postings._read_ids()
         postings._read_weights()
-        yield from zip(postings._ids, postings._weights)
+        if deleted:
+            yield from ((docnum, tf) for docnum, tf in zip(postings._ids, postings._weights)
+                        if docnum not in deleted)
+        else:
+            yield from zip(postings._ids, postings._weights)
         postings._next_block()
 
 
@@ -298,8 +319,8 @@ class _AllWords(wq.And):
             for fieldname, text, boost in terms:
                 if not reader.doc_frequency(fieldname, text):
                     continue
-                postings = reader.postings(fieldname, text)
-                frequencies = _looked_up(postings, found) if probe else dict(_weights(postings))
+                frequencies = (_looked_up(reader.postings(fieldname, text), found) if probe
+                               else dict(_weights(reader, fieldname, text)))
                 documents.update(frequencies)
                 tables.append((frequencies, _TermScorer(searcher, fieldname, text, boost)))
             found = sorted(documents if found is None else documents.intersection(found))
@@ -463,9 +484,8 @@ def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
         text = searcher.schema[query.fieldname].to_bytes(query.text)
         if not reader.doc_frequency(query.fieldname, text):
             return {}
-        score = _TermScorer(searcher, query.fieldname, text, query.boost)
-        return {docnum: score(docnum, tf)
-                for docnum, tf in _weights(reader.postings(query.fieldname, text))}
+        scorer = _TermScorer(searcher, query.fieldname, text, query.boost)
+        return dict(scorer.each(_weights(reader, query.fieldname, text)))
     if type(query) in (wq.Or, _SummedOr) and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:

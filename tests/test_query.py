@@ -108,8 +108,9 @@ def test_fuzzy_terms_keep_their_first_letter():
     assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
 
 
+@pytest.mark.parametrize("deleted", [False, True])
 @pytest.mark.parametrize("term", ["kazakhstan", "cooper", "sud", "ambassadric"])
-def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term):
+def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, deleted):
     from search.index import build, open_index
     from search.models import Article
     from search.query import _weights
@@ -119,13 +120,19 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term):
                    body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
                         + ("L'ambassadrice." if n % 7 == 0 else ""))
            for n in range(300)], tmp_path / "index")
-    with open_index(tmp_path / "index").reader() as reader:
+    ix = open_index(tmp_path / "index")
+    if deleted:  # the segment keeps their postings, filtered out when read
+        with ix.writer() as writer:
+            for n in (0, 7, 130, 299):
+                writer.delete_by_term("id", str(n))
+    with ix.reader() as reader:
+        assert reader.has_deletions() == deleted
         expected = []
         postings = reader.postings("body", term)
         while postings.is_active():
             expected.append((postings.id(), postings.weight()))
             postings.next()
-        assert list(_weights(reader.postings("body", term))) == expected
+        assert list(_weights(reader, "body", term.encode())) == expected
         assert len(expected) > 10
 
 
