@@ -14,6 +14,7 @@ those, so that ideas compare on the same candidates without re-running the queri
   added to the score instead of multiplying it;
 - capitalised query words (not the first) weighing more in a BM25 recomputed from the
   positions, with the product's re-scoring;
+- pseudo-relevance feedback: the terms of the best candidates re-scoring all of them;
 - BM25's k1, b and a power of IDF, with the opening and proximity features;
 - re-scoring only the best 10, 20, 30 or 100.
 
@@ -35,22 +36,25 @@ Prints MRR@10 per idea and query set, then one JSON line.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from systems import OurEngine, cached_index
 from tasks import orangesum_corpus, piaf_task, read_known_item
 
-from search.analysis import WORD_PATTERN, term
+from search.analysis import WORD_PATTERN, french_analyzer, term
 from search.ranking import positional_boost, shares
 from search.searcher import _ranked_terms, open_searcher
 from search.query import parse_words
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ANALYZER = french_analyzer()
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,51 @@ def mrr(ranked: list[Ranked], score, depth: int = 100) -> float:
 TWIN_CHARS = 300
 
 
-def openings(corpus) -> dict[str, str]:
-    return {doc_id: text[:TWIN_CHARS] for doc_id, text in corpus.documents()}
+def openings(bodies: dict[str, str]) -> dict[str, str]:
+    return {doc_id: text[:TWIN_CHARS] for doc_id, text in bodies.items()}
+
+
+class Feedback:
+    """Pseudo-relevance feedback (RM3-style) as a re-scoring: the `terms` terms that weigh
+    most in the `depth` best candidates of `kept` (each term's share of an article times
+    its IDF, the articles weighted by score); a candidate scores (1 - `weight`) × its kept
+    score over the best one's + `weight` × its BM25-like match of those terms."""
+
+    def __init__(self, kept, bodies: dict[str, str], idf, depth: int, terms: int,
+                 weight: float, vectors: dict[str, Counter]) -> None:
+        self.kept, self.bodies, self.idf = kept, bodies, idf
+        self.depth, self.terms, self.weight, self.vectors = depth, terms, weight, vectors
+        self.scores: dict[int, dict[str, float]] = {}
+
+    def vector(self, doc_id: str) -> Counter:
+        if doc_id not in self.vectors:
+            self.vectors[doc_id] = Counter(token.text for token in ANALYZER(self.bodies[doc_id]))
+        return self.vectors[doc_id]
+
+    def __call__(self, c: Candidate, r: Ranked) -> float:
+        if id(r) not in self.scores:
+            kept = {c.doc_id: self.kept(c, r) for c in r.candidates}
+            best = sorted(kept, key=kept.get, reverse=True)[:self.depth]
+            total = sum(kept[doc_id] for doc_id in best) or 1.0
+            model: Counter = Counter()
+            for doc_id in best:
+                vector = self.vector(doc_id)
+                length = sum(vector.values()) or 1
+                for t, tf in vector.items():
+                    model[t] += kept[doc_id] / total * tf / length * self.idf(t)
+            chosen = dict(model.most_common(self.terms))
+            mass = sum(chosen.values()) or 1.0
+            top = max(kept.values(), default=0.0) or 1.0
+            self.scores[id(r)] = {
+                doc_id: (1 - self.weight) * score / top + self.weight * sum(
+                    w / mass * match(self.vector(doc_id), t) for t, w in chosen.items())
+                for doc_id, score in kept.items()}
+        return self.scores[id(r)][c.doc_id]
+
+
+def match(vector: Counter, t: str, k1: float = 1.2, b: float = 0.75, avgfl: float = 300) -> float:
+    tf = vector[t]
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * sum(vector.values()) / avgfl)) if tf else 0.0
 
 
 def without_twins(ranked: list[Ranked], opening: dict[str, str]) -> list[Ranked]:
@@ -229,6 +276,16 @@ def main() -> None:
         ideas[f"capitalised words x{names}, re-scored"] = (
             lambda n: lambda c, r: bm25(c, r, avgfl, names=n)
             * positional_boost(r.terms, r.idf, c.positions))(names)
+    bodies = dict(orangesum_corpus(args.data).documents())
+    vectors: dict[str, Counter] = {}
+    with open_searcher(index) as searcher:
+        idf = functools.lru_cache(maxsize=None)(
+            lambda t: searcher._searcher.idf("body", t))
+        for depth, terms, weight in ((3, 10, 0.1), (10, 10, 0.1), (10, 30, 0.1), (10, 30, 0.2)):
+            feedback = Feedback(kept, bodies, idf, depth, terms, weight, vectors)
+            ideas[f"feedback: {terms} terms of the best {depth}, weight {weight}"] = feedback
+            for ranked in sets.values():  # the scores while the searcher is open
+                mrr(ranked, feedback)
     for k1 in (0.9, 1.2, 1.6):
         for b in (0.5, 0.75, 0.9):
             for power in (1.0, 1.5, 2.0):
@@ -248,8 +305,7 @@ def main() -> None:
     piaf = piaf_task(args.data)
     piaf_index, _ = cached_index(OurEngine(), piaf.corpus, args.work)
     questions = candidates(piaf_index, piaf.queries[:args.piaf], args.depth)
-    found = ceilings({"titles": titles, "headings": headings}, questions,
-                     openings(orangesum_corpus(args.data)), kept)
+    found = ceilings({"titles": titles, "headings": headings}, questions, openings(bodies), kept)
     print("\nceilings, MRR@10")
     for idea, values in found.items():
         print(f"{idea:{width}}  " + "  ".join(f"{name} {v}" for name, v in values.items()))
