@@ -300,9 +300,10 @@ class _AllWords(wq.And):
     at a time in Python, which on two frequent words costs more than reading their postings
     whole. Here the rarest word's postings are read, each next word's are read whole or,
     when they far outnumber the documents left, looked up for those only; the documents
-    that have every word then get the sum of their BM25F scores, as Whoosh's tree gives them.
-    On OrangeSum, the same hits, scores and totals as Whoosh's `And`; p95 for two words
-    57.6 → 35.7 ms, three words 49.5 → 28.1 ms (`bench/speed.py` queries, same run).
+    that have every word then get the sum of their BM25F scores, as Whoosh's tree gives them
+    but added in another order (see `_SummedOr`). On OrangeSum, the same hits, order and
+    totals as Whoosh's `And`; p95 for two words 57.6 → 35.7 ms, three words 49.5 → 28.1 ms
+    (`bench/speed.py` queries, same run).
     """
 
     def matcher(self, searcher, context=None):
@@ -351,10 +352,11 @@ def _looked_up(postings, documents: list[int]) -> dict[int, float]:
     """The term frequency in each of `documents` (ascending) that has the term."""
     frequencies = {}
     for docnum in documents:
-        if postings.id() < docnum:
+        # Inactive from the start when every posting is of a deleted document.
+        if postings.is_active() and postings.id() < docnum:
             postings.skip_to(docnum)
-            if not postings.is_active():
-                break
+        if not postings.is_active():
+            break
         if postings.id() == docnum:
             frequencies[docnum] = postings.weight()
     return frequencies
@@ -464,6 +466,12 @@ def _summed(parsed: wq.Query) -> wq.Query:
 class _SummedOr(wq.Or):
     """An OR scored as one list: each document has the sum of its branches' scores, as
     Whoosh's OR gives it.
+
+    The sums are added in the query's order, where Whoosh's tree of unions adds them in
+    an order of its own: a score can differ from Whoosh's in its last bit, so that two
+    articles Whoosh scores exactly alike from different fields (one word in the title of
+    the one, in the body of the other) may rank the other way round. Identical articles,
+    such as republished dispatches, still score alike.
 
     A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
     matches thousands of documents: Whoosh's union of matchers, then its collector, walk

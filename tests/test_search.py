@@ -209,3 +209,24 @@ def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeyp
     one_by_one = search(tmp_path / "index", text, limit=35)
     assert taken_whole == one_by_one
     assert (taken_whole.total, len(taken_whole.hits)) == (40, 35)
+
+
+def test_a_word_whose_only_postings_in_a_field_are_deleted(tmp_path):
+    """An edited article's old version stays in its segment, deleted: `zorglub` keeps a
+    title posting there that no live article has, while `gazier` leaves few articles to
+    look `zorglub` up in."""
+    import json
+
+    from search.index import update
+
+    def write(title_of_7: str) -> None:
+        records = [{"id": str(n), "title": title_of_7 if n == 7 else f"Visite {n}",
+                    "text": "Le président Zorglub en visite."
+                            + (" Accord gazier." if n % 50 == 0 else "")}
+                   for n in range(400)]
+        (tmp_path / "a.jsonl").write_text("\n".join(map(json.dumps, records)) + "\n", "utf-8")
+        update([tmp_path / "a.jsonl"], tmp_path / "index")
+
+    write("Zorglub à Rabat")
+    write("Visite à Rabat")
+    assert search(tmp_path / "index", "gazier zorglub").total == 8
