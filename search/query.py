@@ -458,7 +458,7 @@ def _summed(parsed: wq.Query) -> wq.Query:
     queries, with the same ranking (bench/evaluate.py), and a list scored at once is
     taken whole by the collector.
     """
-    if type(parsed) is wq.Or:
+    if type(parsed) is wq.Or and not parsed.scale:
         return _SummedOr(parsed.subqueries, boost=parsed.boost)
     return parsed
 
@@ -513,7 +513,7 @@ def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
 def _expansions_in_fields(query: wq.Query) -> wq.Query:
     """Every truncated or fuzzy word of `query`, searched in several fields, as
     `_SummedOr`."""
-    if (type(query) is wq.Or
+    if (type(query) is wq.Or and not query.scale
             and all(sub.is_leaf() or type(sub) is wq.Or for sub in query.subqueries)
             and any(isinstance(leaf, _Expansion) for leaf in query.leaves())):
         return _SummedOr(query.subqueries, boost=query.boost)
