@@ -46,6 +46,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segment, _lenfield
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -330,6 +331,12 @@ class _ParallelWriter(MpWriter):
     sub-writer dies with the writing process, even SIGKILLed (it holds the inherited
     write lock), a cancel stops it, and a commit fails unless every sub-writer handed over
     its segment with every article it was given.
+
+    Batches are dealt to the sub-writers in turn, each through a queue of its own, and
+    their segments enter the index in sub-writer order (Whoosh's shared queues let the
+    first free process take the next batch, and the first done come first): the same
+    articles get the same document numbers in every build, so articles of equal score
+    (republished dispatches) keep their order from one rebuild to the next.
     """
 
     def __init__(self, ix) -> None:
@@ -337,11 +344,14 @@ class _ParallelWriter(MpWriter):
                          limitmb=WRITER_LIMIT_MB, codec=_WritingCodec(),
                          subargs={"limitmb": SUB_WRITER_LIMIT_MB, "codec": _WritingCodec()})
         self._fork = multiprocessing.get_context("fork")
-        self._sent = 0
+        self._sent = self._batches = 0
+        self._jobs = [self._fork.Queue(4) for _ in range(WRITER_PROCESSES)]
+        self._results = [self._fork.Queue() for _ in range(WRITER_PROCESSES)]
 
     def _new_task(self):
-        args = (self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
-                self.multisegment)
+        number = len(self.tasks)
+        args = (self.storage, self.indexname, self._jobs[number], self._results[number],
+                self.subargs, self.multisegment)
         task = self._fork.Process(target=_run_sub_writer, args=(os.getpid(), *args),
                                   daemon=True)
         self.tasks.append(task)
@@ -361,8 +371,18 @@ class _ParallelWriter(MpWriter):
                 self._enqueue()
 
     def _enqueue(self) -> None:
+        """Whoosh's, the batch going to the next sub-writer in turn."""
+        filename = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(filename).raw_file() as batch:
+            for item in self.docbuffer:
+                pickle.dump(item, batch, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        turn = self._batches % self.procs
+        self._jobs[turn].put((filename, len(self.docbuffer)))
+        self._batches += 1
         self._sent += len(self.docbuffer)
-        super()._enqueue()
+        self.docbuffer = []
 
     def commit(self, mergetype=None, optimize=None, merge=None) -> None:
         if not self.tasks:  # a small write: this process writes it
@@ -376,20 +396,14 @@ class _ParallelWriter(MpWriter):
         # Whoosh's MpWriter._commit (multisegment), with the sub-writers' results checked.
         if self.docbuffer:
             self._enqueue()
-        for _ in self.tasks:
-            self.jobqueue.put(None)
+        for jobs, _ in zip(self._jobs, self.tasks):
+            jobs.put(None)
         finalsegments = self._merge_segments(mergetype, optimize, merge)
-        results = []
-        while len(results) < len(self.tasks):  # read before joining: see Queue's docs
-            alive = any(task.is_alive() for task in self.tasks)
-            try:
-                results.append(self.resultqueue.get(timeout=0.5))
-            except queue.Empty:
-                if not alive:  # all exited before the wait began: nothing more will come
-                    break
+        # read before joining: see Queue's docs
+        found = [_result(task, results) for task, results in zip(self.tasks, self._results)]
         for task in self.tasks:
             task.join()
-        segments = [segment for _, _, segment in results]
+        segments = [segment for segment in found if segment is not None]
         written = sum(segment.doc_count_all() for segment in segments)
         if len(segments) != len(self.tasks) or written != self._sent:
             raise SubWriterFailed(
@@ -410,6 +424,17 @@ class _ParallelWriter(MpWriter):
                 task.kill()
                 task.join()
         SegmentWriter.cancel(self)
+
+
+def _result(task, results) -> object | None:
+    """The segment a sub-writer hands over, or None if it died without one."""
+    while True:
+        alive = task.is_alive()
+        try:
+            return results.get(timeout=0.5)[2]
+        except queue.Empty:
+            if not alive:  # exited before the wait began: nothing more will come
+                return None
 
 
 def _parallel_writes_pay() -> bool:

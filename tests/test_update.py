@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 import os
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -237,6 +238,32 @@ def test_a_large_write_by_sub_writers_finds_what_one_process_finds(tmp_path, mon
     assert answers(split) == answers(alone)
     assert stats(split).documents == 300
     assert multiprocessing.active_children() == []
+
+
+def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
+        tmp_path, monkeypatch):
+    """Equal scores rank by document number: a rebuild must not reorder them, even when
+    one sub-writer starts late (a busy core)."""
+    export = tmp_path / "export.jsonl"
+    parallel_export(export, 400)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    assert counts(update([export], tmp_path / "first")) == (400, 0, 0, 0, 0)
+    real = index_module._run_sub_writer
+
+    def first_one_late(*args):
+        try:
+            (tmp_path / "late").touch(exist_ok=False)
+            time.sleep(1)
+        except FileExistsError:
+            pass
+        real(*args)
+
+    monkeypatch.setattr(index_module, "_run_sub_writer", first_one_late)
+    assert counts(update([export], tmp_path / "second")) == (400, 0, 0, 0, 0)
+    assert (tmp_path / "late").exists()
+    for query in ("Lomé", "étape 3", "visite Cotonou"):
+        assert ([hit.id for hit in search(tmp_path / "first", query, limit=400).hits]
+                == [hit.id for hit in search(tmp_path / "second", query, limit=400).hits])
 
 
 def test_a_large_write_on_one_core_stays_in_one_process(tmp_path, monkeypatch):
