@@ -348,18 +348,22 @@ def _postings_count(reader, terms: list[tuple[str, bytes, float]]) -> int:
     return sum(reader.doc_frequency(fieldname, text) for fieldname, text, _ in terms)
 
 
-def _looked_up(postings, documents: list[int]) -> dict[int, float]:
-    """The term frequency in each of `documents` (ascending) that has the term."""
-    frequencies = {}
+def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
+    """Each of `documents` (ascending) that `postings` has, with `postings` moved to it
+    (skipping whole blocks on the way)."""
     for docnum in documents:
         # Inactive from the start when every posting is of a deleted document.
         if postings.is_active() and postings.id() < docnum:
             postings.skip_to(docnum)
         if not postings.is_active():
-            break
+            return
         if postings.id() == docnum:
-            frequencies[docnum] = postings.weight()
-    return frequencies
+            yield docnum
+
+
+def _looked_up(postings, documents: list[int]) -> dict[int, float]:
+    """The term frequency in each of `documents` (ascending) that has the term."""
+    return {docnum: postings.weight() for docnum in postings_at(postings, documents)}
 
 
 def _all_words(query: wq.Query) -> wq.Query:

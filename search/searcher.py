@@ -22,7 +22,7 @@ from whoosh.reading import TermNotFound
 from search.errors import IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, open_index
 from search.models import Hit, SearchResults
-from search.query import ScoredList, filter_query, parse_query, parse_words
+from search.query import ScoredList, filter_query, parse_query, parse_words, postings_at
 from search.ranking import RERANK_DEPTH, positional_boost
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 
@@ -109,13 +109,8 @@ class Searcher:
                 matcher = reader.postings(RANKED_FIELD, term)
             except TermNotFound:
                 continue
-            for docnum in docnums:
-                if matcher.is_active() and matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-                if matcher.id() == docnum:
-                    found.setdefault(docnum, {})[term] = matcher.value_as("positions")
+            for docnum in postings_at(matcher, docnums):
+                found.setdefault(docnum, {})[term] = matcher.value_as("positions")
         return found
 
     def _run(self, query, limit: int, sort: str, restriction):
