@@ -230,13 +230,8 @@ class _TermScorer:
         self._boost = boost
         self._length = _field_lengths(searcher.reader(), fieldname)
 
-    def __call__(self, docnum: int, tf: float) -> float:
-        idf, avgfl, b, k1 = self._statistics
-        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
-
     def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
-        """(document number, score) for each (document number, term frequency): the same
-        scores as calling the scorer, without a call per posting."""
+        """(document number, score) for each (document number, term frequency)."""
         idf, avgfl, b, k1 = self._statistics
         boost, length, bm25 = self._boost, self._length, scoring.bm25
         for docnum, tf in postings:
@@ -308,18 +303,15 @@ class _AllWords(wq.And):
 
     def matcher(self, searcher, context=None):
         reader = searcher.reader()
-        words = sorted(([(term.fieldname, searcher.schema[term.fieldname].to_bytes(term.text),
-                          term.boost) for term in _field_terms(group)]
-                        for group in self.subqueries),
-                       key=lambda terms: _postings_count(reader, terms))
+        words = sorted((_in_fields(searcher, group) for group in self.subqueries),
+                       key=lambda terms: sum(count for *_, count in terms))
         found: list[int] | None = None  # documents with every word so far, ascending
         tables = []  # per field of every word: its term frequencies and its BM25F scorer
         for terms in words:
-            probe = found is not None and len(found) * PROBE_RATIO < _postings_count(reader, terms)
+            probe = (found is not None
+                     and len(found) * PROBE_RATIO < sum(count for *_, count in terms))
             documents: set[int] = set()
-            for fieldname, text, boost in terms:
-                if not reader.doc_frequency(fieldname, text):
-                    continue
+            for fieldname, text, boost, _ in terms:
                 frequencies = (_looked_up(reader.postings(fieldname, text), found) if probe
                                else dict(_weights(reader, fieldname, text)))
                 documents.update(frequencies)
@@ -327,13 +319,12 @@ class _AllWords(wq.And):
             found = sorted(documents if found is None else documents.intersection(found))
             if not found:
                 return ScoredList([], [])
-        scores = [0.0] * len(found)
-        for frequencies, score in tables:
-            for i, docnum in enumerate(found):
-                tf = frequencies.get(docnum)
-                if tf is not None:
-                    scores[i] += score(docnum, tf)
-        return ScoredList(found, scores)
+        scores = dict.fromkeys(found, 0.0)
+        for frequencies, scorer in tables:
+            for docnum, score in scorer.each(
+                    (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
+                scores[docnum] += score
+        return ScoredList(found, list(scores.values()))
 
 
 def _field_terms(group: wq.Query) -> list[wq.Term] | None:
@@ -344,8 +335,13 @@ def _field_terms(group: wq.Query) -> list[wq.Term] | None:
     return None
 
 
-def _postings_count(reader, terms: list[tuple[str, bytes, float]]) -> int:
-    return sum(reader.doc_frequency(fieldname, text) for fieldname, text, _ in terms)
+def _in_fields(searcher, group: wq.Query) -> list[tuple[str, bytes, float, int]]:
+    """(field, term, boost, document count) of each field in which the word of `group` is."""
+    reader = searcher.reader()
+    terms = [(term.fieldname, searcher.schema[term.fieldname].to_bytes(term.text), term.boost)
+             for term in _field_terms(group)]
+    return [(fieldname, text, boost, count) for fieldname, text, boost in terms
+            if (count := reader.doc_frequency(fieldname, text))]
 
 
 def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
