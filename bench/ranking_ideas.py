@@ -141,14 +141,16 @@ class Feedback:
     score over the best one's + `weight` × its BM25-like match of those terms."""
 
     def __init__(self, kept, bodies: dict[str, str], idf, depth: int, terms: int,
-                 weight: float, vectors: dict[str, Counter]) -> None:
+                 weight: float, vectors: dict[str, tuple[Counter, int]]) -> None:
         self.kept, self.bodies, self.idf = kept, bodies, idf
         self.depth, self.terms, self.weight, self.vectors = depth, terms, weight, vectors
         self.scores: dict[int, dict[str, float]] = {}
 
-    def vector(self, doc_id: str) -> Counter:
+    def vector(self, doc_id: str) -> tuple[Counter, int]:
+        """The article's term counts, and its length in terms (at least 1)."""
         if doc_id not in self.vectors:
-            self.vectors[doc_id] = Counter(token.text for token in ANALYZER(self.bodies[doc_id]))
+            counts = Counter(token.text for token in ANALYZER(self.bodies[doc_id]))
+            self.vectors[doc_id] = counts, sum(counts.values()) or 1
         return self.vectors[doc_id]
 
     def __call__(self, c: Candidate, r: Ranked) -> float:
@@ -158,8 +160,7 @@ class Feedback:
             total = sum(kept[doc_id] for doc_id in best) or 1.0
             model: Counter = Counter()
             for doc_id in best:
-                vector = self.vector(doc_id)
-                length = sum(vector.values()) or 1
+                vector, length = self.vector(doc_id)
                 for t, tf in vector.items():
                     model[t] += kept[doc_id] / total * tf / length * self.idf(t)
             chosen = dict(model.most_common(self.terms))
@@ -167,14 +168,15 @@ class Feedback:
             top = max(kept.values(), default=0.0) or 1.0
             self.scores[id(r)] = {
                 doc_id: (1 - self.weight) * score / top + self.weight * sum(
-                    w / mass * match(self.vector(doc_id), t) for t, w in chosen.items())
+                    w / mass * match(*self.vector(doc_id), t) for t, w in chosen.items())
                 for doc_id, score in kept.items()}
         return self.scores[id(r)][c.doc_id]
 
 
-def match(vector: Counter, t: str, k1: float = 1.2, b: float = 0.75, avgfl: float = 300) -> float:
+def match(vector: Counter, length: int, t: str,
+          k1: float = 1.2, b: float = 0.75, avgfl: float = 300) -> float:
     tf = vector[t]
-    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * sum(vector.values()) / avgfl)) if tf else 0.0
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgfl)) if tf else 0.0
 
 
 def without_twins(ranked: list[Ranked], opening: dict[str, str]) -> list[Ranked]:
@@ -191,22 +193,24 @@ def early_share(r: Ranked, c: Candidate, words: int) -> float:
                if t in c.positions and c.positions[t][0] < words) / total
 
 
-FEATURES = {  # the first is the product's re-scoring: the search starts from it
-    "log of the kept boost": lambda c, r: math.log(positional_boost(r.terms, r.idf, c.positions)),
-    "opening (60 words)": lambda c, r: shares(r.terms, r.idf, c.positions)[0],
-    "proximity": lambda c, r: shares(r.terms, r.idf, c.positions)[1],
-    "coverage": lambda c, r: shares(r.terms, r.idf, c.positions)[2],
-    "first 20 words": lambda c, r: early_share(r, c, 20),
-    "first 150 words": lambda c, r: early_share(r, c, 150),
-    "log length": lambda c, r: math.log(c.length + 1),
-}
+FEATURES = ("log of the kept boost", "opening (60 words)", "proximity", "coverage",
+            "first 20 words", "first 150 words", "log length")
+
+
+def features(c: Candidate, r: Ranked) -> list[float]:
+    """The `FEATURES` of a candidate; the first is the product's re-scoring, from which
+    the oracle's search starts."""
+    opening, proximity, coverage = shares(r.terms, r.idf, c.positions)
+    return [math.log(positional_boost(r.terms, r.idf, c.positions)), opening, proximity,
+            coverage, early_share(r, c, 20), early_share(r, c, 150), math.log(c.length + 1)]
+
+
 STEPS = [x / 10 for x in range(-20, 21)]
 
 
 def fitted_oracle(ranked: list[Ranked]) -> tuple[float, dict[str, float]]:
     """The best MRR@10 of log BM25 + Σ weight × feature, weights fitted on `ranked`."""
-    rows = [(r.target, [(c.doc_id, math.log(max(c.score, 1e-9)),
-                         [feature(c, r) for feature in FEATURES.values()])
+    rows = [(r.target, [(c.doc_id, math.log(max(c.score, 1e-9)), features(c, r))
                         for c in r.candidates]) for r in ranked]
 
     def mrr_of(weights: list[float]) -> float:
@@ -277,7 +281,7 @@ def main() -> None:
             lambda n: lambda c, r: bm25(c, r, avgfl, names=n)
             * positional_boost(r.terms, r.idf, c.positions))(names)
     bodies = dict(orangesum_corpus(args.data).documents())
-    vectors: dict[str, Counter] = {}
+    vectors: dict[str, tuple[Counter, int]] = {}
     with open_searcher(index) as searcher:
         idf = functools.lru_cache(maxsize=None)(
             lambda t: searcher._searcher.idf("body", t))
