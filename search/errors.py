@@ -35,3 +35,12 @@ class UnreadableArticle(SearchError):
 
 class SubWriterFailed(SearchError):
     """A sub-process indexing part of a large write died before handing over its work."""
+
+
+class MassRemovalRefused(SearchError):
+    """A write would remove many articles at once; it needs the user's confirmation."""
+
+
+class IndexWriteError(SearchError):
+    """The system refused a write of the index (no space, a file-size limit, a read-only
+    folder, too many open files...); the previous index is unchanged."""

@@ -28,6 +28,9 @@ class Skipped:
 
     path: str
     reason: str
+    # The article the unusable file or record would have been: if the index has it, its
+    # indexed version is kept (a file or record still there never removes an article).
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,17 @@ class IndexStats:
     categories: tuple[Count, ...]
     size_bytes: int
     updated_at: float  # seconds since the epoch
+    # Files read with a field map (`--map`), with the map: `{"body": "texte"}`.
+    field_maps: tuple[tuple[str, dict[str, str]], ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What `search check` found: `problems` is empty when the index is whole."""
+
+    index_dir: str
+    generation: str | None
+    documents: int
+    files_checked: int
+    problems: tuple[str, ...] = ()
+    advice: str = ""

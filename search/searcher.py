@@ -20,7 +20,7 @@ from whoosh import scoring
 from whoosh.reading import TermNotFound
 
 from search.errors import IndexCorruptError, SearchError
-from search.index import CORRUPTION_ERRORS, open_index
+from search.index import CORRUPTION_ERRORS, ReadLease, open_current
 from search.models import Hit, SearchResults
 from search.query import ScoredList, filter_query, parse_query, parse_words, postings_at
 from search.ranking import RERANK_DEPTH, positional_boost
@@ -44,13 +44,15 @@ class Filters:
 class Searcher:
     """An open index: many queries, one Whoosh searcher."""
 
-    def __init__(self, ix, index_dir: Path) -> None:
+    def __init__(self, ix, index_dir: Path, lease: ReadLease | None = None) -> None:
         self._ix = ix
         self._index_dir = index_dir
+        self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
 
     def close(self) -> None:
         self._searcher.close()
+        self._lease.release()
 
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
@@ -174,7 +176,8 @@ class _CountingTopCollector(collectors.TopCollector):
 
 @contextmanager
 def open_searcher(index_dir: Path) -> Iterator[Searcher]:
-    searcher = Searcher(open_index(index_dir), index_dir)
+    ix, lease = open_current(index_dir)
+    searcher = Searcher(ix, index_dir, lease)
     try:
         yield searcher
     finally:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from search import index as index_module
 from search.index import rebuild
 
 # Deterministic property tests: the same examples every run, and no deadline, which a
@@ -24,6 +25,20 @@ def isolated_index(tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCH_INDEX", str(index_dir))
     monkeypatch.delenv("NO_COLOR", raising=False)
     return index_dir
+
+
+@pytest.fixture(autouse=True)
+def one_writing_process(monkeypatch):
+    """Large writes stay in one process whatever the machine's cores (`sub_writers` turns
+    sub-writers on), so that the suite runs alike on one core and on two."""
+    monkeypatch.setattr(index_module, "SUB_WRITERS", False)
+
+
+@pytest.fixture
+def sub_writers(monkeypatch):
+    """Writes of 50 articles or more go to sub-writer processes, even on one core."""
+    monkeypatch.setattr(index_module, "SUB_WRITERS", True)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
 
 
 @pytest.fixture(scope="session")

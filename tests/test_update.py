@@ -145,7 +145,7 @@ def test_stats(corpus, export, isolated_index):
 def test_stats_do_not_count_removed_articles(export, isolated_index):
     update([export], isolated_index)
     write_export(export, [record(n) for n in range(5)])
-    update([export], isolated_index)
+    update([export], isolated_index, allow_removal=True)  # 15 of 20: more than MASS_REMOVAL_SHARE
     assert stats(isolated_index).sources[0].documents == 5
 
 
@@ -220,16 +220,24 @@ def answers(index_dir):
             for r in (search(index_dir, q, limit=300) for q in queries)]
 
 
-def test_a_large_write_by_sub_writers_finds_what_one_process_finds(tmp_path, monkeypatch):
-    export = tmp_path / "export.jsonl"
-    parallel_export(export, 300)
-    alone, split = tmp_path / "alone", tmp_path / "split"
-    assert counts(update([export], alone)) == (300, 0, 0, 0, 0)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+@pytest.fixture
+def started(monkeypatch) -> list:
+    """One item for each sub-writer started."""
     started = []
     real = index_module._ParallelWriter._new_task
     monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
                         lambda self: started.append(1) or real(self))
+    return started
+
+
+def test_a_large_write_by_sub_writers_finds_what_one_process_finds(
+        tmp_path, monkeypatch, started):
+    export = tmp_path / "export.jsonl"
+    parallel_export(export, 300)
+    alone, split = tmp_path / "alone", tmp_path / "split"
+    assert counts(update([export], alone)) == (300, 0, 0, 0, 0)
+    monkeypatch.setattr(index_module, "SUB_WRITERS", True)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
     assert counts(update([export], split)) == (300, 0, 0, 0, 0)
     assert len(started) == index_module.WRITER_PROCESSES
     # BM25's scores: the second stage re-scores the first 30 hits, and which 30 of equal
@@ -241,12 +249,11 @@ def test_a_large_write_by_sub_writers_finds_what_one_process_finds(tmp_path, mon
 
 
 def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, sub_writers):
     """Equal scores rank by document number: a rebuild must not reorder them, even when
     one sub-writer starts late (a busy core)."""
     export = tmp_path / "export.jsonl"
     parallel_export(export, 400)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
     assert counts(update([export], tmp_path / "first")) == (400, 0, 0, 0, 0)
     real = index_module._run_sub_writer
 
@@ -269,6 +276,7 @@ def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
 def test_a_large_write_on_one_core_stays_in_one_process(tmp_path, monkeypatch):
     export = tmp_path / "export.jsonl"
     parallel_export(export, 300)
+    monkeypatch.setattr(index_module, "SUB_WRITERS", None)  # the machine decides
     monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
     monkeypatch.setattr(index_module.os, "sched_getaffinity", lambda pid: {0})
     monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
@@ -277,11 +285,12 @@ def test_a_large_write_on_one_core_stays_in_one_process(tmp_path, monkeypatch):
     assert search(tmp_path / "index", "Lomé").total == 300
 
 
-def test_a_small_update_after_a_large_write_stays_in_one_process(tmp_path, monkeypatch):
+def test_a_small_update_after_a_large_write_stays_in_one_process(
+        tmp_path, monkeypatch, sub_writers, started):
     export = tmp_path / "export.jsonl"
     parallel_export(export, 300)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
     update([export], tmp_path / "index")
+    assert len(started) == index_module.WRITER_PROCESSES
     monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
                         lambda self: pytest.fail("a sub-writer was started"))
     records = [json.loads(line) for line in export.read_text("utf-8").splitlines()]
@@ -293,12 +302,11 @@ def test_a_small_update_after_a_large_write_stays_in_one_process(tmp_path, monke
 
 
 @pytest.fixture
-def large_write(tmp_path, export, isolated_index, monkeypatch):
+def large_write(tmp_path, export, isolated_index, sub_writers):
     """An index of `export` (20 articles), and an export large enough for sub-writers."""
     update([export], isolated_index)
     big = tmp_path / "big.jsonl"
     parallel_export(big, 300)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
     return big
 
 
@@ -309,7 +317,7 @@ def assert_no_sub_writer_left_and_index_unchanged(index_dir):
 
 
 def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
-        large_write, export, isolated_index, monkeypatch):
+        large_write, export, isolated_index, monkeypatch, started):
     real = index_module.parse_file
 
     def failing(*args):
@@ -321,6 +329,7 @@ def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
     monkeypatch.setattr(index_module, "parse_file", failing)
     with pytest.raises(KeyboardInterrupt):
         update([export, large_write], isolated_index)
+    assert len(started) == index_module.WRITER_PROCESSES
     assert_no_sub_writer_left_and_index_unchanged(isolated_index)
 
 
@@ -329,7 +338,7 @@ def test_a_sub_writer_that_dies_is_one_clear_error_and_changes_nothing(
     monkeypatch.setattr(index_module, "_run_sub_writer", lambda *args: os._exit(3))
     result = CliRunner().invoke(cli, ["index", str(export), str(large_write),
                                       "--index", str(isolated_index)])
-    assert result.exit_code == 1
-    assert result.output.count("\n") == 1
-    assert "indexing processes failed" in result.output and "unchanged" in result.output
+    assert (result.exit_code, result.output) == (
+        1, "Error: 2 of 2 indexing processes failed (0 of 300 articles written); the previous "
+           "index is unchanged.\n")
     assert_no_sub_writer_left_and_index_unchanged(isolated_index)

@@ -42,7 +42,9 @@ def _text(value) -> str | None:
 
 
 def _pick(record: Mapping, field: str, field_map: Mapping[str, str]) -> str | None:
-    names = (field_map[field],) if field in field_map else FIELD_NAMES[field]
+    """A field's value under the name the map gives it, else under its usual names: a map
+    given for one export never makes another one's records unreadable."""
+    names = (field_map[field], *FIELD_NAMES[field]) if field in field_map else FIELD_NAMES[field]
     for name in names:
         if name in record:
             return _text(record[name])
@@ -112,6 +114,6 @@ def parse_records(
             continue
         article = record_article(record, id=article_id, path=path, field_map=field_map)
         if not article.body:
-            yield Skipped(where, "no article text"), ""
+            yield Skipped(where, "no article text", article_id), ""
         else:
             yield article, print_
