@@ -136,7 +136,7 @@ def test_jsonl_export(tmp_path):
         lead="Les Russes ont approuvé la réforme.")
     assert items[1:] == [
         Skipped(f"{path}:2", "malformed JSON line (Expecting property name enclosed in double quotes)"),
-        Skipped(f"{path}:3", "no article text"),
+        Skipped(f"{path}:3", "no article text", "export.jsonl#18"),
         Skipped(f"{path}:5", "not a JSON object"),
     ]
 
