@@ -155,10 +155,12 @@ def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
 def results_json(results: SearchResults) -> str:
     """`search query --json`: one object whose values are exactly the index's text.
 
-    json.dumps escapes C0 controls; every other control, format character (bidi controls
-    included) and lone surrogate is written as a `\\uXXXX` escape too, so that the output
-    is plain UTF-8 that cannot act on a terminal. Other non-ASCII characters stay readable.
-    A consumer parses back the article's own strings, into which `highlights` index.
+    json.dumps escapes C0 controls; DEL, C1, the line separators, every format character
+    (bidi controls included) and lone surrogates are written as `\\uXXXX` escapes too, so the
+    output is valid UTF-8 that cannot act on a terminal; other non-ASCII characters stay
+    readable. A consumer parses back the article's own strings (a lone surrogate, from a
+    file name that is not UTF-8, as `\\udcff`: strict parsers may refuse it), and
+    `highlights` index into the snippet as parsed.
     """
     data = {
         "query": results.query,
