@@ -1,4 +1,4 @@
-"""Everything the CLI prints, as strings: hits, JSON, the index report, stats, error lines.
+r"""Everything the CLI prints, as strings: hits, JSON, the index report, stats, error lines.
 
 Text from articles and file names is data, never terminal commands: every such field goes
 through `visible` before it is styled, on a terminal and in a pipe alike.
