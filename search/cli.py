@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import sys
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from search import output
 from search.errors import SearchError
-from search.models import Hit, IndexReport, IndexStats, SearchResults
 from search.searcher import SORT_ORDERS, Filters, search
-from search.snippets import PlainStyle, TerminalStyle, render
 
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "seeds"
-SKIPPED_SHOWN = 10
-STATS_SHOWN = 20
 
 index_option = click.option(
     "--index",
@@ -43,7 +41,9 @@ def _field_map(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         field, sep, name = value.partition("=")
         if not sep or not field.strip() or not name.strip():
-            raise click.BadParameter(f"'{value}': write FIELD=NAME, e.g. body=texte.")
+            raise click.BadParameter(
+                f"'{output.visible(value)}': write FIELD=NAME, e.g. body=texte."
+            )
         pairs[field.strip()] = name.strip()
     return pairs
 
@@ -91,21 +91,29 @@ def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool) ->
     paths = list(corpus) or [Path(DEFAULT_CORPUS)]
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = function(
-            paths,
-            index_dir,
-            field_map=field_map,
-            progress=bar.advance if bar else None,
-            on_start=bar.start if bar else None,
-        )
-    except SearchError as error:
-        raise click.ClickException(str(error)) from None
+        with _one_line_errors():
+            report = function(
+                paths,
+                index_dir,
+                field_map=field_map,
+                progress=bar.advance if bar else None,
+                on_start=bar.start if bar else None,
+            )
     except KeyboardInterrupt:
         raise click.ClickException("Interrupted: the previous index is unchanged.") from None
     finally:
         if bar:
             bar.finish()
-    _print_report(report, verbose)
+    click.echo(output.report_text(report, verbose), nl=False)
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Our errors become click's one-line `Error: ...`, made safe to print."""
+    try:
+        yield
+    except SearchError as error:
+        raise click.ClickException(output.error_line(error)) from None
 
 
 class _ProgressBar:
@@ -133,47 +141,15 @@ class _ProgressBar:
             self.bar.__exit__(None, None, None)
 
 
-def _print_report(report: IndexReport, verbose: bool) -> None:
-    click.echo(
-        f"Index {report.index_dir}: {report.added:,} added, {report.updated:,} updated, "
-        f"{report.removed:,} removed, {report.unchanged:,} unchanged, "
-        f"{len(report.skipped):,} skipped."
-    )
-    shown = report.skipped if verbose else report.skipped[:SKIPPED_SHOWN]
-    for skipped in shown:
-        click.echo(f"  skipped {skipped.path}: {skipped.reason}")
-    if len(shown) < len(report.skipped):
-        click.echo(f"  ... and {len(report.skipped) - len(shown):,} more (--verbose lists them).")
-
-
 @cli.command()
 @index_option
 def stats(index_dir: Path) -> None:
     """What the index holds: documents, dates, sources, categories, size, last update."""
     from search.index import stats as index_stats
 
-    try:
+    with _one_line_errors():
         found = index_stats(index_dir)
-    except SearchError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(_stats_text(found), nl=False)
-
-
-def _stats_text(found: IndexStats) -> str:
-    updated = datetime.fromtimestamp(found.updated_at).isoformat(sep=" ", timespec="seconds")
-    lines = [
-        f"Index:       {found.index_dir}",
-        f"Documents:   {found.documents:,}",
-        f"Dates:       {found.first_date or '-'} to {found.last_date or '-'}",
-        f"Size:        {found.size_bytes / 1e6:,.1f} MB",
-        f"Updated:     {updated}",
-    ]
-    for title, counts in (("Sources", found.sources), ("Categories", found.categories)):
-        lines.append(f"{title}:" + ("" if counts else " none"))
-        lines.extend(f"  {count.documents:>8,}  {count.label}" for count in counts[:STATS_SHOWN])
-        if len(counts) > STATS_SHOWN:
-            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more")
-    return "\n".join(lines) + "\n"
+    click.echo(output.stats_text(found), nl=False)
 
 
 @cli.command()
@@ -200,75 +176,21 @@ def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
       search query '"Union interparlementaire"'
       search query 'Tokaiev~ -Rabat'
     """
-    try:
+    with _one_line_errors():
         filters = Filters(source=source, category=category, since=since, until=until)
         results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters)
-    except SearchError as error:
-        raise click.ClickException(str(error)) from None
     if as_json:
-        click.echo(json.dumps(_json(results), ensure_ascii=False))
+        click.echo(output.results_json(results), nl=False)
     else:
-        click.echo(_text(results, _style()), nl=False)
-
-
-def _style() -> PlainStyle:
-    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-        return TerminalStyle()
-    return PlainStyle()
-
-
-def _json(results: SearchResults) -> dict:
-    return {
-        "query": results.query,
-        "total": results.total,
-        "partial": results.partial,
-        "hits": [
-            {
-                "rank": hit.rank,
-                "id": hit.id,
-                "path": hit.path,
-                "title": hit.title,
-                "date": hit.date,
-                "dateline": hit.dateline,
-                "category": hit.category,
-                "source": hit.source,
-                "url": hit.url,
-                "score": hit.score,
-                "snippet": hit.snippet.text,
-                "highlights": [list(span) for span in hit.snippet.highlights],
-            }
-            for hit in results.hits
-        ],
-    }
-
-
-def _text(results: SearchResults, style: PlainStyle) -> str:
-    if not results.total:
-        return f"No article matches «{results.query}».\n"
-    lines = []
-    if results.partial:
-        lines.append("No article contains all the words; showing the best partial matches.")
-    noun = "article matches" if results.total == 1 else "articles match"
-    lines.append(f"{results.total} {noun} «{results.query}»"
-                 + (f" (showing {len(results.hits)})." if len(results.hits) < results.total else "."))
-    for hit in results.hits:
-        lines.extend(["", *_hit_lines(hit, style)])
-    return "\n".join(lines) + "\n"
-
-
-def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
-    score = f"score {hit.score:.2f}" if hit.score is not None else None
-    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
-             score]
-    return [
-        f"{hit.rank}. {style.bold(hit.title)}",
-        "   " + style.dim(" · ".join(part for part in about if part)),
-        "   " + render(hit.snippet, style),
-    ]
+        click.echo(output.results_text(results, output.style_for(sys.stdout)), nl=False)
 
 
 def main() -> None:
-    """Entry point; a closed pipe (`search query x | head`) ends quietly."""
+    """Entry point; a closed pipe (`search query x | head`) ends quietly, and a terminal
+    that cannot show a character (a Latin-1 locale) gets its escape instead of a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         cli(prog_name="search")
     except BrokenPipeError:

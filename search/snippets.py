@@ -1,7 +1,7 @@
-"""Highlighted passages: Whoosh fragments → `Snippet` (text + highlight offsets) → output.
+"""Highlighted passages: Whoosh fragments → `Snippet` (text + highlight offsets).
 
 Whoosh's highlighter re-analyzes the stored text with our analyzer, so the query
-`cooperation` marks `coopération` as the article writes it.
+`cooperation` marks `coopération` as the article writes it. `search.output` prints them.
 """
 
 from __future__ import annotations
@@ -79,40 +79,3 @@ def lead_snippet(body: str, limit: int = LEAD_CHARS) -> Snippet:
     if " " in cut:
         cut = cut[: cut.rindex(" ")]
     return Snippet(cut + " " + ELLIPSIS)
-
-
-class PlainStyle:
-    """Highlights as visible markers, for pipes and NO_COLOR."""
-
-    def mark(self, text: str) -> str:
-        return f"**{text}**"
-
-    def dim(self, text: str) -> str:
-        return text
-
-    def bold(self, text: str) -> str:
-        return text
-
-
-class TerminalStyle(PlainStyle):
-    """Highlights in bold yellow, metadata dimmed."""
-
-    def mark(self, text: str) -> str:
-        return f"\x1b[1;33m{text}\x1b[0m"
-
-    def dim(self, text: str) -> str:
-        return f"\x1b[2m{text}\x1b[0m"
-
-    def bold(self, text: str) -> str:
-        return f"\x1b[1m{text}\x1b[0m"
-
-
-def render(snippet: Snippet, style: PlainStyle) -> str:
-    """The snippet's text with each highlight marked in `style`."""
-    out, position = [], 0
-    for start, end in snippet.highlights:
-        out.append(snippet.text[position:start])
-        out.append(style.mark(snippet.text[start:end]))
-        position = end
-    out.append(snippet.text[position:])
-    return "".join(out)

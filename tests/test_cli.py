@@ -1,11 +1,16 @@
 import json
+import os
+import re
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from click.testing import CliRunner
 
+from search import output
 from search.cli import cli
+from search.index import rebuild
 
 from .conftest import RABAT, SEEDS, TACHKENT
 
@@ -115,17 +120,19 @@ def test_missing_index_says_how_to_build_it(run, isolated_index):
 
 def test_index_option_overrides_the_environment(run, built, tmp_path):
     result = run("query", "--index", str(tmp_path / "other"), "maroc")
-    assert result.exit_code == 1
-    assert "No index in" in result.output
+    assert (result.exit_code, result.output) == (
+        1, f"Error: No index in {tmp_path / 'other'}/. Run `search rebuild` first.\n"
+    )
 
 
 def test_corrupt_index_gets_one_line_and_exit_1(run, built):
     (built / "CURRENT").write_text("gen-gone\n")
     result = run("query", "maroc")
-    assert result.exit_code == 1
-    assert result.output.startswith(f"Error: The index in {built}/ is damaged")
-    assert result.output.endswith("Run `search rebuild` to rebuild it.\n")
-    assert result.output.count("\n") == 1
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: The index in {built}/ is damaged (EmptyIndexError). "
+        "Run `search rebuild` to rebuild it.\n",
+    )
 
 
 def test_python_dash_m_runs_the_cli_and_errors_go_to_stderr(built):
@@ -134,3 +141,114 @@ def test_python_dash_m_runs_the_cli_and_errors_go_to_stderr(built):
     assert process.returncode == 1
     assert process.stdout == ""
     assert process.stderr == 'Error: Unbalanced quote: close the phrase with another ".\n'
+
+
+CLEAR, OSC52, OSC0 = "\x1b[2J", "\x1b]52;c;cm0gLXJmIH4=\x07", "\x1b]0;pwned\x1b\\"
+BEL, BACKSPACE, CSI8 = "\x07", "\x08", "\x9b"
+ATTACK = CLEAR + OSC52 + OSC0 + BEL + BACKSPACE + CSI8 + "31m"
+SHOWN = r"\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;pwned\x1b\\x07\x08\x9b31m"
+OUR_CODES = re.compile(r"\x1b\[(?:1;33|2|1|0)m")
+
+
+@pytest.fixture
+def hostile_index(tmp_path):
+    """One article whose every field and body hold terminal escapes and controls."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = "Le ministre évoque la coopération régionale. " * 60  # not taken for binary
+    (corpus / "a.txt").write_text(
+        f"title: Sommet{ATTACK} sur la coopération\nsource: afp{BEL}.com\n"
+        f"url: https://afp.com/{OSC0}\ncategory: Poli{CSI8}tique\ndateline: Ra{BACKSPACE}bat\n\n"
+        f"La coopération{OSC52} bilatérale{BEL}{BACKSPACE}{CSI8}2J avance.\n\n{body}", "utf-8")
+    rebuild([corpus], tmp_path / "index")
+    return tmp_path / "index"
+
+
+def _unsafe(text: str) -> list[str]:
+    """Controls and format characters of `text`, other than its newlines."""
+    return [c for c in text if unicodedata.category(c) in {"Cc", "Cf", "Cs"} and c != "\n"]
+
+
+def test_hostile_article_prints_safely(run, hostile_index):
+    result = run("query", "coopération", "bilatérale")
+    assert result.exit_code == 0
+    assert _unsafe(result.output) == []
+    lines = result.output.splitlines()
+    assert lines[:3] == ["1 article matches «coopération bilatérale».", "",
+                         rf"1. Sommet{SHOWN} sur la coopération"]
+    assert re.fullmatch(r"   undated · afp\\x07\.com · Ra\\x08bat · Poli\\x9btique · "
+                        r"https://afp\.com/\\x1b\]0;pwned\\x1b\\ · score \d+\.\d\d", lines[3])
+    assert lines[4].startswith(
+        r"   La **coopération**\x1b]52;c;cm0gLXJmIH4=\x07 **bilatérale**\x07\x08\x9b2J avance."
+    )
+    assert len(lines) == 5
+
+
+def test_hostile_article_on_a_terminal_keeps_only_our_colours(hostile_index, monkeypatch):
+    monkeypatch.setattr(output, "style_for", lambda stream: output.TerminalStyle())
+    result = CliRunner().invoke(cli, ["query", "coopération", "bilatérale"], color=True)
+    assert result.exit_code == 0
+    assert "\x1b[1;33mbilatérale\x1b[0m" in result.output
+    assert result.output.splitlines()[2] == f"1. \x1b[1mSommet{SHOWN} sur la coopération\x1b[0m"
+    assert _unsafe(OUR_CODES.sub("", result.output)) == []
+
+
+def test_hostile_article_in_json(run, hostile_index):
+    result = run("query", "--json", "coopération", "bilatérale")
+    assert result.exit_code == 0
+    assert _unsafe(result.output) == []
+    result.output.encode("utf-8")
+    hit, = json.loads(result.output)["hits"]
+    assert (hit["title"], hit["source"], hit["url"], hit["category"], hit["dateline"]) == (
+        f"Sommet{ATTACK} sur la coopération", f"afp{BEL}.com", f"https://afp.com/{OSC0}",
+        f"Poli{CSI8}tique", f"Ra{BACKSPACE}bat",
+    )
+    assert {hit["snippet"][start:end] for start, end in hit["highlights"]} == {
+        "coopération", "bilatérale"}
+    assert f"{OSC52} bilatérale{BEL}{BACKSPACE}{CSI8}2J" in hit["snippet"]
+
+
+def test_skipped_files_with_odd_names_take_one_line_each(run, tmp_path, isolated_index):
+    (tmp_path / "good.txt").write_text("Un titre\n\nUn article sur Lomé.", encoding="utf-8")
+    (tmp_path / f"bad\n{CLEAR}\u202etxt.exe.txt").write_bytes(b"\x89PNG\x00\x00")
+    result = run("rebuild", str(tmp_path))
+    assert (result.exit_code, result.output) == (0, (
+        f"Index {isolated_index}: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped.\n"
+        f"  skipped {tmp_path}/bad\\n\\x1b[2J\\u202etxt.exe.txt: binary file\n"
+    ))
+
+
+@pytest.mark.xfail(raises=UnicodeEncodeError, strict=True,
+                   reason="search/index.py cannot yet store a file name that is not UTF-8")
+def test_skipped_files_with_non_utf8_names(run, tmp_path, isolated_index):
+    (tmp_path / "good.txt").write_text("Un titre\n\nUn article sur Lomé.", encoding="utf-8")
+    (tmp_path / os.fsdecode(b"bad\xff.txt")).write_bytes(b"\x89PNG\x00\x00")
+    result = run("rebuild", str(tmp_path))
+    assert (result.exit_code, result.output) == (0, (
+        f"Index {isolated_index}: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped.\n"
+        f"  skipped {tmp_path}/bad\\udcff.txt: binary file\n"
+    ))
+
+
+def test_error_messages_print_safely_on_one_line(run, isolated_index):
+    result = run("rebuild", f"no{CLEAR}where\n{OSC0}")
+    assert (result.exit_code, result.output) == (
+        1, "Error: No such file or folder: no\\x1b[2Jwhere\\n\\x1b]0;pwned\\x1b\\\n"
+    )
+
+
+def test_a_bad_field_map_is_quoted_safely(run):
+    result = run("rebuild", "--map", f"body{CLEAR}")
+    assert result.exit_code == 2
+    assert "Invalid value for '--map': 'body\\x1b[2J': write FIELD=NAME" in result.output
+    assert _unsafe(result.output) == []
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_its_escape(built):
+    process = subprocess.run(
+        [sys.executable, "-m", "search", "query", "securite", "alimentaire"],
+        capture_output=True, env=os.environ | {"PYTHONIOENCODING": "latin-1"},
+    )
+    assert (process.returncode, process.stderr) == (0, b"")
+    last_line = process.stdout.decode("latin-1").splitlines()[-1]
+    assert last_line.endswith("la santé et le changement climatique. Il a aussi jugé nécessaire \\u2026")

@@ -1,4 +1,5 @@
-"""The README's example commands on `seeds/` (its `console` blocks) print what it shows."""
+"""The README's example commands on `seeds/` (its `console` blocks) print what it shows,
+and end with status 0, or 1 for one that shows an error."""
 
 import re
 import shlex
@@ -33,4 +34,5 @@ def test_readme_example(readme_index, args, output, monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("SEARCH_INDEX", str(readme_index))
     result = CliRunner().invoke(cli, shlex.split(args))
-    assert result.output == output
+    status = 1 if output.startswith("Error: ") else 0
+    assert (result.exit_code, result.output) == (status, output)
