@@ -59,35 +59,52 @@ def corpus_command(function):
                      help="Read FIELD from the JSON key NAME (fields: id, title, body, lead, "
                           "date, source, author, category, url, dateline)."),
         click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why."),
+        click.option("--yes", "allow_removal", is_flag=True,
+                     help="Remove many articles at once if the write would (more than 1,000, "
+                          "or more than 10 % of the index): refused without it."),
     ]):
         function = decorator(function)
     return function
 
 
 @corpus_command
-def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool) -> None:
+def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
+          allow_removal: bool) -> None:
     """Bring the index up to date with CORPUS folders or files (default: seeds).
 
     New articles are added, changed ones updated, and those whose files left an indexed
     folder removed; unchanged files are not read again. Formats: .txt, .html, .jsonl, .json.
+    A --map is remembered for the exports it is given with.
+
+    \b
+    Examples:
+      search index archive/ exports/afp.jsonl
+      search index exports/lemonde.jsonl --map body=texte_integral --map title=titre
     """
     from search.index import update
 
-    _write(update, corpus, index_dir, field_map, verbose)
+    _write(update, corpus, index_dir, field_map, verbose, allow_removal)
 
 
 @corpus_command
-def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool) -> None:
+def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
+            allow_removal: bool) -> None:
     """Rebuild the index from scratch from CORPUS folders or files (default: seeds).
 
-    The new index replaces the old one only when it is complete.
+    The new index replaces the old one only when it is complete; the old one is not read,
+    so this also repairs a damaged index.
+
+    \b
+    Examples:
+      search rebuild archive/ exports/afp.jsonl
     """
     from search.index import rebuild as rebuild_index
 
-    _write(rebuild_index, corpus, index_dir, field_map, verbose)
+    _write(rebuild_index, corpus, index_dir, field_map, verbose, allow_removal)
 
 
-def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool) -> None:
+def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
+           allow_removal: bool) -> None:
     paths = list(corpus) or [Path(DEFAULT_CORPUS)]
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
@@ -96,6 +113,7 @@ def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool) ->
                 paths,
                 index_dir,
                 field_map=field_map,
+                allow_removal=allow_removal,
                 progress=bar.advance if bar else None,
                 on_start=bar.start if bar else None,
             )
@@ -150,6 +168,22 @@ def stats(index_dir: Path) -> None:
     with _one_line_errors():
         found = index_stats(index_dir)
     click.echo(output.stats_text(found), nl=False)
+
+
+@cli.command()
+@index_option
+def check(index_dir: Path) -> None:
+    """Verify the index: every file against its checksum, every article and posting read.
+
+    Exits with status 1 and says what to do if anything is damaged.
+    """
+    from search.index import check as check_index
+
+    with _one_line_errors():
+        found = check_index(index_dir)
+    click.echo(output.check_text(found), nl=False)
+    if found.problems:
+        sys.exit(1)
 
 
 @cli.command()

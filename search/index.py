@@ -445,8 +445,10 @@ def _read_manifest(generation: Path) -> dict[str, FileEntry]:
 
 
 def _write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
+    """ASCII JSON: a file name that is not UTF-8 (its bytes as lone surrogates) is kept
+    as `\\udcff` escapes and read back as it was."""
     data = {key: vars(entry) for key, entry in files.items()}
-    (generation / MANIFEST).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    (generation / MANIFEST).write_text(json.dumps(data), "ascii")
 
 
 def _document(article: Article) -> dict[str, str]:

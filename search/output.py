@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from search.models import Hit, IndexReport, IndexStats, SearchResults, Snippet
+from search.models import Hit, IndexCheck, IndexReport, IndexStats, SearchResults, Snippet
 
 SKIPPED_SHOWN = 10
 STATS_SHOWN = 20
@@ -218,4 +218,21 @@ def stats_text(found: IndexStats) -> str:
                      for count in counts[:STATS_SHOWN])
         if len(counts) > STATS_SHOWN:
             lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more")
+    if found.field_maps:
+        lines.append("Field maps:")
+        lines.extend(f"  {visible(file)}: "
+                     + ", ".join(f"{field}={visible(name)}" for field, name in sorted(mapping.items()))
+                     for file, mapping in found.field_maps)
+    return "\n".join(lines) + "\n"
+
+
+def check_text(found: IndexCheck) -> str:
+    """What `search check` prints: that the index is whole, or each problem and the fix."""
+    if not found.problems:
+        return (f"Index {visible(found.index_dir)}: {found.documents:,} articles; "
+                f"{found.files_checked:,} files match their checksums; every article and "
+                "posting could be read. No damage found.\n")
+    lines = [f"Index {visible(found.index_dir)}: damaged."]
+    lines.extend(f"  {visible(problem)}" for problem in found.problems)
+    lines.append(found.advice)
     return "\n".join(lines) + "\n"
