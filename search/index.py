@@ -252,7 +252,9 @@ def _open_generation(index_dir: Path, generation: Path):
     if problem:
         raise _damaged(index_dir, problem)
     try:
-        ix = FileStorage(str(generation)).open_index()
+        # Segments read in place: through an mmap, Whoosh copies each sub-file of a
+        # compound segment into memory (`BufferFile(BytesIO(...))`), the whole index.
+        ix = FileStorage(str(generation), supports_mmap=False).open_index()
         with ix.reader() as reader:
             reader.doc_count()
     except (AttributeError, ImportError):
