@@ -35,3 +35,11 @@ class UnreadableArticle(SearchError):
 
 class SubWriterFailed(SearchError):
     """A sub-process indexing part of a large write died before handing over its work."""
+
+
+class QueryTooBroadError(QuerySyntaxError):
+    """A truncated or fuzzy word stands for too many words to search them all."""
+
+
+class FilterError(SearchError):
+    """A filter (`--source`, `--category`) names something that no article has."""
