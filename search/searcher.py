@@ -19,7 +19,7 @@ from pathlib import Path
 from whoosh import collectors
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.reading import TermNotFound
+from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search.errors import FilterError, IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, category_key, open_index
@@ -159,8 +159,8 @@ class Searcher:
         from anywhere else is a bug, not damage, and shows as one."""
         try:
             yield
-        except CORRUPTION_ERRORS as error:
-            if not _read_error(error):
+        except Exception as error:
+            if isinstance(error, SearchError) or not _read_error(error):
                 raise
             raise IndexCorruptError(
                 f"The index in {self._index_dir}{os.sep} could not be read "
@@ -173,19 +173,20 @@ _READING_MODULES = ("whoosh.codec.", "whoosh.filedb.", "whoosh.columns", "whoosh
                     "whoosh.index", "whoosh.util.numeric", "whoosh.util.varints", "whoosh.system",
                     "whoosh.automata.fst", "whoosh.formats")
 # Errors that only reading can raise, wherever they come from.
-_ALWAYS_READ_ERRORS = tuple(error for error in CORRUPTION_ERRORS
-                            if not issubclass(error, (ValueError, LookupError)))
+_ALWAYS_READ_ERRORS = (*(error for error in CORRUPTION_ERRORS
+                         if not issubclass(error, (ValueError, LookupError))), CorruptIndexError)
 
 
 def _read_error(error: BaseException) -> bool:
-    """True when `error` comes from reading the index's files."""
+    """True when `error` comes from reading the index's files: a ValueError, KeyError or
+    IndexError raised elsewhere (our query code, Whoosh's parser) is a bug."""
     if isinstance(error, _ALWAYS_READ_ERRORS):
         return True
     frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return False
-    module = _module_of(frames[-1].filename)
-    return module.startswith(_READING_MODULES)
+    module = _module_of(frames[-1].filename) if frames else ""
+    if module.startswith("whoosh.filedb."):
+        return True  # the layer that reads bytes: whatever it raises, the bytes were garbage
+    return isinstance(error, CORRUPTION_ERRORS) and module.startswith(_READING_MODULES)
 
 
 def _module_of(filename: str) -> str:

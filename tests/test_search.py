@@ -115,14 +115,15 @@ def test_snippet_highlights_the_article_spelling(seed_index):
         ("securite alimentaire", {"sécurité", "alimentaire"}),
         ("Tokaiev~", {"Tokayev"}),
         ("parlementair*", {"parlementaire", "parlementaires"}),
-        ("con*", {"convergence", "contexte", "conjointe"}),
-        ("con* bilatérale", {"conseil", "bilatérales"}),
+        ("con*", {"conceptuelle", "conflits", "conjointe", "contexte", "convergence"}),
+        ("con* bilatérale", {"bilatéral", "bilatérales", "concordance", "conflits", "conseil",
+                             "conseillers", "contexte"}),
         ("azerbaidjan", {"l'Azerbaïdjan", "azerbaïdjanais"}),
     ],
 )
 def test_snippet_highlights_every_kind_of_match(seed_index, text, words):
     hits = search(seed_index, text).hits
-    assert words <= {word for hit in hits for word in highlighted(hit)}
+    assert {word for hit in hits for word in highlighted(hit)} == words
 
 
 def test_snippet_is_one_line_with_ellipses(seed_index):
