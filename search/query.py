@@ -63,7 +63,7 @@ _OPERATOR_WORDS = ("AND ", "OR ", "NOT ")
 # one, so that `category_key:` is an unknown field rather than a plain word).
 _FIELD = re.compile(r"\A(?P<name>[^\W\d]\w*):(?P<value>.*)\Z", re.S)
 _WILDCARDS = "*?"
-_FUZZY = re.compile(r"\A(?P<edits>[0-9]?)(?:/(?P<prefix>[0-9]+))?\Z")
+_FUZZY = re.compile(r"\A(?P<edits>[0-9]?)(?:/(?P<prefix>[1-9][0-9]*))?\Z")
 # The pieces of a word that the analyzer keeps apart (`sud-coop*` → `sud`, `coop*`).
 _LETTER_OR_WILDCARD = r"(?:[^\W_]|[\u0300-\u036f*?])"
 _PIECE = re.compile(rf"{_LETTER_OR_WILDCARD}+(?:['’ʼ]{_LETTER_OR_WILDCARD}+)*")
@@ -234,8 +234,8 @@ def _fuzzy(value: str, word: str, options: str) -> str:
     prefix = int(found["prefix"]) if found and found["prefix"] else 1
     if not found or not 1 <= edits <= MAX_FUZZY_EDITS:
         raise QuerySyntaxError(_FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(value)))
-    if not _PIECE.findall(word):
-        return word  # `★~`: a symbol, which the analyzer drops, tilde or not
+    if not _PIECE.findall(word) and (word or not options):
+        return word  # `★~`, `~`: a symbol, which the analyzer drops, tilde or not
     if _PIECE.findall(word) != [word] or not 1 <= prefix <= len(word):
         raise QuerySyntaxError(_FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(value)))
     if any(ch in word for ch in _WILDCARDS):

@@ -150,7 +150,10 @@ class Searcher:
             key = category_key(filters.category)
             keys = [term.decode() for term in reader.lexicon("category_key")]
             if not any(known == key or known.startswith(key + "/") for known in keys):
-                raise FilterError(_unknown("category", filters.category, key, keys))
+                # `societe` is a category too when `societe/justice` is one
+                parents = {known[:end] for known in keys for end in _slashes(known)}
+                raise FilterError(_unknown("category", filters.category, key,
+                                           sorted(parents.union(keys))))
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -197,6 +200,10 @@ def _module_of(filename: str) -> str:
             start = len(parts) - 1 - parts[::-1].index(package)
             return ".".join(parts[start:])
     return ""
+
+
+def _slashes(key: str) -> list[int]:
+    return [at for at, ch in enumerate(key) if ch == "/"]
 
 
 def _unknown(name: str, given: str, key: str, known: list[str]) -> str:
