@@ -44,3 +44,11 @@ class MassRemovalRefused(SearchError):
 class IndexWriteError(SearchError):
     """The system refused a write of the index (no space, a file-size limit, a read-only
     folder, too many open files...); the previous index is unchanged."""
+
+
+class QueryTooBroadError(QuerySyntaxError):
+    """A truncated or fuzzy word stands for too many words to search them all."""
+
+
+class FilterError(SearchError):
+    """A filter (`--source`, `--category`) names something that no article has."""

@@ -4,12 +4,14 @@ The syntax: words (ANDed), `"phrases"` (also « » and “ ”), `OR`, `NOT`, `-
 parentheses, `title:`/`body:`/`dateline:`/`category:` fields, `word*` truncation and
 `word~` fuzzy terms. French operators `ET`, `OU`, `SAUF` work too. Whoosh's parser accepts
 anything without complaint, so the text is checked first and every mistake gets a message
-that says how to fix it.
+that says how to fix it; the text handed to Whoosh then holds no syntax but ours (a colon
+inside a word is not a field, a `~` only ends a checked fuzzy word).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,13 +23,29 @@ from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from search.analysis import WORD_PATTERN, fold, strip_elision
-from search.errors import QuerySyntaxError
+from search.dates import iso
+from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
 
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3
+MAX_FUZZY_EDITS = 2
+# Whoosh compiles a fuzzy word into an automaton whose making grows with the word: a
+# word of 900 letters took 5 s.
+MAX_FUZZY_CHARS = 40
+# Parentheses nest at most this deep: Whoosh's parser and the query tree recurse on them.
+MAX_NESTING = 32
+# The work of truncated and fuzzy words, whose expanded terms' postings are all read: a
+# word may stand for at most MAX_EXPANDED_TERMS terms of a field in a segment, and the
+# words of a query for at most MAX_EXPANDED_POSTINGS postings in all (a few seconds:
+# `con*` reads 0.12 M of them in 1.6 s on OrangeSum's 36,000 articles, `con* pre*` 0.23 M).
+MAX_EXPANDED_TERMS = 2000
+MAX_EXPANDED_POSTINGS = 250_000
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"'})
+# The question marks that Whoosh's parser takes for wildcards besides `?` (Armenian,
+# Arabic, Ethiopic) are punctuation here.
+_NEUTRAL = str.maketrans({"\u055e": " ", "\u061f": " ", "\u1367": " "})
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
       | (?P<phrase>"[^"]*")
@@ -38,7 +56,19 @@ _TOKEN = re.compile(
     re.X,
 )
 _OPERATORS = {"AND": "AND", "ET": "AND", "OR": "OR", "OU": "OR", "NOT": "NOT", "SAUF": "NOT"}
-_FIELD = re.compile(r"\A(?P<name>[^\W\d_]+):(?P<value>.*)\Z")
+# Words that Whoosh's parser would take for operators of its own.
+_WHOOSH_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"})
+_OPERATOR_WORDS = ("AND ", "OR ", "NOT ")
+# A field is a name and a colon at the start of a word (the name as Whoosh's parser reads
+# one, so that `category_key:` is an unknown field rather than a plain word).
+_FIELD = re.compile(r"\A(?P<name>[^\W\d]\w*):(?P<value>.*)\Z", re.S)
+_WILDCARDS = "*?"
+_FUZZY = re.compile(r"\A(?P<edits>[0-9]?)(?:/(?P<prefix>[1-9][0-9]*))?\Z")
+# The pieces of a word that the analyzer keeps apart (`sud-coop*` → `sud`, `coop*`).
+_LETTER_OR_WILDCARD = r"(?:[^\W_]|[\u0300-\u036f*?])"
+_PIECE = re.compile(rf"{_LETTER_OR_WILDCARD}+(?:['’ʼ]{_LETTER_OR_WILDCARD}+)*")
+_FUZZY_MESSAGE = ("Fuzzy words are written word~, word~2 (at most {edits} edits) or word~2/3 "
+                  "(the first 3 letters kept), not '{word}'.")
 
 
 @dataclass
@@ -51,8 +81,16 @@ def _tokens(text: str) -> list[_Token]:
     return [_Token(m.lastgroup, m.group()) for m in _TOKEN.finditer(text)]
 
 
+def shown(text: str) -> str:
+    """`text` fit for a one-line message: characters that do not print are escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def normalize_query(text: str) -> str:
     """Check the query and rewrite it into Whoosh's syntax; raises `QuerySyntaxError`."""
+    # One form of every accented letter, so that a query typed decomposed (NFD) finds
+    # what its composed twin finds, and is measured alike.
+    text = unicodedata.normalize("NFC", text).translate(_NEUTRAL)
     if not text.strip():
         raise QuerySyntaxError("The query is empty: give one or more words to search for.")
     if len(text) > MAX_QUERY_CHARS:
@@ -68,7 +106,7 @@ def normalize_query(text: str) -> str:
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         if token.kind == "space":
-            out.append(" ")
+            _append(out, " ")
             continue
         kind, rewritten = _classify(token, following)
         if kind in ("binary", "not"):
@@ -79,11 +117,21 @@ def normalize_query(text: str) -> str:
             raise QuerySyntaxError("An operator needs a word after it, not ')'.")
         elif kind == "close" and previous == "open":
             raise QuerySyntaxError("Empty parentheses: put words inside them or remove them.")
-        out.append(rewritten)
+        _append(out, rewritten)
         previous = kind
     if previous in ("binary", "not"):
         raise QuerySyntaxError("The query ends with an operator: add a word after it.")
     return "".join(out).strip()
+
+
+def _append(out: list[str], text: str) -> None:
+    """Adds `text` to the rewritten query, with the spaces that Whoosh's parser needs
+    around an operator (`a AND(b)`, `"x"-y`) and without doubling them."""
+    if text.startswith(_OPERATOR_WORDS) and out and not out[-1].endswith(" "):
+        out.append(" ")
+    if text == " " and (not out or out[-1].endswith(" ")):
+        return
+    out.append(text)
 
 
 def _check_parentheses(tokens: list[_Token]) -> None:
@@ -92,19 +140,26 @@ def _check_parentheses(tokens: list[_Token]) -> None:
         depth += {"open": 1, "close": -1}.get(token.kind, 0)
         if depth < 0:
             raise QuerySyntaxError("Unbalanced parentheses: a ')' has no '(' before it.")
+        if depth > MAX_NESTING:
+            raise QuerySyntaxError(
+                f"Parentheses nest too deep: at most {MAX_NESTING} levels, one inside another."
+            )
     if depth:
         raise QuerySyntaxError("Unbalanced parentheses: a '(' is never closed.")
 
 
 def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
     """The role of a token and its text in Whoosh's syntax."""
-    if token.kind in ("open", "close", "phrase"):
+    if token.kind == "phrase":
+        _check_truncations(token.text[1:-1], quoted=None)
+        return token.kind, token.text
+    if token.kind in ("open", "close"):
         return token.kind, token.text
     word = token.text
     attached = following is not None and following.kind in ("phrase", "open")
     if word in _OPERATORS:
         operator = _OPERATORS[word]
-        return ("not" if operator == "NOT" else "binary"), operator
+        return ("not" if operator == "NOT" else "binary"), operator + " "
     if word == "-":
         if not attached:
             raise QuerySyntaxError("A '-' must touch the word it excludes: write -word.")
@@ -119,10 +174,10 @@ def _check_word(word: str, attached: bool) -> str:
     if field:
         name, value = field["name"].lower(), field["value"]
         if name not in SEARCHABLE_FIELDS and not value and not attached:
-            return word[:-1]  # "Sommet de Paris: accord": a colon, not a field
+            return _plain(word[:-1])  # "Sommet de Paris: accord": a colon, not a field
         if name not in SEARCHABLE_FIELDS:
             raise QuerySyntaxError(
-                f"Unknown field '{field['name']}:'. Fields are: "
+                f"Unknown field '{shown(field['name'])}:'. Fields are: "
                 + ", ".join(f"{f}:" for f in SEARCHABLE_FIELDS)
                 + "."
             )
@@ -130,18 +185,67 @@ def _check_word(word: str, attached: bool) -> str:
             raise QuerySyntaxError(
                 f"The field '{name}:' has no value: write {name}:word or {name}:\"a phrase\"."
             )
-        word = f"{name}:{value}"
-        value_start = len(name) + 1
-    else:
-        value, value_start = word, 0
-    if "*" in value or "?" in value:
-        head = re.split(r"[*?]", strip_elision(value), maxsplit=1)[0]
+        return f"{name}:" + _check_value(value)
+    return _check_value(word)
+
+
+def _check_value(value: str) -> str:
+    """A word (a field's value, or one without a field) checked and in Whoosh's syntax."""
+    if not value:
+        return value
+    word, tilde, options = value.partition("~")
+    if tilde:
+        return _fuzzy(value, word, options)
+    _check_truncations(value, quoted=value)
+    pieces = _PIECE.findall(value)
+    if any(ch in value for ch in _WILDCARDS) and pieces != [value]:
+        # `sud-coop*`: Whoosh would fold the whole into one truncated `sudcoop`; the pieces
+        # are searched as the words the analyzer would have made of them.
+        return "(" + " ".join(pieces) + ")"
+    return _plain(value)
+
+
+def _check_truncations(text: str, quoted: str | None) -> None:
+    """Every truncated word in `text` has `MIN_TRUNCATION_CHARS` letters before its first
+    wildcard (`co*` would stand for thousands of words); the message quotes `quoted`, or
+    the word itself when None (in a phrase)."""
+    for piece in _PIECE.findall(text):
+        if not any(ch in piece for ch in _WILDCARDS):
+            continue
+        head = re.split(r"[*?]", strip_elision(piece), maxsplit=1)[0]
         if len(fold(head)) < MIN_TRUNCATION_CHARS:
             raise QuerySyntaxError(
                 f"Truncation needs at least {MIN_TRUNCATION_CHARS} letters before * or ?: "
-                f"'{value}'."
+                f"'{shown(quoted or piece)}'."
             )
-    return word[:value_start] + value
+
+
+def _plain(word: str) -> str:
+    """`word` as a word, never one of Whoosh's operators (`ANDNOT` would be one)."""
+    return word.lower() if word in _WHOOSH_OPERATORS else word
+
+
+def _fuzzy(value: str, word: str, options: str) -> str:
+    """`word~`, `word~2`, `word~2/3`: at most `MAX_FUZZY_EDITS` edits, as Whoosh writes
+    them; anything else would reach Whoosh as something it reads otherwise, or costs
+    minutes (an edit distance of 9)."""
+    found = _FUZZY.match(options)
+    edits = int(found["edits"] or 1) if found else 0
+    prefix = int(found["prefix"]) if found and found["prefix"] else 1
+    if not found or not 1 <= edits <= MAX_FUZZY_EDITS:
+        raise QuerySyntaxError(_FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(value)))
+    if not _PIECE.findall(word) and (word or not options):
+        return word  # `★~`, `~`: a symbol, which the analyzer drops, tilde or not
+    if _PIECE.findall(word) != [word] or not 1 <= prefix <= len(word):
+        raise QuerySyntaxError(_FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(value)))
+    if any(ch in word for ch in _WILDCARDS):
+        raise QuerySyntaxError(
+            f"A word is truncated (*) or fuzzy (~), not both: '{shown(value)}'.")
+    if len(word) > MAX_FUZZY_CHARS:
+        raise QuerySyntaxError(
+            f"A fuzzy word has at most {MAX_FUZZY_CHARS} letters: write this one without ~."
+        )
+    return _plain(word) + "~" + options
 
 
 class ScoredList(matching.ListMatcher):
@@ -196,14 +300,33 @@ class _Expansion:
     any index.
     """
 
+    budget: _Budget | None = None  # shared by the expansions of one parsed query
+    typed: str | None = None  # the word as the query wrote it, for messages
+
     def _btexts(self, ixreader) -> list[bytes]:
         cache = self.__dict__.setdefault("_expansions", [])
         for reader, words in cache:
             if reader is ixreader:
                 return words
-        words = [word for word in super()._btexts(ixreader) if word]
+        words = []
+        for word in super()._btexts(ixreader):
+            if word:
+                words.append(word)
+                if len(words) > MAX_EXPANDED_TERMS:
+                    raise self._too_broad()
+        if self.budget is not None:
+            fieldname = self.field()
+            self.budget.spend(sum(ixreader.doc_frequency(fieldname, word) for word in words))
         cache.append((ixreader, words))
         return words
+
+    def written(self) -> str:
+        """The word as the query wrote it, for messages."""
+        word = self.typed or self.text
+        return f"{word}~{self.maxdist}" if isinstance(self, wq.FuzzyTerm) else word
+
+    def _too_broad(self) -> QueryTooBroadError:
+        return _too_broad([self.written()])
 
     def scores(self, searcher) -> dict[int, float]:
         """Each matching document's score: the sum of its expanded terms' scores."""
@@ -218,6 +341,54 @@ class _Expansion:
 
     def matcher(self, searcher, context=None):
         return ScoredList.of(self.scores(searcher))
+
+
+class _Budget:
+    """The postings that the truncated and fuzzy words of one query may still read."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.postings_left = MAX_EXPANDED_POSTINGS
+
+    def spend(self, postings: int) -> None:
+        self.postings_left -= postings
+        if self.postings_left < 0:
+            raise _too_broad(self.words)
+
+
+def _too_broad(words: list[str]) -> QueryTooBroadError:
+    names = [f"'{shown(word)}'" for word in dict.fromkeys(words)]
+    if len(names) == 1:
+        return QueryTooBroadError(
+            f"{names[0]} stands for too many words to search them all: make it more specific "
+            "(more letters before * or ?, or fewer edits after ~)."
+        )
+    return QueryTooBroadError(
+        f"{', '.join(names[:-1])} and {names[-1]} stand for too many words to search them "
+        "all: make them more specific (more letters before * or ?, or fewer edits after ~), "
+        "or use fewer of them."
+    )
+
+
+def _with_budget(query: wq.Query) -> wq.Query:
+    """`query` with one work budget shared by its truncated and fuzzy words."""
+    expansions = [leaf for leaf in (query.leaves() if not query.is_leaf() else [query])
+                  if isinstance(leaf, _Expansion)]
+    budget = _Budget([leaf.written() for leaf in expansions])
+    for leaf in expansions:
+        leaf.budget = budget
+    return query
+
+
+def expand_first(query: wq.Query, reader) -> None:
+    """Lists the terms of every truncated and fuzzy word of `query` in each segment of
+    `reader` before any postings are read, so that a query over its budget stops at once
+    rather than after reading most of it."""
+    leaves = list(query.leaves()) if not query.is_leaf() else [query]
+    for segment, _ in reader.leaf_readers():
+        for leaf in leaves:
+            if isinstance(leaf, _Expansion) and leaf.field() in segment.schema:
+                leaf._btexts(segment)
 
 
 class _TermScorer:
@@ -373,11 +544,15 @@ def _all_words(query: wq.Query) -> wq.Query:
 
 
 class _Prefix(_Expansion, wq.Prefix):
-    pass
+    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.typed = typed
 
 
 class _Wildcard(_Expansion, wq.Wildcard):
-    pass
+    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.typed = typed
 
 
 class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
@@ -411,6 +586,7 @@ class _FrenchParser(qparser.QueryParser):
             # Whoosh's fuzzy plugin then sets the prefix length it read (0 unless written
             # `word~1/2`): a prefix of 0 compares the word with every term of the index.
             found = _FirstLetterFuzzyTerm(found.fieldname, found.text, found.boost)
+            found.typed = text
         return found
 
 
@@ -424,8 +600,8 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
     pattern = "".join(ch if ch in "*?" else fold(ch) for ch in strip_elision(text))
     head = re.split(r"[*?]", pattern, maxsplit=1)[0]
     if pattern != head + "*":
-        return _Wildcard(fieldname, pattern, boost=boost)
-    queries: list[wq.Query] = [_Prefix(fieldname, head, boost=boost)]
+        return _Wildcard(fieldname, pattern, boost=boost, typed=text)
+    queries: list[wq.Query] = [_Prefix(fieldname, head, boost=boost, typed=text)]
     for cut in (1, 2):
         if len(head) - cut > MIN_TRUNCATION_CHARS:
             queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))
@@ -435,6 +611,9 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
 class _ShortenedHead(wq.Term):
     """The head of a truncation shortened to a possible stem: part of a truncated word,
     not a word the user typed (second-stage ranking leaves it out)."""
+
+
+_WHOOSH_FIELD = rf"(?:(?<=[\s(])|^)(?P<text>{'|'.join(SEARCHABLE_FIELDS)}):"
 
 
 def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
@@ -447,6 +626,10 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
                    qparser.EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.add_plugin(qparser.FuzzyTermPlugin())
+    # A field is one of ours, at the start of a word: Whoosh's own pattern finds `name:`
+    # anywhere (`x.url:y`), stored-only fields included.
+    parser.remove_plugin_class(qparser.FieldsPlugin)
+    parser.add_plugin(qparser.FieldsPlugin(_WHOOSH_FIELD))
     return parser
 
 
@@ -536,7 +719,8 @@ def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
             "The query has no word to search for, only very common ones (le, la, de...) "
             "or symbols: add a more specific word."
         )
-    return _all_words(_expansions_in_fields(parsed)) if match_all else _summed(parsed)
+    return _with_budget(
+        _all_words(_expansions_in_fields(parsed)) if match_all else _summed(parsed))
 
 
 _WORD = re.compile(WORD_PATTERN)
@@ -554,7 +738,7 @@ def parse_words(text: str, schema) -> wq.Query | None:
     return _summed(parsed)
 
 
-_ISO_DATE = re.compile(r"\A\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
+_ISO_DATE = re.compile(r"\A(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?)?\Z")
 # Dates are stored as ISO prefixes of varying precision; "~" sorts after every digit, so
 # `until 2020-06` still takes `2020-06-30`.
 _AFTER_ANY_DATE = "~"
@@ -573,13 +757,32 @@ def filter_query(
         key = category_key(category)
         parts.append(wq.Or([wq.Term("category_key", key), wq.Prefix("category_key", key + "/")]))
     for name, value in (("since", since), ("until", until)):
-        if value and not _ISO_DATE.match(value):
-            raise QuerySyntaxError(
-                f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{value}'."
-            )
+        if value:
+            _check_date(name, value)
+    if since and until and since > until and not since.startswith(until):
+        raise QuerySyntaxError(
+            f"--since {since} is after --until {until}: no date is in that range; "
+            "swap them or widen it."
+        )
     if since or until:
         parts.append(wq.TermRange("date", since or None,
                                   until + _AFTER_ANY_DATE if until else None))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _check_date(name: str, value: str) -> None:
+    """`value` is a date of the calendar written 2020, 2020-06 or 2020-06-15, in ASCII
+    digits (`\\d` would take `٢٠٢٠`)."""
+    found = _ISO_DATE.match(value)
+    if not found:
+        raise QuerySyntaxError(
+            f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{shown(value)}'."
+        )
+    year, month, day = (int(part) if part else None for part in found.groups())
+    if iso(year, month, day) is None:
+        raise QuerySyntaxError(
+            f"--{name} takes a real date (years 1800 to 2200) written 2020, 2020-06 or "
+            f"2020-06-15, not '{shown(value)}'."
+        )

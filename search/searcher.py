@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import itertools
 import os
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,17 +19,20 @@ from pathlib import Path
 from whoosh import collectors
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.reading import TermNotFound
+from whoosh.reading import CorruptIndexError, TermNotFound
 
-from search.errors import IndexCorruptError, SearchError
-from search.index import CORRUPTION_ERRORS, ReadLease, open_current
+from search.errors import FilterError, IndexCorruptError, SearchError
+from search.index import CORRUPTION_ERRORS, ReadLease, category_key, open_current
 from search.models import Hit, SearchResults
-from search.query import ScoredList, filter_query, parse_query, parse_words, postings_at
+from search.query import (
+    ScoredList, expand_first, filter_query, parse_query, parse_words, postings_at, shown,
+)
 from search.ranking import RERANK_DEPTH, positional_boost
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
+SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
 RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
 
 
@@ -65,6 +70,7 @@ class Searcher:
         query = parse_query(text, schema)
         restriction = filter_query(schema, **vars(filters))
         with self._reading():
+            self._check_known(filters)
             results = self._run(query, limit, sort, restriction)
             partial = False
             if results.scored_length() == 0 and _has_several_terms(query):
@@ -125,6 +131,7 @@ class Searcher:
         else:
             # more candidates than shown, for `_rerank`
             collector = _CountingTopCollector(max(limit, RERANK_DEPTH), usequality=False)
+        expand_first(query, self._searcher.reader())
         self._searcher.search_with_collector(query, collector)
         results = collector.results()
         results.fragmenter = fragmenter()
@@ -132,15 +139,82 @@ class Searcher:
         _query_terms_once(results)
         return results
 
+    def _check_known(self, filters: Filters) -> None:
+        """An unknown `--source` or `--category` is a mistake to show with the closest known
+        ones, not a search that finds nothing."""
+        reader = self._searcher.reader()
+        if filters.source:
+            sources = [term.decode() for term in reader.lexicon("source")]
+            if filters.source.strip().lower() not in sources:
+                raise FilterError(_unknown("source", filters.source,
+                                           filters.source.strip().lower(), sources))
+        if filters.category:
+            key = category_key(filters.category)
+            keys = [term.decode() for term in reader.lexicon("category_key")]
+            if not any(known == key or known.startswith(key + "/") for known in keys):
+                # `societe` is a category too when `societe/justice` is one
+                parents = {known[:end] for known in keys for end in _slashes(known)}
+                raise FilterError(_unknown("category", filters.category, key,
+                                           sorted(parents.union(keys))))
+
     @contextmanager
     def _reading(self) -> Iterator[None]:
+        """Turns what Whoosh raises on a damaged file into `IndexCorruptError`. A ValueError,
+        KeyError or IndexError counts only when raised while reading the index's files: one
+        from anywhere else is a bug, not damage, and shows as one."""
         try:
             yield
-        except CORRUPTION_ERRORS as error:
+        except Exception as error:
+            if isinstance(error, SearchError) or not _read_error(error):
+                raise
             raise IndexCorruptError(
                 f"The index in {self._index_dir}{os.sep} could not be read "
                 f"({type(error).__name__}). Run `search rebuild` to rebuild it."
             ) from None
+
+
+# Whoosh's modules that read an index's files: where a garbled file raises.
+_READING_MODULES = ("whoosh.codec.", "whoosh.filedb.", "whoosh.columns", "whoosh.reading",
+                    "whoosh.index", "whoosh.util.numeric", "whoosh.util.varints", "whoosh.system",
+                    "whoosh.automata.fst", "whoosh.formats")
+# Errors that only reading can raise, wherever they come from.
+_ALWAYS_READ_ERRORS = (*(error for error in CORRUPTION_ERRORS
+                         if not issubclass(error, (ValueError, LookupError))), CorruptIndexError)
+
+
+def _read_error(error: BaseException) -> bool:
+    """True when `error` comes from reading the index's files: a ValueError, KeyError or
+    IndexError raised elsewhere (our query code, Whoosh's parser) is a bug."""
+    if isinstance(error, _ALWAYS_READ_ERRORS):
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    module = _module_of(frames[-1].filename) if frames else ""
+    if module.startswith("whoosh.filedb."):
+        return True  # the layer that reads bytes: whatever it raises, the bytes were garbage
+    return isinstance(error, CORRUPTION_ERRORS) and module.startswith(_READING_MODULES)
+
+
+def _module_of(filename: str) -> str:
+    """The dotted module name of a source file of whoosh or of this package."""
+    parts = Path(filename).with_suffix("").parts
+    for package in ("whoosh", "search"):
+        if package in parts:
+            start = len(parts) - 1 - parts[::-1].index(package)
+            return ".".join(parts[start:])
+    return ""
+
+
+def _slashes(key: str) -> list[int]:
+    return [at for at, ch in enumerate(key) if ch == "/"]
+
+
+def _unknown(name: str, given: str, key: str, known: list[str]) -> str:
+    """The message for a `--source` or `--category` that no article has."""
+    closest = difflib.get_close_matches(key, known, n=SUGGESTIONS, cutoff=0.6)
+    message = f"No article has the {name} '{shown(given)}'."
+    if closest:
+        message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
+    return message + f" `search stats` lists the {'categories' if name == 'category' else 'sources'}."
 
 
 class _CountingTopCollector(collectors.TopCollector):

@@ -4,11 +4,22 @@ from hypothesis import strategies as st
 
 from search.errors import QuerySyntaxError
 from search.index import build_schema
-from search.query import normalize_query, parse_query
+from search.query import MAX_NESTING, filter_query, normalize_query, parse_query
 
 SCHEMA = build_schema()
 NOTHING_TO_SEARCH = ("The query has no word to search for, only very common ones (le, la, de...) "
                      "or symbols: add a more specific word.")
+DEFAULT = {"title", "lead", "dateline", "body"}  # the fields searched when none is named
+FIELDS_ARE = "Fields are: title:, lead:, body:, dateline:, category:, author:."
+
+
+def fuzzy(word: str) -> str:
+    return ("Fuzzy words are written word~, word~2 (at most 2 edits) or word~2/3 (the first 3 "
+            f"letters kept), not '{word}'.")
+
+
+def truncation(word: str) -> str:
+    return f"Truncation needs at least 3 letters before * or ?: '{word}'."
 
 
 @pytest.mark.parametrize(
@@ -26,6 +37,31 @@ NOTHING_TO_SEARCH = ("The query has no word to search for, only very common ones
         ("coopér* Tokaiev~", "coopér* Tokaiev~"),
         ("a AND NOT b", "a AND NOT b"),
         ("Sommet de Paris: accord", "Sommet de Paris accord"),
+        # a colon inside a word is not a field: the word is searched as the analyzer cuts it
+        ("x.title:foo", "x.title:foo"),
+        ("foo.url:bar", "foo.url:bar"),
+        ("title:body:x", "title:body:x"),
+        ("12:30", "12:30"),
+        # a truncated word joined by punctuation: its pieces, as the analyzer would cut them
+        ("sud-coop*", "(sud coop*)"),
+        ("title:x.coop*", "title:(x coop*)"),
+        ("-sud-coop*", "NOT (sud coop*)"),
+        # Whoosh knows an operator only between spaces
+        ("maroc AND(rabat)", "maroc AND (rabat)"),
+        ("(maroc)OR(rabat)", "(maroc) OR (rabat)"),
+        ('"x"-rabat', '"x" NOT rabat'),
+        ("-(a b)", "NOT (a b)"),
+        # Whoosh's operators that are not ours are words
+        ("a ANDNOT b", "a andnot b"),
+        ("a ANDMAYBE b", "a andmaybe b"),
+        ("a REQUIRE b", "a require b"),
+        # fuzzy words as Whoosh writes them; a symbol's ~ goes with the symbol
+        ("maroc~2/3 title:Maroc~", "maroc~2/3 title:Maroc~"),
+        ("maroc ★~ ~", "maroc ★"),
+        # question marks that Whoosh would take for wildcards
+        ("ab\u061f cd\u055e \u1367", "ab cd"),
+        # one form of each accented letter
+        ("e\u0301te\u0301", "\u00e9t\u00e9"),
     ],
 )
 def test_rewrites_into_whoosh_syntax(text, whoosh_text):
@@ -58,6 +94,66 @@ def test_rewrites_into_whoosh_syntax(text, whoosh_text):
         ("l'a*", "Truncation needs at least 3 letters before * or ?: 'l'a*'."),
         ("le la de", NOTHING_TO_SEARCH),
         ("\x1b~ ★", NOTHING_TO_SEARCH),
+        ("~ ★~2 (~)", NOTHING_TO_SEARCH),
+        # fuzzy words: at most 2 edits, a prefix of 1 to the word's length, nothing else
+        ("word~3", fuzzy("word~3")),
+        ("word~99999", fuzzy("word~99999")),
+        ("word~0", fuzzy("word~0")),
+        ("word~1/abc", fuzzy("word~1/abc")),
+        ("word~/", fuzzy("word~/")),
+        ("word~2/-1", fuzzy("word~2/-1")),
+        ("word~2/0", fuzzy("word~2/0")),
+        ("word~/03", fuzzy("word~/03")),
+        ("word~/5", fuzzy("word~/5")),
+        ("maroc~/99999999999999999999999", fuzzy("maroc~/99999999999999999999999")),
+        ("word~1.5", fuzzy("word~1.5")),
+        ("word~~", fuzzy("word~~")),
+        ("word~1~2", fuzzy("word~1~2")),
+        ("wo~rd", fuzzy("wo~rd")),
+        ("~maroc", fuzzy("~maroc")),
+        ('"maroc rabat"~2', fuzzy("~2")),
+        ("sud-sud~", fuzzy("sud-sud~")),
+        ("title:word~9", fuzzy("word~9")),
+        ("-word~3", fuzzy("word~3")),
+        ("(maroc OR word~٢)", fuzzy("word~٢")),
+        ("word\x1b~3", fuzzy("word\\x1b~3")),
+        ("coop*~", "A word is truncated (*) or fuzzy (~), not both: 'coop*~'."),
+        ("a" * 41 + "~", "A fuzzy word has at most 40 letters: write this one without ~."),
+        # fields: a name and a colon at a word's start, one of ours
+        ("category_key:monde", f"Unknown field 'category_key:'. {FIELDS_ARE}"),
+        ("url:example", f"Unknown field 'url:'. {FIELDS_ARE}"),
+        ("PATH:x", f"Unknown field 'PATH:'. {FIELDS_ARE}"),
+        ("id:1", f"Unknown field 'id:'. {FIELDS_ARE}"),
+        ("date:2020", f"Unknown field 'date:'. {FIELDS_ARE}"),
+        ("maroc (source:afp)", f"Unknown field 'source:'. {FIELDS_ARE}"),
+        # truncation: wherever a wildcard can be
+        ("a,body:b*", truncation("a,body:b*")),
+        ("x.title:co*", truncation("x.title:co*")),
+        ("foo.url:ba*", truncation("foo.url:ba*")),
+        ("title:co*", truncation("co*")),
+        ("title:(maroc co*)", truncation("co*")),
+        ("(maroc OR co*)", truncation("co*")),
+        ("-co*", truncation("co*")),
+        ("maroc.co*", truncation("maroc.co*")),
+        ("co?", truncation("co?")),
+        ("c?op*", truncation("c?op*")),
+        ("?", truncation("?")),
+        ("*", truncation("*")),
+        ("**", truncation("**")),
+        ("maroc *", truncation("*")),
+        ("*maroc*", truncation("*maroc*")),
+        ("l'a?", truncation("l'a?")),
+        ("œ*", truncation("œ*")),
+        ('"co* bilatérale"', truncation("co*")),
+        ('title:"union co*"', truncation("co*")),
+        # nesting
+        ("(" * (MAX_NESTING + 1) + "maroc" + ")" * (MAX_NESTING + 1),
+         "Parentheses nest too deep: at most 32 levels, one inside another."),
+        ("(" * 400 + "maroc" + ")" * 400,
+         "Parentheses nest too deep: at most 32 levels, one inside another."),
+        # the length counts the composed form: the decomposed twin of a query that fits, fits
+        ("é" * 1001, "The query is too long (1001 characters; at most 1000)."),
+        ("e\u0301" * 1001, "The query is too long (1001 characters; at most 1000)."),
     ],
 )
 def test_bad_queries_say_what_to_do(text, message):
@@ -66,9 +162,92 @@ def test_bad_queries_say_what_to_do(text, message):
     assert str(error.value) == message
 
 
-@pytest.mark.parametrize("text", ["Est", "est", "été", "son", "sommes", "pas"])
-def test_content_words_that_look_like_stop_words_are_kept(text):
-    assert list(parse_query(text, SCHEMA).iter_all_terms())
+@pytest.mark.parametrize(
+    "text",
+    ["(" * MAX_NESTING + "maroc" + ")" * MAX_NESTING, "e\u0301" * 600, "é" * 1000,
+     "NOT " * 248 + "maroc", "maroc " + "-a " * 330, " OR ".join(["maroc"] * 200)[:1000].strip(),
+     "maroc " + "AND rabat " * 99, "coop" * 10 + "~2", "maroc~ " * 142],
+)
+def test_long_and_nested_queries_within_the_limits_parse(text):
+    """Up to the limits, a query parses: no RecursionError, nothing unbounded."""
+    try:
+        parse_query(text, SCHEMA)
+    except QuerySyntaxError as error:
+        assert str(error) in (NOTHING_TO_SEARCH, "The query ends with an operator: add a word after it.")
+
+
+@pytest.mark.parametrize(
+    "text, fields",
+    [("x.url:bar", DEFAULT), ("a.id:b", DEFAULT), ("foo.date:2020", DEFAULT),
+     ("x.source:afp", DEFAULT), ("x.category_key:monde", DEFAULT), ("x.path:y", DEFAULT),
+     ("(a.url:bar*)", DEFAULT), ("-x.url:bar maroc", DEFAULT), ("x.title:foo", DEFAULT),
+     ("title:x.url:y", {"title"}), ("author:(x.date:y)", {"author"})],
+)
+def test_only_searchable_fields_are_ever_searched(text, fields):
+    assert {fieldname for fieldname, _ in parse_query(text, SCHEMA).iter_all_terms()} == fields
+
+
+def bad_form(name: str, value: str) -> str:
+    return f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{value}'."
+
+
+def not_real(name: str, value: str) -> str:
+    return (f"--{name} takes a real date (years 1800 to 2200) written 2020, 2020-06 or "
+            f"2020-06-15, not '{value}'.")
+
+
+@pytest.mark.parametrize(
+    "dates, message",
+    [
+        ({"since": "2020-02-30"}, not_real("since", "2020-02-30")),
+        ({"until": "2021-02-29"}, not_real("until", "2021-02-29")),
+        ({"since": "1900-02-29"}, not_real("since", "1900-02-29")),
+        ({"since": "2020-13"}, not_real("since", "2020-13")),
+        ({"until": "2020-00"}, not_real("until", "2020-00")),
+        ({"since": "2020-06-00"}, not_real("since", "2020-06-00")),
+        ({"since": "2020-04-31"}, not_real("since", "2020-04-31")),
+        ({"since": "0000"}, not_real("since", "0000")),
+        ({"since": "٢٠٢٠"}, bad_form("since", "٢٠٢٠")),
+        ({"until": "２０２０"}, bad_form("until", "２０２０")),
+        ({"since": "2020-0６"}, bad_form("since", "2020-0６")),
+        ({"since": "2020\n"}, bad_form("since", "2020\\n")),
+        ({"since": "2020-6"}, bad_form("since", "2020-6")),
+        ({"since": "2020-06-15T10:00"}, bad_form("since", "2020-06-15T10:00")),
+        ({"since": "2021", "until": "2020-12"},
+         "--since 2021 is after --until 2020-12: no date is in that range; swap them or widen it."),
+        ({"since": "2020-06-16", "until": "2020-06-15"},
+         "--since 2020-06-16 is after --until 2020-06-15: no date is in that range; "
+         "swap them or widen it."),
+    ],
+)
+def test_bad_date_filters_say_what_is_accepted(dates, message):
+    with pytest.raises(QuerySyntaxError) as error:
+        filter_query(SCHEMA, **dates)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "since, until, lowest, highest",
+    [("2020-02-29", None, "2020-02-29", None), ("2000-02-29", "2000-02-29", "2000-02-29", "2000-02-29~"),
+     ("2020-06-15", "2020-06", "2020-06-15", "2020-06~"), ("2020", "2020", "2020", "2020~"),
+     ("2019-12", "2020", "2019-12", "2020~")],
+)
+def test_date_filters_take_real_dates_in_order(since, until, lowest, highest):
+    found = filter_query(SCHEMA, since=since, until=until)
+    assert (found.fieldname, found.start, found.end) == ("date", lowest, highest)
+
+
+def _terms(query) -> set[str]:
+    return {term.decode() if isinstance(term, bytes) else term for _, term in query.iter_all_terms()}
+
+
+@pytest.mark.parametrize(
+    "text, term",
+    [("Est", "est"), ("est", "est"), ("été", "ete"), ("son", "son"), ("sommes", "somm"),
+     ("pas", "pas")],
+)
+def test_content_words_that_look_like_stop_words_are_kept(text, term):
+    assert _terms(parse_query(text, SCHEMA)) == {term}
 
 
 @pytest.mark.parametrize(
@@ -80,9 +259,7 @@ def test_content_words_that_look_like_stop_words_are_kept(text):
     ],
 )
 def test_terms_searched(text, expected_terms):
-    terms = {term.decode() if isinstance(term, bytes) else term
-             for _, term in parse_query(text, SCHEMA).iter_all_terms()}
-    assert expected_terms <= terms
+    assert _terms(parse_query(text, SCHEMA)) == expected_terms
 
 
 @given(st.text(max_size=300))

@@ -1,7 +1,10 @@
+import unicodedata
+
 import pytest
 
+from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
 from search.index import rebuild
-from search.searcher import search
+from search.searcher import Filters, search
 
 from .conftest import RABAT, TACHKENT
 
@@ -115,14 +118,15 @@ def test_snippet_highlights_the_article_spelling(seed_index):
         ("securite alimentaire", {"sécurité", "alimentaire"}),
         ("Tokaiev~", {"Tokayev"}),
         ("parlementair*", {"parlementaire", "parlementaires"}),
-        ("con*", {"convergence", "contexte", "conjointe"}),
-        ("con* bilatérale", {"conseil", "bilatérales"}),
+        ("con*", {"conceptuelle", "conflits", "conjointe", "contexte", "convergence"}),
+        ("con* bilatérale", {"bilatéral", "bilatérales", "concordance", "conflits", "conseil",
+                             "conseillers", "contexte"}),
         ("azerbaidjan", {"l'Azerbaïdjan", "azerbaïdjanais"}),
     ],
 )
 def test_snippet_highlights_every_kind_of_match(seed_index, text, words):
     hits = search(seed_index, text).hits
-    assert words <= {word for hit in hits for word in highlighted(hit)}
+    assert {word for hit in hits for word in highlighted(hit)} == words
 
 
 def test_snippet_is_one_line_with_ellipses(seed_index):
@@ -230,3 +234,156 @@ def test_a_word_whose_only_postings_in_a_field_are_deleted(tmp_path):
     write("Zorglub à Rabat")
     write("Visite à Rabat")
     assert search(tmp_path / "index", "gazier zorglub").total == 8
+
+
+@pytest.fixture(scope="module")
+def labelled_index(tmp_path_factory):
+    """Articles with sources and categories, subcategories included."""
+    from search.index import build
+    from search.models import Article
+
+    folder = tmp_path_factory.mktemp("labelled") / "index"
+    labels = [("afp.com", "Monde"), ("actu.orange.fr", "Société/Justice"),
+              ("actu.orange.fr", "Société/Éducation"), ("reuters.com", "Politique")]
+    build([Article(id=str(n), path=f"{n}.txt", title=f"Sommet {n}", body="Le ministre au sommet.",
+                   source=source, category=category)
+           for n, (source, category) in enumerate(labels)], folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"source": "afp.com"}, {"0"}),
+        ({"source": " ACTU.Orange.fr "}, {"1", "2"}),
+        ({"category": "Société"}, {"1", "2"}),
+        ({"category": "societe/justice"}, {"1"}),
+        ({"category": "MONDE"}, {"0"}),
+        ({"source": "reuters.com", "category": "politique"}, {"3"}),
+        ({"source": "reuters.com", "category": "monde"}, set()),
+    ],
+)
+def test_known_sources_and_categories_filter(labelled_index, filters, expected):
+    assert found(labelled_index, "ministre", filters=Filters(**filters)) == expected
+
+
+STATS_SOURCES = "`search stats` lists the sources."
+STATS_CATEGORIES = "`search stats` lists the categories."
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"source": "afp"}, f"No article has the source 'afp'. Closest: afp.com. {STATS_SOURCES}"),
+        ({"source": "actu.orange"},
+         f"No article has the source 'actu.orange'. Closest: actu.orange.fr. {STATS_SOURCES}"),
+        ({"source": "afp.co"}, f"No article has the source 'afp.co'. Closest: afp.com. {STATS_SOURCES}"),
+        ({"source": "lemonde.fr"}, f"No article has the source 'lemonde.fr'. {STATS_SOURCES}"),
+        ({"source": "a\nb\x1b"}, f"No article has the source 'a\\nb\\x1b'. {STATS_SOURCES}"),
+        ({"category": "societ"},
+         f"No article has the category 'societ'. Closest: societe. {STATS_CATEGORIES}"),
+        ({"category": "Société/Justic"},
+         "No article has the category 'Société/Justic'. Closest: societe/justice, "
+         f"societe/education, societe. {STATS_CATEGORIES}"),
+        ({"category": "mondes"},
+         f"No article has the category 'mondes'. Closest: monde. {STATS_CATEGORIES}"),
+        ({"category": "sport"}, f"No article has the category 'sport'. {STATS_CATEGORIES}"),
+        ({"category": "justice"},
+         f"No article has the category 'justice'. Closest: societe/justice. {STATS_CATEGORIES}"),
+    ],
+)
+def test_unknown_sources_and_categories_name_the_closest(labelled_index, filters, message):
+    with pytest.raises(FilterError) as error:
+        search(labelled_index, "ministre", filters=Filters(**filters))
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "composed",
+    ["Azerbaïdjan", "coopération bilatérale", '"sécurité alimentaire"', "title:Tokaïev~",
+     "coopér*", "président -Tachkent", "Côte d'Ivoire OR été"],
+)
+def test_decomposed_queries_find_what_composed_ones_find(seed_index, composed):
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    assert search(seed_index, decomposed).hits == search(seed_index, composed).hits
+
+
+def test_a_truncation_standing_for_too_many_terms_is_stopped(seed_index, monkeypatch):
+    most = _expanded(seed_index, "con*", max, _terms)  # con*'s terms in its largest field
+    assert _expanded(seed_index, "parlementair*", max, _terms) < most - 1
+    monkeypatch.setattr("search.query.MAX_EXPANDED_TERMS", most - 1)
+    assert search(seed_index, "parlementair*").total == 1
+    with pytest.raises(QueryTooBroadError) as error:
+        search(seed_index, "con*")
+    assert str(error.value) == ("'con*' stands for too many words to search them all: make it "
+                                "more specific (more letters before * or ?, or fewer edits after ~).")
+    monkeypatch.setattr("search.query.MAX_EXPANDED_TERMS", most)
+    assert search(seed_index, "con*").total == 2
+
+
+def test_the_words_of_a_query_share_one_budget_checked_before_reading(seed_index, monkeypatch):
+    def read(*args):
+        raise AssertionError("postings read over the budget")
+
+    needed = _expanded(seed_index, "coopér* Tokaiev~2 parlementair*", sum, _postings)
+    monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed)
+    assert search(seed_index, "coopér* Tokaiev~2 parlementair*").total == 1
+    monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed - 1)
+    monkeypatch.setattr("search.query._weights", read)
+    with pytest.raises(QueryTooBroadError) as error:
+        search(seed_index, "coopér* Tokaiev~2 parlementair*")
+    assert str(error.value) == (
+        "'coopér*', 'Tokaiev~2' and 'parlementair*' stand for too many words to search them "
+        "all: make them more specific (more letters before * or ?, or fewer edits after ~), "
+        "or use fewer of them.")
+
+
+def _expanded(index_dir, text: str, total, measure) -> int:
+    """`total` of `measure(segment, field, terms)` over the truncated and fuzzy words of
+    `text` in each field and segment of the index."""
+    from search.index import open_index
+    from search.query import _Expansion, parse_query
+
+    ix = open_index(index_dir)
+    with ix.reader() as reader:
+        return total(measure(segment, leaf.field(), leaf._btexts(segment))
+                     for segment, _ in reader.leaf_readers()
+                     for leaf in parse_query(text, ix.schema).leaves()
+                     if isinstance(leaf, _Expansion))
+
+
+def _terms(segment, fieldname: str, terms: list[bytes]) -> int:
+    return len(terms)
+
+
+def _postings(segment, fieldname: str, terms: list[bytes]) -> int:
+    return sum(segment.doc_frequency(fieldname, term) for term in terms)
+
+
+def test_a_bug_in_query_code_is_not_reported_as_damage(seed_index, monkeypatch):
+    def broken(self, searcher, context=None):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("search.query._AllWords.matcher", broken)
+    with pytest.raises(KeyError):
+        search(seed_index, "coopération bilatérale")
+
+
+@pytest.mark.parametrize("error", [ValueError, KeyError, IndexError, TypeError])
+def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatch, error):
+    """An error raised where Whoosh reads the bytes of its postings."""
+    import whoosh.codec.whoosh3 as codec
+
+    read = {}
+    exec(compile(f"def _read_ids(self):\n    raise {error.__name__}('garbled')\n",
+                 codec.__file__, "exec"), read)
+    monkeypatch.setattr(codec.W3LeafMatcher, "_read_ids", read["_read_ids"])
+    if error is TypeError:  # not one of Whoosh's read errors outside its byte layer
+        with pytest.raises(TypeError):
+            search(seed_index, "coopération bilatérale")
+        return
+    with pytest.raises(IndexCorruptError) as raised:
+        search(seed_index, "coopération bilatérale")
+    assert str(raised.value) == (f"The index in {seed_index}/ could not be read "
+                                 f"({error.__name__}). Run `search rebuild` to rebuild it.")
