@@ -56,8 +56,9 @@ from search.errors import (
     SubWriterFailed, UnreadableArticle,
 )
 from search.ingest import (
-    SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
+    SourceFile, check_field_map, find_article_files, parse_file, path_key, survey,
 )
+from search.formats import printable
 from search.models import Article, Count, IndexReport, IndexStats, Skipped, Unchanged
 
 CURRENT = "CURRENT"
@@ -504,11 +505,6 @@ class _Writer:
         self.tally.skipped.extend(skipped)
 
 
-def _expected_items(source: SourceFile, data: bytes) -> int:
-    """About how many articles a file holds, for the progress bar."""
-    return max(1, data.count(b"\n")) if source.file.suffix.lower() == ".jsonl" else 1
-
-
 def _is_under(key: str, folders: Iterable[Path]) -> bool:
     return any(Path(key).is_relative_to(folder) for folder in folders)
 
@@ -531,16 +527,16 @@ def update(
     paths = list(paths)
     check_field_map(field_map)
     # The index folder may lie inside a corpus folder: its files are not articles.
-    sources = [source for source in find_article_files(paths)
-               if not _is_under(source.key, [index_dir.resolve()])]
-    folders = [path.resolve() for path in paths if path.is_dir()]
+    found = list(find_article_files(paths, exclude=[index_dir]))
+    sources = [item for item in found if isinstance(item, SourceFile)]
+    folders = [Path(path_key(path)) for path in paths if path.is_dir()]
     with write_lock(index_dir):
         previous = _current_generation(index_dir)
         if previous and not fresh:
             open_index(index_dir)  # a damaged index is reported, not built upon
         base = index_dir / previous if previous and not fresh else None
         files = _read_manifest(base) if base else {}
-        tally = _Tally()
+        tally = _Tally(skipped=[item for item in found if isinstance(item, Skipped)])
 
         changed, expected = _changed_files(sources, files, field_map, tally)
         seen = {source.key for source in sources}
@@ -556,10 +552,10 @@ def update(
                     writer.remove_file(key)
                 for source, print_ in changed:
                     known = files[source.key].articles if source.key in files else {}
-                    items = parse_file(source, read_bytes(source), field_map, known)
+                    items = parse_file(source, field_map, known)
                     writer.write_file(source.key, print_, items, progress)
                 if not writer.owner:
-                    where = ", ".join(str(p) for p in paths) or "the given paths"
+                    where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
                     raise CorpusError(
                         f"No article could be indexed from {where}; the index was left as it was."
                     )
@@ -576,18 +572,17 @@ def _changed_files(
     changed, expected = [], 0
     for source in sources:
         try:
-            data = read_bytes(source)
+            found = survey(source, field_map)
         except UnreadableArticle as error:
-            tally.skipped.append(Skipped(str(source.file), str(error)))
+            tally.skipped.append(Skipped(source.path, str(error)))
             continue
-        print_ = fingerprint(data, field_map)
         entry = files.get(source.key)
-        if entry and entry.fingerprint == print_:
+        if entry and entry.fingerprint == found.fingerprint:
             tally.unchanged += len(entry.articles)
             tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
         else:
-            changed.append((source, print_))
-            expected += _expected_items(source, data)
+            changed.append((source, found.fingerprint))
+            expected += found.articles
     return changed, expected
 
 

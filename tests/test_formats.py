@@ -12,8 +12,11 @@ from search.models import Article, Skipped
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def parse(path: Path, data: bytes, field_map=None) -> list[Article | Skipped]:
-    return [item for item, _ in parse_file(SourceFile(path, path.parent), data, field_map or {})]
+def parse(path: Path, data: bytes | None = None, field_map=None) -> list[Article | Skipped]:
+    """The items of the file at `path`, written with `data` first if given."""
+    if data is not None:
+        path.write_bytes(data)
+    return [item for item, _ in parse_file(SourceFile(path, path.parent), field_map or {})]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,7 @@ def test_dates_written_in_the_text(text, date):
 
 
 def test_news_page_keeps_only_the_article():
-    [article] = parse(FIXTURES / "news-page.html", (FIXTURES / "news-page.html").read_bytes())
+    [article] = parse(FIXTURES / "news-page.html")
     assert article.title == "Le Maroc et le Kazakhstan signent un accord sur l'eau"
     assert (article.date, article.source, article.author, article.category) == (
         "2024-08-28", "Le Diplomate", "Amina Berrada", "Monde")
@@ -114,7 +117,7 @@ def test_news_page_keeps_only_the_article():
 
 def test_a_page_with_no_article_is_skipped():
     path = FIXTURES / "index-page.html"
-    assert parse(path, path.read_bytes()) == [Skipped(str(path), "no article text in the page")]
+    assert parse(path) == [Skipped(str(path), "no article text in the page")]
 
 
 ORANGESUM_LIKE = {

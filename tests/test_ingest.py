@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -108,28 +109,32 @@ def test_bad_files_are_skipped_and_the_rest_read(tmp_path, monkeypatch):
     (tmp_path / "locked.txt").write_text("x", encoding="utf-8")
     (tmp_path / "notes.md").write_text("ignored: not an article file", encoding="utf-8")
     (tmp_path / ".hidden.txt").write_text("ignored: hidden", encoding="utf-8")
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(path):
-        if path.name == "locked.txt":
+    def open_(path, *args, **kwargs):
+        if Path(path).name == "locked.txt":  # chmod would not stop root
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(path)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", open_)
     items = {Path(i.path).name: i for i in load_articles(find_article_files([tmp_path]))}
-    assert sorted(items) == ["empty.txt", "good.txt", "image.txt", "latin.txt", "locked.txt"]
+    assert sorted(items) == ["empty.txt", "good.txt", "image.txt", "latin.txt", "locked.txt",
+                             "notes.md"]
     assert isinstance(items["good.txt"], Article)
     assert items["latin.txt"].title == "Un été à Rabat"
     assert items["empty.txt"] == Skipped(str(tmp_path / "empty.txt"), "empty file")
     assert items["image.txt"].reason == "binary file"
     assert items["locked.txt"].reason == "cannot read: Permission denied"
+    assert items["notes.md"].reason == (
+        "unsupported file type .md (expected .htm, .html, .json, .jsonl, .txt)")
 
 
 def test_a_file_of_another_kind_named_directly_is_reported(tmp_path):
     other = tmp_path / "page.pdf"
     other.write_bytes(b"%PDF")
     [item] = load_articles(find_article_files([other]))
-    assert item == Skipped(str(other), "not an article file (expected .htm, .html, .json, .jsonl, .txt)")
+    assert item == Skipped(
+        str(other), "unsupported file type .pdf (expected .htm, .html, .json, .jsonl, .txt)")
 
 
 def test_missing_corpus_path():
