@@ -43,7 +43,7 @@ BOMS = (
     (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 18
 # A `.txt` or `.html` file is one article, read whole, and a page is parsed into a tree
 # several times its size: a file beyond this is not an article (a log, a dump) and would
 # cost gigabytes of memory. Exports (`.jsonl`) are read a record at a time, without limit.
@@ -89,11 +89,12 @@ class Survey:
 
 
 def decode(data: bytes) -> str:
-    """The text of a whole file: by its byte order mark (UTF-8, UTF-16 or UTF-32), else each
-    line by itself (`decode_line`); binary and empty files are refused."""
+    """The text of a whole file: by its byte order mark (UTF-16 or UTF-32), else each line
+    by itself (`decode_line`; a UTF-8 mark is dropped); binary and empty files are refused."""
     encoding, bom = _bom(data)
-    if encoding:
-        text = data[len(bom):].decode(encoding, errors="replace")
+    data = data[len(bom):]
+    if encoding not in (None, "utf-8"):
+        text = data.decode(encoding, errors="replace")
     elif b"\x00" in data:
         raise UnreadableArticle("binary file")
     else:
@@ -158,11 +159,15 @@ def open_article(source: SourceFile) -> Iterator[BinaryIO]:
         fd = os.open(source.file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as error:
         raise UnreadableArticle(_cannot_read(error)) from None
+    try:
+        kind = _not_regular(os.fstat(fd).st_mode)
+    except OSError as error:
+        kind = _cannot_read(error)
+    if kind:
+        os.close(fd)
+        raise UnreadableArticle(kind)
     with open(fd, "rb", buffering=CHUNK_BYTES) as stream:
         try:
-            kind = _not_regular(os.fstat(fd).st_mode)
-            if kind:
-                raise UnreadableArticle(kind)
             yield stream
         except OSError as error:
             raise UnreadableArticle(_cannot_read(error)) from None
@@ -264,7 +269,7 @@ def text_lines(stream: BinaryIO) -> Iterator[str]:
     decoded by itself (`decode_line`). A binary file is refused from its opening."""
     head = stream.read(BINARY_SAMPLE_CHARS)
     encoding, bom = _bom(head)
-    if encoding is None:
+    if encoding in (None, "utf-8"):
         if b"\x00" in head:
             raise UnreadableArticle("binary file")
         _refuse_binary("".join(decode_line(line) for line in head.splitlines(keepends=True)))

@@ -36,9 +36,10 @@ def _replacement(found: re.Match) -> str:
 
 def printable(text: str) -> str:
     """`text` as a terminal can show it on one line, for file names and ids: every character
-    that is not printable escaped as in a Python literal (`\\n`, `\\x1b`, `\\u200b`), an
-    undecodable byte of a file name (a surrogate escape) as `\\xe9`, and backslashes doubled,
-    so that two different names never look the same. Always encodable to UTF-8."""
+    that is not printable escaped as in a Python literal (`\\n`, `\\x1b`, `\\u00a0`,
+    `\\u200b`), an undecodable byte of a file name (a surrogate escape) as `\\xe9`, and
+    backslashes doubled, so that two different names never look the same. Always encodable
+    to UTF-8."""
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(_escape(char) for char in text)
@@ -51,6 +52,8 @@ def _escape(char: str) -> str:
         return char
     if "\udc80" <= char <= "\udcff":  # os.fsdecode's escape of the byte ord(char) - 0xDC00
         return f"\\x{ord(char) - 0xDC00:02x}"
+    if "\x80" <= char <= "\xff":  # `\\xNN` from 80 on is a byte: the character is `\\u00NN`
+        return f"\\u{ord(char):04x}"
     return repr(char)[1:-1]
 
 
