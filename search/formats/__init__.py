@@ -86,7 +86,8 @@ def source_from_url(url: str | None) -> str | None:
         host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
     except ValueError:  # `http://[::1`: not a URL a domain can be read from
         return None
-    return host.removeprefix("www.") or None
+    host = host.removeprefix("www.")
+    return host if any(char.isalnum() for char in host) else None
 
 
 def _clean(value: str | None) -> str | None:

@@ -8,7 +8,9 @@ Imported only when a page is read, so that `search query` starts fast.
 What trafilatura keeps of a page of links (a home page, a section's index) can still be
 links: a page is taken for an article only if at most LINK_SHARE_MAX of its text is the
 text of links ("link density", the measure boilerplate removers such as jusText and
-Readability use to tell navigation from prose).
+Readability use to tell navigation from prose), and if what it keeps has a paragraph of
+prose (trafilatura can keep the dates of a list of headlines, and drop the headlines).
+A list of teasers whose summaries are not links can still pass for an article.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from search.models import Article
 
 # An article's text holds a few links, a list of headlines almost nothing else.
 LINK_SHARE_MAX = 0.5
+# What is left of a list of links once they are dropped is dates and counts: an article
+# has at least one paragraph of prose, a sentence of this many words.
+PROSE_MIN_WORDS = 8
 
 
 class NoArticleInPage(ValueError):
@@ -56,6 +61,8 @@ def parse_html(html: str, *, id: str, path: str) -> Article:
         lines = lines[1:]  # the headline, repeated as the text's first line
     if not lines:
         raise NoArticleInPage("no article text in the page")
+    if not any(len(line.split()) >= PROSE_MIN_WORDS for line in lines):
+        raise NoArticleInPage("no article text in the page (no paragraph of prose)")
     return complete(
         id=id,
         path=path,

@@ -121,6 +121,10 @@ def json_records(text: str, path: str) -> Iterator[RawRecord]:
         position = _SPACE.match(text, end).end()
         if text.startswith(",", position):
             position = _SPACE.match(text, position + 1).end()
+            if text.startswith("]", position):  # `[{...},]`
+                yield RawRecord(f"{path}[{number + 1}]", number + 1,
+                                problem="malformed JSON (Expecting value)")
+                return
         elif not text.startswith("]", position):
             line = text.count("\n", 0, position) + 1
             yield RawRecord(f"{path}[{number + 1}]", number + 1,
