@@ -166,6 +166,7 @@ def open_article(source: SourceFile) -> Iterator[BinaryIO]:
     if kind:
         os.close(fd)
         raise UnreadableArticle(kind)
+    os.set_blocking(fd, True)  # a regular file: reads as usual, on any file system
     with open(fd, "rb", buffering=CHUNK_BYTES) as stream:
         try:
             yield stream

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import socket
+import tempfile
 import threading
 import tracemalloc
 from pathlib import Path
@@ -309,7 +310,7 @@ HOSTILE = {
                        "string conversion)",
     "exports.jsonl:4": "no article text (keys: titre, texte_integral; name the body with "
                        "--map body=KEY)",
-    "exports.jsonl:5": "malformed JSON line (Invalid control character at)",
+    "exports.jsonl:5": "malformed JSON line (Invalid control character)",
     "list.json[2]": "JSON nested too deep",
     "list.json[4]": "malformed JSON (Exceeds the limit (4300 digits) for integer string "
                     "conversion)",
@@ -559,3 +560,19 @@ def test_an_export_is_read_and_hashed_without_holding_it(tmp_path):
     assert (found.articles, articles) == (1000, 1000)
     assert found.fingerprint == fingerprint(export.read_bytes(), {})
     assert peak < 2 << 20 and export.stat().st_size > 4 * (2 << 20)
+
+
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(
+           lambda text: text.encode("utf-8", "surrogatepass"))),
+       st.sampled_from(sorted(ingest.ARTICLE_SUFFIXES)))
+def test_any_file_gives_articles_or_reasons(data, suffix):
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder, "article" + suffix)
+        file.write_bytes(data)
+        for item, _ in parse_file(SourceFile(file, Path(folder))):
+            if isinstance(item, Skipped):
+                assert item.reason.isprintable()
+            else:
+                assert isinstance(item, Article) and item.body
+                for text in vars(item).values():
+                    assert text is None or "\x00" not in text and text.encode("utf-8")

@@ -166,7 +166,7 @@ def _loads(text: str, malformed: str) -> tuple[object, str]:
 
 
 def _malformed(malformed: str, error: json.JSONDecodeError) -> str:
-    return f"{malformed} ({error.msg})"
+    return f"{malformed} ({error.msg.removesuffix(' at')})"  # `Invalid control character at`
 
 
 def _unusable(malformed: str, error: Exception) -> str:
