@@ -55,10 +55,10 @@ from search.errors import (
     CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
     SubWriterFailed, UnreadableArticle,
 )
+from search.formats import printable
 from search.ingest import (
     SourceFile, check_field_map, find_article_files, parse_file, path_key, survey,
 )
-from search.formats import printable
 from search.models import Article, Count, IndexReport, IndexStats, Skipped, Unchanged
 
 CURRENT = "CURRENT"
