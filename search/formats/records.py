@@ -38,6 +38,8 @@ FIELDS = tuple(FIELD_NAMES)
 def _text(value) -> str | None:
     """A field's text, whatever JSON gave: a string or a number as it is, a list or an
     object as its strings and numbers joined by ", " (at any depth, without recursion)."""
+    if isinstance(value, str):  # the usual case, made fast
+        return value.strip() or None
     texts, pending = [], [value]
     while pending:
         item = pending.pop()
