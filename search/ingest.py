@@ -91,6 +91,13 @@ class Survey:
 def decode(data: bytes) -> str:
     """The text of a whole file: by its byte order mark (UTF-16 or UTF-32), else each line
     by itself (`decode_line`; a UTF-8 mark is dropped); binary and empty files are refused."""
+    text = _text_of(data)
+    if not text.strip():
+        raise UnreadableArticle("empty file")
+    return text
+
+
+def _text_of(data: bytes) -> str:
     encoding, bom = _bom(data)
     data = data[len(bom):]
     if encoding not in (None, "utf-8"):
@@ -102,9 +109,9 @@ def decode(data: bytes) -> str:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = "".join(decode_line(line) for line in data.splitlines(keepends=True))
-    if not text.strip():
-        raise UnreadableArticle("empty file")
-    _refuse_binary(text)
+    sample = text[:BINARY_SAMPLE_CHARS]
+    if len(_CONTROLS.findall(sample)) > max(2, len(sample) // 100):
+        raise UnreadableArticle("binary file")
     return text
 
 
@@ -125,12 +132,6 @@ def _bom(data: bytes) -> tuple[str | None, bytes]:
         if data.startswith(bom):
             return encoding, bom
     return None, b""
-
-
-def _refuse_binary(text: str) -> None:
-    sample = text[:BINARY_SAMPLE_CHARS]
-    if len(_CONTROLS.findall(sample)) > max(2, len(sample) // 100):
-        raise UnreadableArticle("binary file")
 
 
 def check_field_map(field_map: Mapping[str, str]) -> None:
@@ -269,11 +270,8 @@ def text_lines(stream: BinaryIO) -> Iterator[str]:
     """The lines of an open text file, one at a time: by its byte order mark, else each
     decoded by itself (`decode_line`). A binary file is refused from its opening."""
     head = stream.read(BINARY_SAMPLE_CHARS)
+    _text_of(head)  # refuses a binary file
     encoding, bom = _bom(head)
-    if encoding in (None, "utf-8"):
-        if b"\x00" in head:
-            raise UnreadableArticle("binary file")
-        _refuse_binary("".join(decode_line(line) for line in head.splitlines(keepends=True)))
     stream.seek(len(bom))
     if encoding in (None, "utf-8"):
         yield from (decode_line(line) for line in stream)

@@ -302,6 +302,7 @@ HOSTILE = {
     "utf16-no-bom.txt": "binary file",
     "empty.jsonl": "empty file",
     "image.jsonl": "binary file",
+    "controls.jsonl": "binary file",
     "links.html": "no article text in the page (100% of its text is links)",
     "headlines.htm": "no article text in the page (80% of its text is links)",
     "deep.json[1]": "JSON nested too deep",
@@ -366,6 +367,8 @@ def _write_hostile_corpus(root: Path) -> None:
     (root / "utf16-no-bom.txt").write_bytes(GOOD_TEXT.format("Nulle part").encode("utf-16-le"))
     (root / "empty.jsonl").write_bytes(b"\n \n\r\n")
     (root / "image.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (root / "controls.jsonl").write_bytes(
+        codecs.BOM_UTF16_LE + "".join(map(chr, range(32))).encode("utf-16-le") * 8)
     links = "".join(f'<p><a href="/{n}">Un titre de lien numéro {n} sur la diplomatie</a></p>'
                     for n in range(8))
     (root / "links.html").write_text(f"<html><body><article>{links}</article></body></html>")
