@@ -293,6 +293,8 @@ HOSTILE = {
     "dangling.txt": "broken symbolic link (its target does not exist)",
     "sub/up": "symbolic link loop (to a folder that contains it)",
     "sub/deeper/root": "symbolic link loop (to a folder that contains it)",
+    "ring/a/to-b/to-a": "symbolic link loop (to a folder that contains it)",
+    "null.txt": "not a regular file (a character device)",
     "doc.pdf": f"unsupported file type .pdf ({EXPECTED})",
     "letter.docx": f"unsupported file type .docx ({EXPECTED})",
     "feed.rss": f"unsupported file type .rss ({EXPECTED})",
@@ -334,6 +336,7 @@ FOUND = {
     "Banjul": "exports.jsonl#8",
     "Bissau": "exports.jsonl#9",
     "Praia": "exports.jsonl#10",
+    "Malabo": "exports.jsonl#11",
     "Freetown": "list.json#1",
     "Accra": "list.json#3",
     "Ouagadougou": "list.json#5",
@@ -360,6 +363,11 @@ def _write_hostile_corpus(root: Path) -> None:
     os.symlink("nowhere.txt", root / "dangling.txt")
     os.symlink("..", root / "sub" / "up")
     os.symlink("../..", root / "sub" / "deeper" / "root")
+    (root / "ring" / "a").mkdir(parents=True)
+    (root / "ring" / "b").mkdir()
+    os.symlink("../b", root / "ring" / "a" / "to-b")
+    os.symlink("../a", root / "ring" / "b" / "to-a")
+    os.symlink(os.devnull, root / "null.txt")
     for name in ("doc.pdf", "letter.docx", "feed.rss", "photo.JPG", "archive.tar.gz", "README",
                  ".hidden.pdf", ".hidden/x.txt"):
         (root / name).parent.mkdir(exist_ok=True)
@@ -398,6 +406,7 @@ def _write_hostile_corpus(root: Path) -> None:
         b'{"url": "http://[::1", "text": "Une URL qui ne se lit pas, \\u00e0 Banjul"}',
         b'{"url": "http://[::1]:99999/x", "source": "", "text": "Port impossible \\u00e0 Bissau"}',
         "{\"text\": \"Une ligne en latin-1 \u00e0 Praia\"}\r".encode("latin-1"),
+        codecs.BOM_UTF8 + '{"text": "Un export mis bout à bout, à Malabo"}'.encode(),
     ]))
     (root / "list.json").write_text(
         '[{"text": "Premier article, \\u00e0 Freetown"}, ' + "[" * 100_000 + "]" * 100_000

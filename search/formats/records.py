@@ -87,7 +87,8 @@ def jsonl_records(lines: Iterable[str], path: str) -> Iterator[RawRecord]:
     """The records of a `.jsonl` export, one line at a time: an export can be a few
     hundred megabytes, and nothing but the current line is kept."""
     for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r\n")
+        # A byte order mark opens every file that `cat` put together.
+        line = line.rstrip("\r\n").removeprefix("\ufeff")
         if not line.strip():
             continue
         value, problem = _loads(line, "malformed JSON line")
