@@ -328,7 +328,8 @@ class _Walk:
             return os.stat(path)
         except FileNotFoundError:
             if os.path.lexists(path):
-                yield Skipped(printable(str(path)), "broken symbolic link (its target does not exist)")
+                yield Skipped(printable(str(path)),
+                              "broken symbolic link (its target does not exist)")
             elif named:
                 raise CorpusError(f"No such file or folder: {printable(str(path))}") from None
         except OSError as error:
@@ -369,7 +370,9 @@ class _Walk:
                     ancestors.append(_identity(status))
                     listings.append(_listing(entry))
 
-    def _file(self, file: Path, root: Path, status: os.stat_result) -> Iterator[SourceFile | Skipped]:
+    def _file(
+        self, file: Path, root: Path, status: os.stat_result
+    ) -> Iterator[SourceFile | Skipped]:
         if _identity(status) in self.files:
             return
         self.files.add(_identity(status))

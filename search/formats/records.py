@@ -117,7 +117,8 @@ def json_records(text: str, path: str) -> Iterator[RawRecord]:
             yield RawRecord(where, number, problem=_malformed("malformed JSON", error))
             return
         except (RecursionError, ValueError) as error:
-            value, end, problem = None, _value_end(text, position), _unusable("malformed JSON", error)
+            value, end = None, _value_end(text, position)
+            problem = _unusable("malformed JSON", error)
         yield _json_record(where, number, value, problem)
         if end is None:
             return
@@ -184,7 +185,8 @@ def _json_record(where: str, number: int, value: object, problem: str) -> RawRec
     if problem:
         return RawRecord(where, number, problem=problem)
     try:
-        return RawRecord(where, number, value, json.dumps(value, sort_keys=True, ensure_ascii=False))
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return RawRecord(where, number, value, text)
     except RecursionError as error:
         return RawRecord(where, number, problem=_unusable("malformed JSON", error))
 
