@@ -581,3 +581,22 @@ def test_any_file_gives_articles_or_reasons(data, suffix):
                 assert isinstance(item, Article) and item.body
                 for text in vars(item).values():
                     assert text is None or "\x00" not in text and text.encode("utf-8")
+
+
+NAMES = st.binary(min_size=1, max_size=12).filter(
+    lambda name: b"/" not in name and b"\x00" not in name and not name.startswith(b"."))
+
+
+@given(st.lists(NAMES, min_size=1, max_size=4, unique=True))
+def test_any_file_name_is_read_and_shown_printable(names):
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            Path(os.fsdecode(os.fsencode(folder) + b"/" + name + b".txt")).write_text(
+                "Titre\n\nUn article.", "utf-8")
+        items = list(load_articles(find_article_files([Path(folder)])))
+    assert len(items) == len(names) and all(isinstance(item, Article) for item in items)
+    assert len({item.id for item in items}) == len(names)
+    for item in items:
+        for text in (item.id, item.path):
+            assert text.isprintable()
+            text.encode("utf-8")
