@@ -60,8 +60,9 @@ from search.errors import (
     CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError, IndexOutdatedError,
     IndexWriteError, MassRemovalRefused, SearchError, SubWriterFailed, UnreadableArticle,
 )
+from search.formats import printable
 from search.ingest import (
-    SourceFile, check_field_map, find_article_files, fingerprint, parse_file, read_bytes,
+    SourceFile, check_field_map, find_article_files, parse_file, path_key, survey,
 )
 from search.models import (
     Article, Count, IndexCheck, IndexReport, IndexStats, Skipped, Unchanged,
@@ -760,11 +761,6 @@ def _qualified(item: Article | Unchanged, file_id: str, key: str) -> Article | U
     return dataclasses.replace(item, id=key + item.id[len(file_id):])
 
 
-def _expected_items(source: SourceFile, data: bytes) -> int:
-    """About how many articles a file holds, for the progress bar."""
-    return max(1, data.count(b"\n")) if source.file.suffix.lower() == ".jsonl" else 1
-
-
 def _is_under(key: str, folders: Iterable[Path]) -> bool:
     return any(Path(key).is_relative_to(folder) for folder in folders)
 
@@ -792,19 +788,20 @@ def update(
     paths = list(paths)
     check_field_map(field_map)
     # The index folder may lie inside a corpus folder: its files are not articles.
-    sources = [source for source in find_article_files(paths)
-               if not _is_under(source.key, [index_dir.resolve()])]
-    folders = [path.resolve() for path in paths if path.is_dir()]
+    found = list(find_article_files(paths, exclude=[index_dir]))
+    sources = [item for item in found if isinstance(item, SourceFile)]
+    walk_skipped = [item for item in found if isinstance(item, Skipped)]
+    folders = [Path(path_key(path)) for path in paths if path.is_dir()]
     try:
         with write_lock(index_dir, repair=fresh):
-            return _update_locked(paths, index_dir, sources, folders, fresh, field_map,
-                                  allow_removal, progress, on_start)
+            return _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh,
+                                  field_map, allow_removal, progress, on_start)
     except OSError as error:
         raise _write_failed(index_dir, error) from None
 
 
-def _update_locked(paths, index_dir, sources, folders, fresh, field_map, allow_removal,
-                   progress, on_start) -> IndexReport:
+def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, field_map,
+                   allow_removal, progress, on_start) -> IndexReport:
     previous = _current_generation(index_dir)
     if not fresh:
         try:
@@ -817,7 +814,7 @@ def _update_locked(paths, index_dir, sources, folders, fresh, field_map, allow_r
     except ValueError as error:
         raise _damaged(index_dir, str(error)) from None
     indexed = _indexed_ids(files if base else _manifest_or_nothing(index_dir, previous))
-    tally = _Tally()
+    tally = _Tally(skipped=list(walk_skipped))
 
     changed, expected = _changed_files(sources, files, field_map, tally)
     seen = {source.key for source in sources}
@@ -833,11 +830,10 @@ def _update_locked(paths, index_dir, sources, folders, fresh, field_map, allow_r
                 writer.remove_file(key)
             for source, print_, file_map in changed:
                 known = files[source.key].articles if source.key in files else {}
-                items = parse_file(source, read_bytes(source), file_map, known)
-                writer.write_file(source.key, _file_id(source), print_, items, progress,
-                                  file_map)
+                items = parse_file(source, file_map, known)
+                writer.write_file(source.key, source.id, print_, items, progress, file_map)
             if not writer.owner:
-                where = ", ".join(str(p) for p in paths) or "the given paths"
+                where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
                 raise CorpusError(
                     f"No article could be indexed from {where}; the index was left as it was."
                 )
@@ -845,11 +841,6 @@ def _update_locked(paths, index_dir, sources, folders, fresh, field_map, allow_r
                 _check_removal(index_dir, indexed, writer.owner.keys(), fresh)
         _write_manifest(generation, files)
     return tally.report(index_dir)
-
-
-def _file_id(source: SourceFile) -> str:
-    """The part of its articles' ids that a file gives: its path from the corpus root."""
-    return source.file.relative_to(source.root).as_posix()
 
 
 def _indexed_ids(files: Mapping[str, FileEntry]) -> set[str]:
@@ -930,24 +921,23 @@ def _changed_files(
     as they are."""
     changed, expected = [], 0
     for source in sources:
+        file_map = _map_for(source, files, field_map)
         try:
-            data = read_bytes(source)
+            found = survey(source, file_map)
         except UnreadableArticle as error:
             entry = files.get(source.key)
             kept = f"; its {len(entry.articles):,} indexed articles are kept" if entry else ""
-            tally.skipped.append(Skipped(str(source.file), f"{error}{kept}"))
+            tally.skipped.append(Skipped(source.path, f"{error}{kept}"))
             if entry:
                 tally.unchanged += len(entry.articles)
             continue
-        file_map = _map_for(source, files, field_map)
-        print_ = fingerprint(data, file_map)
         entry = files.get(source.key)
-        if entry and entry.fingerprint == print_:
+        if entry and entry.fingerprint == found.fingerprint:
             tally.unchanged += len(entry.articles)
             tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
         else:
-            changed.append((source, print_, file_map))
-            expected += _expected_items(source, data)
+            changed.append((source, found.fingerprint, file_map))
+            expected += found.articles
     return changed, expected
 
 

@@ -1,30 +1,55 @@
 """Article files → `Article`s: finding files, reading and decoding them, and handing each
-to the parser of its format (`search.formats`). One bad file, or one bad record in an
-export, is reported as `Skipped` and stops nothing.
+to the parser of its format (`search.formats`). Whatever cannot be used is reported as
+`Skipped` with the reason, and stops nothing: a bad file, a bad record in an export, a
+named pipe or a device, a broken or looping symbolic link, a file of another kind.
+
+Only regular files are opened, and never in a way that can block: their kind is checked
+before they are opened (without O_NONBLOCK a named pipe with no writer blocks its reader
+forever) and again once they are open, in case one was replaced in between. File names are
+shown by `printable`, whatever bytes they hold; the files are opened by their real names.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
+import io
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from search.errors import CorpusError, UnreadableArticle
+from search.formats import printable
 from search.formats.html import NoArticleInPage, parse_html
-from search.formats.records import FIELDS, parse_records
+from search.formats.records import FIELDS, json_records, jsonl_records, parse_records
 from search.formats.text import parse_text
 from search.models import Article, Skipped, Unchanged
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".jsonl", ".json"})
+EXPECTED = f"expected {', '.join(sorted(ARTICLE_SUFFIXES))}"
 # Control characters (Unicode category Cc) other than tab, newline, form feed and return:
 # more than 1 % of a file's opening means it is not text.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 BINARY_SAMPLE_CHARS = 100_000
+# Byte order marks, the longer first: UTF-32 LE's begins with UTF-16 LE's.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+CHUNK_BYTES = 1 << 18
+# A `.txt` or `.html` file is one article, read whole, and a page is parsed into a tree
+# several times its size: a file beyond this is not an article (a log, a dump) and would
+# cost gigabytes of memory. Exports (`.jsonl`) are read a record at a time, without limit.
+ARTICLE_MAX_BYTES = 64 << 20
 # Bumped when parsing changes, so that `search index` reads every file again.
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -37,27 +62,76 @@ class SourceFile:
     @property
     def key(self) -> str:
         """The file's absolute path: what the index remembers it by."""
-        return str(self.file.resolve())
+        return path_key(self.file)
+
+    @property
+    def path(self) -> str:
+        """The file's name as given, printable: what reports show."""
+        return printable(str(self.file))
+
+    @property
+    def id(self) -> str:
+        return printable(self.file.relative_to(self.root).as_posix())
+
+
+def path_key(path: Path) -> str:
+    """The absolute path, links resolved, that the index knows a file or folder by
+    (printable, as the index's `files.json` must be valid UTF-8)."""
+    return printable(os.path.realpath(path))
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What is known of a file before parsing it."""
+
+    fingerprint: str
+    articles: int  # about how many articles it holds, for a progress bar
 
 
 def decode(data: bytes) -> str:
-    """UTF-8, falling back to cp1252 then latin-1; binary and empty files are refused."""
-    if b"\x00" in data:
-        raise UnreadableArticle("binary file")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = data.decode("latin-1")
+    """The text of a whole file: by its byte order mark (UTF-16 or UTF-32), else each line
+    by itself (`decode_line`; a UTF-8 mark is dropped); binary and empty files are refused."""
+    text = _text_of(data)
     if not text.strip():
         raise UnreadableArticle("empty file")
+    return text
+
+
+def _text_of(data: bytes) -> str:
+    encoding, bom = _bom(data)
+    data = data[len(bom):]
+    if encoding not in (None, "utf-8"):
+        text = data.decode(encoding, errors="replace")
+    elif b"\x00" in data:
+        raise UnreadableArticle("binary file")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "".join(decode_line(line) for line in data.splitlines(keepends=True))
     sample = text[:BINARY_SAMPLE_CHARS]
     if len(_CONTROLS.findall(sample)) > max(2, len(sample) // 100):
         raise UnreadableArticle("binary file")
     return text
+
+
+def decode_line(line: bytes) -> str:
+    """One line of text: UTF-8 if it is valid UTF-8, else cp1252, else latin-1. A line at a
+    time, because files pasted together from different sources mix encodings, and UTF-8 is
+    so strict that a line that decodes as UTF-8 is UTF-8."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return line.decode("latin-1")
+
+
+def _bom(data: bytes) -> tuple[str | None, bytes]:
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return encoding, bom
+    return None, b""
 
 
 def check_field_map(field_map: Mapping[str, str]) -> None:
@@ -68,43 +142,123 @@ def check_field_map(field_map: Mapping[str, str]) -> None:
         )
 
 
-def read_bytes(source: SourceFile) -> bytes:
+def unsupported(file: Path) -> str | None:
+    """Why `file` is not read, if its name is not an article file's."""
+    suffix = file.suffix.lower()
+    if suffix in ARTICLE_SUFFIXES:
+        return None
+    if not suffix:
+        return f"unsupported file type (no extension; {EXPECTED})"
+    return f"unsupported file type {printable(file.suffix)} ({EXPECTED})"
+
+
+@contextmanager
+def open_article(source: SourceFile) -> Iterator[BinaryIO]:
+    """The file opened for reading, checked to be a regular file once open (it may have
+    been replaced since it was found); any error reading it is an `UnreadableArticle`."""
     try:
-        return source.file.read_bytes()
+        fd = os.open(source.file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as error:
-        raise UnreadableArticle(f"cannot read: {error.strerror or error}") from None
+        raise UnreadableArticle(_cannot_read(error)) from None
+    try:
+        kind = _not_regular(os.fstat(fd).st_mode)
+    except OSError as error:
+        kind = _cannot_read(error)
+    if kind:
+        os.close(fd)
+        raise UnreadableArticle(kind)
+    os.set_blocking(fd, True)  # a regular file: reads as usual, on any file system
+    with open(fd, "rb", buffering=CHUNK_BYTES) as stream:
+        try:
+            yield stream
+        except OSError as error:
+            raise UnreadableArticle(_cannot_read(error)) from None
+
+
+def _cannot_read(error: OSError) -> str:
+    return f"cannot read: {error.strerror or error}"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "of an unknown kind")
+    return f"not a regular file ({kind})"
+
+
+def survey(source: SourceFile, field_map: Mapping[str, str] = {}) -> Survey:
+    """The file's fingerprint, hashed a chunk at a time (memory does not grow with the
+    file), and about how many articles it holds (the lines of an export)."""
+    with open_article(source) as stream:
+        digest = _digest()
+        lines = 0
+        while chunk := stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+    expected = max(1, lines) if source.file.suffix.lower() == ".jsonl" else 1
+    return Survey(_finish(digest, field_map), expected)
 
 
 def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
     """What articles read from `data` depend on: it, the field map and the parser version."""
-    digest = hashlib.blake2b(data.encode() if isinstance(data, str) else data, digest_size=16)
+    digest = _digest()
+    digest.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    return _finish(digest, field_map)
+
+
+def _digest():
+    return hashlib.blake2b(digest_size=16)
+
+
+def _finish(digest, field_map: Mapping[str, str]) -> str:
     digest.update(repr((PARSER_VERSION, sorted(field_map.items()))).encode())
     return digest.hexdigest()
 
 
 def parse_file(
-    source: SourceFile, data: bytes, field_map: Mapping[str, str] = {},
-    known: Mapping[str, str] = {},
+    source: SourceFile, field_map: Mapping[str, str] = {}, known: Mapping[str, str] = {},
 ) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
     """The articles of one file, by its format, each with the fingerprint of its source
     text; what cannot be used is `Skipped`. A record of an export whose fingerprint is
-    the one `known` gives for its id comes as `Unchanged`, without being parsed."""
-    path, suffix = str(source.file), source.file.suffix.lower()
-    if suffix not in ARTICLE_SUFFIXES:
-        expected = ", ".join(sorted(ARTICLE_SUFFIXES))
-        yield Skipped(path, f"not an article file (expected {expected})"), ""
+    the one `known` gives for its id comes as `Unchanged`, without being parsed.
+
+    A `.jsonl` export is read a line at a time; a `.json` list is read whole (one JSON
+    value), but decoded an element at a time; `.txt` and `.html` are read whole, up to
+    ARTICLE_MAX_BYTES."""
+    path, suffix = source.path, source.file.suffix.lower()
+    problem = unsupported(source.file)
+    if problem:
+        yield Skipped(path, problem), ""
         return
-    article_id = source.file.relative_to(source.root).as_posix()
+    records = dict(id=source.id, path=path, field_map=field_map, known=known,
+                   fingerprint=lambda raw: fingerprint(raw, field_map))
     try:
+        with open_article(source) as stream:
+            if suffix == ".jsonl":
+                found = False
+                for item in parse_records(jsonl_records(text_lines(stream), path), **records):
+                    found = True
+                    yield item
+                if not found:
+                    raise UnreadableArticle("empty file")
+                return
+            limit = None if suffix == ".json" else ARTICLE_MAX_BYTES
+            data = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            raise UnreadableArticle(
+                f"too large for one article (over {limit >> 20} MB): not read")
         text = decode(data)
-        if suffix in (".jsonl", ".json"):
-            yield from parse_records(
-                text, id=article_id, path=path, json_list=suffix == ".json",
-                field_map=field_map, known=known,
-                fingerprint=lambda raw: fingerprint(raw, field_map))
+        if suffix == ".json":
+            yield from parse_records(json_records(text, path), **records)
             return
         parse = parse_html if suffix in (".html", ".htm") else parse_text
-        article = parse(text, id=article_id, path=path)
+        article = parse(text, id=source.id, path=path)
         if not article.body:
             raise UnreadableArticle("no article text")
         yield article, fingerprint(data, field_map)
@@ -112,52 +266,141 @@ def parse_file(
         yield Skipped(path, str(error)), ""
 
 
+def text_lines(stream: BinaryIO) -> Iterator[str]:
+    """The lines of an open text file, one at a time: by its byte order mark, else each
+    decoded by itself (`decode_line`). A binary file is refused from its opening."""
+    head = stream.read(BINARY_SAMPLE_CHARS)
+    _text_of(head)  # refuses a binary file
+    encoding, bom = _bom(head)
+    stream.seek(len(bom))
+    if encoding in (None, "utf-8"):
+        yield from (decode_line(line) for line in stream)
+    else:
+        yield from io.TextIOWrapper(stream, encoding, errors="replace", newline="\n")
+
+
 def read_article(file: Path, root: Path) -> Article:
     """Read and parse one single-article file; raises `UnreadableArticle` with the reason."""
-    source = SourceFile(file, root)
-    [(item, _)] = parse_file(source, read_bytes(source))
+    [(item, _)] = parse_file(SourceFile(file, root))
     if isinstance(item, Skipped):
         raise UnreadableArticle(item.reason)
     return item
 
 
-def find_article_files(paths: Iterable[Path]) -> Iterator[SourceFile]:
-    """Every article file under `paths`, in a stable order.
+def find_article_files(
+    paths: Iterable[Path], exclude: Iterable[Path] = ()
+) -> Iterator[SourceFile | Skipped]:
+    """Every article file under `paths`, in a stable order, and `Skipped` for every other
+    thing found there, with the reason.
 
-    A folder is walked recursively, skipping hidden entries and files of other kinds;
-    a file named directly is always yielded, so that a wrong kind is reported. A file
-    reached twice (a folder and a file in it) is yielded once.
+    A folder is walked recursively, following symbolic links; hidden entries (`.name`) are
+    passed over silently, the rest reported: a file of another kind, a named pipe, socket
+    or device, a broken link, a link that loops (to itself, or to a folder it is in). A
+    file reached twice (a folder and a file in it, two links, two hard links) is yielded
+    once, a folder reached twice walked once. Folders in `exclude` (an index kept inside
+    a corpus folder) are not walked, nor files named in them.
     """
-    seen: set[str] = set()
-    for source in _walk(paths):
-        if source.key not in seen:
-            seen.add(source.key)
-            yield source
+    yield from _Walk(exclude).paths(paths)
 
 
-def _walk(paths: Iterable[Path]) -> Iterator[SourceFile]:
-    for path in paths:
-        if path.is_dir():
-            for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    file = Path(folder, name)
-                    if not name.startswith(".") and file.suffix.lower() in ARTICLE_SUFFIXES:
-                        yield SourceFile(file, path)
-        elif path.exists():
-            yield SourceFile(path, path.parent)
-        else:
-            raise CorpusError(f"No such file or folder: {path}")
+class _Walk:
+    """One walk: what it has seen, by (device, inode)."""
+
+    def __init__(self, exclude: Iterable[Path]) -> None:
+        self.files: set[tuple[int, int]] = set()
+        self.folders: set[tuple[int, int]] = set()
+        self.excluded = [Path(os.path.realpath(folder)) for folder in exclude]
+
+    def paths(self, paths: Iterable[Path]) -> Iterator[SourceFile | Skipped]:
+        for path in paths:
+            status = yield from self._stat(path, named=True)
+            if status is None or self._is_excluded(path):
+                continue
+            if stat.S_ISDIR(status.st_mode):
+                yield from self._folder(path, status)
+            else:
+                yield from self._file(path, path.parent, status)
+
+    def _stat(self, path: Path, named: bool) -> Iterator[Skipped]:
+        """(A generator returning) the status of what `path` leads to, or None and a
+        `Skipped` if it leads nowhere."""
+        try:
+            return os.stat(path)
+        except FileNotFoundError:
+            if os.path.lexists(path):
+                yield Skipped(printable(str(path)),
+                              "broken symbolic link (its target does not exist)")
+            elif named:
+                raise CorpusError(f"No such file or folder: {printable(str(path))}") from None
+        except OSError as error:
+            reason = "symbolic link loop" if error.errno == errno.ELOOP else _cannot_read(error)
+            yield Skipped(printable(str(path)), reason)
+        return None
+
+    def _is_excluded(self, path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real.is_relative_to(folder) for folder in self.excluded)
+
+    def _folder(self, root: Path, status: os.stat_result) -> Iterator[SourceFile | Skipped]:
+        """The folder's files, depth first in name order, without recursion (a tree can be
+        deeper than Python's stack)."""
+        if _identity(status) in self.folders:
+            return
+        self.folders.add(_identity(status))
+        ancestors = [_identity(status)]
+        listings = [_listing(root)]
+        while listings:
+            entry = next(listings[-1], None)
+            if entry is None:
+                listings.pop()
+                ancestors.pop()
+            elif isinstance(entry, Skipped):
+                yield entry
+            else:
+                status = yield from self._stat(entry, named=False)
+                if status is None:
+                    continue
+                if not stat.S_ISDIR(status.st_mode):
+                    yield from self._file(entry, root, status)
+                elif _identity(status) in ancestors:
+                    yield Skipped(printable(str(entry)),
+                                  "symbolic link loop (to a folder that contains it)")
+                elif _identity(status) not in self.folders and not self._is_excluded(entry):
+                    self.folders.add(_identity(status))
+                    ancestors.append(_identity(status))
+                    listings.append(_listing(entry))
+
+    def _file(
+        self, file: Path, root: Path, status: os.stat_result
+    ) -> Iterator[SourceFile | Skipped]:
+        if _identity(status) in self.files:
+            return
+        self.files.add(_identity(status))
+        problem = _not_regular(status.st_mode) or unsupported(file)
+        yield Skipped(printable(str(file)), problem) if problem else SourceFile(file, root)
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
+def _listing(folder: Path) -> Iterator[Path | Skipped]:
+    """The folder's entries but hidden ones, in name order, or `Skipped` if it cannot be read."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError as error:
+        yield Skipped(printable(str(folder)), f"cannot read the folder: {error.strerror or error}")
+        return
+    yield from (folder / name for name in names if not name.startswith("."))
 
 
 def load_articles(
-    files: Iterable[SourceFile], field_map: Mapping[str, str] = {}
+    files: Iterable[SourceFile | Skipped], field_map: Mapping[str, str] = {}
 ) -> Iterator[Article | Skipped]:
     """Each file's articles, or `Skipped` with the reason."""
     for source in files:
-        try:
-            data = read_bytes(source)
-        except UnreadableArticle as error:
-            yield Skipped(str(source.file), str(error))
-            continue
-        yield from (item for item, _ in parse_file(source, data, field_map))
+        if isinstance(source, Skipped):
+            yield source
+        else:
+            yield from (item for item, _ in parse_file(source, field_map))

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from search import output
 from search.cli import cli
-from search.index import rebuild
+from search.index import build, rebuild
+from search.models import Article
 
 from .conftest import RABAT, SEEDS, TACHKENT
 
@@ -150,18 +151,31 @@ SHOWN = r"\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;pwned\x1b\\x07\x08\x9b31m"
 OUR_CODES = re.compile(r"\x1b\[(?:1;33|2|1|0)m")
 
 
+HOSTILE_BODY = "Le ministre évoque la coopération régionale. " * 60
+
+
 @pytest.fixture
 def hostile_index(tmp_path):
-    """One article whose every field and body hold terminal escapes and controls."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    body = "Le ministre évoque la coopération régionale. " * 60  # not taken for binary
-    (corpus / "a.txt").write_text(
-        f"title: Sommet{ATTACK} sur la coopération\nsource: afp{BEL}.com\n"
-        f"url: https://afp.com/{OSC0}\ncategory: Poli{CSI8}tique\ndateline: Ra{BACKSPACE}bat\n\n"
-        f"La coopération{OSC52} bilatérale{BEL}{BACKSPACE}{CSI8}2J avance.\n\n{body}", "utf-8")
-    rebuild([corpus], tmp_path / "index")
+    """One article whose every field and body hold terminal escapes and controls, as an
+    index written by an earlier version, or by a program through `build`, can hold them
+    (reading files now turns them into spaces: see the test below)."""
+    article = Article(
+        id="a.txt", path=str(tmp_path / "a.txt"), title=f"Sommet{ATTACK} sur la coopération",
+        source=f"afp{BEL}.com", url=f"https://afp.com/{OSC0}", category=f"Poli{CSI8}tique",
+        dateline=f"Ra{BACKSPACE}bat",
+        body=f"La coopération{OSC52} bilatérale{BEL}{BACKSPACE}{CSI8}2J avance.\n\n"
+             f"{HOSTILE_BODY}")
+    build([article], tmp_path / "index")
     return tmp_path / "index"
+
+
+def test_controls_in_an_article_file_are_read_as_spaces(run, tmp_path, isolated_index):
+    (tmp_path / "a.txt").write_text(
+        f"title: Sommet{ATTACK} sur la coopération\n\nLa coopération{OSC52} avance.\n\n"
+        f"{HOSTILE_BODY}", "utf-8")
+    assert run("rebuild", str(tmp_path / "a.txt")).exit_code == 0
+    lines = run("query", "coopération").output.splitlines()
+    assert lines[2] == r"1. Sommet [2J ]52;c;cm0gLXJmIH4= ]0;pwned \ 31m sur la coopération"
 
 
 def _unsafe(text: str) -> list[str]:
@@ -224,14 +238,14 @@ def test_skipped_files_with_non_utf8_names(run, tmp_path, isolated_index):
     result = run("rebuild", str(tmp_path))
     assert (result.exit_code, result.output) == (0, (
         f"Index {isolated_index}: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped.\n"
-        f"  skipped {tmp_path}/bad\\udcff.txt: binary file\n"
+        f"  skipped {tmp_path}/bad\\xff.txt: binary file\n"
     ))
 
 
 def test_error_messages_print_safely_on_one_line(run, isolated_index):
     result = run("rebuild", f"no{CLEAR}where\n{OSC0}")
     assert (result.exit_code, result.output) == (
-        1, "Error: No such file or folder: no\\x1b[2Jwhere\\n\\x1b]0;pwned\\x1b\\\n"
+        1, "Error: No such file or folder: no\\x1b[2Jwhere\\n\\x1b]0;pwned\\x1b\\\\\n"
     )
 
 

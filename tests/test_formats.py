@@ -2,9 +2,14 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from search.dates import french_date, normalize_date
 from search.formats import source_from_url
+from search.formats.records import (
+    FIELD_NAMES, FIELDS, json_records, jsonl_records, parse_records,
+)
 from search.formats.text import parse_text
 from search.ingest import SourceFile, parse_file
 from search.models import Article, Skipped
@@ -12,8 +17,11 @@ from search.models import Article, Skipped
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def parse(path: Path, data: bytes, field_map=None) -> list[Article | Skipped]:
-    return [item for item, _ in parse_file(SourceFile(path, path.parent), data, field_map or {})]
+def parse(path: Path, data: bytes | None = None, field_map=None) -> list[Article | Skipped]:
+    """The items of the file at `path`, written with `data` first if given."""
+    if data is not None:
+        path.write_bytes(data)
+    return [item for item, _ in parse_file(SourceFile(path, path.parent), field_map or {})]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +107,7 @@ def test_dates_written_in_the_text(text, date):
 
 
 def test_news_page_keeps_only_the_article():
-    [article] = parse(FIXTURES / "news-page.html", (FIXTURES / "news-page.html").read_bytes())
+    [article] = parse(FIXTURES / "news-page.html")
     assert article.title == "Le Maroc et le Kazakhstan signent un accord sur l'eau"
     assert (article.date, article.source, article.author, article.category) == (
         "2024-08-28", "Le Diplomate", "Amina Berrada", "Monde")
@@ -114,7 +122,7 @@ def test_news_page_keeps_only_the_article():
 
 def test_a_page_with_no_article_is_skipped():
     path = FIXTURES / "index-page.html"
-    assert parse(path, path.read_bytes()) == [Skipped(str(path), "no article text in the page")]
+    assert parse(path) == [Skipped(str(path), "no article text in the page")]
 
 
 ORANGESUM_LIKE = {
@@ -157,3 +165,237 @@ def test_a_malformed_json_file_is_skipped_whole(tmp_path):
     path = tmp_path / "broken.json"
     [item] = parse(path, b'[{"title": "x",')
     assert isinstance(item, Skipped) and item.reason.startswith("malformed JSON")
+
+
+# --- pages of links are not articles ------------------------------------------------------------
+
+PAGE = ('<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Le Diplomate</title>'
+        "</head><body>{}</body></html>")
+HEADLINES = ["Le Sénégal inaugure un nouveau port en eau profonde à Ndayane",
+             "La Tunisie relance la production de phosphates à Gafsa",
+             "Le Maroc et le Kazakhstan signent un accord sur l'eau",
+             "Le président du Mazhilis en visite à Tachkent",
+             "Astana accueille le sommet de l'Organisation de coopération de Shanghai"]
+
+
+def _each(template: str) -> str:
+    return "".join(template.format(n=n, headline=h, day=n + 1) for n, h in enumerate(HEADLINES))
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("<article>" + _each('<p><a href="/{n}">{headline}</a></p>') + "</article>",
+         "no article text in the page (100% of its text is links)"),
+        ('<div class="post-content">' + _each('<p><a href="/{n}">{headline}</a> — {day} mars '
+                                              "2024</p>") + "</div>",
+         "no article text in the page (84% of its text is links)"),
+        ("<article>" + _each('<h2><a href="/{n}">{headline}</a></h2><p><a href="/{n}">{headline}.'
+                             " Lire la suite de cet article sur notre site.</a></p>")
+         + "</article>",
+         "no article text in the page (100% of its text is links)"),
+        ("<main>" + _each('<div><p><a href="/{n}">{headline}</a></p><p><a href="/{n}">{headline}'
+                          ", la suite.</a></p><p>{day} août 2024</p></div>") + "</main>",
+         "no article text in the page (no paragraph of prose)"),
+        ("<main><h1>Monde</h1>" + _each('<div><p><a href="/{n}">{headline}</a></p><p>{day} août '
+                                         "2024</p></div>") + "</main>",
+         "no article text in the page"),
+        ("<header><nav><ul>" + _each('<li><a href="/{n}">{headline}</a></li>')
+         + '</ul></nav></header><footer><a href="/c">Contact</a></footer>',
+         "no article text in the page"),
+        ("<main><h1>Plan du site</h1><ul>" + _each('<li><a href="/{n}">{headline}</a><ul><li>'
+                                                    '<a href="/{n}/a">Archives {n}</a></li></ul>'
+                                                    "</li>") + "</ul></main>",
+         "no article text in the page"),
+        ("", "no article text in the page"),
+        ("<p>&#0;</p>", "no article text in the page (no paragraph of prose)"),
+    ],
+    ids=["links in an article", "headlines with dates", "linked summaries", "dates and links",
+         "dates", "navigation", "sitemap", "empty", "NUL"],
+)
+def test_a_page_of_links_is_skipped(tmp_path, body, reason):
+    path = tmp_path / "page.html"
+    assert parse(path, PAGE.format(body).encode()) == [Skipped(str(path), reason)]
+
+
+@pytest.mark.parametrize("name", ["index-page.html", "section-page.html"])
+def test_saved_index_pages_are_skipped(name):
+    assert parse(FIXTURES / name) == [Skipped(str(FIXTURES / name), "no article text in the page")]
+
+
+@pytest.mark.parametrize(
+    "body, start",
+    [
+        ("<article><h1>Accord sur l'eau</h1>" + "".join(
+            f'<p>Rabat et Astana ont conclu mercredi un <a href="/a{n}">protocole d\'accord</a> sur '
+            "la gestion des ressources hydriques, au terme d'une visite de deux jours, a indiqué le "
+            f'<a href="/m{n}">ministère</a>.</p>' for n in range(3)) + "</article>",
+         "Rabat et Astana ont conclu mercredi un protocole d'accord"),
+        ("<article><h1>Accord sur l'eau</h1><p>Rabat et Astana ont signé mercredi un accord sur la "
+         "gestion de l'eau.</p></article>", "Rabat et Astana ont signé mercredi"),
+        ("<nav>" + _each('<a href="/{n}">{headline}</a> ') + "</nav><article><h1>Accord sur l'eau"
+         "</h1><p>Rabat et Astana ont signé mercredi un accord sur la gestion de l'eau.</p>"
+         "</article>", "Rabat et Astana ont signé mercredi"),
+    ],
+    ids=["inline links", "a short dispatch", "a short dispatch under a menu"],
+)
+def test_an_article_with_links_is_read(tmp_path, body, start):
+    [article] = parse(tmp_path / "page.html", PAGE.format(body).encode())
+    assert article.title == "Accord sur l'eau" and article.body.startswith(start)
+
+
+# --- JSON: any type in any field, any depth, any text -----------------------------------------
+
+def records(lines, field_map=None, path="x.jsonl"):
+    return [item for item, _ in parse_records(jsonl_records(lines, path), id=path, path=path,
+                                              field_map=field_map or {})]
+
+
+@pytest.mark.parametrize(
+    "value, title",
+    [
+        ("Sommet", "Sommet"),
+        (17, "17"),
+        (1.5, "1.5"),
+        (True, "True"),
+        (10 ** 300, str(10 ** 300)),
+        (None, "Le texte."),  # missing: the first sentence
+        ([], "Le texte."),
+        ({}, "Le texte."),
+        (["A. Diop", None, "", "B. Sow"], "A. Diop, B. Sow"),
+        ([1, [2, {"a": "b", "c": [None, 3.5]}]], "1, 2, b, 3.5"),
+        ({"fr": {"court": "Sommet"}}, "Sommet"),
+        ("Sur\ud800rogate \udfff", "Sur\ufffdrogate \ufffd"),
+        ("N\x00U\x00L", "NUL"),
+        ("\x1b[31mRouge\x1b[0m\x07", "[31mRouge [0m"),
+        ("  \n\t ", "Le texte."),
+    ],
+)
+def test_any_json_value_is_read_as_text(value, title):
+    [article] = records([json.dumps({"title": value, "text": "Le texte."})])
+    assert article.title == title
+
+
+@pytest.mark.parametrize("field", ["date", "url", "source", "author", "category", "dateline",
+                                   "heading", "id"])
+@pytest.mark.parametrize("value", [0, -1.5e308, float("nan"), True, None, [], {}, [[["x"]]],
+                                   {"a": {"b": 1}}, "\ud800", "\x00", "http://[::1",
+                                   "http://[::1]:99999/", "//a\u2100b/", "9" * 200])
+def test_any_json_value_in_any_field_gives_a_clean_article(field, value):
+    [article] = records([json.dumps({"text": "Un article à Dakar.", field: value})])
+    assert article.body == "Un article à Dakar."
+    _assert_clean(article)
+
+
+def _assert_clean(article: Article) -> None:
+    for name, text in vars(article).items():
+        if text is not None:
+            text.encode("utf-8")
+            assert "\x00" not in text, name
+    assert article.id.isprintable() and article.path.isprintable()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+KEYS = st.sampled_from([name for names in FIELD_NAMES.values() for name in names]) | st.text(max_size=5)
+
+
+@given(st.lists(st.dictionaries(KEYS, JSON_VALUES, max_size=6) | JSON_VALUES, max_size=4),
+       st.dictionaries(st.sampled_from(FIELDS), KEYS, max_size=2))
+def test_any_export_gives_articles_or_reasons(values, field_map):
+    lines = [json.dumps(value) for value in values]
+    as_list = parse_records(json_records(json.dumps(values), "x.json"), id="x.json",
+                            path="x.json", field_map=field_map)
+    for items in (records(lines, field_map), [item for item, _ in as_list]):
+        assert len(items) == len(values)
+        for item in items:
+            if isinstance(item, Article):
+                _assert_clean(item)
+            else:
+                assert isinstance(item, Skipped) and item.reason.isprintable()
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ('[{"text": "a"}, {"text": "b"}]', ["#1", "#2"]),
+        ('{"text": "a"}', ["#1"]),
+        ("[]", []),
+        (" [ ] \n", []),
+        (DEEP, ["[1] JSON nested too deep"]),
+        ('{"text": ' + DEEP + "}", ["[1] JSON nested too deep"]),
+        (f'[{{"text": "a"}}, {DEEP}, {{"text": "c"}}]', ["#1", "[2] JSON nested too deep", "#3"]),
+        ('[{"text": "a"}, {"text": ' + DEEP + '}, {"text": "c"}]',
+         ["#1", "[2] JSON nested too deep", "#3"]),
+        ('[{"text": "a"}, 1' + "0" * 5000 + ', {"text": "c"}]',
+         ["#1", "[2] malformed JSON (Exceeds the limit (4300 digits) for integer string "
+                "conversion)", "#3"]),
+        ('[{"text": "a"}, "x"]', ["#1", "[2] not a JSON object"]),
+        ('[{"text": "a"},]', ["#1", "[2] malformed JSON (Expecting value)"]),
+        ('[{"text": "a"} {"text": "b"}]', ["#1", "[2] malformed JSON (expecting ',' or ']' at "
+                                                 "line 1)"]),
+        ('[{"text": "a"}] x', ["#1", "[2] malformed JSON (text after the end of the list)"]),
+        ('[{"text": "a"}', ["#1", "[2] malformed JSON (expecting ',' or ']' at line 1)"]),
+        ('{"text": "a"} x', ["[1] malformed JSON (Extra data)"]),
+        ('[{"text": "\\ud800 a"}]', ["#1"]),
+    ],
+)
+def test_json_list_elements_are_read_one_by_one(text, found):
+    items = parse_records(json_records(text, "x.json"), id="x.json", path="x.json",
+                          field_map={})
+    assert [item.id.removeprefix("x.json") if isinstance(item, Article)
+            else f"{item.path.removeprefix('x.json')} {item.reason}" for item, _ in items] == found
+
+
+@pytest.mark.parametrize(
+    "record, field_map, reason",
+    [
+        ({"titre": "x", "texte_integral": "y"}, {},
+         "no article text (keys: titre, texte_integral; name the body with --map body=KEY)"),
+        ({"titre": "x", "texte": ""}, {}, "no article text"),
+        ({"article": None}, {}, "no article text"),
+        ({"corps": [None, ""]}, {"body": "corps"}, "no article text"),
+        ({}, {}, "no article text (an empty record)"),
+        ({"a\nb": 1, "\x1b[2J": 2}, {},
+         "no article text (keys: a\\nb, \\x1b[2J; name the body with --map body=KEY)"),
+        ({f"k{n}": n for n in range(12)}, {},
+         "no article text (keys: k0, k1, k2, k3, k4, k5, k6, k7, … (12 keys); name the body "
+         "with --map body=KEY)"),
+        ({"x" * 60: 1}, {},
+         f"no article text (keys: {'x' * 40}; name the body with --map body=KEY)"),
+    ],
+)
+def test_a_record_with_no_text_says_which_keys_it_has(record, field_map, reason):
+    assert records([json.dumps(record)], field_map) == [Skipped("x.jsonl:1", reason, "x.jsonl#1")]
+
+
+@pytest.mark.parametrize("record, field_map, body", [
+    ({"corps": "a", "article": "b"}, {"body": "corps"}, "a"),  # the mapped key first
+    ({"article": "b"}, {"body": "corps"}, "b"),  # then the usual ones (issue 10)
+])
+def test_a_field_map_names_a_key_tried_before_the_usual_ones(record, field_map, body):
+    [article] = records([json.dumps(record)], field_map)
+    assert article.body == body
+
+
+@pytest.mark.parametrize(
+    "url, source",
+    [
+        ("http://[::1", None),  # urlsplit raises ValueError
+        ("//a\u2100b/x", None),  # so does a host that NFKC turns into a path
+        ("http://[::1]:99999/x", "::1"),
+        ("http://[v1.fe]/", "v1.fe"),
+        ("http://user@www.Site.FR:80/x", "site.fr"),
+        ("http://\x00\ud800/", None),  # cleaned to `http://\ufffd/`: a host of no letter
+    ],
+)
+def test_a_url_that_does_not_parse_gives_no_source(url, source):
+    [article] = records([json.dumps({"url": url, "text": "Le texte."})])
+    assert article.source == source
+    _assert_clean(article)

@@ -2,7 +2,8 @@
 
 `complete` fills what a format did not give: the source from the URL's domain, the date
 from a French date in the dateline or opening, the lead from the first paragraph, the
-title from the first sentence.
+title from the first sentence. Every text field is `clean_text`ed: whatever the format let
+through (a NUL, a lone surrogate from a JSON `"\\ud800"`), what is indexed is valid text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,44 @@ from search.models import Article
 TITLE_MAX_CHARS = 120
 OPENING_CHARS = 300  # where a dateline's date is looked for
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
+# Control characters but tab, newline and return, and surrogates (U+D800-U+DFFF), which
+# only a lone `\\ud800` escape in JSON or a file name's undecodable byte can bring in.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def clean_text(text: str) -> str:
+    """`text` safe to index and print: NULs dropped, other control characters made spaces,
+    lone surrogates made U+FFFD (they cannot be encoded, so printing them would fail)."""
+    return _UNSAFE.sub(_replacement, text) if _UNSAFE.search(text) else text
+
+
+def _replacement(found: re.Match) -> str:
+    char = found[0]
+    return "" if char == "\x00" else "\ufffd" if char >= "\ud800" else " "
+
+
+def printable(text: str) -> str:
+    """`text` as a terminal can show it on one line, for file names and ids: every character
+    that is not printable escaped as in a Python literal (`\\n`, `\\x1b`, `\\u00a0`,
+    `\\u200b`), an undecodable byte of a file name (a surrogate escape) as `\\xe9`, and
+    backslashes doubled, so that two different names never look the same. Always encodable
+    to UTF-8."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if char.isprintable():
+        return char
+    if "\udc80" <= char <= "\udcff":  # os.fsdecode's escape of the byte ord(char) - 0xDC00
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    if "\x80" <= char <= "\xff":  # `\\xNN` from 80 on is a byte: the character is `\\u00NN`
+        return f"\\u{ord(char):04x}"
+    return repr(char)[1:-1]
 
 
 def paragraphs(text: str) -> list[str]:
@@ -43,12 +82,16 @@ def source_from_url(url: str | None) -> str | None:
     """`https://www.actu.orange.fr/x` → `actu.orange.fr`."""
     if not url:
         return None
-    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
-    return host.removeprefix("www.") or None
+    try:
+        host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+    except ValueError:  # `http://[::1`: not a URL a domain can be read from
+        return None
+    host = host.removeprefix("www.")
+    return host if any(char.isalnum() for char in host) else None
 
 
 def _clean(value: str | None) -> str | None:
-    value = " ".join(value.split()) if value else None
+    value = " ".join(clean_text(value).split()) if value else None
     return value or None
 
 
@@ -58,6 +101,7 @@ def complete(
     url: str | None = None, author: str | None = None, lead: str | None = None,
 ) -> Article:
     """An `Article` from a format's fields, with the missing ones derived (see above)."""
+    body = clean_text(body)
     parts = paragraphs(body)
     opening = " ".join(filter(None, [dateline, body[:OPENING_CHARS]]))
     if date is None or len(date) == 4:
@@ -69,14 +113,14 @@ def complete(
     if not title and parts:
         title = shorten(first_sentence(parts[0]))
     return Article(
-        id=id,
-        path=path,
+        id=clean_text(id),
+        path=clean_text(path),
         title=_clean(title) or "",
         body="\n\n".join(parts),
-        date=date,
+        date=_clean(date),
         dateline=_clean(dateline),
         category=_clean(category),
-        source=_clean(source) or source_from_url(url),
+        source=_clean(source) or source_from_url(_clean(url)),
         url=_clean(url),
         author=_clean(author),
         lead=_clean(lead),

@@ -9,10 +9,12 @@ reported and skipped; the other records are read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import NamedTuple
 
 from search.dates import normalize_date
-from search.formats import complete
+from search.formats import complete, printable
 from search.models import Article, Skipped, Unchanged
 
 # Our field → the names it goes by in exports, most usual first.
@@ -34,18 +36,35 @@ FIELDS = tuple(FIELD_NAMES)
 
 
 def _text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value if v not in (None, "")) or None
-    return str(value).strip() or None
+    """A field's text, whatever JSON gave: a string or a number as it is, a list or an
+    object as its strings and numbers joined by ", " (at any depth, without recursion)."""
+    if isinstance(value, str):  # the usual case, made fast
+        return value.strip() or None
+    texts, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif item is not None:
+            text = str(item).strip()
+            if text:
+                texts.append(text)
+    return ", ".join(texts) or None
+
+
+def _names(field: str, field_map: Mapping[str, str]) -> tuple[str, ...]:
+    """The keys a field is looked for under: the one the map gives it, then its usual
+    names, so that a map given for one export never makes another one's records
+    unreadable."""
+    if field in field_map:
+        return (field_map[field], *FIELD_NAMES[field])
+    return FIELD_NAMES[field]
 
 
 def _pick(record: Mapping, field: str, field_map: Mapping[str, str]) -> str | None:
-    """A field's value under the name the map gives it, else under its usual names: a map
-    given for one export never makes another one's records unreadable."""
-    names = (field_map[field], *FIELD_NAMES[field]) if field in field_map else FIELD_NAMES[field]
-    for name in names:
+    for name in _names(field, field_map):
         if name in record:
             return _text(record[name])
     return None
@@ -61,59 +80,162 @@ def record_article(record: Mapping, *, id: str, path: str, field_map: Mapping[st
     )
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text`, one at a time: an export can be a few hundred megabytes."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end].rstrip("\r")
-        start = end + 1
+class RawRecord(NamedTuple):
+    """One record of an export as read: where it is, its number (its id if it has none),
+    its JSON value and source text, or why it is unusable."""
+
+    where: str
+    number: int
+    value: object = None
+    text: str = ""
+    problem: str = ""
 
 
-def _records(text: str, json_list: bool) -> Iterator[tuple[int, Mapping | None, str, str]]:
-    """(line or position, record or None, its source text, why it is unusable)."""
-    if json_list:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            yield error.lineno, None, "", f"malformed JSON ({error.msg})"
-            return
-        items = data if isinstance(data, list) else [data]
-        for number, item in enumerate(items, start=1):
-            yield number, item, json.dumps(item, sort_keys=True, ensure_ascii=False), ""
-        return
-    for number, line in enumerate(_lines(text), start=1):
+def jsonl_records(lines: Iterable[str], path: str) -> Iterator[RawRecord]:
+    """The records of a `.jsonl` export, one line at a time: an export can be a few
+    hundred megabytes, and nothing but the current line is kept."""
+    for number, line in enumerate(lines, start=1):
+        # A byte order mark opens every file that `cat` put together.
+        line = line.rstrip("\r\n").removeprefix("\ufeff")
         if not line.strip():
             continue
+        value, problem = _loads(line, "malformed JSON line")
+        yield RawRecord(f"{path}:{number}", number, value, line, problem)
+
+
+def json_records(text: str, path: str) -> Iterator[RawRecord]:
+    """The records of a `.json` export: a list of objects, or one object. The text is
+    whole in memory (a list is one JSON value), but each element is decoded on its own,
+    so that an element nested too deep, or with a number too long, costs only itself;
+    a syntax error ends the list there."""
+    position = _SPACE.match(text).end()
+    if not text.startswith("[", position):
+        value, problem = _loads(text, "malformed JSON")
+        yield _json_record(f"{path}[1]", 1, value, problem)
+        return
+    position = _SPACE.match(text, position + 1).end()
+    number = 0
+    while not text.startswith("]", position):
+        number += 1
+        where = f"{path}[{number}]"
         try:
-            yield number, json.loads(line), line, ""
+            value, end = _DECODER.raw_decode(text, position)
+            problem = ""
         except json.JSONDecodeError as error:
-            yield number, None, line, f"malformed JSON line ({error.msg})"
+            yield RawRecord(where, number, problem=_malformed("malformed JSON", error))
+            return
+        except (RecursionError, ValueError) as error:
+            value, end = None, _value_end(text, position)
+            problem = _unusable("malformed JSON", error)
+        yield _json_record(where, number, value, problem)
+        if end is None:
+            return
+        position = _SPACE.match(text, end).end()
+        if text.startswith(",", position):
+            position = _SPACE.match(text, position + 1).end()
+            if text.startswith("]", position):  # `[{...},]`
+                yield RawRecord(f"{path}[{number + 1}]", number + 1,
+                                problem="malformed JSON (Expecting value)")
+                return
+        elif not text.startswith("]", position):
+            line = text.count("\n", 0, position) + 1
+            yield RawRecord(f"{path}[{number + 1}]", number + 1,
+                            problem=f"malformed JSON (expecting ',' or ']' at line {line})")
+            return
+    if text[position + 1:].strip(" \t\n\r"):
+        yield RawRecord(f"{path}[{number + 1}]", number + 1,
+                        problem="malformed JSON (text after the end of the list)")
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+# A string, a bracket, or a run of anything else: enough to find where a value ends.
+_TOKEN = re.compile(r'"(?:[^"\\]+|\\.)*"|[\[\]{}]|[^"\[\]{}]+', re.S)
+_SCALAR = re.compile(r'[^,\]\s]*')
+
+
+def _value_end(text: str, position: int) -> int | None:
+    """Where the JSON value at `position` ends, found without decoding it (it could not be:
+    nested too deep, or a number too long); None if the text ends first."""
+    if not text.startswith(("[", "{"), position):
+        return _SCALAR.match(text, position).end()
+    depth = 0
+    for token in _TOKEN.finditer(text, position):
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(token[0], 0)
+        if depth == 0:
+            return token.end()
+    return None
+
+
+def _loads(text: str, malformed: str) -> tuple[object, str]:
+    """(the JSON value of `text`, "") or (None, why it cannot be read)."""
+    try:
+        return json.loads(text), ""
+    except json.JSONDecodeError as error:
+        return None, _malformed(malformed, error)
+    except (RecursionError, ValueError) as error:
+        return None, _unusable(malformed, error)
+
+
+def _malformed(malformed: str, error: json.JSONDecodeError) -> str:
+    return f"{malformed} ({error.msg.removesuffix(' at')})"  # `Invalid control character at`
+
+
+def _unusable(malformed: str, error: Exception) -> str:
+    """Valid JSON that Python cannot hold: nested too deep, or a number too long."""
+    if isinstance(error, RecursionError):
+        return "JSON nested too deep"
+    return f"{malformed} ({str(error).split(':')[0]})"
+
+
+def _json_record(where: str, number: int, value: object, problem: str) -> RawRecord:
+    """The record, with its canonical text (what its fingerprint is made of)."""
+    if problem:
+        return RawRecord(where, number, problem=problem)
+    try:
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return RawRecord(where, number, value, text)
+    except RecursionError as error:
+        return RawRecord(where, number, problem=_unusable("malformed JSON", error))
 
 
 def parse_records(
-    text: str, *, id: str, path: str, json_list: bool, field_map: Mapping[str, str],
+    records: Iterable[RawRecord], *, id: str, path: str, field_map: Mapping[str, str],
     known: Mapping[str, str] = {}, fingerprint: Callable[[str], str] = lambda raw: "",
 ) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
     """Every record of a JSON export as an `Article`, or `Skipped` with where and why,
     with the fingerprint of its source text; `Unchanged` if `known` has that fingerprint
     for its id (an export of 36,000 articles with one changed parses one)."""
-    for number, record, raw, problem in _records(text, json_list):
-        where = f"{path}:{number}" if not json_list else f"{path}[{number}]"
-        if record is None:
-            yield Skipped(where, problem), ""
+    for record in records:
+        if record.problem:
+            yield Skipped(record.where, record.problem), ""
             continue
-        if not isinstance(record, Mapping):
-            yield Skipped(where, "not a JSON object"), ""
+        if not isinstance(record.value, Mapping):
+            yield Skipped(record.where, "not a JSON object"), ""
             continue
-        article_id = f"{id}#{_pick(record, 'id', field_map) or number}"
-        print_ = fingerprint(raw)
+        article_id = f"{id}#{printable(_pick(record.value, 'id', field_map) or str(record.number))}"
+        print_ = fingerprint(record.text)
         if known.get(article_id) == print_:
             yield Unchanged(article_id), print_
             continue
-        article = record_article(record, id=article_id, path=path, field_map=field_map)
+        article = record_article(record.value, id=article_id, path=path, field_map=field_map)
         if not article.body:
-            yield Skipped(where, "no article text", article_id), ""
+            yield Skipped(record.where, _no_text(record.value, field_map), article_id), ""
         else:
             yield article, print_
+
+
+KEYS_SHOWN = 8
+KEY_CHARS_SHOWN = 40
+
+
+def _no_text(record: Mapping, field_map: Mapping[str, str]) -> str:
+    """Why a record has no text: its body is empty, or none of its keys names a body (then
+    its keys, and how to name one)."""
+    if any(name in record for name in _names("body", field_map)):
+        return "no article text"
+    if not record:
+        return "no article text (an empty record)"
+    keys = [printable(key)[:KEY_CHARS_SHOWN] for key in list(record)[:KEYS_SHOWN]]
+    more = f", … ({len(record)} keys)" if len(record) > KEYS_SHOWN else ""
+    return f"no article text (keys: {', '.join(keys)}{more}; name the body with --map body=KEY)"
