@@ -152,7 +152,8 @@ def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
     """The role of a token and its text in Whoosh's syntax."""
     if token.kind == "phrase":
         _check_truncations(token.text[1:-1], quoted=None)
-        return token.kind, token.text
+        # Whoosh's phrase pattern stops at a line break: the rest would be read as syntax.
+        return token.kind, re.sub(r"\s+", " ", token.text)
     if token.kind in ("open", "close"):
         return token.kind, token.text
     word = token.text
@@ -562,11 +563,26 @@ class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
 
     @property
     def prefixlength(self) -> int:
-        return max(1, self._prefixlength)
+        # At most the term's length: the word's stem can be shorter than the prefix it
+        # was given (`marocaines~/10` is `marocain`), which Whoosh's automaton indexes past.
+        return min(max(1, self._prefixlength), len(self.text))
 
     @prefixlength.setter
     def prefixlength(self, value: int) -> None:
         self._prefixlength = value
+
+    @property
+    def maxdist(self) -> int:
+        return self._maxdist
+
+    @maxdist.setter
+    def maxdist(self, value: int) -> None:
+        """`normalize_query` lets no more edits through; were one to reach here, its
+        automaton would take minutes to make (9 edits)."""
+        if value > MAX_FUZZY_EDITS or len(self.text) > MAX_FUZZY_CHARS:
+            raise QuerySyntaxError(
+                _FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(f"{self.text}~{value}")))
+        self._maxdist = value
 
 
 class _FrenchParser(qparser.QueryParser):
