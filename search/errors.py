@@ -37,7 +37,7 @@ class SubWriterFailed(SearchError):
     """A sub-process indexing part of a large write died before handing over its work."""
 
 
-class QueryTooBroadError(QuerySyntaxError):
+class QueryTooBroadError(SearchError):
     """A truncated or fuzzy word stands for too many words to search them all."""
 
 

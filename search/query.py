@@ -388,7 +388,7 @@ def expand_first(query: wq.Query, reader) -> None:
     leaves = list(query.leaves()) if not query.is_leaf() else [query]
     for segment, _ in reader.leaf_readers():
         for leaf in leaves:
-            if isinstance(leaf, _Expansion) and leaf.field() in segment.schema:
+            if isinstance(leaf, _Expansion):
                 leaf._btexts(segment)
 
 
@@ -545,15 +545,11 @@ def _all_words(query: wq.Query) -> wq.Query:
 
 
 class _Prefix(_Expansion, wq.Prefix):
-    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.typed = typed
+    pass
 
 
 class _Wildcard(_Expansion, wq.Wildcard):
-    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.typed = typed
+    pass
 
 
 class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
@@ -615,9 +611,12 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
     """
     pattern = "".join(ch if ch in "*?" else fold(ch) for ch in strip_elision(text))
     head = re.split(r"[*?]", pattern, maxsplit=1)[0]
-    if pattern != head + "*":
-        return _Wildcard(fieldname, pattern, boost=boost, typed=text)
-    queries: list[wq.Query] = [_Prefix(fieldname, head, boost=boost, typed=text)]
+    expansion = (_Prefix(fieldname, head, boost=boost) if pattern == head + "*"
+                 else _Wildcard(fieldname, pattern, boost=boost))
+    expansion.typed = text
+    if isinstance(expansion, _Wildcard):
+        return expansion
+    queries: list[wq.Query] = [expansion]
     for cut in (1, 2):
         if len(head) - cut > MIN_TRUNCATION_CHARS:
             queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))
