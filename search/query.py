@@ -30,9 +30,11 @@ from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3
 MAX_FUZZY_EDITS = 2
-# Whoosh compiles a fuzzy word into an automaton whose making grows with the word: a
-# word of 900 letters took 5 s.
+# Whoosh compiles a fuzzy word into an automaton whose making grows with the word (a
+# word of 900 letters took 5 s), once per field and segment (0.2 s a word on OrangeSum's
+# two segments): a query has few fuzzy words, of ordinary length.
 MAX_FUZZY_CHARS = 40
+MAX_FUZZY_WORDS = 5
 # Parentheses nest at most this deep: Whoosh's parser and the query tree recurse on them.
 MAX_NESTING = 32
 # The work of truncated and fuzzy words, whose expanded terms' postings are all read: a
@@ -103,6 +105,7 @@ def normalize_query(text: str) -> str:
     _check_parentheses(tokens)
     out: list[str] = []
     previous = "start"  # the kind of the last meaningful token, for operator checks
+    fuzzy_words = 0
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         if token.kind == "space":
@@ -117,6 +120,12 @@ def normalize_query(text: str) -> str:
             raise QuerySyntaxError("An operator needs a word after it, not ')'.")
         elif kind == "close" and previous == "open":
             raise QuerySyntaxError("Empty parentheses: put words inside them or remove them.")
+        fuzzy_words += kind in ("word", "not_word") and "~" in rewritten
+        if fuzzy_words > MAX_FUZZY_WORDS:
+            raise QuerySyntaxError(
+                f"A query has at most {MAX_FUZZY_WORDS} fuzzy words (~): keep the ~ on the "
+                "words you are least sure of."
+            )
         _append(out, rewritten)
         previous = kind
     if previous in ("binary", "not"):
