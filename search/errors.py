@@ -46,7 +46,7 @@ class IndexWriteError(SearchError):
     folder, too many open files...); the previous index is unchanged."""
 
 
-class QueryTooBroadError(QuerySyntaxError):
+class QueryTooBroadError(SearchError):
     """A truncated or fuzzy word stands for too many words to search them all."""
 
 

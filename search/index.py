@@ -261,7 +261,7 @@ def _open_generation(index_dir: Path, generation: Path):
     except (AttributeError, ImportError):
         # The pickled schema names analyzer classes this version no longer has.
         raise outdated from None
-    except CORRUPTION_ERRORS as error:
+    except (*CORRUPTION_ERRORS, TypeError) as error:  # TypeError: a garbled pickle
         raise _damaged(index_dir, error) from None
     if _format(generation).get("analyzer") != ANALYZER_VERSION:
         raise outdated

@@ -30,9 +30,11 @@ from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3
 MAX_FUZZY_EDITS = 2
-# Whoosh compiles a fuzzy word into an automaton whose making grows with the word: a
-# word of 900 letters took 5 s.
+# Whoosh compiles a fuzzy word into an automaton whose making grows with the word (a
+# word of 900 letters took 5 s), once per field and segment (0.2 s a word on OrangeSum's
+# two segments): a query has few fuzzy words, of ordinary length.
 MAX_FUZZY_CHARS = 40
+MAX_FUZZY_WORDS = 5
 # Parentheses nest at most this deep: Whoosh's parser and the query tree recurse on them.
 MAX_NESTING = 32
 # The work of truncated and fuzzy words, whose expanded terms' postings are all read: a
@@ -103,6 +105,7 @@ def normalize_query(text: str) -> str:
     _check_parentheses(tokens)
     out: list[str] = []
     previous = "start"  # the kind of the last meaningful token, for operator checks
+    fuzzy_words = 0
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         if token.kind == "space":
@@ -117,6 +120,12 @@ def normalize_query(text: str) -> str:
             raise QuerySyntaxError("An operator needs a word after it, not ')'.")
         elif kind == "close" and previous == "open":
             raise QuerySyntaxError("Empty parentheses: put words inside them or remove them.")
+        fuzzy_words += kind in ("word", "not_word") and "~" in rewritten
+        if fuzzy_words > MAX_FUZZY_WORDS:
+            raise QuerySyntaxError(
+                f"A query has at most {MAX_FUZZY_WORDS} fuzzy words (~): keep the ~ on the "
+                "words you are least sure of."
+            )
         _append(out, rewritten)
         previous = kind
     if previous in ("binary", "not"):
@@ -152,7 +161,8 @@ def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
     """The role of a token and its text in Whoosh's syntax."""
     if token.kind == "phrase":
         _check_truncations(token.text[1:-1], quoted=None)
-        return token.kind, token.text
+        # Whoosh's phrase pattern stops at a line break: the rest would be read as syntax.
+        return token.kind, re.sub(r"\s+", " ", token.text)
     if token.kind in ("open", "close"):
         return token.kind, token.text
     word = token.text
@@ -387,7 +397,7 @@ def expand_first(query: wq.Query, reader) -> None:
     leaves = list(query.leaves()) if not query.is_leaf() else [query]
     for segment, _ in reader.leaf_readers():
         for leaf in leaves:
-            if isinstance(leaf, _Expansion) and leaf.field() in segment.schema:
+            if isinstance(leaf, _Expansion):
                 leaf._btexts(segment)
 
 
@@ -544,15 +554,11 @@ def _all_words(query: wq.Query) -> wq.Query:
 
 
 class _Prefix(_Expansion, wq.Prefix):
-    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.typed = typed
+    pass
 
 
 class _Wildcard(_Expansion, wq.Wildcard):
-    def __init__(self, *args, typed: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.typed = typed
+    pass
 
 
 class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
@@ -562,11 +568,26 @@ class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
 
     @property
     def prefixlength(self) -> int:
-        return max(1, self._prefixlength)
+        # At most the term's length: the word's stem can be shorter than the prefix it
+        # was given (`marocaines~/10` is `marocain`), which Whoosh's automaton indexes past.
+        return min(max(1, self._prefixlength), len(self.text))
 
     @prefixlength.setter
     def prefixlength(self, value: int) -> None:
         self._prefixlength = value
+
+    @property
+    def maxdist(self) -> int:
+        return self._maxdist
+
+    @maxdist.setter
+    def maxdist(self, value: int) -> None:
+        """`normalize_query` lets no more edits through; were one to reach here, its
+        automaton would take minutes to make (9 edits)."""
+        if value > MAX_FUZZY_EDITS or len(self.text) > MAX_FUZZY_CHARS:
+            raise QuerySyntaxError(
+                _FUZZY_MESSAGE.format(edits=MAX_FUZZY_EDITS, word=shown(f"{self.text}~{value}")))
+        self._maxdist = value
 
 
 class _FrenchParser(qparser.QueryParser):
@@ -599,9 +620,12 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
     """
     pattern = "".join(ch if ch in "*?" else fold(ch) for ch in strip_elision(text))
     head = re.split(r"[*?]", pattern, maxsplit=1)[0]
-    if pattern != head + "*":
-        return _Wildcard(fieldname, pattern, boost=boost, typed=text)
-    queries: list[wq.Query] = [_Prefix(fieldname, head, boost=boost, typed=text)]
+    expansion = (_Prefix(fieldname, head, boost=boost) if pattern == head + "*"
+                 else _Wildcard(fieldname, pattern, boost=boost))
+    expansion.typed = text
+    if isinstance(expansion, _Wildcard):
+        return expansion
+    queries: list[wq.Query] = [expansion]
     for cut in (1, 2):
         if len(head) - cut > MIN_TRUNCATION_CHARS:
             queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))

@@ -119,6 +119,8 @@ def test_rewrites_into_whoosh_syntax(text, whoosh_text):
         ("word\x1b~3", fuzzy("word\\x1b~3")),
         ("coop*~", "A word is truncated (*) or fuzzy (~), not both: 'coop*~'."),
         ("a" * 41 + "~", "A fuzzy word has at most 40 letters: write this one without ~."),
+        ("maroc~ rabat~1 title:(Tokaiev~2 OR paix~) -Kazakhstan~2/3 Astana~",
+         "A query has at most 5 fuzzy words (~): keep the ~ on the words you are least sure of."),
         # fields: a name and a colon at a word's start, one of ours
         ("category_key:monde", f"Unknown field 'category_key:'. {FIELDS_ARE}"),
         ("url:example", f"Unknown field 'url:'. {FIELDS_ARE}"),
@@ -165,8 +167,8 @@ def test_bad_queries_say_what_to_do(text, message):
 @pytest.mark.parametrize(
     "text",
     ["(" * MAX_NESTING + "maroc" + ")" * MAX_NESTING, "e\u0301" * 600, "é" * 1000,
-     "NOT " * 248 + "maroc", "maroc " + "-a " * 330, " OR ".join(["maroc"] * 200)[:1000].strip(),
-     "maroc " + "AND rabat " * 99, "coop" * 10 + "~2", "maroc~ " * 142],
+     "NOT " * 248 + "maroc", "maroc " + "-a " * 330, "maroc~ ★~ rabat~ b~2 paix~ ~ c~ ~", " OR ".join(["maroc"] * 200)[:1000].strip(),
+     "maroc " + "AND rabat " * 99, " ".join(["coop" * 10 + "~2"] * 5), "maroc " * 142 + "rabat~"],
 )
 def test_long_and_nested_queries_within_the_limits_parse(text):
     """Up to the limits, a query parses: no RecursionError, nothing unbounded."""

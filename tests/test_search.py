@@ -37,6 +37,9 @@ def found(index_dir, text, **options):
         ("Azerbaïdjan", {TACHKENT}),
         ("azerbaidjan", {TACHKENT}),
         ("Tokaiev~", BOTH),
+        ("Tokaiev~2/2", BOTH),
+        ("Kazakhstanais~/13", BOTH),  # a prefix longer than the word's stem, kazakhstan
+        ("parlementaires~/14", {TACHKENT}),
         ("Tokaiev", set()),
         ("Farabi", {RABAT}),
         ("kazakhes", BOTH),
