@@ -62,7 +62,7 @@ STOP_WORDS = frozenset(_load_words("stopwords.txt"))
 
 _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
-# terms of the version that built it, and must be rebuilt (search.index checks).
+# terms of the version that built it, and must be rebuilt (search.store checks).
 ANALYZER_VERSION = 2
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:

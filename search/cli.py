@@ -163,7 +163,7 @@ class _ProgressBar:
 @index_option
 def stats(index_dir: Path) -> None:
     """What the index holds: documents, dates, sources, categories, size, last update."""
-    from search.index import stats as index_stats
+    from search.store import stats as index_stats
 
     with _one_line_errors():
         found = index_stats(index_dir)
@@ -177,7 +177,7 @@ def check(index_dir: Path) -> None:
 
     Exits with status 1 and says what to do if anything is damaged.
     """
-    from search.index import check as check_index
+    from search.store import check as check_index
 
     with _one_line_errors():
         found = check_index(index_dir)

@@ -27,7 +27,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from search.models import Hit, IndexCheck, IndexReport, IndexStats, SearchResults, Snippet
+from search.models import (
+    Hit,
+    IndexCheck,
+    IndexReport,
+    IndexStats,
+    SearchResults,
+    Snippet,
+)
 
 SKIPPED_SHOWN = 10
 STATS_SHOWN = 20

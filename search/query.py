@@ -25,7 +25,7 @@ from whoosh.util.numeric import byte_to_length
 from search.analysis import WORD_PATTERN, fold, strip_elision
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
-from search.index import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
+from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
 
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3

@@ -16,19 +16,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import collectors
+from whoosh import collectors, scoring
 from whoosh import query as wq
-from whoosh import scoring
 from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search.errors import FilterError, IndexCorruptError, SearchError
-from search.index import CORRUPTION_ERRORS, ReadLease, category_key, open_current
 from search.models import Hit, SearchResults
 from search.query import (
-    ScoredList, expand_first, filter_query, parse_query, parse_words, postings_at, shown,
+    ScoredList,
+    expand_first,
+    filter_query,
+    parse_query,
+    parse_words,
+    postings_at,
+    shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
+from search.schema import category_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
+from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2

@@ -1,11 +1,12 @@
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from search import index as index_module
 from search.index import rebuild
+from search.whoosh_fast import writer as writer_module
 
 # Deterministic property tests: the same examples every run, and no deadline, which a
 # loaded machine would miss now and then.
@@ -31,14 +32,14 @@ def isolated_index(tmp_path, monkeypatch):
 def one_writing_process(monkeypatch):
     """Large writes stay in one process whatever the machine's cores (`sub_writers` turns
     sub-writers on), so that the suite runs alike on one core and on two."""
-    monkeypatch.setattr(index_module, "SUB_WRITERS", False)
+    monkeypatch.setattr(writer_module, "SUB_WRITERS", False)
 
 
 @pytest.fixture
 def sub_writers(monkeypatch):
     """Writes of 50 articles or more go to sub-writer processes, even on one core."""
-    monkeypatch.setattr(index_module, "SUB_WRITERS", True)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    monkeypatch.setattr(writer_module, "SUB_WRITERS", True)
+    monkeypatch.setattr(writer_module, "PARALLEL_MIN_ARTICLES", 50)
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,12 @@ def corpus(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(SEEDS, folder)
     return folder
+
+
+def generations(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.glob("gen-*"))
+
+
+def write_export(path: Path, records: list[dict]) -> None:
+    """A JSONL export of `records`, one per line."""
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")

@@ -3,11 +3,10 @@ import unicodedata
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from whoosh.analysis import StandardAnalyzer
 from whoosh.formats import Positions
 
-from search.analysis import FrenchPositions, PROTECTED_STEMS, analyze, french_analyzer
+from search.analysis import PROTECTED_STEMS, FrenchPositions, analyze, french_analyzer
 
 ACCENTED = "abcdeéèêëfghiîïjklmnoôœpqrstuùûüvwxyÿzàâçæ"
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from search import output
 from search.cli import cli
-from search.index import build, rebuild
+from search.index import build
 from search.models import Article
 
 from .conftest import RABAT, SEEDS, TACHKENT

@@ -20,12 +20,13 @@ from .conftest import SEEDS
 
 SLOW_CLI = """
 import os, sys, time
-from search import index
+from search import index, store
+from search.whoosh_fast import writer
 
 # PARALLEL=1: writes of 10 articles or more go to sub-writer processes (whatever the cores);
 # otherwise every write stays in one process.
-index.SUB_WRITERS = os.environ.get("PARALLEL") == "1"
-index.PARALLEL_MIN_ARTICLES = 10
+writer.SUB_WRITERS = os.environ.get("PARALLEL") == "1"
+writer.PARALLEL_MIN_ARTICLES = 10
 
 real_parse = index.parse_file
 def slow_parse(*args):
@@ -35,12 +36,12 @@ def slow_parse(*args):
         yield item
 index.parse_file = slow_parse
 
-real_switch = index._switch_current
+real_switch = store.switch_current
 def slow_switch(index_dir, generation):
     print("committed", flush=True)  # the new generation is complete, not yet current
     time.sleep(float(os.environ["PAUSE_BEFORE_SWITCH"]))
     real_switch(index_dir, generation)
-index._switch_current = slow_switch
+store.switch_current = slow_switch
 
 from search.cli import main
 sys.argv = ["search", *sys.argv[1:]]

@@ -8,7 +8,11 @@ from hypothesis import strategies as st
 from search.dates import french_date, normalize_date
 from search.formats import source_from_url
 from search.formats.records import (
-    FIELD_NAMES, FIELDS, json_records, jsonl_records, parse_records,
+    FIELD_NAMES,
+    FIELDS,
+    json_records,
+    jsonl_records,
+    parse_records,
 )
 from search.formats.text import parse_text
 from search.ingest import SourceFile, parse_file

@@ -19,8 +19,14 @@ from search.formats import clean_text, printable, shorten
 from search.formats.text import parse_text
 from search.index import rebuild, update
 from search.ingest import (
-    SourceFile, decode, find_article_files, fingerprint, load_articles, parse_file,
-    read_article, survey,
+    SourceFile,
+    decode,
+    find_article_files,
+    fingerprint,
+    load_articles,
+    parse_file,
+    read_article,
+    survey,
 )
 from search.models import Article, Skipped
 from search.searcher import search

@@ -8,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.errors import CorpusError, QuerySyntaxError
-from search.models import Count, Hit, IndexReport, IndexStats, SearchResults, Skipped, Snippet
+from search.models import (
+    Count,
+    Hit,
+    IndexReport,
+    IndexStats,
+    SearchResults,
+    Skipped,
+    Snippet,
+)
 from search.output import (
     PlainStyle,
     TerminalStyle,

@@ -3,8 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.errors import QuerySyntaxError
-from search.index import build_schema
 from search.query import MAX_NESTING, filter_query, normalize_query, parse_query
+from search.schema import build_schema
 
 SCHEMA = build_schema()
 NOTHING_TO_SEARCH = ("The query has no word to search for, only very common ones (le, la, de...) "
@@ -290,9 +290,10 @@ def test_fuzzy_terms_keep_their_first_letter():
 @pytest.mark.parametrize("deleted", [False, True])
 @pytest.mark.parametrize("term", ["kazakhstan", "cooper", "sud", "ambassadric"])
 def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, deleted):
-    from search.index import build, open_index
+    from search.index import build
     from search.models import Article
     from search.query import _weights
+    from search.store import open_index
 
     # Enough documents for several posting blocks (Whoosh: 128 postings a block).
     build([Article(id=str(n), path=f"{n}.txt", title="",
@@ -319,8 +320,9 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, delete
 def blocks_index(tmp_path_factory):
     """Articles enough for several posting blocks, words in titles and bodies, some
     articles deleted (their postings stay until a merge)."""
-    from search.index import build, open_index
+    from search.index import build
     from search.models import Article
+    from search.store import open_index
 
     folder = tmp_path_factory.mktemp("blocks") / "index"
     build([Article(id=str(n), path=f"{n}.txt",

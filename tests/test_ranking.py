@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from search.index import build, update
 from search.models import Article
+from search.query import parse_query
 from search.ranking import (
     COVERAGE_WEIGHT,
     OPENING_POSITIONS,
@@ -14,8 +15,7 @@ from search.ranking import (
     PROXIMITY_WINDOW,
     positional_boost,
 )
-from search.index import build_schema
-from search.query import parse_query
+from search.schema import build_schema
 from search.searcher import _ranked_terms, open_searcher, search
 
 LATE = OPENING_POSITIONS + 10

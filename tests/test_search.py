@@ -345,8 +345,8 @@ def test_the_words_of_a_query_share_one_budget_checked_before_reading(seed_index
 def _expanded(index_dir, text: str, total, measure) -> int:
     """`total` of `measure(segment, field, terms)` over the truncated and fuzzy words of
     `text` in each field and segment of the index."""
-    from search.index import open_index
     from search.query import _Expansion, parse_query
+    from search.store import open_index
 
     ix = open_index(index_dir)
     with ix.reader() as reader:

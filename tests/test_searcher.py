@@ -13,9 +13,10 @@ from whoosh import query as wq
 
 from search.cli import cli
 from search.errors import SearchError
-from search.index import SEARCHABLE_FIELDS, open_index
 from search.query import MAX_FUZZY_CHARS, MAX_FUZZY_EDITS, parse_query
+from search.schema import SEARCHABLE_FIELDS
 from search.searcher import Filters, open_searcher
+from search.store import open_index
 
 WORDS = ["maroc", "Tokaïev", "Tokaiev", "coopération", "cooper", "sud-sud", "l'ambassadrice",
          "L’Union", "le", "de", "x", "été", "Azerbaïdjan", "parlementaire", "★", "12:30",

@@ -12,18 +12,16 @@ from search import index as index_module
 from search import searcher as searcher_module
 from search.cli import cli
 from search.errors import CorpusError, QuerySyntaxError
-from search.index import rebuild, stats, update
+from search.index import rebuild, update
 from search.searcher import Filters, search
+from search.store import stats
+from search.whoosh_fast import writer as writer_module
 
-from .conftest import RABAT, SEEDS
+from .conftest import RABAT, write_export
 
 
 def counts(report):
     return report.added, report.updated, report.removed, report.unchanged, len(report.skipped)
-
-
-def write_export(path, records):
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
 
 
 def record(n, **fields):
@@ -224,8 +222,8 @@ def answers(index_dir):
 def started(monkeypatch) -> list:
     """One item for each sub-writer started."""
     started = []
-    real = index_module._ParallelWriter._new_task
-    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+    real = writer_module.ParallelWriter._new_task
+    monkeypatch.setattr(writer_module.ParallelWriter, "_new_task",
                         lambda self: started.append(1) or real(self))
     return started
 
@@ -236,10 +234,10 @@ def test_a_large_write_by_sub_writers_finds_what_one_process_finds(
     parallel_export(export, 300)
     alone, split = tmp_path / "alone", tmp_path / "split"
     assert counts(update([export], alone)) == (300, 0, 0, 0, 0)
-    monkeypatch.setattr(index_module, "SUB_WRITERS", True)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
+    monkeypatch.setattr(writer_module, "SUB_WRITERS", True)
+    monkeypatch.setattr(writer_module, "PARALLEL_MIN_ARTICLES", 50)
     assert counts(update([export], split)) == (300, 0, 0, 0, 0)
-    assert len(started) == index_module.WRITER_PROCESSES
+    assert len(started) == writer_module.WRITER_PROCESSES
     # BM25's scores: the second stage re-scores the first 30 hits, and which 30 of equal
     # scores come first follows the document numbers, which differ.
     monkeypatch.setattr(searcher_module, "RERANK_DEPTH", 0)
@@ -255,7 +253,7 @@ def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
     export = tmp_path / "export.jsonl"
     parallel_export(export, 400)
     assert counts(update([export], tmp_path / "first")) == (400, 0, 0, 0, 0)
-    real = index_module._run_sub_writer
+    real = writer_module.run_sub_writer
 
     def first_one_late(*args):
         try:
@@ -265,7 +263,7 @@ def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
             pass
         real(*args)
 
-    monkeypatch.setattr(index_module, "_run_sub_writer", first_one_late)
+    monkeypatch.setattr(writer_module, "run_sub_writer", first_one_late)
     assert counts(update([export], tmp_path / "second")) == (400, 0, 0, 0, 0)
     assert (tmp_path / "late").exists()
     for query in ("Lomé", "étape 3", "visite Cotonou"):
@@ -276,10 +274,10 @@ def test_a_large_write_numbers_the_articles_alike_however_fast_its_sub_writers(
 def test_a_large_write_on_one_core_stays_in_one_process(tmp_path, monkeypatch):
     export = tmp_path / "export.jsonl"
     parallel_export(export, 300)
-    monkeypatch.setattr(index_module, "SUB_WRITERS", None)  # the machine decides
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 50)
-    monkeypatch.setattr(index_module.os, "sched_getaffinity", lambda pid: {0})
-    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+    monkeypatch.setattr(writer_module, "SUB_WRITERS", None)  # the machine decides
+    monkeypatch.setattr(writer_module, "PARALLEL_MIN_ARTICLES", 50)
+    monkeypatch.setattr(writer_module.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(writer_module.ParallelWriter, "_new_task",
                         lambda self: pytest.fail("a sub-writer was started"))
     assert counts(update([export], tmp_path / "index")) == (300, 0, 0, 0, 0)
     assert search(tmp_path / "index", "Lomé").total == 300
@@ -290,8 +288,8 @@ def test_a_small_update_after_a_large_write_stays_in_one_process(
     export = tmp_path / "export.jsonl"
     parallel_export(export, 300)
     update([export], tmp_path / "index")
-    assert len(started) == index_module.WRITER_PROCESSES
-    monkeypatch.setattr(index_module._ParallelWriter, "_new_task",
+    assert len(started) == writer_module.WRITER_PROCESSES
+    monkeypatch.setattr(writer_module.ParallelWriter, "_new_task",
                         lambda self: pytest.fail("a sub-writer was started"))
     records = [json.loads(line) for line in export.read_text("utf-8").splitlines()]
     records[5]["article"] = "Le ministre est arrivé à Niamey."
@@ -329,13 +327,13 @@ def test_a_large_write_that_fails_stops_its_sub_writers_and_changes_nothing(
     monkeypatch.setattr(index_module, "parse_file", failing)
     with pytest.raises(KeyboardInterrupt):
         update([export, large_write], isolated_index)
-    assert len(started) == index_module.WRITER_PROCESSES
+    assert len(started) == writer_module.WRITER_PROCESSES
     assert_no_sub_writer_left_and_index_unchanged(isolated_index)
 
 
 def test_a_sub_writer_that_dies_is_one_clear_error_and_changes_nothing(
         large_write, export, isolated_index, monkeypatch):
-    monkeypatch.setattr(index_module, "_run_sub_writer", lambda *args: os._exit(3))
+    monkeypatch.setattr(writer_module, "run_sub_writer", lambda *args: os._exit(3))
     result = CliRunner().invoke(cli, ["index", str(export), str(large_write),
                                       "--index", str(isolated_index)])
     assert (result.exit_code, result.output) == (

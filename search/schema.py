@@ -1,0 +1,64 @@
+"""The index's fields: what each holds, how it is analyzed, and an `Article` as fields."""
+
+from __future__ import annotations
+
+from unidecode import unidecode
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from search.analysis import FrenchPositions, french_analyzer
+from search.models import Article
+
+# Fields searched when a query names none, with their query-time boosts.
+DEFAULT_FIELDS = {"title": 2.0, "lead": 1.5, "dateline": 1.0, "body": 1.0}
+
+
+SEARCHABLE_FIELDS = ("title", "lead", "body", "dateline", "category", "author")
+
+
+def build_schema() -> Schema:
+    analyzer = french_analyzer()
+
+    def text() -> TEXT:
+        # Words that the analyzer splits (`sud-sud`, `Al-Farabi`) are searched as phrases.
+        field = TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase")
+        field.format = FrenchPositions()  # Whoosh's postings, computed faster
+        return field
+
+    return Schema(
+        id=ID(stored=True, unique=True),
+        path=ID(stored=True),
+        title=text(),
+        lead=text(),
+        body=text(),
+        dateline=text(),
+        category=text(),
+        author=text(),
+        # Exact labels, for filters and counts: `actu.orange.fr`, `societe/education`.
+        source=ID(stored=True),
+        category_key=ID,
+        url=STORED(),
+        date=ID(stored=True, sortable=True),
+    )
+
+
+def category_key(label: str) -> str:
+    """A category label as filters and counts know it: `Société/Éducation` → `societe/education`."""
+    return " ".join(unidecode(label).lower().split())
+
+
+def document_fields(article: Article) -> dict[str, str]:
+    fields = {
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "lead": article.lead,
+        "body": article.body,
+        "dateline": article.dateline,
+        "category": article.category,
+        "category_key": category_key(article.category) if article.category else None,
+        "author": article.author,
+        "source": article.source.lower() if article.source else None,
+        "url": article.url,
+        "date": article.date,
+    }
+    return {name: value for name, value in fields.items() if value}

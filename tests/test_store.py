@@ -1,0 +1,226 @@
+"""`search.store`: the index folder, its generations, damage found and repaired, readers."""
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from search import store as store_module
+from search.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexOutdatedError,
+    SearchError,
+)
+from search.index import rebuild, update
+from search.searcher import open_searcher, search
+from search.store import CURRENT, check, write_lock
+
+from .conftest import SEEDS, generations, write_export
+
+
+def test_missing_index(tmp_path):
+    with pytest.raises(IndexMissingError) as error:
+        search(tmp_path / "nowhere", "maroc")
+    assert str(error.value) == f"No index in {tmp_path / 'nowhere'}/. Run `search rebuild` first."
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda ix: (ix / CURRENT).write_text("gen-gone\n"),
+        lambda ix: (ix / CURRENT).unlink(),
+        lambda ix: [f.write_bytes(b"garbage") for f in (ix / (ix / CURRENT).read_text().strip()).glob("*.toc")],
+        lambda ix: [f.write_bytes(f.read_bytes()[:20]) for f in (ix / (ix / CURRENT).read_text().strip()).iterdir()],
+        lambda ix: [f.unlink() for f in (ix / (ix / CURRENT).read_text().strip()).glob("*.seg")],
+    ],
+    ids=["pointer to nothing", "no pointer", "garbled toc", "truncated files", "missing segment"],
+)
+def test_damaged_index_says_to_rebuild_and_rebuild_recovers(tmp_path, damage):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    damage(index_dir)
+    with pytest.raises(IndexCorruptError, match=r"Run `search rebuild` to rebuild it\.$"):
+        search(index_dir, "Farabi")
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_second_writer_waits_then_fails(tmp_path):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    with write_lock(index_dir):
+        started = time.monotonic()
+        with pytest.raises(IndexLockedError, match="Another process is writing to the index"):
+            with write_lock(index_dir, wait=0.3):
+                pass
+        assert time.monotonic() - started >= 0.3
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_index_built_by_another_analyzer_version_says_to_rebuild(tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    monkeypatch.setattr(store_module, "ANALYZER_VERSION", store_module.ANALYZER_VERSION + 1)
+    with pytest.raises(IndexOutdatedError, match=r"was built by an older version of search, "
+                                                 r"which analyzed words differently\. Run "
+                                                 r"`search rebuild` to rebuild it\.$"):
+        search(index_dir, "Farabi")
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_index_whose_schema_names_a_class_this_version_lacks_says_to_rebuild(tmp_path):
+    """Indexes pickle their analyzer: one built by an older version may name filters that
+    are gone (as `ElisionFilter` went in the analyzer's rewrite)."""
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    [toc] = generation.glob("*.toc")
+    toc.write_bytes(toc.read_bytes().replace(b"FrenchTermFilter", b"GoneFilterClassX"))
+    store_module.record_checksums(generation, None)  # as the older version wrote them
+    with pytest.raises(IndexOutdatedError, match=r"Run `search rebuild` to rebuild it\.$"):
+        search(index_dir, "Farabi")
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_a_long_lived_searcher_survives_any_number_of_writes(tmp_path):
+    export = tmp_path / "export.jsonl"
+    index_dir = tmp_path / "index"
+    write_export(export, [{"id": 0, "article": "Visite à Lomé."}])
+    update([export], index_dir)
+    with open_searcher(index_dir) as session:
+        first = (index_dir / CURRENT).read_text().strip()
+        for n in range(1, 6):
+            write_export(export, [{"id": k, "article": "Visite à Lomé."} for k in range(n + 1)])
+            update([export], index_dir)
+            assert session.search("Lomé").total == 1  # the generation it opened
+            assert (index_dir / first).is_dir()
+        assert len(generations(index_dir)) == 3  # its own, the current and the previous one
+    update([export, tmp_path / "export.jsonl"], index_dir)  # nothing changed: no write
+    write_export(export, [{"id": k, "article": "Visite à Lomé."} for k in range(9)])
+    update([export], index_dir)
+    assert not (index_dir / first).exists()  # closed: deleted by the next write
+    assert search(index_dir, "Lomé").total == 9
+
+
+def flip_bytes(file: Path) -> None:
+    data = bytearray(file.read_bytes())
+    for position in range(len(data) // 3, len(data), max(1, len(data) // 7)):
+        data[position] ^= 0x5A
+    file.write_bytes(bytes(data))
+
+
+def replace_by_folder(file: Path) -> None:
+    file.unlink()
+    file.mkdir()
+
+
+DAMAGES = {
+    "truncated": lambda file: file.write_bytes(file.read_bytes()[: len(file.read_bytes()) // 2]),
+    "emptied": lambda file: file.write_bytes(b""),
+    "bytes flipped": flip_bytes,
+    "a folder": replace_by_folder,
+}
+
+
+def index_files(index_dir: Path) -> list[str]:
+    """Every file of an index folder, by its path from the folder, with the generation's
+    name as `gen` and a segment's random name as `*`."""
+    generation = (index_dir / CURRENT).read_text().strip()
+    return sorted(re.sub(r"\w+(?=\.seg$)", "*", str(p.relative_to(index_dir)))
+                  .replace(generation, "gen") for p in index_dir.rglob("*") if p.is_file())
+
+
+def index_file(index_dir: Path, name: str) -> Path:
+    generation = (index_dir / CURRENT).read_text().strip()
+    [file] = index_dir.glob(name.replace("gen/", generation + "/", 1))
+    return file
+
+
+@pytest.fixture(scope="module")
+def seed_files(tmp_path_factory) -> list[str]:
+    index_dir = tmp_path_factory.mktemp("files") / "index"
+    rebuild([SEEDS], index_dir)
+    return index_files(index_dir)
+
+
+# Files whose content does not matter, only that they are files (Whoosh's own lock is not
+# even read).
+HARMLESS = {"write.lock", "gen/readers.lock"}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("number", range(10))
+def test_damage_to_any_file_is_one_clear_error_found_by_check_and_rebuild_recovers(
+        tmp_path, seed_files, number, damage):
+    if number >= len(seed_files):
+        pytest.skip("fewer files")
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    assert index_files(index_dir) == seed_files
+    name = seed_files[number]
+    DAMAGES[damage](index_file(index_dir, name))
+    found = check(index_dir)
+    harmless = name == "gen/MAIN_WRITELOCK" or name in HARMLESS and damage != "a folder"
+    assert bool(found.problems) != harmless, found
+    for attempt in (lambda: search(index_dir, "Farabi"), lambda: update([SEEDS], index_dir)):
+        try:
+            attempt()
+        except SearchError as error:
+            assert "\n" not in str(error)
+            assert not harmless
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+    assert check(index_dir).problems == ()
+
+
+def test_check_finds_every_bit_flip_in_a_segment(tmp_path):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    [segment] = generation.glob("*.seg")
+    original = segment.read_bytes()
+    for position in range(0, len(original), max(1, len(original) // 40))[:40]:
+        flipped = bytearray(original)
+        flipped[position] ^= 1 << (position % 8)
+        segment.write_bytes(bytes(flipped))
+        assert check(index_dir).problems == (
+            f"{generation.name}/{segment.name} has changed since it was written",)
+    segment.write_bytes(original)
+    found = check(index_dir)
+    assert (found.problems, found.documents) == ((), 2)
+
+
+@pytest.mark.parametrize("state", [
+    lambda ix: (ix / CURRENT).write_bytes(b"\xff\xfe garbage \x00"),
+    lambda ix: (ix / CURRENT).write_text("../../etc\n"),
+    lambda ix: replace_by_folder(ix / CURRENT),
+    lambda ix: replace_by_folder(ix / "write.lock"),
+    lambda ix: [shutil.rmtree(p) for p in ix.glob("gen-*")],
+], ids=["garbled CURRENT", "CURRENT outside", "CURRENT a folder", "lock a folder",
+        "no generation"])
+def test_rebuild_recovers_whatever_state_the_folder_is_in(tmp_path, state):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    state(index_dir)
+    assert len(check(index_dir).problems) == 1
+    with pytest.raises(IndexCorruptError, match=r"is damaged \(.*\)\. Run `search rebuild` to "
+                                                r"rebuild it\.$"):
+        update([SEEDS], index_dir)
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+    assert check(index_dir).problems == ()
+
+
+def test_a_stray_file_named_like_a_generation_is_no_damage(tmp_path):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    (index_dir / "gen-stray").write_text("not a folder")
+    assert check(index_dir).problems == ()
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
