@@ -10,6 +10,7 @@ snippets can highlight the article's own spelling.
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 from importlib import resources
@@ -255,7 +256,7 @@ class FrenchPositions(Positions):
             if len(poslist) == 1:  # most words of a text
                 yield text, 1, boost, _one_position(poslist[0])
                 continue
-            deltas = [poslist[0], *(b - a for a, b in zip(poslist, poslist[1:]))]
+            deltas = [poslist[0], *(b - a for a, b in itertools.pairwise(poslist))]
             yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
 
 

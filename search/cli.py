@@ -194,7 +194,8 @@ def check(index_dir: Path) -> None:
               help="Rank by relevance, or newest first.")
 @click.option("--source", help="Only articles from this source (site or agency), e.g. afp.com.")
 @click.option("--category", help="Only articles of this category (and its subcategories).")
-@click.option("--since", metavar="DATE", help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
+@click.option("--since", metavar="DATE",
+              help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
 @click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @index_option

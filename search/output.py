@@ -141,7 +141,8 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
         lines.append("No article contains all the words; showing the best partial matches.")
     noun = "article matches" if results.total == 1 else "articles match"
     lines.append(f"{results.total} {noun} «{query}»"
-                 + (f" (showing {len(results.hits)})." if len(results.hits) < results.total else "."))
+                 + (f" (showing {len(results.hits)})." if len(results.hits) < results.total
+                    else "."))
     for hit in results.hits:
         lines.extend(["", *_hit_lines(hit, style)])
     return "\n".join(lines) + "\n"
@@ -228,7 +229,8 @@ def stats_text(found: IndexStats) -> str:
     if found.field_maps:
         lines.append("Field maps:")
         lines.extend(f"  {visible(file)}: "
-                     + ", ".join(f"{field}={visible(name)}" for field, name in sorted(mapping.items()))
+                     + ", ".join(f"{field}={visible(name)}"
+                                 for field, name in sorted(mapping.items()))
                      for file, mapping in found.field_maps)
     return "\n".join(lines) + "\n"
 

@@ -25,6 +25,7 @@ Positions are word positions without stop words, as the index stores them.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 RERANK_DEPTH = 30  # candidates re-scored; measured: deeper changes nothing
@@ -60,7 +61,7 @@ def shares(
     opening = sum(idf[t] for t in found if positions[t][0] < OPENING_POSITIONS)
     coverage = sum(idf[t] for t in found)
     proximity = 0.0
-    for first, second in zip(query_terms, query_terms[1:]):
+    for first, second in itertools.pairwise(query_terms):
         if first == second or first not in positions or second not in positions:
             continue
         distance = _closest_following(positions[first], positions[second])

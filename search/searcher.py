@@ -220,7 +220,8 @@ def _unknown(name: str, given: str, key: str, known: list[str]) -> str:
     message = f"No article has the {name} '{shown(given)}'."
     if closest:
         message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
-    return message + f" `search stats` lists the {'categories' if name == 'category' else 'sources'}."
+    listed = "categories" if name == "category" else "sources"
+    return message + f" `search stats` lists the {listed}."
 
 
 class _CountingTopCollector(collectors.TopCollector):

@@ -119,7 +119,8 @@ def _generation_to_read(index_dir: Path) -> Path:
             raise IndexMissingError(
                 f"{index_dir} is a file, not an index folder: name another folder with --index."
             )
-        raise IndexMissingError(f"No index in {show_folder(index_dir)}. Run `search rebuild` first.")
+        raise IndexMissingError(
+            f"No index in {show_folder(index_dir)}. Run `search rebuild` first.")
     name = current_generation(index_dir)
     if name is None:
         raise damaged(index_dir, f"its {CURRENT} file is garbled")

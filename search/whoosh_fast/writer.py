@@ -169,11 +169,12 @@ class ParallelWriter(MpWriter):
         # Whoosh's MpWriter._commit (multisegment), with the sub-writers' results checked.
         if self.docbuffer:
             self._enqueue()
-        for jobs, _ in zip(self._jobs, self.tasks):
+        for jobs, _ in zip(self._jobs, self.tasks, strict=False):  # only started ones
             jobs.put(None)
         finalsegments = self._merge_segments(mergetype, optimize, merge)
         # read before joining: see Queue's docs
-        found = [_result(task, results) for task, results in zip(self.tasks, self._results)]
+        found = [_result(task, results)
+                 for task, results in zip(self.tasks, self._results, strict=False)]
         for task in self.tasks:
             task.join()
         for result in found:
