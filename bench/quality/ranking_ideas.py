@@ -1,6 +1,6 @@
 """Ranking ideas scored on the same candidates (issue 4): the ideas table of RESULTS.md.
 
-    .venv/bin/python bench/ranking_ideas.py [--titles 1000] [--headings 400] [--depth 100]
+    .venv/bin/python -m bench.quality.ranking_ideas [--titles 1000] [--headings 400] [--depth 100]
         [--work DIR] [--data DIR]
 
 For the first `--titles` title and `--headings` heading queries of `known-item-dev.tsv`,
@@ -45,15 +45,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from systems import OurEngine, cached_index
-from tasks import orangesum_corpus, piaf_task, read_known_item
+from bench.common import DATA_DIR
+from bench.quality.systems import OurEngine, cached_index
+from bench.quality.tasks import orangesum_corpus, piaf_task, read_known_item
 
 from search.analysis import WORD_PATTERN, french_analyzer, term
 from search.ranking import positional_boost, shares
 from search.searcher import _ranked_terms, open_searcher
 from search.query import parse_words
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ANALYZER = french_analyzer()
 
 
