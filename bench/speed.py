@@ -4,6 +4,7 @@ archive size, all in the same run (issue 15).
     python -m bench.speed [--copies 1,4,10,28] [--systems ours,whoosh-fr,fts5,tantivy]
         [--work DIR] [--source FILE] [--sample N] [--queries bench/queries.json]
         [--per-type N] [--repeat 3] [--cli-runs 5] [--whoosh-cap 1800] [--query-cap 60]
+    python -m bench.speed --report DIR/speed.json   # the report of a run's raw figures
 
 For each size (`--copies` of every record of the export, made by `bench.archive`; 28 copies
 are about 1M articles), one heavy step at a time:
@@ -360,6 +361,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds stock Whoosh may index one size (default: %(default)s)")
     parser.add_argument("--query-cap", type=float, default=60,
                         help="seconds a system may spend on one query type at one size")
+    parser.add_argument("--report", type=Path, metavar="SPEED.json",
+                        help="only print the markdown report of a run's raw figures (a run "
+                             "stopped before its last size has those of the sizes it finished)")
     parser.add_argument("--keep-indexes", action="store_true",
                         help="keep each size's indexes in --work (default: removed once measured)")
     args = parser.parse_args(argv)
@@ -373,6 +377,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(args.report.read_text("utf-8"))), end="")
+        return 0
     args.work.mkdir(parents=True, exist_ok=True)
     snapshot = use_snapshot(args.work)
     source = args.source
