@@ -464,7 +464,24 @@ def markdown(report: dict) -> str:
                   "|---" * (1 + len(QUERY_TYPES)) + "|"]
         lines += [f"| {label} | " + " | ".join(r.get(kind, "-") for kind in QUERY_TYPES) + " |"
                   for label, r in ratios]
+        lines.append("")
+    speedups = [(size["label"], indexing_vs_whoosh(size)) for size in report["sizes"]]
+    speedups = [(label, r) for label, r in speedups if r]
+    if speedups:
+        lines += ["| indexing, ours vs stock Whoosh | docs/s (wall) | docs per CPU-second |",
+                  "|---|---|---|"]
+        lines += [f"| {label} | {wall:.2f}x | {cpu:.2f}x |" for label, (wall, cpu) in speedups]
     return "\n".join(lines) + "\n"
+
+
+def indexing_vs_whoosh(size: dict) -> tuple[float, float] | None:
+    """Ours' indexing throughput over stock Whoosh's, per wall second and per CPU second."""
+    ours = size["systems"].get("ours", {}).get("indexing", {})
+    stock = size["systems"].get("whoosh-fr", {}).get("indexing", {})
+    if not (ours.get("finished") and stock.get("finished")):
+        return None
+    return (ours["docs_per_s"] / stock["docs_per_s"],
+            ours["documents"] / ours["cpu_s"] / (stock["documents"] / stock["cpu_s"]))
 
 
 def ratio_to_tantivy(size: dict) -> dict[str, str]:

@@ -118,6 +118,7 @@ def test_speed_run_reports_every_system_size_and_column(tmp_path):
             if line.startswith("| ") and line.split(" | ")[0][2:] in speed.SYSTEMS]
     assert rows == [[f"| {system}", label] for label in ("4", "8") for system in speed.SYSTEMS]
     assert "| ours / tantivy, query p95 wall |" in table
+    assert "| indexing, ours vs stock Whoosh |" in table
 
 
 def test_a_capped_system_is_reported_as_not_finished():
