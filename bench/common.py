@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import re
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -79,7 +80,7 @@ def tree_rss_kb(pid: int) -> int:
 class TreeMemory(threading.Thread):
     """Samples the resident memory of a process tree every `interval` s; `peak_kb`."""
 
-    def __init__(self, pid: int, interval: float = 0.1) -> None:
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak_kb = pid, interval, 0
         self.done = threading.Event()
@@ -92,9 +93,11 @@ class TreeMemory(threading.Thread):
 def run_measured(command: list[str], env: dict[str, str] | None = None,
                  cwd: Path | None = None, timeout: float | None = None) -> Run:
     """Run `command` to its end (or kill its process group after `timeout` s): its wall
-    time, CPU time (its sub-processes' included, from wait4) and peak RSS, the larger of
-    wait4's (the largest single process) and the sampled total of the process tree, which
-    a multi-process writer needs."""
+    time, CPU time (its sub-processes' included, from wait4) and peak memory, the larger of
+    the sampled total of the process tree (which a multi-process writer needs) and wait4's
+    peak RSS of its largest process. Linux starts a child's peak RSS at its parent's when
+    it forks, so wait4's counts only above this process's own peak: below, it may be ours."""
+    own_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -123,8 +126,9 @@ def run_measured(command: list[str], env: dict[str, str] | None = None,
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        child_peak_kb = usage.ru_maxrss if usage.ru_maxrss > own_peak_kb else 0
         return Run(wall, usage.ru_utime + usage.ru_stime,
-                   max(usage.ru_maxrss, memory.peak_kb) / 1024,
+                   max(child_peak_kb, memory.peak_kb) / 1024,
                    process.returncode, out.read().decode(), err.read().decode(), killed.is_set())
 
 

@@ -12,8 +12,9 @@ are about 1M articles), one heavy step at a time:
 1. Indexing the archive, each system in a process of its own: ours as the product does it,
    `search index FILE --index DIR`; the peers by `python -m bench.peers build` with our
    schema's fields. Documents/s, wall and CPU time (sub-processes' included), peak memory
-   of the process tree (the larger of wait4's largest process and the sampled total of
-   proportional set sizes, every 100 ms), index size on disk. Stock Whoosh is killed after
+   of the process tree (the sampled total of proportional set sizes, every 50 ms, or
+   wait4's peak RSS of its largest process when larger: see `common.run_measured`), index
+   size on disk. Stock Whoosh is killed after
    `--whoosh-cap` seconds and reported as not finished.
 2. Queries on each index, one searcher reused, top 10 with a snippet of the body (ours:
    `open_searcher(...).search(text, limit=10)`): the query set of `bench/queries.json`,
