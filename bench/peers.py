@@ -1,29 +1,38 @@
-"""The peers of the speed benchmark (`speed.py`), indexing the fields our product indexes.
+"""The peers we compare with: stock Whoosh (its French analyzer), SQLite FTS5 and tantivy.
 
-`systems.py` (the retrieval evaluation) indexes article bodies only; here each peer gets
-what `search index` gets from the OrangeSum export: `title`, `heading` as the lead,
-`article` as the body, `category`, and the stored id, url, date and source. Each peer
-answers the query types of the benchmark (`words`, `phrase`, `prefix`, `fuzzy`) where
-it can, with the top 10 hits' ids and a highlighted snippet of the body, as ours does.
+Each peer comes in the two shapes the benchmarks use:
 
-    python bench/speed_peers.py build SYSTEM CORPUS.jsonl OUT_DIR
+- for the retrieval evaluation (`bench.quality`): a class that indexes article bodies only
+  (`build(corpus, folder)`) and ranks plain words (`open(folder)` gives `rank(text,
+  limit)`, an OR of the words);
+- for the speed benchmark (`bench.speed`): what `search index` gets from an OrangeSum
+  export, `title`, `heading` as the lead, `article` as the body, `category`, and the
+  stored id, url, date and source (`BUILDERS`), answering the query types of the
+  benchmark (`words`, `phrase`, `prefix`, `fuzzy`) where it can, with the top 10 hits' ids
+  and a highlighted snippet of the body, as ours does (`OPENERS`).
 
-builds one peer's index in a process of its own (so that its peak memory can be
+    python -m bench.peers build SYSTEM CORPUS.jsonl OUT_DIR
+
+builds one peer's full index in a process of its own (so that its peak memory can be
 measured) and prints one JSON line `{"documents": N}`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from systems import SqliteFts5, Tantivy
+if TYPE_CHECKING:
+    from bench.quality.tasks import Corpus
 
 PEERS = ("whoosh-fr", "fts5", "tantivy")
 TEXT_FIELDS = ("title", "lead", "body", "category")
@@ -32,9 +41,166 @@ BOOSTS = {"title": 2.0, "lead": 1.5, "body": 1.0}
 LIMIT = 10
 SNIPPET_CHARS = 240
 
-# A query's answer: the ids of the top hits, with a snippet each; None when unsupported.
-Answer = Callable[[str, str], list[tuple[str, str]]]
+# A ranked answer of the evaluation: (doc id, score) pairs, best first.
+Ranker = Callable[[str, int], list[tuple[str, float]]]
+# A query's answer in the speed benchmark: the ids of the top hits, with a snippet each;
+# None when the query type is unsupported.
+Answer = Callable[[str, str], list[tuple[str, str]] | None]
 
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def stock_french_analyzer():
+    """Whoosh's own French pipeline: `LanguageAnalyzer("fr")`."""
+    from whoosh.analysis import LanguageAnalyzer
+
+    return LanguageAnalyzer("fr")
+
+
+# --- the peers of the retrieval evaluation: bodies only, an OR of the words -------------
+
+class WhooshStock:
+    """Whoosh with its stock `LanguageAnalyzer("fr")` on one body field, BM25F, OR of the words."""
+
+    name = "whoosh-fr"
+
+    def fingerprint(self) -> str:
+        return digest(self.name, metadata.version("whoosh3"), "LanguageAnalyzer(fr)")
+
+    def build(self, corpus: Corpus, folder: Path) -> None:
+        from whoosh import index
+        from whoosh.fields import ID, TEXT, Schema
+
+        schema = Schema(id=ID(stored=True, unique=True),
+                        body=TEXT(analyzer=stock_french_analyzer()))
+        writer = index.create_in(str(folder), schema).writer(limitmb=256)
+        for doc_id, text in corpus.documents():
+            writer.add_document(id=doc_id, body=text)
+        writer.commit()
+
+    @contextmanager
+    def open(self, folder: Path) -> Iterator[Ranker]:
+        from whoosh import index, scoring
+        from whoosh.query import Or, Term
+
+        ix = index.open_dir(str(folder))
+        analyzer = ix.schema["body"].analyzer
+        with ix.searcher(weighting=scoring.BM25F()) as searcher:
+            def rank(text: str, limit: int) -> list[tuple[str, float]]:
+                terms = [Term("body", token.text) for token in analyzer(text)]
+                if not terms:
+                    return []
+                return [(hit["id"], hit.score) for hit in searcher.search(Or(terms), limit=limit)]
+
+            yield rank
+
+
+class SqliteFts5:
+    """SQLite FTS5, `unicode61 remove_diacritics 2`, bm25; each query token quoted, ORed."""
+
+    name = "fts5"
+    TOKENIZER = "unicode61 remove_diacritics 2"
+
+    def fingerprint(self) -> str:
+        return digest(self.name, sqlite3.sqlite_version, self.TOKENIZER)
+
+    def build(self, corpus: Corpus, folder: Path) -> None:
+        with closing(sqlite3.connect(folder / "fts5.sqlite")) as db, db:
+            db.execute("CREATE VIRTUAL TABLE docs USING fts5"
+                       f"(docid UNINDEXED, body, tokenize='{self.TOKENIZER}')")
+            db.executemany("INSERT INTO docs(docid, body) VALUES (?, ?)", corpus.documents())
+
+    @staticmethod
+    def match_expression(text: str) -> str:
+        """`l'Egypte : accord` → `"l'Egypte" OR "accord"`: each token quoted, so that no
+        character is FTS5 syntax; tokens without a letter or digit are left out."""
+        return " OR ".join('"' + token.replace('"', '""') + '"'
+                           for token in text.split() if any(ch.isalnum() for ch in token))
+
+    @contextmanager
+    def open(self, folder: Path) -> Iterator[Ranker]:
+        db = sqlite3.connect(folder / "fts5.sqlite")
+        try:
+            def rank(text: str, limit: int) -> list[tuple[str, float]]:
+                expression = self.match_expression(text)
+                if not expression:
+                    return []
+                rows = db.execute("SELECT docid, rank FROM docs WHERE docs MATCH ? "
+                                  "ORDER BY rank LIMIT ?", (expression, limit))
+                return [(doc_id, -score) for doc_id, score in rows]
+
+            yield rank
+        finally:
+            db.close()
+
+
+class Tantivy:
+    """tantivy: simple tokenizer, lowercase, ASCII folding, Snowball French; OR of the terms."""
+
+    name = "tantivy"
+    ANALYZER = "simple|remove_long(40)|lowercase|ascii_fold|stemmer(french)"
+
+    def fingerprint(self) -> str:
+        return digest(self.name, metadata.version("tantivy"), self.ANALYZER)
+
+    @staticmethod
+    def _analyzer():
+        import tantivy
+
+        return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+                .filter(tantivy.Filter.remove_long(40))
+                .filter(tantivy.Filter.lowercase())
+                .filter(tantivy.Filter.ascii_fold())
+                .filter(tantivy.Filter.stemmer("french"))
+                .build())
+
+    def _index(self, folder: Path):
+        import tantivy
+
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("docid", stored=True, tokenizer_name="raw")
+        builder.add_text_field("body", tokenizer_name="french")
+        index = tantivy.Index(builder.build(), path=str(folder))
+        index.register_tokenizer("french", self._analyzer())
+        return index
+
+    def build(self, corpus: Corpus, folder: Path) -> None:
+        import tantivy
+
+        writer = self._index(folder).writer(heap_size=200_000_000, num_threads=1)
+        for doc_id, text in corpus.documents():
+            writer.add_document(tantivy.Document(docid=doc_id, body=text))
+        writer.commit()
+        writer.wait_merging_threads()
+
+    @contextmanager
+    def open(self, folder: Path) -> Iterator[Ranker]:
+        import tantivy
+
+        index = self._index(folder)
+        schema, searcher, analyzer = index.schema, index.searcher(), self._analyzer()
+
+        def rank(text: str, limit: int) -> list[tuple[str, float]]:
+            terms = analyzer.analyze(text)
+            if not terms:
+                return []
+            query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", term))
+                 for term in terms])
+            hits = searcher.search(query, limit=limit).hits
+            return [(searcher.doc(address)["docid"][0], score) for score, address in hits]
+
+        yield rank
+
+
+
+# --- the peers of the speed benchmark: our schema's fields, our query types -----------------
 
 def documents(corpus: Path) -> Iterator[dict[str, str]]:
     """The records of an OrangeSum-style export with a non-empty body, as peer documents."""
@@ -62,14 +228,13 @@ def documents(corpus: Path) -> Iterator[dict[str, str]]:
 # --- stock Whoosh: our schema, Whoosh's LanguageAnalyzer("fr") on every text field --------
 
 def whoosh_schema():
-    """`search.index.build_schema()` with each TEXT field's analyzer replaced by the stock one."""
-    from whoosh.analysis import LanguageAnalyzer
+    """`search.schema.build_schema()` with each TEXT field's analyzer replaced by the stock one."""
     from whoosh.fields import TEXT
 
-    from search.index import build_schema
+    from search.schema import build_schema
 
     schema = build_schema()
-    stock = LanguageAnalyzer("fr")
+    stock = stock_french_analyzer()
     for name, field in list(schema.items()):
         if isinstance(field, TEXT):
             schema.remove(name)
@@ -80,7 +245,7 @@ def whoosh_schema():
 def build_whoosh(corpus: Path, out: Path) -> int:
     from whoosh import index
 
-    from search.index import WRITER_LIMIT_MB
+    from search.whoosh_fast.writer import WRITER_LIMIT_MB
 
     writer = index.create_in(str(out), whoosh_schema()).writer(limitmb=WRITER_LIMIT_MB)
     count = 0
@@ -100,7 +265,7 @@ def open_whoosh(folder: Path) -> Iterator[Answer]:
     from whoosh import index, qparser, scoring
     from whoosh.highlight import ContextFragmenter
 
-    from search.index import DEFAULT_FIELDS
+    from search.schema import DEFAULT_FIELDS
 
     ix = index.open_dir(str(folder))
     # The fields and boosts ours searches by default.
@@ -273,7 +438,7 @@ OPENERS = {"whoosh-fr": open_whoosh, "fts5": open_fts5, "tantivy": open_tantivy}
 
 def main(argv: list[str]) -> int:
     if len(argv) != 4 or argv[0] != "build" or argv[1] not in BUILDERS:
-        print(f"usage: speed_peers.py build {{{','.join(BUILDERS)}}} CORPUS OUT_DIR",
+        print(f"usage: python -m bench.peers build {{{','.join(BUILDERS)}}} CORPUS OUT_DIR",
               file=sys.stderr)
         return 2
     _, name, corpus, out = argv

@@ -2,7 +2,7 @@
 
 Command (from the repository root):
 
-    .venv/bin/python bench/conflation_speed.py [--data DIR] [--baseline HEAD]
+    .venv/bin/python -m bench.quality.conflation_speed [--data DIR] [--baseline HEAD]
         [--repeat 15] [--words 50000]
 
 Words: 50,000 single-word forms of the Lefff lexicon, drawn with a fixed seed (`--words`).
@@ -27,11 +27,9 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from conflation import DEFAULT_DATA, LEXICONS, read_lexicon
-
+from bench.common import ROOT
+from bench.quality.conflation import DEFAULT_DATA, LEXICONS, read_lexicon
 from search import analysis
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_revision(revision: str) -> ModuleType:

@@ -1,6 +1,6 @@
 """Ranking ideas scored on the same candidates (issue 4): the ideas table of RESULTS.md.
 
-    .venv/bin/python bench/ranking_ideas.py [--titles 1000] [--headings 400] [--depth 100]
+    .venv/bin/python -m bench.quality.ranking_ideas [--titles 1000] [--headings 400] [--depth 100]
         [--work DIR] [--data DIR]
 
 For the first `--titles` title and `--headings` heading queries of `known-item-dev.tsv`,
@@ -45,15 +45,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from systems import OurEngine, cached_index
-from tasks import orangesum_corpus, piaf_task, read_known_item
-
+from bench.common import DATA_DIR
+from bench.quality.systems import OurEngine, cached_index
+from bench.quality.tasks import orangesum_corpus, piaf_task, read_known_item
 from search.analysis import WORD_PATTERN, french_analyzer, term
+from search.query import parse_words
 from search.ranking import positional_boost, shares
 from search.searcher import _ranked_terms, open_searcher
-from search.query import parse_words
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ANALYZER = french_analyzer()
 
 
@@ -217,7 +216,7 @@ def fitted_oracle(ranked: list[Ranked]) -> tuple[float, dict[str, float]]:
         total = 0.0
         for target, candidates in rows:
             scored = sorted(candidates, key=lambda c: -(c[1] + sum(
-                w * f for w, f in zip(weights, c[2]))))
+                w * f for w, f in zip(weights, c[2], strict=True))))
             top = [doc_id for doc_id, _, _ in scored[:10]]
             if target in top:
                 total += 1 / (top.index(target) + 1)
@@ -234,7 +233,7 @@ def fitted_oracle(ranked: list[Ranked]) -> tuple[float, dict[str, float]]:
                     best, weights, improved = value, trial, True
         if not improved:
             break
-    return best, dict(zip(FEATURES, weights))
+    return best, dict(zip(FEATURES, weights, strict=True))
 
 
 def main() -> None:
@@ -330,7 +329,8 @@ def ceilings(known_items: dict[str, list[Ranked]], questions: list[Ranked],
     for name, ranked in known_items.items():
         alone = without_twins(ranked, opening)
         found["queries whose candidates hold a duplicate of the target"][name] = sum(
-            len(r.candidates) != len(a.candidates) for r, a in zip(ranked, alone))
+            len(r.candidates) != len(a.candidates)
+            for r, a in zip(ranked, alone, strict=True))
         found["kept, duplicates below the target"][name] = round(mrr(alone, kept), 4)
     for name, ranked in {**known_items, "piaf": questions}.items():
         value, weights = fitted_oracle(ranked)

@@ -2,9 +2,9 @@
 
 Command (from the repository root):
 
-    .venv/bin/python bench/conflation.py [--data DIR] [--check]
+    .venv/bin/python -m bench.quality.conflation [--data DIR] [--check]
 
-(DIR defaults to the `shared/data` folder beside the repository.)
+(DIR defaults to the `shared/data` folder beside the repository or a folder above it.)
 
 Gold standard: two form → lemma lexicons of `<data>/lexicons/`, scored separately (their
 conventions differ): Lefff (`form, lemma, pos`; a form may have several lemmas) and
@@ -67,9 +67,10 @@ from pathlib import Path
 
 import Stemmer
 
+from bench.common import DATA_DIR
 from search.analysis import analyze, fold
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_DATA = DATA_DIR
 LEXICONS = {
     "lefff": ("lexicons/lefff_derived_form_lemma_pos.tsv", True),
     "simplemma": ("lexicons/simplemma_fr_form_lemma.tsv", False),

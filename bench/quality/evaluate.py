@@ -4,12 +4,11 @@ Known-item retrieval on the OrangeSum bodies (kinds `title`, `heading`, and the 
 `title-noaccent` and `title-curly`) and question → paragraph retrieval on PIAF; MRR@10,
 Recall@1 and Recall@10 per system and kind, query latencies, and a TREC run file.
 
-    .venv/bin/python bench/evaluate.py [--systems ours,fts5,tantivy,whoosh-fr]
+    .venv/bin/python -m bench.quality.evaluate [--systems ours,fts5,tantivy,whoosh-fr]
         [--tasks orangesum,piaf] [--queries FILE] [--run FILE] [--work DIR] [--data DIR]
 
-Run it as a script: it imports its sibling modules `tasks` and `systems`. Built indexes
-are cached in --work, keyed by each system's fingerprint (for ours, a hash of the files of
-the `search` package), so re-runs skip rebuilding and a code change rebuilds.
+Built indexes are cached in --work, keyed by each system's fingerprint (for ours, a hash of
+the files of the `search` package), so re-runs skip rebuilding and a code change rebuilds.
 """
 
 from __future__ import annotations
@@ -23,10 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from systems import SYSTEMS, System, cached_index
-from tasks import Query, Task, known_item_task, piaf_task
+from bench.common import DATA_DIR
+from bench.quality.systems import SYSTEMS, System, cached_index
+from bench.quality.tasks import Query, Task, known_item_task, piaf_task
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEPTH = 10
 TASKS = ("orangesum", "piaf")
 

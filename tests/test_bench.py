@@ -1,0 +1,132 @@
+"""The benchmark machinery of bench/: the archive's copies, and a speed run end to end on a
+handful of articles made here (the suite never reads the shared data)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import archive, speed
+from bench.queries import QUERY_TYPES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BODIES = [
+    "Le gouvernement a présenté mardi son projet de loi. Les syndicats ont dénoncé un texte "
+    "injuste. Une manifestation est prévue jeudi à Paris. Le ministre a promis de les recevoir.",
+    "La réunion s'est tenue à Bruxelles. Les dirigeants européens ont discuté du budget. "
+    "Aucun accord n'a été trouvé. Ils se retrouveront le mois prochain.",
+    "Le président a reçu son homologue à l'Élysée, en présence des ministres des Affaires "
+    "étrangères, pour évoquer la crise.",
+    "Un seul mot",
+]
+RECORDS = [{"id": n, "url": f"https://actu.example.fr/article-{n}.html", "category": "monde",
+            "date": "2020-03-0{}".format(n + 1), "title": f"Titre numéro {n}",
+            "heading": "Un chapeau.", "article": body} for n, body in enumerate(BODIES)]
+
+
+@pytest.mark.parametrize("record", RECORDS[:3])
+def test_copies_are_perturbed_from_the_original_sentences(record):
+    copies = list(archive.copies_of(record, 4))
+    assert copies[0] == record
+    original_units = archive.units(record["article"])
+    for copy in copies[1:]:
+        body = copy["article"]
+        assert body != record["article"]
+        kept = [unit for unit in original_units if unit in body]
+        # Made of all the original's sentences but one, and of nothing else.
+        assert len(kept) == len(original_units) - 1
+        assert len(body) == sum(map(len, kept)) + len(kept) - 1
+    bodies = [c["article"] for c in copies]
+    assert len(set(bodies)) == len(bodies)
+
+
+def test_copies_are_deterministic_and_nested():
+    record = RECORDS[0]
+    assert list(archive.copies_of(record, 10)) == list(archive.copies_of(record, 10))
+    assert list(archive.copies_of(record, 10))[:4] == list(archive.copies_of(record, 4))
+    assert list(archive.copies_of(record, 4, seed=1)) != list(archive.copies_of(record, 4))
+
+
+@pytest.mark.parametrize(("original", "k", "expected"), [
+    (2, 1, 1_000_002),
+    (36995, 27, 27_036_995),
+    ("a12", 3, "a12-3"),
+])
+def test_copy_ids(original, k, expected):
+    assert archive.copy_id(original, k) == expected
+
+
+def test_a_one_sentence_body_is_kept_under_a_new_id():
+    copies = list(archive.copies_of(RECORDS[3], 3))
+    assert [c["article"] for c in copies] == ["Un seul mot"] * 3
+    assert [c["id"] for c in copies] == [3, 1_000_003, 2_000_003]
+    assert copies[2]["url"].endswith("#copy-2")
+
+
+def test_write_archive_writes_every_copy(tmp_path):
+    source = tmp_path / "source.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), "utf-8")
+    out = tmp_path / "archive.jsonl"
+    assert archive.write_archive(source, 3, out) == 12
+    ids = [json.loads(line)["id"] for line in out.read_text("utf-8").splitlines()]
+    assert len(set(ids)) == 12
+    assert ids[:3] == [0, 1_000_000, 2_000_000]
+
+
+def test_speed_run_reports_every_system_size_and_column(tmp_path):
+    source = tmp_path / "source.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), "utf-8")
+    queries = {kind: [{"text": text, "df": [1]}] for kind, text in zip(QUERY_TYPES, [
+        "gouvernement", "ministre", "budget européens", '"projet de loi"', "minis*",
+        "présdent~"])}
+    queries_file = tmp_path / "queries.json"
+    queries_file.write_text(json.dumps({"queries": queries}, ensure_ascii=False), "utf-8")
+    work = tmp_path / "work"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.speed", "--copies", "1,2", "--work", str(work),
+         "--source", str(source), "--queries", str(queries_file), "--repeat", "1",
+         "--cli-runs", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+    report = json.loads((work / "speed.json").read_text("utf-8"))
+    assert [(s["copies"], s["records"], s["documents"]) for s in report["sizes"]] == [
+        (1, 4, 4), (2, 8, 8)]
+    for size in report["sizes"]:
+        assert list(size["systems"]) == list(speed.SYSTEMS)
+        assert len(size["load_before"]) == len(size["load_after"]) == 3
+        for system, row in size["systems"].items():
+            assert row["indexing"]["documents"] == size["documents"]
+            assert set(row["queries"]) == set(QUERY_TYPES)
+        ours = size["systems"]["ours"]
+        assert ours["queries"]["one word"]["with_hits"] == 1
+        assert ours["reindex"]["change_runs_s"] and ours["cli"]["peak_rss_mb"] > 0
+    # The archive is as it was before the change and its undoing.
+    assert (work / "archive-2x.jsonl").read_text("utf-8").count("mesurer la réindexation") == 0
+
+    table = (work / "speed.md").read_text("utf-8")
+    header = next(line for line in table.splitlines() if line.startswith("| system | size |"))
+    assert header.split(" | ")[2:] == [
+        "docs/s", "index CPU s", "index wall s", "peak RSS MB", "index MB", *QUERY_TYPES,
+        "CLI s / MB", "re-index unchanged / one change s |"]
+    rows = [line.split(" | ")[:2] for line in table.splitlines()
+            if line.startswith("| ") and line.split(" | ")[0][2:] in speed.SYSTEMS]
+    assert rows == [[f"| {system}", label] for label in ("4", "8") for system in speed.SYSTEMS]
+    assert "| ours / tantivy, query p95 wall |" in table
+    assert "| indexing, ours vs stock Whoosh |" in table
+
+
+def test_a_capped_system_is_reported_as_not_finished():
+    size = {"label": "1.0M", "load_before": [1.0, 1.0, 1.0], "load_after": [2.0, 2.0, 2.0],
+            "systems": {"whoosh-fr": {"indexing": {"finished": False, "cap_s": 1800.0}}}}
+    report = {"machine": {key: "x" for key in ("date", "code", "nproc", "cpu", "memory_gb",
+                                               "python", "whoosh3", "tantivy", "sqlite")},
+              "command": "python -m bench.speed", "sizes": [size]}
+    row = next(line for line in speed.markdown(report).splitlines()
+               if line.startswith("| whoosh-fr"))
+    assert row == "| whoosh-fr | 1.0M | not finished in 1800 s |" + " - |" * 12
