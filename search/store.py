@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
 
 from search.analysis import ANALYZER_VERSION
 from search.errors import (
@@ -47,6 +46,7 @@ from search.errors import (
 )
 from search.models import Count, IndexCheck, IndexStats
 from search.schema import build_schema
+from search.whoosh_fast.reading import MappedStorage
 
 CURRENT = "CURRENT"
 
@@ -203,9 +203,7 @@ def _open_generation(index_dir: Path, generation: Path):
     if problem:
         raise damaged(index_dir, problem)
     try:
-        # Segments read in place: through an mmap, Whoosh copies each sub-file of a
-        # compound segment into memory (`BufferFile(BytesIO(...))`), the whole index.
-        ix = FileStorage(str(generation), supports_mmap=False).open_index()
+        ix = MappedStorage(str(generation)).open_index()  # read in place, not copied
         with ix.reader() as reader:
             reader.doc_count()
     except (AttributeError, ImportError):

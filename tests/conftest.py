@@ -65,3 +65,28 @@ def generations(index_dir: Path) -> list[str]:
 def write_export(path: Path, records: list[dict]) -> None:
     """A JSONL export of `records`, one per line."""
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+
+
+def index_content(ix) -> list:
+    """Every posting of every term with its block's statistics, and every document's stored
+    fields and lengths, segment by segment: what a writer puts in an index, whatever the
+    file layout."""
+    content = []
+    with ix.reader() as top:
+        for reader, _ in top.leaf_readers():
+            for fieldname, text in reader.all_terms():
+                info = reader.term_info(fieldname, text)
+                content.append((fieldname, text, info.weight(), info.doc_frequency(),
+                                info.min_length(), info.max_length(), info.max_weight()))
+                matcher = reader.postings(fieldname, text)
+                matcher = getattr(matcher, "child", matcher)  # deleted ones too
+                while matcher.is_active():
+                    content.append((matcher.id(), matcher.weight(), matcher.value(),
+                                    matcher.block_min_length(), matcher.block_max_length(),
+                                    matcher.block_max_weight()))
+                    matcher.next()
+            for docnum in range(reader.doc_count_all()):
+                content.append(sorted(reader.stored_fields(docnum).items()))
+                content.append([reader.doc_field_length(docnum, name)
+                                for name in reader.indexed_field_names()])
+    return content

@@ -25,7 +25,7 @@ BODIES = [
     "Un seul mot",
 ]
 RECORDS = [{"id": n, "url": f"https://actu.example.fr/article-{n}.html", "category": "monde",
-            "date": "2020-03-0{}".format(n + 1), "title": f"Titre numéro {n}",
+            "date": f"2020-03-0{n + 1}", "title": f"Titre numéro {n}",
             "heading": "Un chapeau.", "article": body} for n, body in enumerate(BODIES)]
 
 
@@ -83,7 +83,7 @@ def test_speed_run_reports_every_system_size_and_column(tmp_path):
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), "utf-8")
     queries = {kind: [{"text": text, "df": [1]}] for kind, text in zip(QUERY_TYPES, [
         "gouvernement", "ministre", "budget européens", '"projet de loi"', "minis*",
-        "présdent~"])}
+        "présdent~"], strict=True)}
     queries_file = tmp_path / "queries.json"
     queries_file.write_text(json.dumps({"queries": queries}, ensure_ascii=False), "utf-8")
     work = tmp_path / "work"
@@ -100,7 +100,7 @@ def test_speed_run_reports_every_system_size_and_column(tmp_path):
     for size in report["sizes"]:
         assert list(size["systems"]) == list(speed.SYSTEMS)
         assert len(size["load_before"]) == len(size["load_after"]) == 3
-        for system, row in size["systems"].items():
+        for row in size["systems"].values():
             assert row["indexing"]["documents"] == size["documents"]
             assert set(row["queries"]) == set(QUERY_TYPES)
         ours = size["systems"]["ours"]
