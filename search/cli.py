@@ -30,7 +30,30 @@ index_option = click.option(
 )
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """click's group, whose usage errors (a bad option value, a missing argument) are one
+    line on stderr, as our own errors are, instead of click's usage block."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            status = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "search"
+            click.echo(f"Error: {output.visible(error.format_message())} "
+                       f"See `{where} --help`.", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, name="search")
 @click.version_option(package_name="search")
 def cli() -> None:
     """Full-text search for French-language diplomatic press."""

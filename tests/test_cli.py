@@ -310,3 +310,20 @@ def test_stats_show_the_field_maps(run, tmp_path, isolated_index):
     export.write_text(json.dumps({"id": 1, "texte": "Visite à Lomé."}), "utf-8")
     assert run("index", str(export), "--map", "body=texte").exit_code == 0
     assert run("stats").output.endswith(f"Field maps:\n  {export}: body=texte\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "x", "--limit", "0"],
+     "Error: Invalid value for '--limit': 0 is not in the range 1<=x<=1000. "
+     "See `search query --help`.\n"),
+    (["query"], "Error: Missing argument 'WORDS...'. See `search query --help`.\n"),
+    (["query", "x", "--sort", "oldest"],
+     "Error: Invalid value for '--sort': 'oldest' is not one of 'relevance', 'date'. "
+     "See `search query --help`.\n"),
+    (["search"], "Error: No such command 'search'. See `search --help`.\n"),
+    (["index", "--no-such-option"],
+     "Error: No such option '--no-such-option'. See `search index --help`.\n"),
+])
+def test_usage_errors_are_one_line_too(args, message):
+    result = CliRunner().invoke(cli, args)
+    assert (result.exit_code, result.output) == (2, message)
