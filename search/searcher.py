@@ -25,7 +25,8 @@ from search.errors import FilterError, IndexCorruptError, SearchError
 from search.index import CORRUPTION_ERRORS, ReadLease, category_key, open_current
 from search.models import Hit, SearchResults
 from search.query import (
-    ScoredList, expand_first, filter_query, parse_query, parse_words, postings_at, shown,
+    BestOfFields, ScoredList, expand_first, filter_query, parse_query, parse_words, postings_at,
+    shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
@@ -239,6 +240,11 @@ class _CountingTopCollector(collectors.TopCollector):
         matcher = self.matcher
         if not isinstance(matcher, ScoredList) or self.final_fn:
             super().collect_matches()
+            return
+        if isinstance(matcher, BestOfFields):
+            # counted from its documents' ids, scored only where they can make the top
+            self.total += matcher.count()
+            self.items = matcher.best(self.limit, self.items, self.offset)
             return
         documents = matcher.remaining()
         self.total += len(documents)
