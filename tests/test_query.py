@@ -287,17 +287,27 @@ def test_fuzzy_terms_keep_their_first_letter():
     assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
 
 
+@pytest.mark.parametrize("whole_blocks", [False, True])  # decoded by Whoosh, positions too
 @pytest.mark.parametrize("deleted", [False, True])
-@pytest.mark.parametrize("term", ["kazakhstan", "cooper", "sud", "ambassadric"])
-def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, deleted):
+@pytest.mark.parametrize(
+    "term",  # frequencies all 1, all 2, mixed; in every document, every 7th, the 3000th
+    ["kazakhstan", "cooper", "sud", "ambassadric", "visit", "3000"])
+def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch, term,
+                                                          deleted, whole_blocks):
+    import re
+
+    import search.query
     from search.index import build, open_index
     from search.models import Article
     from search.query import _weights
 
-    # Enough documents for several posting blocks (Whoosh: 128 postings a block).
+    if whole_blocks:
+        monkeypatch.setattr(search.query, "_IDS_AND_WEIGHTS", re.compile(b"never"))
+    # Enough documents for several posting blocks (Whoosh: 128 postings a block), numbers
+    # far apart for gaps of every size.
     build([Article(id=str(n), path=f"{n}.txt", title="",
-                   body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
-                        + ("L'ambassadrice." if n % 7 == 0 else ""))
+                   body=f"Visite {n * 1000} visite : coopération Sud-Sud, {'sud ' * (n % 3)}"
+                        "Kazakhstan. " + ("L'ambassadrice." if n % 7 == 0 else ""))
            for n in range(300)], tmp_path / "index")
     ix = open_index(tmp_path / "index")
     if deleted:  # the segment keeps their postings, filtered out when read
@@ -312,7 +322,7 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, delete
             expected.append((postings.id(), postings.weight()))
             postings.next()
         assert list(_weights(reader, "body", term.encode())) == expected
-        assert len(expected) > 10
+        assert len(expected) > (0 if term == "3000" else 10)
 
 
 @pytest.fixture(scope="module")
@@ -566,3 +576,23 @@ def test_one_word_is_ranked_and_counted_as_by_brute_force(articles, segments, de
                      blocklimit=3)
     ours = parse_query(word, ix.schema)
     assert _best_and_total(ix, ours, limit) == _brute_force(ix, wq.Or(ours.subqueries), limit)
+
+
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), segments=st.integers(1, 2))
+def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, segments):
+    """Blocks of every size, with frequencies all 1, all alike, or mixed."""
+    from search.query import _weights
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     segments, blocklimit=blocklimit)
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = []
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected.append((postings.id(), postings.weight()))
+                postings.next()
+            assert list(_weights(leaf, "body", b"climat")) == expected
