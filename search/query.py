@@ -655,8 +655,9 @@ class _OneWord(wq.Or):
     Only the documents of blocks whose best possible score (Whoosh's block quality: the
     largest term frequency, the shortest field) can still reach the top get scored
     (`BestOfFields`), each exactly as Whoosh's tree scores it: the same hits, order,
-    scores and totals. On OrangeSum, single words' p95 CPU 201 → 77 ms with snippets
-    (`plus` 495 → 119 ms), the same results for 58 words of every frequency.
+    scores and totals. On OrangeSum's 36,000 articles, matching and counting a frequent
+    word costs 1.5 to 3.6 µs a posting where Whoosh's union took 17 (`plus`: 440 → 40 ms),
+    the rest being the reading of every block for the total (`_ids_and_weights`).
     """
 
     def matcher(self, searcher, context=None):
