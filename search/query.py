@@ -413,11 +413,9 @@ class _TermScorer:
         scorer = searcher.weighting.scorer(searcher, fieldname, text)
         self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
         self._boost = boost
-        reader = searcher.reader()
-        self._length = _field_lengths(reader, fieldname)
-        stored = _length_column(reader, fieldname)
-        # Past the column's end, a document's length reads as 1 (`_field_lengths`).
-        self._lengths_known = len(stored) if stored is not None else float("inf")
+        self._reader, self._fieldname = searcher.reader(), fieldname
+        self._length = _field_lengths(self._reader, fieldname)
+        self._lengths_known: float | None = None  # read when a bound is first asked for
 
     def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
         """(document number, score) for each (document number, term frequency)."""
@@ -433,6 +431,10 @@ class _TermScorer:
     def bound(self, block: _Block) -> float:
         """At least the score of every document of `block`: BM25 grows with the term's
         frequency and falls with the field's length (Whoosh's block quality)."""
+        if self._lengths_known is None:
+            stored = _length_column(self._reader, self._fieldname)
+            # Past the column's end, a document's length reads as 1 (`_field_lengths`).
+            self._lengths_known = len(stored) if stored is not None else float("inf")
         if (block.max_weight is None or not block.min_length
                 or block.ids and block.ids[-1] >= self._lengths_known):
             return float("inf")
