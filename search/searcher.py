@@ -23,6 +23,7 @@ from whoosh.reading import CorruptIndexError, TermNotFound
 from search.errors import FilterError, IndexCorruptError, SearchError
 from search.models import Hit, SearchResults
 from search.query import (
+    BestOfFields,
     ScoredList,
     expand_first,
     filter_query,
@@ -246,6 +247,11 @@ class _CountingTopCollector(collectors.TopCollector):
         matcher = self.matcher
         if not isinstance(matcher, ScoredList) or self.final_fn:
             super().collect_matches()
+            return
+        if isinstance(matcher, BestOfFields):
+            # counted from its documents' ids, scored only where they can make the top
+            self.total += matcher.count()
+            self.items = matcher.best(self.limit, self.items, self.offset)
             return
         documents = matcher.remaining()
         self.total += len(documents)

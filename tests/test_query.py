@@ -287,18 +287,28 @@ def test_fuzzy_terms_keep_their_first_letter():
     assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
 
 
+@pytest.mark.parametrize("whole_blocks", [False, True])  # decoded by Whoosh, positions too
 @pytest.mark.parametrize("deleted", [False, True])
-@pytest.mark.parametrize("term", ["kazakhstan", "cooper", "sud", "ambassadric"])
-def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, deleted):
+@pytest.mark.parametrize(
+    "term",  # frequencies all 1, all 2, mixed; in every document, every 7th, the 3000th
+    ["kazakhstan", "cooper", "sud", "ambassadric", "visit", "3000"])
+def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch, term,
+                                                          deleted, whole_blocks):
+    import re
+
+    import search.query
     from search.index import build
     from search.models import Article
     from search.query import _weights
     from search.store import open_index
 
-    # Enough documents for several posting blocks (Whoosh: 128 postings a block).
+    if whole_blocks:
+        monkeypatch.setattr(search.query, "_IDS_AND_WEIGHTS", re.compile(b"never"))
+    # Enough documents for several posting blocks (Whoosh: 128 postings a block), numbers
+    # far apart for gaps of every size.
     build([Article(id=str(n), path=f"{n}.txt", title="",
-                   body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
-                        + ("L'ambassadrice." if n % 7 == 0 else ""))
+                   body=f"Visite {n * 1000} visite : coopération Sud-Sud, {'sud ' * (n % 3)}"
+                        "Kazakhstan. " + ("L'ambassadrice." if n % 7 == 0 else ""))
            for n in range(300)], tmp_path / "index")
     ix = open_index(tmp_path / "index")
     if deleted:  # the segment keeps their postings, filtered out when read
@@ -313,7 +323,7 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, term, delete
             expected.append((postings.id(), postings.weight()))
             postings.next()
         assert list(_weights(reader, "body", term.encode())) == expected
-        assert len(expected) > 10
+        assert len(expected) > (0 if term == "3000" else 10)
 
 
 @pytest.fixture(scope="module")
@@ -428,3 +438,163 @@ def test_ranked_words_score_as_whoosh_s_or(blocks_index, text):
     found = _scores(blocks_index, ours)
     assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
     assert found
+
+
+def _word_index(articles: list[dict[str, str]], segments: int = 1, deleted=(),
+                blocklimit: int = 128):
+    """An index in memory of `articles` (field → text, `id` their number), written in
+    `segments` segments with posting blocks of `blocklimit`, the `deleted` ones removed
+    (their postings stay in their segment)."""
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.filedb.filestore import RamStorage
+
+    ix = RamStorage().create_index(build_schema())
+    size = -(-len(articles) // segments)
+    for start in range(0, len(articles), size):
+        writer = ix.writer(codec=W3Codec(blocklimit=blocklimit))
+        for number in range(start, min(start + size, len(articles))):
+            writer.add_document(id=str(number), **articles[number])
+        writer.commit(merge=False)
+    if deleted:
+        writer = ix.writer()
+        for number in deleted:
+            writer.delete_by_term("id", str(number))
+        writer.commit(merge=False)
+    return ix
+
+
+def _best_and_total(ix, query, limit: int):
+    """The top `limit` (score, document) and the total, as `Searcher._run` collects them."""
+    from whoosh import scoring
+
+    from search.searcher import _CountingTopCollector
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        collector = _CountingTopCollector(limit, usequality=False)
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
+        return results.top_n, len(results)
+
+
+def _brute_force(ix, query, limit: int):
+    """The top `limit` (score, document) of every match of `query` scored by Whoosh, the
+    lowest document first among equal scores, and their number."""
+    from whoosh import scoring
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        scored = [(hit.score, hit.docnum) for hit in searcher.search(query, limit=None)]
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return scored[:limit], len(scored)
+
+
+def _skewed(count: int) -> list[dict[str, str]]:
+    """`climat` in most bodies, as often as the article's number modulo 7, more rarely in
+    titles, leads and datelines, `sommet` in every sixth body, `gazier` in a few."""
+    return [{"title": f"Visite {n}" + (" climat" if n % 10 == 3 else ""),
+             "lead": "Le climat." if n % 3 == 0 else "Une rencontre.",
+             "dateline": "CLIMAT" if n % 45 == 0 else "Rabat",
+             "body": f"Visite {n}. " + "Le climat change. " * (n % 7) + "Une phrase. " * (n % 11)
+                     + ("Le sommet. " if n % 6 == 0 else "") + ("Gazier." if n % 97 == 0 else "")}
+            for n in range(count)]
+
+
+@pytest.mark.parametrize("word", ["climat", "sommet", "gazier", "visite", "introuvable"])
+@pytest.mark.parametrize("limit", [1, 10, 30, 1000])
+@pytest.mark.parametrize(
+    "segments, deleted, blocklimit",
+    [(1, (), 128), (3, (), 128), (2, (0, 3, 97, 130, 291, 599), 128),
+     (3, (0, 3, 194, 300, 301, 302, 400), 16)],
+)
+def test_one_word_ranks_and_counts_as_scoring_every_posting(word, limit, segments, deleted,
+                                                            blocklimit):
+    from whoosh import query as wq
+
+    from search.query import _OneWord
+
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit)
+    ours = parse_query(word, ix.schema)
+    assert type(ours) is _OneWord
+    whoosh = wq.Or(ours.subqueries)
+    assert _best_and_total(ix, ours, limit) == _brute_force(ix, whoosh, limit)
+    assert _best_and_total(ix, ours, limit) == _best_and_total(ix, whoosh, limit)
+
+
+@pytest.mark.parametrize("segments, blocklimit", [(1, 16), (2, 16), (1, 128)])
+@pytest.mark.parametrize("limit, expected", [(1, [250]), (5, [250, 0, 1, 2, 3])])
+def test_one_word_s_equal_scores_rank_lowest_document_first(segments, blocklimit, limit,
+                                                            expected):
+    """Articles alike score alike: the block of the best one is scored first, and the
+    lower numbers of the earlier blocks still take the ties from its neighbours."""
+    articles = [{"body": "Le sommet sommet sommet." if n == 250 else "Le sommet, une phrase."}
+                for n in range(300)]
+    ix = _word_index(articles, segments, blocklimit=blocklimit)
+    best, total = _best_and_total(ix, parse_query("sommet", ix.schema), limit)
+    assert ([docnum for _, docnum in best], total) == (expected, 300)
+
+
+@pytest.mark.parametrize("word, most_scored", [("climat", 0.2)])
+def test_one_word_scores_only_the_documents_that_can_make_the_top(monkeypatch, word,
+                                                                  most_scored):
+    """`climat` is in 546 articles, in the title of 60: only those can make the top 30."""
+    from search.query import BestOfFields
+
+    ix = _word_index(_skewed(600), segments=2, deleted=(3, 130))
+    scored = []
+    real_score = BestOfFields._score
+    monkeypatch.setattr(BestOfFields, "_score",
+                        lambda self, docnum: scored.append(docnum) or real_score(self, docnum))
+    _, total = _best_and_total(ix, parse_query(word, ix.schema), 30)
+    assert total > 400
+    assert len(scored) < most_scored * total
+
+
+@pytest.mark.parametrize("word", ["climat", "sommet", "visite"])
+def test_one_word_under_a_filter_scores_as_whoosh_s_or(word):
+    """Inside a larger query, every document is scored, as Whoosh's tree adds them."""
+    from whoosh import query as wq
+
+    ix = _word_index(_skewed(300), segments=2, deleted=(0, 6, 12))
+    ours = parse_query(word, ix.schema)
+    only = wq.ConstantScoreQuery(wq.Term("id", "12") | wq.TermRange("id", "1", "2"), 0.0)
+    assert (_scores(ix, wq.And([ours, only]))
+            == _scores(ix, wq.And([wq.Or(ours.subqueries), only])))
+    assert _scores(ix, ours) == _scores(ix, wq.Or(ours.subqueries))
+
+
+_FIELD_TEXT = st.lists(st.sampled_from(["climat", "climat", "sommet", "visite", "accord"]),
+                       max_size=8).map(" ".join)
+
+
+@given(articles=st.lists(st.fixed_dictionaries(
+           {"title": _FIELD_TEXT, "lead": _FIELD_TEXT, "dateline": _FIELD_TEXT,
+            "body": _FIELD_TEXT}), min_size=1, max_size=40),
+       segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),
+       limit=st.integers(1, 12), word=st.sampled_from(["climat", "sommet"]))
+def test_one_word_is_ranked_and_counted_as_by_brute_force(articles, segments, deleted, limit,
+                                                          word):
+    from whoosh import query as wq
+
+    ix = _word_index(articles, segments, [n for n in deleted if n < len(articles)],
+                     blocklimit=3)
+    ours = parse_query(word, ix.schema)
+    assert _best_and_total(ix, ours, limit) == _brute_force(ix, wq.Or(ours.subqueries), limit)
+
+
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), segments=st.integers(1, 2))
+def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, segments):
+    """Blocks of every size, with frequencies all 1, all alike, or mixed."""
+    from search.query import _weights
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     segments, blocklimit=blocklimit)
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = []
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected.append((postings.id(), postings.weight()))
+                postings.next()
+            assert list(_weights(leaf, "body", b"climat")) == expected
