@@ -116,6 +116,8 @@ class _Writer:
         for item, digest in items:
             if progress:
                 progress(1)
+            if item.id is not None and self.owner.get(item.id, key) != key:
+                item = _qualified(item, file_id, key)
             if isinstance(item, Skipped):
                 if item.id is not None and item.id in old and item.id not in new:
                     new[item.id] = old[item.id]
@@ -124,8 +126,6 @@ class _Writer:
                                    item.id)
                 skipped.append(item)
                 continue
-            if self.owner.get(item.id, key) != key:
-                item = _qualified(item, file_id, key)
             if item.id in new or self.owner.get(item.id, key) != key:
                 where = item.path if isinstance(item, Article) else key
                 skipped.append(Skipped(where, f"another article already has the id {item.id}"))
@@ -149,7 +149,8 @@ class _Writer:
         self.tally.skipped.extend(skipped)
 
 
-def _qualified(item: Article | Unchanged, file_id: str, key: str) -> Article | Unchanged:
+def _qualified(item: Article | Unchanged | Skipped, file_id: str,
+               key: str) -> Article | Unchanged | Skipped:
     """`item` with the file's part of its id (`export.jsonl` of `export.jsonl#12`) made the
     file's absolute path: unique, as no two files have the same."""
     if not item.id.startswith(file_id):

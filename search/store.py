@@ -420,10 +420,11 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
             json.dumps({"analyzer": ANALYZER_VERSION, "checksums": True}), "utf-8")
         record_checksums(generation, base)
         fsync_tree(generation)
-        switch_current(index_dir, generation.name)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
+    # Once CURRENT may name it, the generation is never removed here, whatever happens.
+    switch_current(index_dir, generation.name)
     # The replaced generation stays for readers that opened it; older ones go.
     _remove_generations(index_dir, keep=[generation.name, previous])
 
@@ -488,9 +489,16 @@ def check(index_dir: Path) -> IndexCheck:
     digest of every file of the current generation, then every stored article and posting
     read through Whoosh, and the list of indexed files against the articles."""
     try:
-        generation = _generation_to_read(index_dir)
+        generation, lease = _lease(index_dir)  # not deleted by writes while it is checked
     except IndexCorruptError as error:
         return IndexCheck(str(index_dir), None, 0, 0, (str(error),), _REBUILD_ADVICE)
+    try:
+        return _check_generation(index_dir, generation)
+    finally:
+        lease.release()
+
+
+def _check_generation(index_dir: Path, generation: Path) -> IndexCheck:
     problems: list[str] = []
     for lock in (index_dir / LOCK, generation / READERS):
         if lock.exists() and not lock.is_file():

@@ -226,3 +226,18 @@ def test_a_refused_write_names_its_cause_and_the_index_stays_whole(
                                   "The previous index is unchanged.")
     assert generations(index_dir) == [(index_dir / CURRENT).read_text().strip()]
     assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_unusable_record_of_a_copied_export_keeps_its_indexed_version(tmp_path):
+    records = [{"id": n, "article": f"Visite à Lomé {n}."} for n in range(3)]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write_export(tmp_path / folder / "export.jsonl", records)
+    index_dir = tmp_path / "index"
+    update([tmp_path / "a", tmp_path / "b"], index_dir)
+    records[1]["article"] = ""
+    write_export(tmp_path / "b" / "export.jsonl", records)
+    report = update([tmp_path / "b"], index_dir)
+    assert (report.removed, report.unchanged) == (0, 3)
+    assert [skip.id for skip in report.skipped] == [f"{tmp_path / 'b' / 'export.jsonl'}#1"]
+    assert search(index_dir, "Lomé").total == 6

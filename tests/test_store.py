@@ -231,3 +231,37 @@ def test_a_stray_file_named_like_a_generation_is_no_damage(tmp_path):
     assert check(index_dir).problems == ()
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_interruption_after_the_switch_keeps_the_new_generation(tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    real = store_module.switch_current
+
+    def switch_then_interrupted(folder, generation):
+        real(folder, generation)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_module, "switch_current", switch_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild([SEEDS], index_dir)
+    assert (index_dir / (index_dir / CURRENT).read_text().strip()).is_dir()
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_check_holds_its_generation_through_writes(tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    export = tmp_path / "export.jsonl"
+    write_export(export, [{"id": 0, "article": "Visite à Lomé."}])
+    update([export], index_dir)
+    real = store_module._read_everything
+
+    def with_two_writes(folder, generation):
+        for n in (2, 3):
+            write_export(export, [{"id": k, "article": "Visite à Lomé."} for k in range(n)])
+            update([export], index_dir)
+        return real(folder, generation)
+
+    monkeypatch.setattr(store_module, "_read_everything", with_two_writes)
+    found = check(index_dir)
+    assert (found.problems, found.documents) == ((), 1)

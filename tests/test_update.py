@@ -1,5 +1,6 @@
 """`search index`: incremental updates, by content hash; `search stats`; query filters."""
 
+import errno
 import json
 import multiprocessing
 import os
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from search import index as index_module
 from search import searcher as searcher_module
 from search.cli import cli
-from search.errors import CorpusError, QuerySyntaxError
+from search.errors import CorpusError, IndexWriteError, QuerySyntaxError, SubWriterFailed
 from search.index import rebuild, update
 from search.searcher import Filters, search
 from search.store import stats
@@ -339,4 +340,32 @@ def test_a_sub_writer_that_dies_is_one_clear_error_and_changes_nothing(
     assert (result.exit_code, result.output) == (
         1, "Error: 2 of 2 indexing processes failed (0 of 300 articles written); the previous "
            "index is unchanged.\n")
+    assert_no_sub_writer_left_and_index_unchanged(isolated_index)
+
+
+def test_a_sub_writer_that_dies_early_in_a_long_write_is_an_error_not_a_hang(
+        tmp_path, isolated_index, export, sub_writers, monkeypatch):
+    """More batches than a sub-writer's queue holds: the writer used to wait forever."""
+    update([export], isolated_index)
+    big = tmp_path / "big.jsonl"
+    parallel_export(big, 1500)
+    monkeypatch.setattr(writer_module, "run_sub_writer", lambda *args: os._exit(3))
+    with pytest.raises(SubWriterFailed) as failed:
+        update([export, big], isolated_index)
+    assert str(failed.value) == ("An indexing process failed; the previous index is "
+                                 "unchanged.")
+    assert_no_sub_writer_left_and_index_unchanged(isolated_index)
+
+
+def test_a_sub_writer_out_of_space_says_so(large_write, export, isolated_index, monkeypatch):
+    class OutOfSpace(writer_module.SubWriterTask):
+        def run(self):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(writer_module, "SubWriterTask", OutOfSpace)
+    with pytest.raises(IndexWriteError) as refused:
+        update([export, large_write], isolated_index)
+    assert str(refused.value) == (
+        f"Could not write the index in {isolated_index}/: no space is left on the device: "
+        "free some space, then run the command again. The previous index is unchanged.")
     assert_no_sub_writer_left_and_index_unchanged(isolated_index)

@@ -43,7 +43,7 @@ class _MappedView(StructFile):
         self._map, self._start, self._end = mapped, offset, offset + length
 
     def get(self, position: int, length: int) -> bytes:
-        start = self._start + position
+        start = self._start + max(0, position)
         return self._map[start:min(start + length, self._end)]
 
 

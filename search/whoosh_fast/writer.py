@@ -86,12 +86,22 @@ def run_sub_writer(parent: int, *args) -> None:
         task.run()
     except OSError as error:
         task.resultqueue.put((_FAILED, error.errno, error.strerror), timeout=5)
+        task.resultqueue.close()
+        task.resultqueue.join_thread()  # hand it over before exiting: put() only queues it
         os._exit(1)
     except BaseException:
         os._exit(1)
 
 
 _FAILED = "failed"  # a sub-writer's result that is an error, not a segment
+
+
+def _cause(signals: list[int]) -> str:
+    """How sub-writers died, from the signals that killed them (none: they failed)."""
+    if not signals:
+        return "failed"
+    oom = " (out of memory?)" if signal.SIGKILL in signals else ""
+    return f"killed by signal {', '.join(map(str, signals))}{oom}"
 
 
 class ParallelWriter(MpWriter):
@@ -152,10 +162,29 @@ class ParallelWriter(MpWriter):
         if len(self.tasks) < self.procs:
             self._new_task()
         turn = self._batches % self.procs
-        self._jobs[turn].put((filename, len(self.docbuffer)))
+        self._hand_over(turn, (filename, len(self.docbuffer)))
         self._batches += 1
         self._sent += len(self.docbuffer)
         self.docbuffer = []
+
+    def _hand_over(self, turn: int, job) -> None:
+        """Put `job` on a sub-writer's queue, waiting while it is full, unless the
+        sub-writer has died: then its queue would stay full, and the write would hang."""
+        task = self.tasks[turn]
+        while True:
+            try:
+                self._jobs[turn].put(job, timeout=0.5)
+                return
+            except queue.Full:
+                if not task.is_alive():
+                    break
+        # The sub-writer died: its error, if it sent one, says why.
+        result = _result(task, self._results[turn])
+        if isinstance(result, OSError):
+            raise result
+        signals = [-task.exitcode] if (task.exitcode or 0) < 0 else []
+        raise SubWriterFailed(
+            f"An indexing process {_cause(signals)}; the previous index is unchanged.")
 
     def commit(self, mergetype=None, optimize=None, merge=None) -> None:
         if not self.tasks:  # a small write: this process writes it
@@ -169,8 +198,8 @@ class ParallelWriter(MpWriter):
         # Whoosh's MpWriter._commit (multisegment), with the sub-writers' results checked.
         if self.docbuffer:
             self._enqueue()
-        for jobs, _ in zip(self._jobs, self.tasks, strict=False):  # only started ones
-            jobs.put(None)
+        for turn in range(len(self.tasks)):
+            self._hand_over(turn, None)
         finalsegments = self._merge_segments(mergetype, optimize, merge)
         # read before joining: see Queue's docs
         found = [_result(task, results)
@@ -184,13 +213,10 @@ class ParallelWriter(MpWriter):
         written = sum(segment.doc_count_all() for segment in segments)
         if len(segments) != len(self.tasks) or written != self._sent:
             signals = sorted({-task.exitcode for task in self.tasks if (task.exitcode or 0) < 0})
-            cause = (f"killed by signal {', '.join(map(str, signals))}"
-                     + (" (out of memory?)" if signal.SIGKILL in signals else "")
-                     if signals else "failed")
             raise SubWriterFailed(
                 f"{len(self.tasks) - len(segments)} of {len(self.tasks)} indexing processes "
-                f"{cause} ({written} of {self._sent} articles written); the previous index is "
-                "unchanged.")
+                f"{_cause(signals)} ({written} of {self._sent} articles written); the previous "
+                "index is unchanged.")
         finalsegments += segments
         if self._added:
             finalsegments.append(self._finalize_segment())
