@@ -390,9 +390,24 @@ def read_manifest(generation: Path) -> dict[str, FileEntry]:
     except FileNotFoundError:
         return {}
     try:
-        return {str(key): FileEntry(**entry) for key, entry in data.items()}
+        files = {str(key): FileEntry(**entry) for key, entry in data.items()}
     except (AttributeError, TypeError) as error:
         raise ValueError(f"{MANIFEST} is garbled") from error
+    if not all(_well_formed(entry) for entry in files.values()):
+        raise ValueError(f"{MANIFEST} is garbled")
+    return files
+
+
+def _well_formed(entry: FileEntry) -> bool:
+    """Whether a manifest entry has the types it is written with (JSON can hold others)."""
+    return (isinstance(entry.fingerprint, str)
+            and isinstance(entry.articles, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in entry.articles.items())
+            and isinstance(entry.skipped, list)
+            and all(isinstance(s, list) and len(s) == 2 for s in entry.skipped)
+            and isinstance(entry.field_map, dict)
+            and all(isinstance(k, str) and isinstance(v, str)
+                    for k, v in entry.field_map.items()))
 
 
 def indexed_ids(files: Mapping[str, FileEntry]) -> set[str]:

@@ -1,5 +1,6 @@
 """`search.store`: the index folder, its generations, damage found and repaired, readers."""
 
+import json
 import re
 import shutil
 import time
@@ -265,3 +266,25 @@ def test_check_holds_its_generation_through_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(store_module, "_read_everything", with_two_writes)
     found = check(index_dir)
     assert (found.problems, found.documents) == ((), 1)
+
+
+@pytest.mark.parametrize("entry", [
+    {"fingerprint": "x", "articles": None},
+    {"fingerprint": "x", "articles": ["a"]},
+    {"fingerprint": 1, "articles": {}},
+    {"fingerprint": "x", "articles": {"a": 1}},
+    {"fingerprint": "x", "articles": {}, "skipped": [["only one"]]},
+    {"fingerprint": "x", "articles": {}, "field_map": {"body": None}},
+    {"fingerprint": "x", "articles": {}, "unknown": 1},
+])
+def test_a_manifest_of_the_wrong_types_is_damage_for_an_update(tmp_path, entry):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    (generation / "files.json").write_text(json.dumps({"/x.txt": entry}))
+    store_module.record_checksums(generation, None)  # as if written so
+    with pytest.raises(IndexCorruptError, match=r"\(files\.json is garbled\)\. Run `search "
+                                                r"rebuild` to rebuild it\.$"):
+        update([SEEDS], index_dir)
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
