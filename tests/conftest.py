@@ -42,6 +42,18 @@ def sub_writers(monkeypatch):
     monkeypatch.setattr(writer_module, "PARALLEL_MIN_ARTICLES", 50)
 
 
+@pytest.fixture
+def block_corpus(tmp_path) -> Path:
+    """300 short articles: their common terms have more than one block of postings."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(300):  # Whoosh: 128 postings a block
+        (corpus / f"{n:03}.txt").write_text(
+            f"Dépêche {n}\n\nLe ministre est arrivé à Lomé{' pour la visite' * (n % 5)} "
+            f"numéro {n}, étape {n % 7}.", encoding="utf-8")
+    return corpus
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory) -> Path:
     """An index of the bundled seeds, built once for the read-only tests."""

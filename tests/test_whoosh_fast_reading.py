@@ -10,13 +10,8 @@ from search.whoosh_fast.reading import MappedStorage
 from .conftest import index_content
 
 
-def test_a_mapped_index_reads_as_whoosh_reads_it(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for n in range(300):  # terms in more than one block of 128 postings
-        (corpus / f"{n:03}.txt").write_text(
-            f"Dépêche {n}\n\nLe ministre est arrivé à Lomé{' pour la visite' * (n % 5)} "
-            f"numéro {n}, étape {n % 7}.", encoding="utf-8")
+def test_a_mapped_index_reads_as_whoosh_reads_it(tmp_path, block_corpus):
+    corpus = block_corpus
     rebuild([corpus], tmp_path / "index")
     (corpus / "300.txt").write_text("Dépêche\n\nUn seul mot : Cotonou.", encoding="utf-8")
     (corpus / "007.txt").unlink()
