@@ -314,17 +314,16 @@ def _changed_files(
     as they are."""
     changed, expected = [], 0
     for source in sources:
+        entry = files.get(source.key)
         file_map = _map_for(source, files, field_map)
         try:
             found = survey(source, file_map)
         except UnreadableArticle as error:
-            entry = files.get(source.key)
             kept = f"; its {len(entry.articles):,} indexed articles are kept" if entry else ""
             tally.skipped.append(Skipped(source.path, f"{error}{kept}"))
             if entry:
                 tally.unchanged += len(entry.articles)
             continue
-        entry = files.get(source.key)
         if entry and entry.fingerprint == found.fingerprint:
             tally.unchanged += len(entry.articles)
             tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)

@@ -28,7 +28,7 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,20 +247,23 @@ def _cheap_check(generation: Path) -> str | None:
     if recorded is None:
         return f"{CHECKSUMS} is missing or garbled" if (generation / CHECKSUMS).exists() \
             or _format(generation).get("checksums") else None
-    for name, (size, digest) in recorded.items():
+    return next(_file_problems(generation, recorded,
+                               digested=lambda name: name == FORMAT or name.endswith(".toc")),
+                None)
+
+
+def _file_problems(generation: Path, recorded: Mapping[str, tuple[int, str]],
+                   digested: Callable[[str], bool]) -> Iterator[str]:
+    """Each recorded file that is missing, not a file, of another size, or (for those
+    `digested` names) of another digest than recorded."""
+    for name, (size, digest) in sorted(recorded.items()):
         file = generation / name
-        try:
-            found = file.stat()
-        except OSError:
-            return f"{name} is missing"
         if not file.is_file():
-            return f"{name} is not a file"
-        if found.st_size != size:
-            return f"{name} has {found.st_size:,} bytes, {size:,} expected"
-        if name == FORMAT or name.endswith(".toc"):
-            if _digest(file) != digest:
-                return f"{name} has changed since it was written"
-    return None
+            yield f"{name} is missing or not a file"
+        elif (found := file.stat().st_size) != size:
+            yield f"{name} has {found:,} bytes, {size:,} expected"
+        elif digested(name) and _digest(file) != digest:
+            yield f"{name} has changed since it was written"
 
 
 def record_checksums(generation: Path, base: Path | None) -> None:
@@ -523,16 +526,9 @@ def _check_generation(index_dir: Path, generation: Path) -> IndexCheck:
     if recorded is None:
         problems.append(f"{generation.name}: {CHECKSUMS} is missing or garbled")
     else:
-        for name, (size, digest) in sorted(recorded.items()):
-            file = generation / name
-            checked += 1
-            if not file.is_file():
-                problems.append(f"{generation.name}/{name} is missing or not a file")
-            elif file.stat().st_size != size:
-                problems.append(f"{generation.name}/{name} has {file.stat().st_size:,} bytes, "
-                                f"{size:,} expected")
-            elif _digest(file) != digest:
-                problems.append(f"{generation.name}/{name} has changed since it was written")
+        checked = len(recorded)
+        problems.extend(f"{generation.name}/{problem}" for problem in
+                        _file_problems(generation, recorded, digested=lambda name: True))
     documents = 0
     if not problems:
         try:
