@@ -13,52 +13,16 @@ from __future__ import annotations
 import itertools
 import re
 from functools import lru_cache
-from importlib import resources
 from pickle import dumps
 
 import Stemmer
-from unidecode import unidecode
 from whoosh.analysis import Filter, RegexTokenizer
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
-# A word is a run of letters or digits (combining accents included, so text in
-# decomposed form stays whole), optionally joined by apostrophes: "l'ambassadrice",
-# "aujourd'hui". Hyphens split words: "Sud-Sud" gives "sud", "sud" at adjacent positions,
-# so `sud-sud`, `"sud sud"` and `sud` all find it.
-_LETTER = r"(?:[^\W_]|[\u0300-\u036f])"
-_APOSTROPHES = "'’ʼ"
-WORD_PATTERN = rf"{_LETTER}+(?:[{_APOSTROPHES}]{_LETTER}+)*"
+from search.words import WORD_PATTERN, fold, load_words, strip_elision
 
-# Elided articles, pronouns and conjunctions, as in Lucene's French analyzer.
-ELISIONS = frozenset(
-    "l m t qu n s j d c jusqu quoiqu lorsqu puisqu".split()
-)
-
-_APOSTROPHE_RE = re.compile(f"[{_APOSTROPHES}]")
-
-
-def strip_elision(word: str) -> str:
-    """`l'ambassadrice` → `ambassadrice`; `aujourd'hui` stays whole."""
-    parts = _APOSTROPHE_RE.split(word, maxsplit=1)
-    if len(parts) == 2 and parts[0].lower() in ELISIONS:
-        return parts[1]
-    return word
-
-
-def fold(word: str) -> str:
-    """Accents and ligatures to plain lowercase ASCII letters and digits: `Œuvre` → `oeuvre`."""
-    return "".join(ch for ch in unidecode(word).lower() if ch.isalnum())
-
-
-def _load_words(name: str) -> list[str]:
-    """The words of a data file beside this module, one a line; `#` starts a comment."""
-    text = resources.files("search").joinpath(f"data/{name}").read_text("utf-8")
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-STOP_WORDS = frozenset(_load_words("stopwords.txt"))
+STOP_WORDS = frozenset(load_words("stopwords.txt"))
 
 
 _SNOWBALL = Stemmer.Stemmer("french")
@@ -116,7 +80,7 @@ def _undouble(word: str) -> str:
 # also stand for their other forms (`violente`, `présenter`).
 PROTECTED_STEMS = frozenset(
     _SNOWBALL.stemWord(restore_accented_ending(fold(word))).translate(_UNACCENT)
-    for word in _load_words("protected.txt")
+    for word in load_words("protected.txt")
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from search.analysis import fold
+from search.words import fold
 
 MONTHS = {
     "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,

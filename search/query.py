@@ -26,10 +26,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import WORD_PATTERN, fold, strip_elision
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
+from search.words import WORD_PATTERN, fold, strip_elision
 
 MAX_QUERY_CHARS = 1000
 MIN_TRUNCATION_CHARS = 3
