@@ -8,7 +8,8 @@ refuses data where one word or one phrase would name two entries.
 
 Two lookups serve the analyzer and the query parser: `entity_of_word` for one word (a dict
 lookup, called once per distinct word), `longest_phrase` for multi-word forms (called at every
-word of every text: its first step is one dict lookup that fails fast).
+word of every text: its first step is one dict lookup that fails fast). `hides` tells which
+single-word terms inside a phrase no longer name their entity ("Guinée" in "Guinée-Bissau").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from search.errors import LexiconError
@@ -26,6 +27,7 @@ ENTITY_MARK = "@"  # fold() never yields "@": no ordinary word has an entity's t
 
 KINDS = ("country", "organisation", "person")
 _FILES = {"country": "countries.txt", "organisation": "organisations.txt", "person": "people.txt"}
+_ALSO_NAMED_FILE = "also_named.txt"
 
 # How a form's case matters (a suffix on the form in the data files):
 _ANY_CASE = 0  # no suffix: any case, in text and in queries
@@ -138,15 +140,24 @@ class Lexicon:
     entries: dict[str, Entry]  # by term
     words: dict[str, tuple[str, str, int]]  # folded word → (term, form as written, case rule)
     phrases: dict  # a tree of folded words; the key None in a node holds the phrase's term
+    also_named: dict[str, frozenset[str]] = field(default_factory=dict)  # phrase term → terms
 
     @classmethod
     def load(cls) -> Lexicon:
         """The lexicon of the data files beside this module."""
-        return cls.from_lines({kind: load_words(f"lexicon/{_FILES[kind]}") for kind in KINDS})
+        return cls.from_lines(
+            {kind: load_words(f"lexicon/{_FILES[kind]}") for kind in KINDS},
+            load_words(f"lexicon/{_ALSO_NAMED_FILE}"))
 
     @classmethod
-    def from_lines(cls, lines_by_kind: dict[str, Iterable[str]]) -> Lexicon:
-        """Build from data lines (comments already dropped), per kind; LexiconError on bad data."""
+    def from_lines(
+        cls, lines_by_kind: dict[str, Iterable[str]], also_named_lines: Iterable[str] = ()
+    ) -> Lexicon:
+        """Build from data lines (comments already dropped); LexiconError on bad data.
+
+        `lines_by_kind` holds the lines of each kind's file, `also_named_lines` those of
+        also_named.txt ("key | keys of the entries its phrases also name").
+        """
         entries: dict[str, Entry] = {}
         words: dict[str, tuple[str, str, int]] = {}
         phrases: dict = {}
@@ -177,7 +188,7 @@ class Lexicon:
                 if not forms:
                     raise LexiconError(f"Lexicon entry {key!r} has no form")
                 entries[term] = Entry(key, kind, name, tuple(dict.fromkeys(forms)))
-        return cls(entries, words, phrases)
+        return cls(entries, words, phrases, _also_named(also_named_lines, entries))
 
     def entity_of_word(self, folded: str, original: str, *, query: bool) -> str | None:
         """The entity term of one word; `folded` is fold(strip_elision(original)).
@@ -208,6 +219,14 @@ class Lexicon:
             if _LAST_PHRASE_WORD in node:
                 found = (end - start, node[_LAST_PHRASE_WORD])
         return found
+
+    def hides(self, phrase_term: str, word_term: str) -> bool:
+        """Whether a word inside a phrase of `phrase_term` stops naming its own entity.
+
+        "Guinée" inside "Guinée-Bissau" is not Guinea: hidden. "Corée" inside "Corée du Sud"
+        is still Korea and "ONU" after "Conseil de sécurité" still the UN: not hidden.
+        """
+        return word_term != phrase_term and word_term not in self.also_named.get(phrase_term, ())
 
     def entry(self, term: str) -> Entry | None:
         return self.entries.get(term)
@@ -240,12 +259,26 @@ def _add_phrase(phrases: dict, owner: dict, folded: tuple[str, ...], term: str, 
     node[_LAST_PHRASE_WORD] = term
 
 
+def _also_named(lines: Iterable[str], entries: dict[str, Entry]) -> dict[str, frozenset[str]]:
+    also_named = {}
+    for line in lines:
+        key, *fields = (field.strip() for field in line.split(" #")[0].split("|"))
+        others = _split_list(fields[0]) if len(fields) == 1 else []
+        for named in [key, *others]:
+            if ENTITY_MARK + named not in entries:
+                raise LexiconError(f"Lexicon also_named line names no entry {named!r}: {line!r}")
+        if not others:
+            raise LexiconError(f"Lexicon also_named line not understood: {line!r}")
+        also_named[ENTITY_MARK + key] = frozenset(ENTITY_MARK + other for other in others)
+    return also_named
+
+
 def _data_checksum() -> int:
     """Changes whenever a data file changes, so an index built with other data is rebuilt."""
     folder = resources.files("search").joinpath("data/lexicon")
     checksum = 0
-    for kind in KINDS:
-        checksum = zlib.crc32(folder.joinpath(_FILES[kind]).read_bytes(), checksum)
+    for name in [*_FILES.values(), _ALSO_NAMED_FILE]:
+        checksum = zlib.crc32(folder.joinpath(name).read_bytes(), checksum)
     return checksum
 
 
@@ -256,6 +289,7 @@ entity_of_word = _LEXICON.entity_of_word
 longest_phrase = _LEXICON.longest_phrase
 entry = _LEXICON.entry
 forms_of = _LEXICON.forms_of
+hides = _LEXICON.hides
 
 
 def entries() -> Iterator[Entry]:
