@@ -224,7 +224,8 @@ class Lexicon:
         """Whether a word inside a phrase of `phrase_term` stops naming its own entity.
 
         "Guinée" inside "Guinée-Bissau" is not Guinea: hidden. "Corée" inside "Corée du Sud"
-        is still Korea and "ONU" after "Conseil de sécurité" still the UN: not hidden.
+        is still Korea, "Palestine" inside "Organisation de libération de la Palestine" still
+        Palestine: not hidden (also_named.txt lists such pairs).
         """
         return word_term != phrase_term and word_term not in self.also_named.get(phrase_term, ())
 
