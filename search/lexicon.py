@@ -79,6 +79,11 @@ def inflections(masculine: str, feminine: str | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys((masculine, feminine, masculine_plural, feminine + "s")))
 
 
+def _fields(line: str) -> list[str]:
+    """A data line's fields: split at "|", stripped, after dropping a comment (" # ...")."""
+    return [part.strip() for part in line.split(" #")[0].split("|")]
+
+
 def _split_list(field: str) -> list[str]:
     return [item.strip() for item in field.split(";") if item.strip()]
 
@@ -164,7 +169,7 @@ class Lexicon:
         phrase_owner: dict[tuple[str, ...], str] = {}
         for kind, lines in lines_by_kind.items():
             for line in lines:
-                key, *fields = (field.strip() for field in line.split(" #")[0].split("|"))
+                key, *fields = _fields(line)
                 if not _KEY_RE.fullmatch(key) or not fields or not fields[0]:
                     raise LexiconError(f"Lexicon line not understood ({kind}): {line!r}")
                 term = ENTITY_MARK + key
@@ -263,7 +268,7 @@ def _add_phrase(phrases: dict, owner: dict, folded: tuple[str, ...], term: str, 
 def _also_named(lines: Iterable[str], entries: dict[str, Entry]) -> dict[str, frozenset[str]]:
     also_named = {}
     for line in lines:
-        key, *fields = (field.strip() for field in line.split(" #")[0].split("|"))
+        key, *fields = _fields(line)
         others = _split_list(fields[0]) if len(fields) == 1 else []
         for named in [key, *others]:
             if ENTITY_MARK + named not in entries:
