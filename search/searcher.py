@@ -16,16 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import collectors, scoring
+from whoosh import collectors, highlight, scoring
 from whoosh import query as wq
 from whoosh.reading import CorruptIndexError, TermNotFound
 
-from search.errors import FilterError, IndexCorruptError, SearchError
+from search import analysis
+from search.errors import FilterError, IndexCorruptError, IndexOutdatedError, SearchError
 from search.models import Hit, SearchResults
 from search.query import (
     BestOfFields,
     ScoredList,
     expand_first,
+    expanded_words,
     filter_query,
     parse_query,
     parse_words,
@@ -36,6 +38,7 @@ from search.ranking import RERANK_DEPTH, positional_boost
 from search.schema import category_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
+from search.surface import exact_matches, surface_field
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
@@ -61,6 +64,11 @@ class Searcher:
         self._index_dir = index_dir
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
+        if surface_field(RANKED_FIELD) not in ix.schema:
+            self.close()
+            raise IndexOutdatedError(
+                f"The index in {index_dir}{os.sep} was built by an older version of search, "
+                "without the words as written that exact phrases need. Run `search rebuild`.")
 
     def close(self) -> None:
         self._searcher.close()
@@ -141,8 +149,8 @@ class Searcher:
         expand_first(query, self._searcher.reader())
         self._searcher.search_with_collector(query, collector)
         results = collector.results()
-        results.fragmenter = fragmenter()
-        results.formatter = SnippetFormatter()
+        results.highlighter = _ExactHighlighter(fragmenter=fragmenter(),
+                                                 formatter=SnippetFormatter())
         _query_terms_once(results)
         return results
 
@@ -288,10 +296,76 @@ def _ranked_terms(query) -> list[str]:
     if isinstance(query, wq.AndNot):
         return _ranked_terms(query.a)
     if type(query) is wq.Term or isinstance(query, wq.Phrase):
-        if query.fieldname != RANKED_FIELD:
-            return []
-        return [query.text] if type(query) is wq.Term else list(query.words)
+        words = [query.text] if type(query) is wq.Term else list(query.words)
+        if query.fieldname == surface_field(RANKED_FIELD):  # words as written: their terms
+            return [found for word in words if (found := analysis.term(word))]
+        return words if query.fieldname == RANKED_FIELD else []
     return [term for child in query.children() for term in _ranked_terms(child)]
+
+
+class _ExactHighlighter(highlight.Highlighter):
+    """Whoosh's highlighter, which marks the words whose terms the query searched, also
+    marking the words that its exact parts matched as written (quoted phrases, `=word`,
+    truncations: `search.surface`), a phrase only where its words stand together."""
+
+    def highlight_hit(self, hitobj, fieldname, text=None, top=3, minscore=1,
+                      strict_phrase=False):
+        results = hitobj.results
+        exact = _exact_parts(results, surface_field(fieldname))
+        if not exact[0] and not exact[1]:
+            return super().highlight_hit(hitobj, fieldname, text, top, minscore, strict_phrase)
+        text = hitobj[fieldname] if text is None else text
+        field = results.searcher.schema[fieldname]
+        words = frozenset(field.from_bytes(found) for _, found in
+                          results.query_terms(expand=True, fieldname=fieldname))
+        starts = exact_matches(text, *exact)
+        tokens = field.analyzer(text, positions=True, chars=True, mode="index",
+                                removestops=False)
+        fragments = self.fragmenter.fragment_tokens(text, self._merge_matched_tokens(
+            _matched(tokens, words, starts)))
+        return self.formatter.format(highlight.top_fragments(
+            fragments, top, self.scorer, self.order, minscore=minscore))
+
+
+def _matched(tokens, words: frozenset[str], starts: set[int]):
+    for token in tokens:
+        token.matched = token.text in words or token.startchar in starts
+        yield token
+
+
+def _exact_parts(results, fieldname: str):
+    """The words (`=word`, truncations expanded) and phrases with their slop that the
+    query's positive parts search as written in the surface field `fieldname`, computed
+    once per query."""
+    cache = results.__dict__.setdefault("_exact_parts", {})
+    if fieldname not in cache:
+        words: set[str] = set()
+        phrases: list[tuple[tuple[str, ...], int]] = []
+        reader = results.searcher.reader()
+        for leaf in _positive_leaves(results.q):
+            if leaf.field() != fieldname:
+                continue
+            if isinstance(leaf, wq.Phrase):
+                phrases.append((tuple(leaf.words), leaf.slop))
+            elif type(leaf) is wq.Term:
+                words.add(leaf.text)
+            else:
+                words.update(expanded_words(leaf, reader))
+        cache[fieldname] = frozenset(words), phrases
+    return cache[fieldname]
+
+
+def _positive_leaves(query) -> Iterator:
+    """The leaves of `query` outside its NOTs."""
+    if isinstance(query, wq.Not):
+        return
+    if isinstance(query, wq.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
 
 
 def _query_terms_once(results) -> None:
