@@ -73,6 +73,8 @@ class SearchResults:
     total: int
     partial: bool
     hits: tuple[Hit, ...] = ()
+    # "Did you mean": the query with its rare words replaced by close archive words.
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     """What `search query` prints: a count line, then each hit's title, metadata and snippet."""
     query = visible(results.query)
     if not results.total:
-        return f"No article matches «{query}».\n"
+        return f"No article matches «{query}».\n" + _did_you_mean(results)
     lines = []
     if results.partial:
         lines.append("No article contains all the words; showing the best partial matches.")
@@ -143,9 +143,18 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     lines.append(f"{results.total} {noun} «{query}»"
                  + (f" (showing {len(results.hits)})." if len(results.hits) < results.total
                     else "."))
+    if results.suggestions:
+        lines.append(_did_you_mean(results).rstrip("\n"))
     for hit in results.hits:
         lines.extend(["", *_hit_lines(hit, style)])
     return "\n".join(lines) + "\n"
+
+
+def _did_you_mean(results: SearchResults) -> str:
+    """`Did you mean: ambassadeur?`, or nothing without suggestions."""
+    if not results.suggestions:
+        return ""
+    return "Did you mean: " + " or ".join(map(visible, results.suggestions)) + "?\n"
 
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
@@ -174,6 +183,7 @@ def results_json(results: SearchResults) -> str:
         "query": results.query,
         "total": results.total,
         "partial": results.partial,
+        "suggestions": list(results.suggestions),
         "hits": [
             {
                 "rank": hit.rank,

@@ -35,9 +35,10 @@ from search.query import (
     shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
-from search.schema import category_key
+from search.schema import DEFAULT_FIELDS, category_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
+from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 
 SORT_ORDERS = ("relevance", "date")
@@ -64,6 +65,7 @@ class Searcher:
         self._index_dir = index_dir
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
+        self._vocabulary: dict[str, int] | None = None  # read when first needed
         if surface_field(RANKED_FIELD) not in ix.schema:
             self.close()
             raise IndexOutdatedError(
@@ -96,7 +98,22 @@ class Searcher:
                 self._rerank(results, query, limit)
             hits = tuple(_hit(rank, hit, sort == "relevance")
                          for rank, hit in enumerate(results, start=1))
-            return SearchResults(query=text, total=len(results), partial=partial, hits=hits)
+            found = len(results)
+            closest = (suggestions(text, self.surface_vocabulary())
+                       if partial or found <= FEW_HITS else [])
+            return SearchResults(query=text, total=found, partial=partial, hits=hits,
+                                 suggestions=tuple(closest))
+
+    def surface_vocabulary(self) -> dict[str, int]:
+        """The surface forms of the default fields and the articles that have each
+        (`search.suggest.vocabulary`), read once per open index."""
+        if self._vocabulary is None:
+            reader = self._searcher.reader()
+            with self._reading():
+                self._vocabulary = vocabulary(
+                    (text.decode(), info.doc_frequency()) for name in DEFAULT_FIELDS
+                    for text, info in reader.iter_field(surface_field(name)))
+        return self._vocabulary
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query

@@ -176,7 +176,7 @@ def test_json_escapes_every_control_and_keeps_the_value(field, text, printed):
 def test_json_keys_and_values():
     snippet = Snippet("\x1b[2J la coopération", ((8, 19),))
     assert json.loads(results_json(_results(snippet=snippet))) == {
-        "query": "sommet", "total": 1, "partial": False,
+        "query": "sommet", "total": 1, "partial": False, "suggestions": [],
         "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
                   "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
@@ -331,3 +331,28 @@ def test_json_output_encodes_parses_back_and_its_highlights_hold(results):
         results.query, hit.title, hit.path, hit.url)
     assert [parsed_hit["snippet"][start:end] for start, end in parsed_hit["highlights"]] == [
         hit.snippet.text[start:end] for start, end in hit.snippet.highlights]
+
+
+@pytest.mark.parametrize(
+    "total, suggestions, printed",
+    [
+        (0, ("ambassadeur",), "No article matches «ambasadeur».\nDid you mean: ambassadeur?\n"),
+        (0, ("ambassadeur", "ambassadeurs"),
+         "No article matches «ambasadeur».\nDid you mean: ambassadeur or ambassadeurs?\n"),
+        (0, ("\x1b[2Jx",), "No article matches «ambasadeur».\nDid you mean: \\x1b[2Jx?\n"),
+        (0, (), "No article matches «ambasadeur».\n"),
+    ],
+)
+def test_did_you_mean_when_nothing_matches(total, suggestions, printed):
+    results = SearchResults(query="ambasadeur", total=total, partial=False,
+                            suggestions=suggestions)
+    assert results_text(results, PlainStyle()) == printed
+
+
+def test_did_you_mean_follows_the_count_of_few_hits():
+    results = _results(query="ambasadeur", snippet=Snippet("x"), title="x")
+    results = SearchResults(query=results.query, total=1, partial=False, hits=results.hits,
+                            suggestions=("ambassadeur",))
+    assert results_text(results, PlainStyle()).splitlines()[:3] == [
+        "1 article matches «ambasadeur».", "Did you mean: ambassadeur?", ""]
+    assert json.loads(results_json(results))["suggestions"] == ["ambassadeur"]

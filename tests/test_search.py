@@ -477,3 +477,32 @@ def test_fuzzy_ranks_the_word_itself_above_its_neighbours(tmp_path):
         "exact.txt", "near.txt"]
     assert [hit.id for hit in search(tmp_path / "index", "Tokarev~").hits] == [
         "near.txt", "exact.txt"]
+
+
+@pytest.fixture(scope="module")
+def suggest_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("suggest")
+    for number in range(4):
+        (folder / f"a{number}.txt").write_text(
+            f"Visite {number}\n\nL'ambassadeur du Maroc à Rabat. Un ambassadeur parle.", "utf-8")
+    (folder / "b.txt").write_text("Les ambassadeurs\n\nDes ambassadeurs réunis à Rabat.", "utf-8")
+    (folder / "c.txt").write_text("Rareté\n\nUn ambasadeur mal écrit, une fois.", "utf-8")
+    rebuild([folder], folder / "index")
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "text, suggested",
+    [
+        # in one article, as frequent as "ambassadeurs": few hits, one suggestion
+        ("ambasadeur", ("ambassadeur",)),
+        # one edit from a word of one article, two from one of four
+        ("ambasadeurr", ("ambasadeur", "ambassadeur", "ambassadeurs")),
+        ("ambassadeur", ()),  # found in 4 articles
+        ("ambasadeur Rabatt", ("ambassadeur rabat",)),
+        ("xyzzy", ()),
+        ('"ambassadeur du Marok"', ('"ambassadeur du maroc"',)),
+    ],
+)
+def test_did_you_mean(suggest_index, text, suggested):
+    assert search(suggest_index, text).suggestions == suggested
