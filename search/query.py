@@ -153,6 +153,19 @@ def normalize_query(text: str) -> str:
     return "".join(out).strip()
 
 
+def query_words(text: str) -> list[str]:
+    """The words and phrases of a query, each in Whoosh's syntax with its field
+    (`title:"a b"`, `coop*`, `-` and operators left out), for `search explain`."""
+    words = []
+    for token in _tokens(normalize_query(text)):
+        if token.kind == "phrase" or token.kind == "word" and token.text not in _OPERATORS:
+            if words and words[-1].endswith(":"):  # `title:` before a phrase
+                words[-1] += token.text
+            else:
+                words.append(token.text)
+    return words
+
+
 def _append(out: list[str], text: str) -> None:
     """Adds `text` to the rewritten query, with the spaces that Whoosh's parser needs
     around an operator (`a AND(b)`, `"x"-y`) and without doubling them."""
@@ -479,8 +492,8 @@ def expanded_words(leaf: wq.Query, reader) -> set[str]:
     `reader` (listed once, as matching lists them)."""
     if not isinstance(leaf, _Expansion):
         return set()
-    return {word.decode() for segment, _ in reader.leaf_readers()
-            for word in leaf._btexts(segment)}
+    return {word.decode() if isinstance(word, bytes) else word
+            for segment, _ in reader.leaf_readers() for word in leaf._btexts(segment)}
 
 
 def expand_first(query: wq.Query, reader) -> None:

@@ -22,7 +22,9 @@ from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search import analysis
 from search.errors import FilterError, IndexCorruptError, IndexOutdatedError, SearchError
-from search.models import Hit, SearchResults
+from search.explain import explain as explain_query
+from search.explain import forms_by_term
+from search.models import Explanation, Hit, SearchResults
 from search.query import (
     BestOfFields,
     ScoredList,
@@ -66,6 +68,7 @@ class Searcher:
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
         self._vocabulary: dict[str, int] | None = None  # read when first needed
+        self._forms: dict | None = None
         if surface_field(RANKED_FIELD) not in ix.schema:
             self.close()
             raise IndexOutdatedError(
@@ -78,9 +81,10 @@ class Searcher:
 
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
-        filters: Filters = Filters(),
+        filters: Filters = Filters(), explain: bool = False,
     ) -> SearchResults:
-        """Articles matching every word of `text`; if none does, the best partial matches."""
+        """Articles matching every word of `text`; if none does, the best partial matches;
+        with `explain`, what each word searched (`explain`)."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         schema = self._ix.schema
@@ -102,7 +106,22 @@ class Searcher:
             closest = (suggestions(text, self.surface_vocabulary())
                        if partial or found <= FEW_HITS else [])
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
-                                 suggestions=tuple(closest))
+                                 suggestions=tuple(closest),
+                                 explanation=self.explain(text) if explain else None)
+
+    def explain(self, text: str) -> Explanation:
+        """Each word of `text`, the index terms it searches and the archive's words as
+        written that each stands for (`search.explain`)."""
+        vocabulary = self.surface_vocabulary()
+
+        def forms():
+            if self._forms is None:
+                self._forms = forms_by_term(vocabulary)
+            return self._forms
+
+        with self._reading():
+            return explain_query(text, self._ix.schema, self._searcher.reader(), vocabulary,
+                                 forms)
 
     def surface_vocabulary(self) -> dict[str, int]:
         """The surface forms of the default fields and the articles that have each
@@ -298,11 +317,17 @@ def open_searcher(index_dir: Path) -> Iterator[Searcher]:
 
 def search(
     index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance",
-    filters: Filters = Filters(),
+    filters: Filters = Filters(), explain: bool = False,
 ) -> SearchResults:
     """One query on the index in `index_dir` (see `Searcher.search`)."""
     with open_searcher(index_dir) as searcher:
-        return searcher.search(text, limit=limit, sort=sort, filters=filters)
+        return searcher.search(text, limit=limit, sort=sort, filters=filters, explain=explain)
+
+
+def explain(index_dir: Path, text: str) -> Explanation:
+    """What each word of `text` searches in the index in `index_dir` (`Searcher.explain`)."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.explain(text)
 
 
 def _ranked_terms(query) -> list[str]:

@@ -356,3 +356,50 @@ def test_did_you_mean_follows_the_count_of_few_hits():
     assert results_text(results, PlainStyle()).splitlines()[:3] == [
         "1 article matches «ambasadeur».", "Did you mean: ambassadeur?", ""]
     assert json.loads(results_json(results))["suggestions"] == ["ambassadeur"]
+
+
+def _explanation():
+    from search.models import ExplainedTerm, ExplainedWord, Explanation, FormCount
+
+    forms = tuple(FormCount(f"form{n}", 20 - n) for n in range(12))
+    return Explanation("Maroc coop* la", (
+        ExplainedWord("Maroc", ("title", "body"), (
+            ExplainedTerm("@maroc", "lexicon", 236, (FormCount("maroc", 168),
+                                                     FormCount("marocain", 1)), "Maroc (country)"),
+            ExplainedTerm("maroc", "stem", 1, forms),
+        )),
+        ExplainedWord("coop*\x1b[2J", ("body",), (
+            ExplainedTerm("cooperation", "truncated", 12, (FormCount("cooperation", 12),)),)),
+        ExplainedWord("la", ()),
+        ExplainedWord("xyzzy", ("body",)),
+    ))
+
+
+def test_explanation_text():
+    from search.output import explanation_text
+
+    assert explanation_text(_explanation()) == (
+        "Maroc (in title, body)\n"
+        "  @maroc: lexicon Maroc (country), 236 articles; as written: maroc 168, marocain 1\n"
+        "  maroc: stem, 1 article; as written: form0 20, form1 19, form2 18, form3 17, form4 16, "
+        "form5 15, form6 14, form7 13, form8 12, form9 11 and 2 more\n"
+        "coop*\\x1b[2J (in body)\n"
+        "  cooperation: truncated, 12 articles\n"
+        "la\n"
+        "  nothing to search for: a very common word or a symbol\n"
+        "xyzzy (in body)\n"
+        "  no term of the index\n"
+    )
+
+
+def test_explanation_json_lists_every_form():
+    from search.output import explanation_json
+
+    data = json.loads(explanation_json(_explanation()))
+    assert data["query"] == "Maroc coop* la"
+    assert data["words"][0]["terms"][0] == {
+        "term": "@maroc", "origin": "lexicon", "entity": "Maroc (country)", "documents": 236,
+        "forms": [{"form": "maroc", "documents": 168}, {"form": "marocain", "documents": 1}]}
+    assert len(data["words"][0]["terms"][1]["forms"]) == 12
+    assert data["words"][1]["word"] == "coop*\x1b[2J"
+    assert "\x1b" not in explanation_json(_explanation())

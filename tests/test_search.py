@@ -6,7 +6,7 @@ from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
 from search.index import rebuild
 from search.searcher import Filters, search
 
-from .conftest import RABAT, TACHKENT
+from .conftest import RABAT, TACHKENT, index_of
 
 BOTH = {RABAT, TACHKENT}
 
@@ -405,11 +405,7 @@ EXACT_CORPUS = {
 
 @pytest.fixture(scope="module")
 def exact_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exact")
-    for name, text in EXACT_CORPUS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    rebuild([folder], folder / "index")
-    return folder / "index"
+    return index_of(tmp_path_factory.mktemp("exact"), EXACT_CORPUS)
 
 
 @pytest.mark.parametrize(
