@@ -103,7 +103,7 @@ class Searcher:
             hits = tuple(_hit(rank, hit, sort == "relevance")
                          for rank, hit in enumerate(results, start=1))
             found = len(results)
-            closest = (suggestions(text, self.surface_vocabulary())
+            closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
                        if partial or found <= FEW_HITS else [])
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
                                  suggestions=tuple(closest),
@@ -122,6 +122,12 @@ class Searcher:
         with self._reading():
             return explain_query(text, self._ix.schema, self._searcher.reader(), vocabulary,
                                  forms)
+
+    def _family_count(self, word: str) -> int:
+        """The articles that have `word`'s term (its family) in one of the default fields
+        (the largest count of a field)."""
+        reader, found = self._searcher.reader(), analysis.term(word)
+        return max(reader.doc_frequency(name, found) for name in DEFAULT_FIELDS)
 
     def surface_vocabulary(self) -> dict[str, int]:
         """The surface forms of the default fields and the articles that have each

@@ -1,22 +1,23 @@
 """"Did you mean": the archive's words closest to a query's rare or unknown words.
 
-When a query finds at most `FEW_HITS` articles, each of its words that the archive has in at
-most `FEW_HITS` articles is compared with the archive's surface forms (`search.surface`:
-folded, unstemmed) by edit distance (rapidfuzz's Levenshtein, in C: a 200,000-word
-vocabulary in tens of milliseconds); the closest forms, the most frequent first among
-close ones (an edit is worth a hundred times the articles: `FREQUENCY_PER_EDIT`), replace it
-in the suggested queries.
+When a query finds at most `FEW_HITS` articles, each of its words whose family (its index
+term) the archive has in at most `FEW_HITS` articles is compared with the archive's
+surface forms (`search.surface`: folded, unstemmed) by edit distance (rapidfuzz's
+Levenshtein, in C: a 200,000-word vocabulary in tens of milliseconds); the closest forms,
+the most frequent first among close ones (an edit is worth a hundred times the articles:
+`FREQUENCY_PER_EDIT`), replace it in the suggested queries.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from search.analysis import term
 from search.surface import surface_form
 
 # A query that finds this many articles or fewer gets suggestions.
@@ -46,10 +47,11 @@ def vocabulary(frequencies: Iterable[tuple[str, int]]) -> dict[str, int]:
 def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
     """The known forms at most one or two edits from `word` (folded), ranked by their
     edits less the log of their frequency (`FREQUENCY_PER_EDIT`); never a form as rare as
-    the word itself."""
+    the word itself, nor one of its own family (`parlementaires` for `parlementaire`)."""
     form = surface_form(word)
     if not form or form.isdigit():
         return []
+    family = term(form)
     edits = 2 if len(form) >= TWO_EDITS_FROM else 1
     own = known.get(form, 0)
     matches = process.extract(form, known.keys(), scorer=Levenshtein.distance,
@@ -57,18 +59,20 @@ def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
     ranked = sorted(((distance - math.log(known[candidate], FREQUENCY_PER_EDIT),
                       -known[candidate], candidate)
                      for candidate, distance, _ in matches
-                     if candidate != form and known[candidate] > own),
+                     if known[candidate] > own and term(candidate) != family),
                     key=lambda item: item[:2])
     return [candidate for *_, candidate in ranked[:MAX_SUGGESTIONS]]
 
 
-def suggestions(query: str, known: Mapping[str, int]) -> list[str]:
-    """Rewrites of `query` with its rare or unknown words replaced by the closest known
-    ones: the best for each, then the next best for the first such word."""
+def suggestions(query: str, known: Mapping[str, int],
+                family_count: Callable[[str], int]) -> list[str]:
+    """Rewrites of `query` with its rare or unknown words (`family_count`: the articles
+    that have the word's family) replaced by the closest known ones: the best for each,
+    then the next best for the first such word."""
     replacements: list[tuple[re.Match, list[str]]] = []
     for match in _QUERY_WORD.finditer(query):
         word = match.group(1)
-        if word in _OPERATORS or known.get(surface_form(word), 0) > FEW_HITS:
+        if word in _OPERATORS or term(word) is None or family_count(word) > FEW_HITS:
             continue
         closest = closest_words(word, known)
         if closest:

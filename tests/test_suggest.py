@@ -1,10 +1,11 @@
 import pytest
 
 from search.suggest import closest_words, suggestions, vocabulary
+from search.surface import surface_form
 
 KNOWN = vocabulary([
     ("ambassadeur", 50), ("ambassadeurs", 20), ("ambassade", 30), ("maroc", 100),
-    ("rabat", 40), ("cooper", 2), ("cooperation", 80), ("ambassadeur", 12), ("mali", 3),
+    ("rabat", 40), ("rabats", 200), ("cooper", 2), ("cooperation", 80), ("ambassadeur", 12), ("mali", 3),
     ("mai", 90), ("ambasadeur", 1),
 ])
 
@@ -23,7 +24,8 @@ def test_vocabulary_keeps_the_largest_count_of_a_form():
         ("l'ambasadeur", ["ambassadeur", "ambassadeurs"]),
         ("coperation", ["cooperation"]),
         ("maroc", []),  # known, and nothing closer is more frequent
-        ("mal", ["mai", "mali"]),  # short: one edit; the more frequent first
+        ("mai", []),  # known; "mal" is rarer
+        ("rabat", []),  # not rabats, more frequent but of its own family
         ("marok", ["maroc"]),
         ("xyzzy", []),
         ("2024", []),
@@ -48,4 +50,13 @@ def test_closest_words(word, closest):
     ],
 )
 def test_suggestions(query, suggested):
-    assert suggestions(query, KNOWN) == suggested
+    assert suggestions(query, KNOWN, family_count) == suggested
+
+
+def family_count(word):
+    """As if the archive's families were its forms."""
+    return KNOWN.get(surface_form(word), 0)
+
+
+def test_no_suggestion_for_a_word_whose_family_is_frequent():
+    assert suggestions("ambasadeur", KNOWN, lambda word: 3) == []
