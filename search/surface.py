@@ -103,13 +103,17 @@ def surface_analyzer():
     return SurfaceTokenizer() | _NoFilter()
 
 
+_SURFACE_ANALYZER = surface_analyzer()
+
+
 class SurfacePositions(Positions):
     """`Positions` postings of a surface field, computed in one loop from `surface_words`:
     the same terms, counts, weights and bytes as Whoosh's `Positions` through
     `surface_analyzer()` (a test compares them)."""
 
     def word_values(self, value, analyzer, **kwargs):
-        if not isinstance(value, str) or kwargs.keys() - {"mode"}:
+        if (not isinstance(value, str) or kwargs.keys() - {"mode"}
+                or analyzer != _SURFACE_ANALYZER):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         positions: dict[str, list[int]] = {}

@@ -73,3 +73,11 @@ def test_exact_matches(words, phrases, marked):
     starts = exact_matches(TEXT, frozenset(words), phrases)
     assert [TEXT[start:end] for _, _, start, end in surface_words(TEXT)
             if start in starts] == marked
+
+
+def test_surface_positions_of_another_analyzer_are_that_analyzer_s():
+    from whoosh.analysis import StandardAnalyzer
+
+    text = "Le président de la République"
+    assert list(SurfacePositions().word_values(text, StandardAnalyzer(), mode="index")) == list(
+        Positions().word_values(text, StandardAnalyzer(), mode="index"))
