@@ -221,26 +221,64 @@ def check(index_dir: Path) -> None:
               help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
 @click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--explain", "with_explain", is_flag=True,
+              help="With --json: what each word searched (see `search explain`).")
 @index_option
 def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
           category: str | None, since: str | None, until: str | None, as_json: bool,
-          index_dir: Path) -> None:
-    """Search the index. Words are ANDed; also "phrases", OR, NOT, -word, (groups),
-    title:/lead:/body:/dateline:/category:/author: fields, word* truncation and word~ fuzzy terms.
+          with_explain: bool, index_dir: Path) -> None:
+    """Search the index. Words are ANDed and find their word family (cooperation finds
+    coopérer); also "phrases", OR, NOT, -word, (groups), title:/lead:/body:/dateline:/
+    category:/author: fields, word* truncation and word~ fuzzy terms.
+
+    A "quoted phrase" and a word marked = (=Maroc) find the words as written (case,
+    accents and l' d' aside), stop words in their place; "a b"~5: a and b as written, at
+    most 5 words apart. word* completes what was typed (visit*: visite, visiteurs); word~
+    ranks the word itself above the words one edit away. A query that finds at most 2
+    articles suggests close words of the archive.
 
     \b
     Examples:
       search query cooperation bilaterale
       search query '"Union interparlementaire"'
+      search query '"renforcer la coopération"' =Maroc
       search query 'Tokaiev~ -Rabat'
+      search query 'coop*' --json --explain
     """
+    if with_explain and not as_json:
+        raise click.UsageError("--explain goes with --json; `search explain` prints it as text.")
     with _one_line_errors():
         filters = Filters(source=source, category=category, since=since, until=until)
-        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters)
+        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters,
+                         explain=with_explain)
     if as_json:
         click.echo(output.results_json(results), nl=False)
     else:
         click.echo(output.results_text(results, output.style_for(sys.stdout)), nl=False)
+
+
+@cli.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@index_option
+def explain(words: tuple[str, ...], as_json: bool, index_dir: Path) -> None:
+    """Show what each word of a query searches: its index terms, where each came from
+    (lexicon, stem, exact, truncated, fuzzy), how many articles have it, and the words as
+    written in the archive that it stands for, to see why an article matched and which
+    form to exclude.
+
+    \b
+    Examples:
+      search explain Maroc
+      search explain 'coop* "renforcer la coopération" Tokaiev~'
+      search explain --json ambassadrice
+    """
+    from search.searcher import explain as explain_query
+
+    with _one_line_errors():
+        found = explain_query(index_dir, " ".join(words))
+    click.echo(output.explanation_json(found) if as_json else output.explanation_text(found),
+               nl=False)
 
 
 def main() -> None:

@@ -73,6 +73,9 @@ class SearchResults:
     total: int
     partial: bool
     hits: tuple[Hit, ...] = ()
+    # "Did you mean": the query with its rare words replaced by close archive words.
+    suggestions: tuple[str, ...] = ()
+    explanation: Explanation | None = None  # with `--explain`
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,41 @@ class IndexCheck:
     files_checked: int
     problems: tuple[str, ...] = ()
     advice: str = ""
+
+
+@dataclass(frozen=True)
+class FormCount:
+    """A word as written in the archive (folded) and the articles that have it."""
+
+    form: str
+    documents: int
+
+
+@dataclass(frozen=True)
+class ExplainedTerm:
+    """One index term a query word searches: where it came from (`lexicon`, `stem`,
+    `exact`, `fuzzy`, `truncated`), the articles that have it in the fields searched, and
+    the words as written in the archive that it stands for."""
+
+    term: str
+    origin: str
+    documents: int
+    forms: tuple[FormCount, ...] = ()
+    entity: str | None = None  # a lexicon term's name and kind: "Maroc (country)"
+
+
+@dataclass(frozen=True)
+class ExplainedWord:
+    """A word, phrase or truncation of the query, as written, and what it searches."""
+
+    word: str
+    fields: tuple[str, ...]
+    terms: tuple[ExplainedTerm, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What `search explain` shows: each query word's index terms and their forms."""
+
+    query: str
+    words: tuple[ExplainedWord, ...] = ()

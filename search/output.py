@@ -28,6 +28,8 @@ from datetime import datetime
 from typing import TextIO
 
 from search.models import (
+    ExplainedTerm,
+    Explanation,
     Hit,
     IndexCheck,
     IndexReport,
@@ -37,6 +39,7 @@ from search.models import (
 )
 
 SKIPPED_SHOWN = 10
+FORMS_SHOWN = 10  # the surface forms of a term that `search explain` prints
 STATS_SHOWN = 20
 
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -135,7 +138,7 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     """What `search query` prints: a count line, then each hit's title, metadata and snippet."""
     query = visible(results.query)
     if not results.total:
-        return f"No article matches «{query}».\n"
+        return f"No article matches «{query}».\n" + _did_you_mean(results)
     lines = []
     if results.partial:
         lines.append("No article contains all the words; showing the best partial matches.")
@@ -143,9 +146,18 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     lines.append(f"{results.total} {noun} «{query}»"
                  + (f" (showing {len(results.hits)})." if len(results.hits) < results.total
                     else "."))
+    if results.suggestions:
+        lines.append(_did_you_mean(results).rstrip("\n"))
     for hit in results.hits:
         lines.extend(["", *_hit_lines(hit, style)])
     return "\n".join(lines) + "\n"
+
+
+def _did_you_mean(results: SearchResults) -> str:
+    """`Did you mean: ambassadeur?`, or nothing without suggestions."""
+    if not results.suggestions:
+        return ""
+    return "Did you mean: " + " or ".join(map(visible, results.suggestions)) + "?\n"
 
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
@@ -174,6 +186,9 @@ def results_json(results: SearchResults) -> str:
         "query": results.query,
         "total": results.total,
         "partial": results.partial,
+        "suggestions": list(results.suggestions),
+        **({"explain": _explanation_data(results.explanation)["words"]}
+           if results.explanation is not None else {}),
         "hits": [
             {
                 "rank": hit.rank,
@@ -193,6 +208,53 @@ def results_json(results: SearchResults) -> str:
         ],
     }
     return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """What `search explain` prints: each query word and the fields it searches, then one
+    line per index term: its origin, its articles, and the words as written it stands for."""
+    lines = []
+    for word in explanation.words:
+        fields = f" (in {', '.join(word.fields)})" if word.fields else ""
+        lines.append(f"{visible(word.word)}{fields}")
+        if not word.terms:
+            lines.append("  nothing to search for: a very common word or a symbol"
+                         if not word.fields else "  no term of the index")
+        lines.extend(f"  {_term_line(term)}" for term in word.terms)
+    return "\n".join(lines) + "\n"
+
+
+def _term_line(term: ExplainedTerm) -> str:
+    origin = f"{term.origin} {visible(term.entity)}" if term.entity else term.origin
+    noun = "article" if term.documents == 1 else "articles"
+    line = f"{visible(term.term)}: {origin}, {term.documents:,} {noun}"
+    if term.origin in ("stem", "lexicon", "fuzzy") and term.forms:
+        shown = ", ".join(f"{visible(form.form)} {form.documents:,}"
+                          for form in term.forms[:FORMS_SHOWN])
+        more = len(term.forms) - FORMS_SHOWN
+        line += f"; as written: {shown}" + (f" and {more:,} more" if more > 0 else "")
+    return line
+
+
+def explanation_json(explanation: Explanation) -> str:
+    """`search explain --json`: the query and each word's terms, every form listed."""
+    data = _explanation_data(explanation)
+    return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+
+
+def _explanation_data(explanation: Explanation) -> dict:
+    return {
+        "query": explanation.query,
+        "words": [
+            {"word": word.word, "fields": list(word.fields), "terms": [
+                {"term": term.term, "origin": term.origin, "entity": term.entity,
+                 "documents": term.documents,
+                 "forms": [{"form": form.form, "documents": form.documents}
+                           for form in term.forms]}
+                for term in word.terms]}
+            for word in explanation.words
+        ],
+    }
 
 
 def report_text(report: IndexReport, verbose: bool) -> str:

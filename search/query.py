@@ -2,7 +2,15 @@
 
 The syntax: words (ANDed), `"phrases"` (also « » and “ ”), `OR`, `NOT`, `-word`,
 parentheses, `title:`/`body:`/`dateline:`/`category:` fields, `word*` truncation and
-`word~` fuzzy terms. French operators `ET`, `OU`, `SAUF` work too. Whoosh's parser accepts
+`word~` fuzzy terms. French operators `ET`, `OU`, `SAUF` work too.
+
+Words find their word family (`coopération` finds `coopérer`); a quoted phrase and a word
+marked `=` (`=Maroc`, the same as `"Maroc"`) find the words as written, case, accents and
+elisions aside, stop words in their place (`search.surface`): `"renforcer la coopération"`
+does not find "renforcement de la coopération". `"a b"~5` is a quoted phrase too: its words
+as written, at most 5 words apart. `word*` completes what was typed over the words as
+written in the archive (`visit*`: visite, visiteurs, not visières). `word~` finds the word
+itself first, then the words one edit away. Whoosh's parser accepts
 anything without complaint, so the text is checked first and every mistake gets a message
 that says how to fix it; the text handed to Whoosh then holds no syntax but ours (a colon
 inside a word is not a field, a `~` only ends a checked fuzzy word).
@@ -26,9 +34,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from search.analysis import stem
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
-from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
+from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, SURFACE_FIELDS, category_key
 from search.words import WORD_PATTERN, fold, strip_elision
 
 MAX_QUERY_CHARS = 1000
@@ -39,6 +48,8 @@ MAX_FUZZY_EDITS = 2
 # two segments): a query has few fuzzy words, of ordinary length.
 MAX_FUZZY_CHARS = 40
 MAX_FUZZY_WORDS = 5
+# `"a b"~5`: the words of a phrase at most this many words apart.
+MAX_PHRASE_SLOP = 50
 # Parentheses nest at most this deep: Whoosh's parser and the query tree recurse on them.
 MAX_NESTING = 32
 # The work of truncated and fuzzy words, whose expanded terms' postings are all read: a
@@ -47,6 +58,11 @@ MAX_NESTING = 32
 # `con*` reads 0.12 M of them in 1.6 s on OrangeSum's 36,000 articles, `con* pre*` 0.23 M).
 MAX_EXPANDED_TERMS = 2000
 MAX_EXPANDED_POSTINGS = 250_000
+# A word's fuzzy neighbours weigh this much of the word itself (`word~`): an article with
+# the word as typed, or its lexicon entry, ranks above one with a neighbour only.
+FUZZY_WEIGHT = 0.25
+# Lexicon terms start with this mark (`search.lexicon.ENTITY_MARK`).
+ENTITY_MARK = "@"
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"'})
 # The question marks that Whoosh's parser takes for wildcards besides `?` (Armenian,
@@ -54,7 +70,7 @@ _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"
 _NEUTRAL = str.maketrans({"\u055e": " ", "\u061f": " ", "\u1367": " "})
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
-      | (?P<phrase>"[^"]*")
+      | (?P<phrase>"[^"]*"(?:~[0-9]+(?=[\s()"]|\Z))?)
       | (?P<quote>")
       | (?P<open>\()
       | (?P<close>\))
@@ -137,6 +153,19 @@ def normalize_query(text: str) -> str:
     return "".join(out).strip()
 
 
+def query_words(text: str) -> list[str]:
+    """The words and phrases of a query, each in Whoosh's syntax with its field
+    (`title:"a b"`, `coop*`, `-` and operators left out), for `search explain`."""
+    words = []
+    for token in _tokens(normalize_query(text)):
+        if token.kind == "phrase" or token.kind == "word" and token.text not in _OPERATORS:
+            if words and words[-1].endswith(":"):  # `title:` before a phrase
+                words[-1] += token.text
+            else:
+                words.append(token.text)
+    return words
+
+
 def _append(out: list[str], text: str) -> None:
     """Adds `text` to the rewritten query, with the spaces that Whoosh's parser needs
     around an operator (`a AND(b)`, `"x"-y`) and without doubling them."""
@@ -164,9 +193,15 @@ def _check_parentheses(tokens: list[_Token]) -> None:
 def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
     """The role of a token and its text in Whoosh's syntax."""
     if token.kind == "phrase":
-        _check_truncations(token.text[1:-1], quoted=None)
+        phrase, _, slop = token.text.rpartition("~") if token.text[-1] != '"' else (
+            token.text, "", "")
+        _check_truncations(phrase[1:-1], quoted=None)
+        if slop and not 1 <= int(slop) <= MAX_PHRASE_SLOP:
+            raise QuerySyntaxError(
+                f'A phrase\'s words are at most {MAX_PHRASE_SLOP} words apart: write '
+                f'"a b"~5, not \'{shown(token.text)}\'.')
         # Whoosh's phrase pattern stops at a line break: the rest would be read as syntax.
-        return token.kind, re.sub(r"\s+", " ", token.text)
+        return token.kind, re.sub(r"\s+", " ", phrase) + (f"~{int(slop)}" if slop else "")
     if token.kind in ("open", "close"):
         return token.kind, token.text
     word = token.text
@@ -207,6 +242,8 @@ def _check_value(value: str) -> str:
     """A word (a field's value, or one without a field) checked and in Whoosh's syntax."""
     if not value:
         return value
+    if value.startswith("="):
+        return _exact_word(value)
     word, tilde, options = value.partition("~")
     if tilde:
         return _fuzzy(value, word, options)
@@ -217,6 +254,20 @@ def _check_value(value: str) -> str:
         # are searched as the words the analyzer would have made of them.
         return "(" + " ".join(pieces) + ")"
     return _plain(value)
+
+
+def _exact_word(value: str) -> str:
+    """`=Maroc` → `"Maroc"`: a word searched as written, a one-word phrase; a truncated
+    word (`=visit*`) is already matched over the words as written."""
+    word = value[1:]
+    if "~" in word:
+        raise QuerySyntaxError(
+            f"A word is exact (=) or fuzzy (~), not both: '{shown(value)}'.")
+    if any(ch in word for ch in _WILDCARDS):
+        return _check_value(word)
+    if not _PIECE.findall(word):
+        return value  # `=`, `=★`: a symbol, which the analyzer drops
+    return f'"{word}"'
 
 
 def _check_truncations(text: str, quoted: str | None) -> None:
@@ -357,6 +408,48 @@ class _Expansion:
         return ScoredList.of(self.scores(searcher))
 
 
+class _SummedOr(wq.Or):
+    """An OR scored as one list: each document has the sum of its branches' scores, as
+    Whoosh's OR gives it.
+
+    The sums are added in the query's order, where Whoosh's tree of unions adds them in
+    an order of its own: a score can differ from Whoosh's in its last bit, so that two
+    articles Whoosh scores exactly alike from different fields (one word in the title of
+    the one, in the body of the other) may rank the other way round. Identical articles,
+    such as republished dispatches, still score alike.
+
+    A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
+    matches thousands of documents: Whoosh's union of matchers, then its collector, walk
+    them a document at a time, where a list scored at once is taken whole
+    (`searcher._CountingTopCollector`).
+    """
+
+    def matcher(self, searcher, context=None):
+        return ScoredList.of(_scores(self, searcher, context))
+
+
+class _RankedFuzzy(_SummedOr):
+    """`word~` in one field: the word's own term, then its fuzzy neighbours (`_fuzzy_word`).
+    Whoosh's fuzzy plugin sets the edits and the prefix it read on the query it is given:
+    they are the fuzzy term's."""
+
+    @property
+    def maxdist(self) -> int:
+        return self.subqueries[1].maxdist
+
+    @maxdist.setter
+    def maxdist(self, value: int) -> None:
+        self.subqueries[1].maxdist = value
+
+    @property
+    def prefixlength(self) -> int:
+        return self.subqueries[1].prefixlength
+
+    @prefixlength.setter
+    def prefixlength(self, value: int) -> None:
+        self.subqueries[1].prefixlength = value
+
+
 class _Budget:
     """The postings that the truncated and fuzzy words of one query may still read."""
 
@@ -392,6 +485,15 @@ def _with_budget(query: wq.Query) -> wq.Query:
     for leaf in expansions:
         leaf.budget = budget
     return query
+
+
+def expanded_words(leaf: wq.Query, reader) -> set[str]:
+    """The words a truncated or fuzzy word of a query stands for in the segments of
+    `reader` (listed once, as matching lists them)."""
+    if not isinstance(leaf, _Expansion):
+        return set()
+    return {word.decode() if isinstance(word, bytes) else word
+            for segment, _ in reader.leaf_readers() for word in leaf._btexts(segment)}
 
 
 def expand_first(query: wq.Query, reader) -> None:
@@ -838,7 +940,9 @@ class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
     def prefixlength(self) -> int:
         # At most the term's length: the word's stem can be shorter than the prefix it
         # was given (`marocaines~/10` is `marocain`), which Whoosh's automaton indexes past.
-        return min(max(1, self._prefixlength), len(self.text))
+        # A lexicon term's mark is not a letter.
+        first = 2 if self.text.startswith(ENTITY_MARK) else 1
+        return min(max(first, self._prefixlength), len(self.text))
 
     @prefixlength.setter
     def prefixlength(self, value: int) -> None:
@@ -859,50 +963,62 @@ class _FirstLetterFuzzyTerm(_Expansion, wq.FuzzyTerm):
 
 
 class _FrenchParser(qparser.QueryParser):
-    """Whoosh's parser, with truncated words folded and matched against stems too."""
+    """Whoosh's parser, with truncated words completed over the words as written, quoted
+    phrases searched as written, and fuzzy words ranked below the word itself."""
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass is wq.Prefix:
-            return truncation_query(fieldname, text + "*", boost)
+            return truncation_query(SURFACE_FIELDS.get(fieldname, fieldname), text + "*", boost)
         if termclass is wq.Wildcard:
-            return truncation_query(fieldname, text, boost)
-        found = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
-        if found is None and termclass is wq.FuzzyTerm:
-            # A stop word or symbol with `~`: Whoosh's fuzzy plugin would set attributes
-            # on None; an empty group takes them and then vanishes from the query.
-            return wq.Or([])
-        if isinstance(found, wq.FuzzyTerm):
-            # Whoosh's fuzzy plugin then sets the prefix length it read (0 unless written
-            # `word~1/2`): a prefix of 0 compares the word with every term of the index.
-            found = _FirstLetterFuzzyTerm(found.fieldname, found.text, found.boost)
-            found.typed = text
-        return found
+            return truncation_query(SURFACE_FIELDS.get(fieldname, fieldname), text, boost)
+        if termclass is wq.FuzzyTerm:
+            # A stop word or symbol with `~` gives an empty group, which takes the
+            # attributes Whoosh's fuzzy plugin sets and then vanishes from the query.
+            return _fuzzy_word(self.schema, fieldname, text, boost) or wq.Or([])
+        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+
+
+def _fuzzy_word(schema, fieldname: str, text: str, boost: float) -> _RankedFuzzy | None:
+    """`word~` in one field: the word's own term (its stem, or its lexicon entry), and the
+    stems one edit away weighing `FUZZY_WEIGHT` of it; None for a stop word or symbol."""
+    terms = list(schema[fieldname].process_text(text, mode="query"))
+    if len(terms) != 1:
+        return None
+    own = terms[0]
+    # A lexicon entry's neighbours are other entries: the word's stem has the spellings.
+    near = stem(fold(strip_elision(text))) if own.startswith(ENTITY_MARK) else own
+    fuzzy = _FirstLetterFuzzyTerm(fieldname, near, boost * FUZZY_WEIGHT)
+    fuzzy.typed = text
+    return _RankedFuzzy([wq.Term(fieldname, own, boost=boost), fuzzy])
 
 
 def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
-    """`coopér*` → terms starting with `cooper`; `coopera*` → also the stem `cooper`.
-
-    The index holds stems, which can be shorter than the prefix a user types; a trailing
-    truncation therefore also matches the head shortened by one or two letters, as a
-    whole term (never shorter than the minimum truncation).
-    """
+    """`visit*` → the words as written (`fieldname` is a surface field) that start with
+    `visit`: visite, visiteurs, not visières, which shares a stem with them."""
     pattern = "".join(ch if ch in "*?" else fold(ch) for ch in strip_elision(text))
     head = re.split(r"[*?]", pattern, maxsplit=1)[0]
     expansion = (_Prefix(fieldname, head, boost=boost) if pattern == head + "*"
                  else _Wildcard(fieldname, pattern, boost=boost))
     expansion.typed = text
-    if isinstance(expansion, _Wildcard):
-        return expansion
-    queries: list[wq.Query] = [expansion]
-    for cut in (1, 2):
-        if len(head) - cut > MIN_TRUNCATION_CHARS:
-            queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))
-    return wq.Or(queries) if len(queries) > 1 else queries[0]
+    return expansion
 
 
-class _ShortenedHead(wq.Term):
-    """The head of a truncation shortened to a possible stem: part of a truncated word,
-    not a word the user typed (second-stage ranking leaves it out)."""
+class _ExactPhrases(qparser.Plugin):
+    """Quoted phrases search the surface twins of their fields (`search.surface`): the
+    words as written, stop words in their place. Runs after Whoosh's multifield filter
+    has given each phrase its field."""
+
+    def filters(self, parser):
+        return [(self.to_surface, 120)]
+
+    def to_surface(self, parser, group):
+        for node in group:
+            if isinstance(node, qparser.PhrasePlugin.PhraseNode):
+                if node.fieldname in SURFACE_FIELDS:
+                    node.set_fieldname(SURFACE_FIELDS[node.fieldname], override=True)
+            elif isinstance(node, qparser.GroupNode):
+                self.to_surface(parser, node)
+        return group
 
 
 _WHOOSH_FIELD = rf"(?:(?<=[\s(])|^)(?P<text>{'|'.join(SEARCHABLE_FIELDS)}):"
@@ -918,6 +1034,7 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
                    qparser.EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(_ExactPhrases())
     # A field is one of ours, at the start of a word: Whoosh's own pattern finds `name:`
     # anywhere (`x.url:y`), stored-only fields included.
     parser.remove_plugin_class(qparser.FieldsPlugin)
@@ -938,38 +1055,18 @@ def _summed(parsed: wq.Query) -> wq.Query:
     return parsed
 
 
-class _SummedOr(wq.Or):
-    """An OR scored as one list: each document has the sum of its branches' scores, as
-    Whoosh's OR gives it.
-
-    The sums are added in the query's order, where Whoosh's tree of unions adds them in
-    an order of its own: a score can differ from Whoosh's in its last bit, so that two
-    articles Whoosh scores exactly alike from different fields (one word in the title of
-    the one, in the body of the other) may rank the other way round. Identical articles,
-    such as republished dispatches, still score alike.
-
-    A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
-    matches thousands of documents: Whoosh's union of matchers, then its collector, walk
-    them a document at a time, where a list scored at once is taken whole
-    (`searcher._CountingTopCollector`).
-    """
-
-    def matcher(self, searcher, context=None):
-        return ScoredList.of(_scores(self, searcher, context))
-
-
 def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
     """Every document `query` matches, with its score."""
     if isinstance(query, _Expansion):
         return query.scores(searcher)
-    if type(query) in (wq.Term, _ShortenedHead):
+    if type(query) is wq.Term:
         reader = searcher.reader()
         text = searcher.schema[query.fieldname].to_bytes(query.text)
         if not reader.doc_frequency(query.fieldname, text):
             return {}
         scorer = _TermScorer(searcher, query.fieldname, text, query.boost)
         return dict(scorer.each(_weights(reader, query.fieldname, text)))
-    if type(query) in (wq.Or, _SummedOr) and not query.scale:
+    if isinstance(query, wq.Or) and type(query) is not _OneWord and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:
             for docnum, score in _scores(child, searcher, context).items():
@@ -989,7 +1086,8 @@ def _expansions_in_fields(query: wq.Query) -> wq.Query:
     """Every truncated or fuzzy word of `query`, searched in several fields, as
     `_SummedOr`."""
     if (type(query) is wq.Or and not query.scale
-            and all(sub.is_leaf() or type(sub) is wq.Or for sub in query.subqueries)
+            and all(sub.is_leaf() or type(sub) in (wq.Or, _RankedFuzzy)
+                    for sub in query.subqueries)
             and any(isinstance(leaf, _Expansion) for leaf in query.leaves())):
         return _SummedOr(query.subqueries, boost=query.boost)
     if isinstance(query, wq.CompoundQuery):

@@ -7,12 +7,17 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from search.analysis import FrenchPositions, french_analyzer
 from search.models import Article
+from search.surface import SurfacePositions, surface_analyzer, surface_field
 
 # Fields searched when a query names none, with their query-time boosts.
 DEFAULT_FIELDS = {"title": 2.0, "lead": 1.5, "dateline": 1.0, "body": 1.0}
 
 
 SEARCHABLE_FIELDS = ("title", "lead", "body", "dateline", "category", "author")
+
+# Each searchable field's words as written (`search.surface`), for exact phrases, `=word`
+# and truncation: `title` → `surface_title`. Not stored: the text is the field's own.
+SURFACE_FIELDS = {name: surface_field(name) for name in SEARCHABLE_FIELDS}
 
 
 def build_schema() -> Schema:
@@ -24,7 +29,15 @@ def build_schema() -> Schema:
         field.format = FrenchPositions()  # Whoosh's postings, computed faster
         return field
 
+    surface = surface_analyzer()
+
+    def exact() -> TEXT:
+        field = TEXT(analyzer=surface, stored=False)
+        field.format = SurfacePositions()
+        return field
+
     return Schema(
+        **{name: exact() for name in SURFACE_FIELDS.values()},
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
         title=text(),
@@ -61,4 +74,5 @@ def document_fields(article: Article) -> dict[str, str]:
         "url": article.url,
         "date": article.date,
     }
+    fields.update({surface: fields[name] for name, surface in SURFACE_FIELDS.items()})
     return {name: value for name, value in fields.items() if value}

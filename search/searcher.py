@@ -16,16 +16,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import collectors, scoring
+from whoosh import collectors, highlight, scoring
 from whoosh import query as wq
 from whoosh.reading import CorruptIndexError, TermNotFound
 
-from search.errors import FilterError, IndexCorruptError, SearchError
-from search.models import Hit, SearchResults
+from search import analysis
+from search.errors import FilterError, IndexCorruptError, IndexOutdatedError, SearchError
+from search.explain import explain as explain_query
+from search.explain import forms_by_term
+from search.models import Explanation, Hit, SearchResults
 from search.query import (
     BestOfFields,
     ScoredList,
     expand_first,
+    expanded_words,
     filter_query,
     parse_query,
     parse_words,
@@ -33,9 +37,11 @@ from search.query import (
     shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
-from search.schema import category_key
+from search.schema import DEFAULT_FIELDS, category_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
+from search.suggest import FEW_HITS, suggestions, vocabulary
+from search.surface import exact_matches, surface_field
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
@@ -61,6 +67,13 @@ class Searcher:
         self._index_dir = index_dir
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
+        self._vocabulary: dict[str, int] | None = None  # read when first needed
+        self._forms: dict | None = None
+        if surface_field(RANKED_FIELD) not in ix.schema:
+            self.close()
+            raise IndexOutdatedError(
+                f"The index in {index_dir}{os.sep} was built by an older version of search, "
+                "without the words as written that exact phrases need. Run `search rebuild`.")
 
     def close(self) -> None:
         self._searcher.close()
@@ -68,9 +81,10 @@ class Searcher:
 
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
-        filters: Filters = Filters(),
+        filters: Filters = Filters(), explain: bool = False,
     ) -> SearchResults:
-        """Articles matching every word of `text`; if none does, the best partial matches."""
+        """Articles matching every word of `text`; if none does, the best partial matches;
+        with `explain`, what each word searched (`explain`)."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         schema = self._ix.schema
@@ -88,7 +102,43 @@ class Searcher:
                 self._rerank(results, query, limit)
             hits = tuple(_hit(rank, hit, sort == "relevance")
                          for rank, hit in enumerate(results, start=1))
-            return SearchResults(query=text, total=len(results), partial=partial, hits=hits)
+            found = len(results)
+            closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
+                       if partial or found <= FEW_HITS else [])
+            return SearchResults(query=text, total=found, partial=partial, hits=hits,
+                                 suggestions=tuple(closest),
+                                 explanation=self.explain(text) if explain else None)
+
+    def explain(self, text: str) -> Explanation:
+        """Each word of `text`, the index terms it searches and the archive's words as
+        written that each stands for (`search.explain`)."""
+        vocabulary = self.surface_vocabulary()
+
+        def forms():
+            if self._forms is None:
+                self._forms = forms_by_term(vocabulary)
+            return self._forms
+
+        with self._reading():
+            return explain_query(text, self._ix.schema, self._searcher.reader(), vocabulary,
+                                 forms)
+
+    def _family_count(self, word: str) -> int:
+        """The articles that have `word`'s term (its family) in one of the default fields
+        (the largest count of a field)."""
+        reader, found = self._searcher.reader(), analysis.term(word)
+        return max(reader.doc_frequency(name, found) for name in DEFAULT_FIELDS)
+
+    def surface_vocabulary(self) -> dict[str, int]:
+        """The surface forms of the default fields and the articles that have each
+        (`search.suggest.vocabulary`), read once per open index."""
+        if self._vocabulary is None:
+            reader = self._searcher.reader()
+            with self._reading():
+                self._vocabulary = vocabulary(
+                    (text.decode(), info.doc_frequency()) for name in DEFAULT_FIELDS
+                    for text, info in reader.iter_field(surface_field(name)))
+        return self._vocabulary
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query
@@ -141,8 +191,8 @@ class Searcher:
         expand_first(query, self._searcher.reader())
         self._searcher.search_with_collector(query, collector)
         results = collector.results()
-        results.fragmenter = fragmenter()
-        results.formatter = SnippetFormatter()
+        results.highlighter = _ExactHighlighter(fragmenter=fragmenter(),
+                                                 formatter=SnippetFormatter())
         _query_terms_once(results)
         return results
 
@@ -273,11 +323,17 @@ def open_searcher(index_dir: Path) -> Iterator[Searcher]:
 
 def search(
     index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance",
-    filters: Filters = Filters(),
+    filters: Filters = Filters(), explain: bool = False,
 ) -> SearchResults:
     """One query on the index in `index_dir` (see `Searcher.search`)."""
     with open_searcher(index_dir) as searcher:
-        return searcher.search(text, limit=limit, sort=sort, filters=filters)
+        return searcher.search(text, limit=limit, sort=sort, filters=filters, explain=explain)
+
+
+def explain(index_dir: Path, text: str) -> Explanation:
+    """What each word of `text` searches in the index in `index_dir` (`Searcher.explain`)."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.explain(text)
 
 
 def _ranked_terms(query) -> list[str]:
@@ -287,11 +343,79 @@ def _ranked_terms(query) -> list[str]:
         return []
     if isinstance(query, wq.AndNot):
         return _ranked_terms(query.a)
+    if any(isinstance(child, wq.FuzzyTerm) for child in query.children()):
+        return []  # a fuzzy word: its own term and its neighbours (`query._RankedFuzzy`)
     if type(query) is wq.Term or isinstance(query, wq.Phrase):
-        if query.fieldname != RANKED_FIELD:
-            return []
-        return [query.text] if type(query) is wq.Term else list(query.words)
+        words = [query.text] if type(query) is wq.Term else list(query.words)
+        if query.fieldname == surface_field(RANKED_FIELD):  # words as written: their terms
+            return [found for word in words if (found := analysis.term(word))]
+        return words if query.fieldname == RANKED_FIELD else []
     return [term for child in query.children() for term in _ranked_terms(child)]
+
+
+class _ExactHighlighter(highlight.Highlighter):
+    """Whoosh's highlighter, which marks the words whose terms the query searched, also
+    marking the words that its exact parts matched as written (quoted phrases, `=word`,
+    truncations: `search.surface`), a phrase only where its words stand together."""
+
+    def highlight_hit(self, hitobj, fieldname, text=None, top=3, minscore=1,
+                      strict_phrase=False):
+        results = hitobj.results
+        exact = _exact_parts(results, surface_field(fieldname))
+        if not exact[0] and not exact[1]:
+            return super().highlight_hit(hitobj, fieldname, text, top, minscore, strict_phrase)
+        text = hitobj[fieldname] if text is None else text
+        field = results.searcher.schema[fieldname]
+        words = frozenset(field.from_bytes(found) for _, found in
+                          results.query_terms(expand=True, fieldname=fieldname))
+        starts = exact_matches(text, *exact)
+        tokens = field.analyzer(text, positions=True, chars=True, mode="index",
+                                removestops=False)
+        fragments = self.fragmenter.fragment_tokens(text, self._merge_matched_tokens(
+            _matched(tokens, words, starts)))
+        return self.formatter.format(highlight.top_fragments(
+            fragments, top, self.scorer, self.order, minscore=minscore))
+
+
+def _matched(tokens, words: frozenset[str], starts: set[int]):
+    for token in tokens:
+        token.matched = token.text in words or token.startchar in starts
+        yield token
+
+
+def _exact_parts(results, fieldname: str):
+    """The words (`=word`, truncations expanded) and phrases with their slop that the
+    query's positive parts search as written in the surface field `fieldname`, computed
+    once per query."""
+    cache = results.__dict__.setdefault("_exact_parts", {})
+    if fieldname not in cache:
+        words: set[str] = set()
+        phrases: list[tuple[tuple[str, ...], int]] = []
+        reader = results.searcher.reader()
+        for leaf in _positive_leaves(results.q):
+            if leaf.field() != fieldname:
+                continue
+            if isinstance(leaf, wq.Phrase):
+                phrases.append((tuple(leaf.words), leaf.slop))
+            elif type(leaf) is wq.Term:
+                words.add(leaf.text)
+            else:
+                words.update(expanded_words(leaf, reader))
+        cache[fieldname] = frozenset(words), phrases
+    return cache[fieldname]
+
+
+def _positive_leaves(query) -> Iterator:
+    """The leaves of `query` outside its NOTs."""
+    if isinstance(query, wq.Not):
+        return
+    if isinstance(query, wq.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
 
 
 def _query_terms_once(results) -> None:

@@ -102,3 +102,11 @@ def index_content(ix) -> list:
                 content.append([reader.doc_field_length(docnum, name)
                                 for name in reader.indexed_field_names()])
     return content
+
+
+def index_of(folder: Path, texts: dict[str, str]) -> Path:
+    """An index of articles written as the files `texts` names, in `folder`."""
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    rebuild([folder], folder / "index")
+    return folder / "index"

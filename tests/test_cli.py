@@ -327,3 +327,38 @@ def test_stats_show_the_field_maps(run, tmp_path, isolated_index):
 def test_usage_errors_are_one_line_too(args, message):
     result = CliRunner().invoke(cli, args)
     assert (result.exit_code, result.output) == (2, message)
+
+
+def test_explain_prints_each_word_s_terms(run, built):
+    result = run("explain", "coop*", '"président de la République"')
+    assert result.exit_code == 0
+    assert result.output == (
+        "coop* (in title, lead, dateline, body)\n"
+        "  cooperation: truncated, 2 articles\n"
+        '"président de la République" (in title, lead, dateline, body)\n'
+        "  president: exact, 2 articles\n"
+        "  de: exact, 2 articles\n"
+        "  la: exact, 2 articles\n"
+        "  republique: exact, 1 article\n"
+    )
+    data = json.loads(run("explain", "--json", "coop*").output)
+    assert data["words"][0]["terms"][0]["term"] == "cooperation"
+
+
+def test_query_json_explain(run, built):
+    data = json.loads(run("query", "--json", "--explain", "coop*").output)
+    assert (data["total"], data["explain"][0]["word"]) == (2, "coop*")
+    assert "explain" not in json.loads(run("query", "--json", "coop*").output)
+
+
+def test_explain_without_json_is_a_usage_error(run, built):
+    result = CliRunner().invoke(cli, ["query", "--explain", "coop*"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --explain goes with --json; `search explain` prints it as "
+                             "text. See `search query --help`.\n")
+
+
+def test_explain_a_bad_query_is_one_line(run, built):
+    result = CliRunner().invoke(cli, ["explain", "co*"])
+    assert result.exit_code == 1
+    assert result.output == "Error: Truncation needs at least 3 letters before * or ?: 'co*'.\n"

@@ -176,7 +176,7 @@ def test_json_escapes_every_control_and_keeps_the_value(field, text, printed):
 def test_json_keys_and_values():
     snippet = Snippet("\x1b[2J la coopération", ((8, 19),))
     assert json.loads(results_json(_results(snippet=snippet))) == {
-        "query": "sommet", "total": 1, "partial": False,
+        "query": "sommet", "total": 1, "partial": False, "suggestions": [],
         "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
                   "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
@@ -331,3 +331,75 @@ def test_json_output_encodes_parses_back_and_its_highlights_hold(results):
         results.query, hit.title, hit.path, hit.url)
     assert [parsed_hit["snippet"][start:end] for start, end in parsed_hit["highlights"]] == [
         hit.snippet.text[start:end] for start, end in hit.snippet.highlights]
+
+
+@pytest.mark.parametrize(
+    "total, suggestions, printed",
+    [
+        (0, ("ambassadeur",), "No article matches «ambasadeur».\nDid you mean: ambassadeur?\n"),
+        (0, ("ambassadeur", "ambassadeurs"),
+         "No article matches «ambasadeur».\nDid you mean: ambassadeur or ambassadeurs?\n"),
+        (0, ("\x1b[2Jx",), "No article matches «ambasadeur».\nDid you mean: \\x1b[2Jx?\n"),
+        (0, (), "No article matches «ambasadeur».\n"),
+    ],
+)
+def test_did_you_mean_when_nothing_matches(total, suggestions, printed):
+    results = SearchResults(query="ambasadeur", total=total, partial=False,
+                            suggestions=suggestions)
+    assert results_text(results, PlainStyle()) == printed
+
+
+def test_did_you_mean_follows_the_count_of_few_hits():
+    results = _results(query="ambasadeur", snippet=Snippet("x"), title="x")
+    results = SearchResults(query=results.query, total=1, partial=False, hits=results.hits,
+                            suggestions=("ambassadeur",))
+    assert results_text(results, PlainStyle()).splitlines()[:3] == [
+        "1 article matches «ambasadeur».", "Did you mean: ambassadeur?", ""]
+    assert json.loads(results_json(results))["suggestions"] == ["ambassadeur"]
+
+
+def _explanation():
+    from search.models import ExplainedTerm, ExplainedWord, Explanation, FormCount
+
+    forms = tuple(FormCount(f"form{n}", 20 - n) for n in range(12))
+    return Explanation("Maroc coop* la", (
+        ExplainedWord("Maroc", ("title", "body"), (
+            ExplainedTerm("@maroc", "lexicon", 236, (FormCount("maroc", 168),
+                                                     FormCount("marocain", 1)), "Maroc (country)"),
+            ExplainedTerm("maroc", "stem", 1, forms),
+        )),
+        ExplainedWord("coop*\x1b[2J", ("body",), (
+            ExplainedTerm("cooperation", "truncated", 12, (FormCount("cooperation", 12),)),)),
+        ExplainedWord("la", ()),
+        ExplainedWord("xyzzy", ("body",)),
+    ))
+
+
+def test_explanation_text():
+    from search.output import explanation_text
+
+    assert explanation_text(_explanation()) == (
+        "Maroc (in title, body)\n"
+        "  @maroc: lexicon Maroc (country), 236 articles; as written: maroc 168, marocain 1\n"
+        "  maroc: stem, 1 article; as written: form0 20, form1 19, form2 18, form3 17, form4 16, "
+        "form5 15, form6 14, form7 13, form8 12, form9 11 and 2 more\n"
+        "coop*\\x1b[2J (in body)\n"
+        "  cooperation: truncated, 12 articles\n"
+        "la\n"
+        "  nothing to search for: a very common word or a symbol\n"
+        "xyzzy (in body)\n"
+        "  no term of the index\n"
+    )
+
+
+def test_explanation_json_lists_every_form():
+    from search.output import explanation_json
+
+    data = json.loads(explanation_json(_explanation()))
+    assert data["query"] == "Maroc coop* la"
+    assert data["words"][0]["terms"][0] == {
+        "term": "@maroc", "origin": "lexicon", "entity": "Maroc (country)", "documents": 236,
+        "forms": [{"form": "maroc", "documents": 168}, {"form": "marocain", "documents": 1}]}
+    assert len(data["words"][0]["terms"][1]["forms"]) == 12
+    assert data["words"][1]["word"] == "coop*\x1b[2J"
+    assert "\x1b" not in explanation_json(_explanation())

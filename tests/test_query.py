@@ -1,7 +1,9 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from whoosh import query as wq
 
+from search.analysis import term
 from search.errors import QuerySyntaxError
 from search.query import MAX_NESTING, filter_query, normalize_query, parse_query
 from search.schema import build_schema
@@ -62,6 +64,15 @@ def truncation(word: str) -> str:
         ("ab\u061f cd\u055e \u1367", "ab cd"),
         # one form of each accented letter
         ("e\u0301te\u0301", "\u00e9t\u00e9"),
+        # a phrase's words at most N words apart
+        ('"maroc rabat"~2', '"maroc rabat"~2'),
+        ('("maroc rabat"~05)', '("maroc rabat"~5)'),
+        # `=word`: the word as written, a one-word phrase
+        ("=Maroc", '"Maroc"'),
+        ("title:=Maroc -=Rabat", 'title:"Maroc" NOT "Rabat"'),
+        ("=sud-sud", '"sud-sud"'),
+        ("=visit*", "visit*"),
+        ("maroc = ★ =★", "maroc = ★ =★"),
     ],
 )
 def test_rewrites_into_whoosh_syntax(text, whoosh_text):
@@ -111,7 +122,13 @@ def test_rewrites_into_whoosh_syntax(text, whoosh_text):
         ("word~1~2", fuzzy("word~1~2")),
         ("wo~rd", fuzzy("wo~rd")),
         ("~maroc", fuzzy("~maroc")),
-        ('"maroc rabat"~2', fuzzy("~2")),
+        ('"maroc rabat"~2x', fuzzy("~2x")),
+        ('"maroc rabat"~0', 'A phrase\'s words are at most 50 words apart: write "a b"~5, '
+                            'not \'"maroc rabat"~0\'.'),
+        ('"maroc rabat"~51', 'A phrase\'s words are at most 50 words apart: write "a b"~5, '
+                             'not \'"maroc rabat"~51\'.'),
+        ("=maroc~", "A word is exact (=) or fuzzy (~), not both: '=maroc~'."),
+        ("=co*", truncation("co*")),
         ("sud-sud~", fuzzy("sud-sud~")),
         ("title:word~9", fuzzy("word~9")),
         ("-word~3", fuzzy("word~3")),
@@ -257,11 +274,41 @@ def test_content_words_that_look_like_stop_words_are_kept(text, term):
     [
         ("sud-sud", {"sud"}),
         ("l’ambassadrice", {"ambassadric"}),
-        ("coopera*", {"cooper", "coope"}),
     ],
 )
 def test_terms_searched(text, expected_terms):
     assert _terms(parse_query(text, SCHEMA)) == expected_terms
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # truncation completes what was typed, over the words as written
+        ("coopera*", {("surface_" + field, "coopera*") for field in DEFAULT}),
+        ("Coopéra*", {("surface_" + field, "coopera*") for field in DEFAULT}),
+        ("title:l'ambassa*", {("surface_title", "ambassa*")}),
+        ("title:coop?r*", {("surface_title", "coop?r*")}),
+        # quoted phrases and =word: the words as written, stop words in place
+        ('title:"Président de la République"',
+         {("surface_title", ("president", "de", "la", "republique"))}),
+        ('"L\'ambassadrice"', {("surface_" + field, "ambassadrice") for field in DEFAULT}),
+        ("title:=Maroc", {("surface_title", "maroc")}),
+        ('author:"Le Monde"', {("surface_author", ("le", "monde"))}),
+        # unquoted words: their word families
+        ("title:présidents", {("title", term("présidents"))}),
+    ],
+)
+def test_what_each_word_searches(text, expected):
+    def searched(leaf):
+        if isinstance(leaf, wq.Phrase):
+            return leaf.fieldname, tuple(leaf.words)
+        return leaf.fieldname, leaf.text + ("*" if isinstance(leaf, wq.Prefix) else "")
+
+    assert {searched(leaf) for leaf in parse_query(text, SCHEMA).leaves()} == expected
+
+
+def test_a_phrase_s_distance_is_its_slop():
+    assert {leaf.slop for leaf in parse_query('"maroc rabat"~7', SCHEMA).leaves()} == {7}
 
 
 @given(st.text(max_size=300))
@@ -283,7 +330,8 @@ def test_no_combination_of_operators_crashes_the_parser(parts):
 
 def test_fuzzy_terms_keep_their_first_letter():
     """A prefix of 0 would compare the word with every term of the index."""
-    fuzzy = [leaf for leaf in parse_query("Tokaiev~", SCHEMA).leaves()]
+    fuzzy = [leaf for leaf in parse_query("Tokaiev~", SCHEMA).leaves()
+             if isinstance(leaf, wq.FuzzyTerm)]
     assert fuzzy and all((leaf.maxdist, leaf.prefixlength) == (1, 1) for leaf in fuzzy)
 
 

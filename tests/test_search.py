@@ -6,7 +6,7 @@ from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
 from search.index import rebuild
 from search.searcher import Filters, search
 
-from .conftest import RABAT, TACHKENT
+from .conftest import RABAT, TACHKENT, index_of
 
 BOTH = {RABAT, TACHKENT}
 
@@ -390,3 +390,115 @@ def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatc
         search(seed_index, "coopération bilatérale")
     assert str(raised.value) == (f"The index in {seed_index}/ could not be read "
                                  f"({error.__name__}). Run `search rebuild` to rebuild it.")
+
+
+EXACT_CORPUS = {
+    "a.txt": "Sommet de Rabat\n\nLes ministres veulent renforcer la coopération. Le président "
+             "de la République a parlé. La visite officielle du Maroc.",
+    "b.txt": "Coopération renforcée\n\nLe renforcement de la coopération est acté. Le président "
+             "République est un titre inventé. Des visières pour Sarah Cooper, Cooper. "
+             "Les relations maroco-kazakhes.",
+    "c.txt": "Les visiteurs marocains\n\nLes visiteurs sont venus renforcer.\n\nLa coopération "
+             "attendra.",
+}
+
+
+@pytest.fixture(scope="module")
+def exact_index(tmp_path_factory):
+    return index_of(tmp_path_factory.mktemp("exact"), EXACT_CORPUS)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a quoted phrase: the words as written, stop words in their place, one paragraph
+        ('"renforcer la cooperation"', {"a.txt"}),
+        ("renforcer cooperation", {"a.txt", "b.txt", "c.txt"}),
+        ('"président de la République"', {"a.txt"}),
+        ('"président République"', {"b.txt"}),
+        ('"PRÉSIDENT DE LA REPUBLIQUE"', {"a.txt"}),
+        ('"renforcer coopération"~2', {"a.txt"}),
+        ('"renforcer coopération"~1', set()),
+        ('"renforcer la"', {"a.txt"}),
+        # fields stay the phrase's field
+        ('title:"coopération renforcée"', {"b.txt"}),
+        ('title:"renforcer la coopération"', set()),
+        ('dateline:"coopération renforcée"', set()),
+        ('"coopération renforcée" title:"Coopération renforcée"', {"b.txt"}),
+        # =word: one word as written
+        ("=Maroc", {"a.txt"}),
+        ("=marocains", {"c.txt"}),
+        ("=maroc OR =maroco", {"a.txt", "b.txt"}),
+        ("title:=cooperation", {"b.txt"}),
+        ("cooperation -=renforcer", {"b.txt"}),
+        # truncation over the words as written
+        ("visit*", {"a.txt", "c.txt"}),
+        ("visi*", {"a.txt", "b.txt", "c.txt"}),
+        ("maroco*", {"b.txt"}),
+        ("maroc*", {"a.txt", "b.txt", "c.txt"}),
+        ("renforc?", set()),
+        ("renforce?", {"a.txt", "b.txt", "c.txt"}),  # renforcer, renforcée
+        ("renforcer?", set()),
+        ("title:coop*", {"b.txt"}),
+    ],
+)
+def test_exact_when_asked(exact_index, text, expected):
+    assert found(exact_index, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        # the phrase's stop words where they are part of it, not elsewhere
+        ('"renforcer la coopération"', ["renforcer", "la", "coopération"]),
+        ('"président de la République"', ["président", "de", "la", "République"]),
+        ("=Maroc", ["Maroc"]),
+        ("visit* Rabat", ["Rabat", "visite"]),
+        ('"renforcer coopération"~2 Rabat', ["Rabat", "renforcer", "coopération"]),
+        # a word's family, and the same word as written
+        ("coopération =renforcer Rabat", ["Rabat", "renforcer", "coopération"]),
+    ],
+)
+def test_snippets_highlight_exact_matches(exact_index, text, words):
+    [hit] = search(exact_index, text).hits
+    assert highlighted(hit) == words
+
+
+def test_fuzzy_ranks_the_word_itself_above_its_neighbours(tmp_path):
+    (tmp_path / "exact.txt").write_text("Visite\n\nLe président Tokayev est arrivé.", "utf-8")
+    (tmp_path / "near.txt").write_text(
+        "Procès\n\nUn pistolet Tokarev, le Tokarev du procès, un Tokarev.", "utf-8")
+    rebuild([tmp_path], tmp_path / "index")
+    assert [hit.id for hit in search(tmp_path / "index", "Tokayev~").hits] == [
+        "exact.txt", "near.txt"]
+    assert [hit.id for hit in search(tmp_path / "index", "Tokarev~").hits] == [
+        "near.txt", "exact.txt"]
+
+
+@pytest.fixture(scope="module")
+def suggest_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("suggest")
+    for number in range(4):
+        (folder / f"a{number}.txt").write_text(
+            f"Visite {number}\n\nL'ambassadeur du Maroc à Rabat. Un ambassadeur parle.", "utf-8")
+    (folder / "b.txt").write_text("Les ambassadeurs\n\nDes ambassadeurs réunis à Rabat.", "utf-8")
+    (folder / "c.txt").write_text("Rareté\n\nUn ambasadeur mal écrit, une fois.", "utf-8")
+    rebuild([folder], folder / "index")
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "text, suggested",
+    [
+        # in one article, as frequent as "ambassadeurs": few hits, one suggestion
+        ("ambasadeur", ("ambassadeur",)),
+        # one edit from a word of one article, two from one of four
+        ("ambasadeurr", ("ambasadeur", "ambassadeur", "ambassadeurs")),
+        ("ambassadeur", ()),  # found in 4 articles
+        ("ambasadeur Rabatt", ("ambassadeur rabat",)),
+        ("xyzzy", ()),
+        ('"ambassadeur du Marok"', ('"ambassadeur du maroc"',)),
+    ],
+)
+def test_did_you_mean(suggest_index, text, suggested):
+    assert search(suggest_index, text).suggestions == suggested

@@ -14,7 +14,7 @@ from whoosh import query as wq
 from search.cli import cli
 from search.errors import SearchError
 from search.query import MAX_FUZZY_CHARS, MAX_FUZZY_EDITS, parse_query
-from search.schema import SEARCHABLE_FIELDS
+from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
 from search.searcher import Filters, open_searcher
 from search.store import open_index
 
@@ -122,7 +122,8 @@ def test_parsed_queries_search_our_fields_within_bounds(seed_index, text):
         query = parse_query(text, schema)
     except SearchError:
         return
-    assert {fieldname for fieldname, _ in query.iter_all_terms()} <= set(SEARCHABLE_FIELDS)
+    searchable = {*SEARCHABLE_FIELDS, *SURFACE_FIELDS.values()}  # and their words as written
+    assert {fieldname for fieldname, _ in query.iter_all_terms()} <= searchable
     for leaf in query.leaves():
         if isinstance(leaf, wq.FuzzyTerm):
             assert 1 <= leaf.maxdist <= MAX_FUZZY_EDITS

@@ -1,0 +1,98 @@
+""""Did you mean": the archive's words closest to a query's rare or unknown words.
+
+When a query finds at most `FEW_HITS` articles, each of its words whose family (its index
+term) the archive has in at most `FEW_HITS` articles is compared with the archive's
+surface forms (`search.surface`: folded, unstemmed) by edit distance (rapidfuzz's
+Levenshtein, in C: a 200,000-word vocabulary in tens of milliseconds); the closest forms,
+the most frequent first among close ones (an edit is worth a hundred times the articles:
+`FREQUENCY_PER_EDIT`), replace it in the suggested queries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from search.analysis import term
+from search.surface import surface_form
+
+# A query that finds this many articles or fewer gets suggestions.
+FEW_HITS = 2
+MAX_SUGGESTIONS = 3
+# Edits allowed between a word and a suggestion: one for short words, two from this length.
+TWO_EDITS_FROM = 6
+_CANDIDATES = 20
+# A form one edit further from the word ranks alike when this many times more frequent.
+FREQUENCY_PER_EDIT = 100
+
+# The words of a query that are words to correct: not operators, fields, or marked words.
+_QUERY_WORD = re.compile(r"(?<![\w*?~@])([^\W\d_][^\W_]*(?:['’][^\W_]+)*)(?![\w*?~:])")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ET", "OU", "SAUF"})
+
+
+def vocabulary(frequencies: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Surface forms and the number of articles that have each, from (form, count) pairs
+    (one per field: the largest count is kept)."""
+    found: dict[str, int] = {}
+    for form, count in frequencies:
+        if count > found.get(form, 0):
+            found[form] = count
+    return found
+
+
+def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
+    """The known forms at most one or two edits from `word` (folded), ranked by their
+    edits less the log of their frequency (`FREQUENCY_PER_EDIT`); never a form as rare as
+    the word itself, nor one of its own family (`parlementaires` for `parlementaire`)."""
+    form = surface_form(word)
+    if not form or form.isdigit():
+        return []
+    family = term(form)
+    edits = 2 if len(form) >= TWO_EDITS_FROM else 1
+    own = known.get(form, 0)
+    matches = process.extract(form, known.keys(), scorer=Levenshtein.distance,
+                              score_cutoff=edits, limit=_CANDIDATES)
+    ranked = sorted(((distance - math.log(known[candidate], FREQUENCY_PER_EDIT),
+                      -known[candidate], candidate)
+                     for candidate, distance, _ in matches
+                     if known[candidate] > own and term(candidate) != family),
+                    key=lambda item: item[:2])
+    return [candidate for *_, candidate in ranked[:MAX_SUGGESTIONS]]
+
+
+def suggestions(query: str, known: Mapping[str, int],
+                family_count: Callable[[str], int]) -> list[str]:
+    """Rewrites of `query` with its rare or unknown words (`family_count`: the articles
+    that have the word's family) replaced by the closest known ones: the best for each,
+    then the next best for the first such word."""
+    replacements: list[tuple[re.Match, list[str]]] = []
+    for match in _QUERY_WORD.finditer(query):
+        word = match.group(1)
+        if word in _OPERATORS or term(word) is None or family_count(word) > FEW_HITS:
+            continue
+        closest = closest_words(word, known)
+        if closest:
+            replacements.append((match, closest))
+    if not replacements:
+        return []
+    first, alternatives = replacements[0]
+    found = []
+    for choice in alternatives:
+        chosen = {first.start(): choice}
+        chosen.update({match.start(): words[0] for match, words in replacements[1:]})
+        found.append(_rewritten(query, replacements, chosen))
+    return found
+
+
+def _rewritten(query: str, replacements, chosen: dict[int, str]) -> str:
+    out, position = [], 0
+    for match, _ in replacements:
+        out.append(query[position:match.start(1)])
+        out.append(chosen[match.start()])
+        position = match.end(1)
+    out.append(query[position:])
+    return "".join(out)

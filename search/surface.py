@@ -1,0 +1,161 @@
+"""The surface forms of a text: its words as written, for exact phrases, `=word`, truncation
+and "did you mean".
+
+A surface form is a word with its elision stripped and its case and accents folded
+(`L'Ambassadrice` → `ambassadrice`), never stemmed and never replaced by a lexicon entry;
+stop words are kept at their positions, so that `"président de la République"` does not
+match "président République". Each searchable field has a surface twin (`SURFACE_FIELDS`)
+holding the same text analyzed so: `title:"..."` stays a phrase of the title.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from whoosh.analysis import Filter, Token, Tokenizer
+from whoosh.formats import Positions
+
+from search.analysis import _encode_positions, _one_position
+from search.words import WORD_PATTERN, fold, strip_elision
+
+# TODO(analyzer): import PARAGRAPH_STRIDE from search.analysis once its branch has landed;
+# the contract gives it this value. The words of paragraph k get positions from
+# k * PARAGRAPH_STRIDE on, so a phrase never spans two paragraphs.
+PARAGRAPH_STRIDE = 100_000
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_WORD = re.compile(WORD_PATTERN)
+
+SURFACE_PREFIX = "surface_"
+
+
+def surface_field(fieldname: str) -> str:
+    """The surface twin of a searchable field: `title` → `surface_title`."""
+    return fieldname if fieldname.startswith(SURFACE_PREFIX) else SURFACE_PREFIX + fieldname
+
+
+def stemmed_field(fieldname: str) -> str:
+    """The searchable field a surface field mirrors: `surface_title` → `title`."""
+    return fieldname.removeprefix(SURFACE_PREFIX)
+
+
+def is_surface_field(fieldname: str | None) -> bool:
+    return bool(fieldname) and fieldname.startswith(SURFACE_PREFIX)
+
+
+@lru_cache(maxsize=500_000)
+def surface_form(word: str) -> str:
+    """A word as the tokenizer cut it, as the surface fields hold it: `L’Élysée` → `elysee`;
+    empty for a word that folds to nothing (symbols)."""
+    return fold(strip_elision(word))
+
+
+def surface_words(text: str) -> Iterator[tuple[int, str, int, int]]:
+    """(position, surface form, start, end) of each word of `text`, paragraph k's words
+    numbered from k * PARAGRAPH_STRIDE."""
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    paragraph, next_break, pos = 0, breaks[0] if breaks else None, 0
+    for match in _WORD.finditer(text):
+        if next_break is not None and match.start() >= next_break:
+            while paragraph < len(breaks) and match.start() >= breaks[paragraph]:
+                paragraph += 1
+            next_break = breaks[paragraph] if paragraph < len(breaks) else None
+            pos = paragraph * PARAGRAPH_STRIDE
+        form = surface_form(match.group())
+        if form:
+            yield pos, form, match.start(), match.end()
+            pos += 1
+
+
+class SurfaceTokenizer(Tokenizer):
+    """Words of a text as surface forms (`surface_words`), with their offsets in the text."""
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, form, start, end in surface_words(value):
+            token.text = form
+            token.stopped = False
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+class _NoFilter(Filter):
+    """A tokenizer alone is not an analyzer Whoosh can compose with; this makes one."""
+
+    def __call__(self, tokens):
+        return tokens
+
+
+def surface_analyzer():
+    return SurfaceTokenizer() | _NoFilter()
+
+
+_SURFACE_ANALYZER = surface_analyzer()
+
+
+class SurfacePositions(Positions):
+    """`Positions` postings of a surface field, computed in one loop from `surface_words`:
+    the same terms, counts, weights and bytes as Whoosh's `Positions` through
+    `surface_analyzer()` (a test compares them)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if (not isinstance(value, str) or kwargs.keys() - {"mode"}
+                or analyzer != _SURFACE_ANALYZER):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        positions: dict[str, list[int]] = {}
+        for pos, form, _, _ in surface_words(value):
+            found = positions.get(form)
+            if found is None:
+                positions[form] = [pos]
+            else:
+                found.append(pos)
+        boost = self.field_boost
+        for text, poslist in positions.items():
+            if len(poslist) == 1:
+                yield text, 1, boost, _one_position(poslist[0])
+                continue
+            deltas = [poslist[0], *(b - a for a, b in itertools.pairwise(poslist))]
+            yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
+
+
+def exact_matches(text: str, words: frozenset[str],
+                  phrases: list[tuple[tuple[str, ...], int]]) -> set[int]:
+    """The start offsets of the words of `text` that an exact query part matches: a
+    surface form in `words`, or a word of an occurrence of one of `phrases` ((its
+    surface forms, its slop): each next word at most slop positions after the last)."""
+    found = list(surface_words(text))
+    starts = {start for _, form, start, _ in found if form in words}
+    for phrase, slop in phrases:
+        if not phrase:
+            continue
+        for at, (pos, form, start, _) in enumerate(found):
+            if form != phrase[0]:
+                continue
+            matched, last, next_at = [start], pos, at + 1
+            for word in phrase[1:]:
+                while next_at < len(found) and found[next_at][0] <= last + slop:
+                    if found[next_at][1] == word:
+                        break
+                    next_at += 1
+                else:
+                    break
+                last = found[next_at][0]
+                matched.append(found[next_at][2])
+                next_at += 1
+            else:
+                starts.update(matched)
+    return starts

@@ -1,0 +1,62 @@
+import pytest
+
+from search.suggest import closest_words, suggestions, vocabulary
+from search.surface import surface_form
+
+KNOWN = vocabulary([
+    ("ambassadeur", 50), ("ambassadeurs", 20), ("ambassade", 30), ("maroc", 100),
+    ("rabat", 40), ("rabats", 200), ("cooper", 2), ("cooperation", 80), ("ambassadeur", 12), ("mali", 3),
+    ("mai", 90), ("ambasadeur", 1),
+])
+
+
+def test_vocabulary_keeps_the_largest_count_of_a_form():
+    assert KNOWN["ambassadeur"] == 50
+
+
+@pytest.mark.parametrize(
+    "word, closest",
+    [
+        ("ambasadeur", ["ambassadeur", "ambassadeurs"]),  # one edit, then two
+        ("ambassadeurx", ["ambassadeur", "ambassadeurs", "ambasadeur"]),
+        ("cooperr", ["cooper"]),  # one edit; cooperation is four
+        ("Ambasadeur", ["ambassadeur", "ambassadeurs"]),
+        ("l'ambasadeur", ["ambassadeur", "ambassadeurs"]),
+        ("coperation", ["cooperation"]),
+        ("maroc", []),  # known, and nothing closer is more frequent
+        ("mai", []),  # known; "mal" is rarer
+        ("rabat", []),  # not rabats, more frequent but of its own family
+        ("marok", ["maroc"]),
+        ("xyzzy", []),
+        ("2024", []),
+        ("★", []),
+    ],
+)
+def test_closest_words(word, closest):
+    assert closest_words(word, KNOWN) == closest
+
+
+@pytest.mark.parametrize(
+    "query, suggested",
+    [
+        ("ambasadeur", ["ambassadeur", "ambassadeurs"]),
+        ("ambasadeur AND marok", ["ambassadeur AND maroc", "ambassadeurs AND maroc"]),
+        ("title:ambasadeur", ["title:ambassadeur", "title:ambassadeurs"]),
+        ('"ambasadeur maroc"', ['"ambassadeur maroc"', '"ambassadeurs maroc"']),
+        ("=ambasadeur -rabat", ["=ambassadeur -rabat", "=ambassadeurs -rabat"]),
+        ("maroc rabat", []),
+        ("maroc OR rabat", []),  # operators are not words to correct
+        ("coperation~ ambas*", []),  # fuzzy and truncated words are left as typed
+    ],
+)
+def test_suggestions(query, suggested):
+    assert suggestions(query, KNOWN, family_count) == suggested
+
+
+def family_count(word):
+    """As if the archive's families were its forms."""
+    return KNOWN.get(surface_form(word), 0)
+
+
+def test_no_suggestion_for_a_word_whose_family_is_frequent():
+    assert suggestions("ambasadeur", KNOWN, lambda word: 3) == []
