@@ -59,6 +59,7 @@ KINDS = ("country", "demonym", "prefix", "acronym", "fullname", "person", "elisi
 SYSTEM_NAMES = ("ours", "tantivy", "fts5")
 SEED_PREFIX = "seed-"
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # A query's answer: the keys (see `doc_key`) of every article it finds.
 Finder = Callable[[str], set[str]]
 
@@ -72,7 +73,7 @@ def doc_key(doc_id: str) -> str:
 def plain(text: str) -> str:
     """`Côte d’Ivoire` → `Cote d'Ivoire`: accents stripped, case kept, apostrophes straight."""
     decomposed = unicodedata.normalize("NFD", text.replace("’", "'").replace("ʼ", "'"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING.sub("", decomposed)
 
 
 # --- the probes ------------------------------------------------------------------------
@@ -197,7 +198,7 @@ class OursWhole:
         from search.errors import SearchError
         from search.searcher import open_searcher
 
-        with open_searcher(folder) as searcher:
+        with open_searcher(folder) as searcher, _without_snippets():
             def find(text: str) -> set[str]:
                 try:
                     results = searcher.search(text, limit=limit)
@@ -206,6 +207,30 @@ class OursWhole:
                 return {doc_key(hit.id) for hit in results.hits}
 
             yield find
+
+
+@contextmanager
+def _without_snippets() -> Iterator[None]:
+    """`Searcher.search` as it is, but its hits made without a snippet: highlighting
+    thousands of hits per query would take most of the run. If `search.searcher` no
+    longer makes its hits with `_hit(rank, hit, scored)`, hits keep their snippets."""
+    from search import searcher
+    from search.models import Hit, Snippet
+
+    made = getattr(searcher, "_hit", None)
+    if made is None:
+        yield
+        return
+
+    def bare(rank: int, hit, scored: bool) -> Hit:
+        return Hit(rank=rank, id=hit["id"], path="", title="", date=None, dateline=None,
+                   category=None, source=None, url=None, score=None, snippet=Snippet(""))
+
+    searcher._hit = bare
+    try:
+        yield
+    finally:
+        searcher._hit = made
 
 
 class PeerWhole:
