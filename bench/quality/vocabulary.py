@@ -15,8 +15,9 @@ Each probe of `probes.json` is a query as an analyst types it and the *thing* it
 A thing is a regular expression over the raw text (title, heading and body, accents
 stripped, curly apostrophes made straight) of every form of it: `forms` (names, long
 names, demonyms, spellings) and `compounds` (`maroco-`, `sino-`...), written without
-accents and case-sensitive unless wrapped in `(?i:...)`. This truth owes nothing to any
-analyzer. Kinds (see `probes.json`):
+accents and case-sensitive unless wrapped in `(?i:...)`; its `keys` (lowercase substrings
+one of which every match contains) only spare the scan of articles that cannot match.
+This truth owes nothing to any analyzer. Kinds (see `probes.json`):
 
 - `country`, `demonym`, `acronym`, `fullname`, `person`, `elision`: the truth is every
   article that matches the thing;
@@ -26,7 +27,7 @@ analyzer. Kinds (see `probes.json`):
 
 A hit is right when its article matches the thing (all of its forms, for `prefix` too).
 Every hit counts, not the top 10: each system is asked for as many hits as there are
-articles. Recall = right hits / truth; precision = right hits / hits (undefined, and left
+articles. Recall = hits in the truth / truth; precision = right hits / hits (undefined, and left
 out of the means, when a system returns nothing). The report gives each probe, then mean
 recall and precision per kind and over all probes, for each system.
 """
