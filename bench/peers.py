@@ -322,13 +322,13 @@ def fts5_expression(kind: str, text: str) -> str | None:
 
 
 @contextmanager
-def open_fts5(folder: Path) -> Iterator[Answer]:
+def open_fts5(folder: Path, limit: int = LIMIT) -> Iterator[Answer]:
     db = sqlite3.connect(folder / "fts5.sqlite")
     # bm25() weights follow the columns: id, title, lead, body, category, url, date, source.
     weights = ", ".join(str(w) for w in (0, BOOSTS["title"], BOOSTS["lead"], BOOSTS["body"],
                                          0, 0, 0, 0))
     sql = (f"SELECT id, snippet(docs, 3, '**', '**', '…', 32) FROM docs WHERE docs MATCH ? "
-           f"ORDER BY bm25(docs, {weights}) LIMIT {LIMIT}")
+           f"ORDER BY bm25(docs, {weights}) LIMIT {int(limit)}")
     try:
         def answer(kind: str, text: str) -> list[tuple[str, str]] | None:
             expression = fts5_expression(kind, text)
@@ -372,7 +372,7 @@ def build_tantivy(corpus: Path, out: Path) -> int:
 
 
 @contextmanager
-def open_tantivy(folder: Path) -> Iterator[Answer]:
+def open_tantivy(folder: Path, limit: int = LIMIT) -> Iterator[Answer]:
     import tantivy
 
     index = _tantivy_index(folder)
@@ -414,7 +414,7 @@ def open_tantivy(folder: Path) -> Iterator[Answer]:
         query = build(kind, text)
         if query is None:
             return []
-        hits = searcher.search(query, limit=LIMIT).hits
+        hits = searcher.search(query, limit=limit).hits
         snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
         snippets.set_max_num_chars(SNIPPET_CHARS)
         out = []

@@ -130,3 +130,163 @@ def test_a_capped_system_is_reported_as_not_finished():
     row = next(line for line in speed.markdown(report).splitlines()
                if line.startswith("| whoosh-fr"))
     assert row == "| whoosh-fr | 1.0M | not finished in 1800 s |" + " - |" * 12
+
+
+VOCABULARY_RECORDS = [
+    {"id": 1, "title": "Le Maroc et le Kazakhstan", "heading": "",
+     "article": "Le Maroc renforce sa coopération avec le Kazakhstan."},
+    {"id": 2, "title": "", "heading": "",
+     "article": "Les relations maroco-kazakhes progressent, selon le partenaire kazakh."},
+    {"id": 3, "title": "", "heading": "Diplomatie",
+     "article": "Les diplomates marocains ont rencontré leurs homologues."},
+    {"id": 4, "title": "", "heading": "", "article": "Le mal est fait, a dit le ministre."},
+    {"id": 5, "title": "", "heading": "", "article": "Le Mali et le Niger ont signé un accord."},
+    {"id": 6, "title": "", "heading": "", "article": "L’ONU a voté une résolution."},
+    {"id": 7, "title": "", "heading": "", "article": ""},
+]
+VOCABULARY_PROBES = {
+    "things": {
+        "maroc": {"forms": r"(?i:\bmaroc\b|\bmarocaine?s?\b)", "compounds": r"(?i:\bmaroco-)",
+                  "keys": ["maroc"]},
+        "mali": {"forms": r"(?i:\bmali\b|\bmalien(?:ne)?s?\b)", "keys": ["mali"]},
+        "onu": {"forms": r"\bONU\b|(?i:\bnations unies\b)", "keys": ["onu", "nations unies"]},
+        "tokaiev": {"forms": r"(?i:\btoka(?:i|ye|e)v\b)"},
+    },
+    "probes": [
+        {"kind": "country", "query": "maroc", "thing": "maroc"},
+        {"kind": "demonym", "query": "marocains", "thing": "maroc"},
+        {"kind": "prefix", "query": "maroc", "thing": "maroc"},
+        {"kind": "country", "query": "mali", "thing": "mali"},
+        {"kind": "acronym", "query": "onu", "thing": "onu"},
+        {"kind": "fullname", "query": "nations unies", "thing": "onu"},
+        {"kind": "person", "query": "tokaev", "thing": "tokaiev"},
+    ],
+}
+
+
+def test_vocabulary_probes_score_every_system_against_the_regex_truth(tmp_path):
+    from bench.quality import vocabulary
+
+    source = tmp_path / "export.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                              for r in VOCABULARY_RECORDS), "utf-8")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "seed.txt").write_text("Les Nations unies ont salué Kassym-Jomart Tokayev.\n",
+                                    "utf-8")
+    probes = tmp_path / "probes.json"
+    probes.write_text(json.dumps(VOCABULARY_PROBES), "utf-8")
+
+    outcomes, facts = vocabulary.run(probes, source, seeds, tmp_path / "work",
+                                     list(vocabulary.SYSTEM_NAMES), say=lambda _: None)
+
+    assert facts["documents"] == 7  # the record without a body is not an article
+    # (kind, query) -> truth, and FTS5's hits, recall and precision: it matches words as
+    # written, accents and case folded, nothing more.
+    assert {(o.probe.kind, o.probe.query): (o.truth, o.scores["fts5"].hits,
+                                             o.scores["fts5"].recall, o.scores["fts5"].precision)
+            for o in outcomes} == {
+        ("country", "maroc"): (3, 1, 1 / 3, 1.0),
+        ("demonym", "marocains"): (3, 1, 1 / 3, 1.0),
+        ("prefix", "maroc"): (1, 1, 0.0, 1.0),  # only `maroco-kazakhes`, not found
+        ("country", "mali"): (1, 1, 1.0, 1.0),
+        ("acronym", "onu"): (2, 1, 0.5, 1.0),
+        ("fullname", "nations unies"): (2, 1, 0.5, 1.0),
+        ("person", "tokaev"): (1, 0, 0.0, None),
+    }
+    for outcome in outcomes:
+        for score in outcome.scores.values():
+            assert score.right <= score.hits and score.found <= score.truth
+    assert {o.probe.query: o.scores["ours"].found for o in outcomes}["mali"] == 1
+    table = vocabulary.markdown(outcomes, list(vocabulary.SYSTEM_NAMES))
+    assert "| **mean** | 7 | " in table
+    assert table.splitlines()[0] == (
+        "| kind | probes | ours R | ours P | tantivy R | tantivy P | fts5 R | fts5 P |")
+    # Cached: a second run builds nothing.
+    _, again = vocabulary.run(probes, source, seeds, tmp_path / "work", ["fts5"],
+                              say=lambda _: None)
+    assert again["systems"]["fts5"]["build_s"] is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Côte d’Ivoire", "Cote d'Ivoire"),
+    ("ÉTATS-UNIS", "ETATS-UNIS"),
+    ("Tokaïev", "Tokaiev"),
+])
+def test_vocabulary_truth_is_matched_on_text_without_accents(text, expected):
+    from bench.quality.vocabulary import plain
+
+    assert plain(text) == expected
+
+
+@pytest.mark.parametrize(("query", "kind"), [
+    ("nations unies", "words"), ('"nations unies"', "phrase"), ("maroc*", "prefix"),
+    ('"', "words"),
+])
+def test_vocabulary_queries_are_asked_of_peers_as_typed(query, kind):
+    from bench.quality.vocabulary import peer_kind
+
+    assert peer_kind(query) == kind
+
+
+@pytest.mark.parametrize(("thing", "message"), [
+    ({"forms": "Maroc|Marocaine"}, None),
+    ({"forms": "Égypte"}, "egypte: write the pattern without accents (it is matched on text "
+                          "whose accents are stripped): 'Égypte'"),
+    ({"forms": "(maroc"}, "egypte: missing ), unterminated subpattern at position 0"),
+    ({"forms": "maroc", "keys": ["Maroc"]},
+     "egypte: keys must be lowercase, without accents: ['Maroc']"),
+])
+def test_vocabulary_probe_files_are_checked(tmp_path, thing, message):
+    from bench.quality.vocabulary import read_probes
+
+    path = tmp_path / "probes.json"
+    path.write_text(json.dumps({"things": {"egypte": thing}, "probes": [
+        {"kind": "country", "query": "egypte", "thing": "egypte"}]}), "utf-8")
+    if message is None:
+        assert len(read_probes(path)[1]) == 1
+    else:
+        with pytest.raises(ValueError) as error:
+            read_probes(path)
+        assert str(error.value) == message
+
+
+@pytest.mark.parametrize(("thing", "text", "named"), [
+    ("algerie", "Les Algériens votent", True),
+    ("algerie", "une Algérienne", True),
+    ("algerie", "les relations algéro-marocaines", True),
+    ("maroc", "les relations algéro-marocaines", True),
+    ("mali", "le Mali", True),
+    ("mali", "des soldats maliens", True),
+    ("mali", "le mal est fait", False),
+    ("niger", "au Niger", True),
+    ("niger", "les Nigérians", False),
+    ("nigeria", "les Nigérians", True),
+    ("guinee", "en Guinée", True),
+    ("guinee", "en Guinée-Bissau", False),
+    ("guinee", "en Guinée équatoriale", False),
+    ("guinee", "en Papouasie-Nouvelle-Guinée", False),
+    ("coree-nord", "les Nord-Coréens", True),
+    ("coree-nord", "la Corée du Sud", False),
+    ("etats-unis", "les Américains", True),
+    ("etats-unis", "les Latino-Américains", False),
+    ("royaume-uni", "les Britanniques", True),
+    ("royaume-uni", "le modèle anglo-saxon", False),
+    ("ue", "l'UE", True),
+    ("ue", "l’Union européenne", True),
+    ("ue", "l'UEFA", False),
+    ("ue", "une rue", False),
+    ("otan", "l'Otan", True),
+    ("mohammed-vi", "le roi Mohammed VI", True),
+    ("mohammed-vi", "Mohammed Merah", False),
+    ("kadhafi", "Mouammar Kaddafi", True),
+    ("tokaiev", "Kassym-Jomart Tokaïev", True),
+    ("zelensky", "Volodymyr Zelenskyy", True),
+])
+def test_vocabulary_probe_truths(thing, text, named):
+    from bench.quality.vocabulary import PROBES, plain, read_probes
+
+    things, _ = read_probes(PROBES)
+    assert things[thing].named_in(plain(text)) is named
+    # The pre-filter never hides a match.
+    assert things[thing].may_be_in(plain(text).lower()) or not named
