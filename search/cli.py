@@ -257,10 +257,11 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
           fields: str, index_dir: Path) -> None:
     """Search the index. Words are ANDed; also "phrases", OR, NOT, -word, (groups),
     title:/lead:/body:/dateline:/category:/author: fields, word* truncation, word~ fuzzy
-    terms, "a b"~5 (the words in this order, up to 5 other words between them), a NEAR/5 b
-    (within 5 words, in any order; NEAR alone is NEAR/10, w/5 is NEAR/5) and a SAME b (in
-    the same paragraph; in an article whose text has no blank lines, as JSONL exports
-    often have, one paragraph is the whole field, so SAME means in the same field).
+    terms, "a b"~5 (in this order, at most 5 words apart), a NEAR/5 b (at most 5 words
+    apart in any order; NEAR alone is NEAR/10, w/5 is NEAR/5; stop words are not counted)
+    and a SAME b (in the same paragraph; paragraphs are separated by a blank line, and a
+    text without one, as JSONL exports often are, is one paragraph: SAME then means in the
+    same field of the article). Both sides of NEAR and SAME are in one field.
 
     With no words, the filters list their articles, newest first.
 
