@@ -10,8 +10,9 @@ categories, by intersecting with the postings of each label (a handful of terms)
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 
 from whoosh import query as wq
@@ -29,6 +30,9 @@ FACET_SIZE = 10  # labels shown per facet
 UNDATED = "(undated)"
 IMPRECISE = "(date less precise)"  # a date of `2020` counted by month, say
 NO_LABEL = {"source": "(no source)", "category": "(no category)"}
+# Labels are read from a column per hit below 1 hit in POSTINGS_RATIO documents, from
+# their postings above (measured on OrangeSum: bench/views.py).
+POSTINGS_RATIO = 8
 _LABEL_FIELD = {"source": "source", "category": "category_key"}
 # How many characters of an ISO date name a bucket: `2020-06-15`[:7] is its month.
 _PREFIX = {"year": 4, "month": 7, "week": 10}
@@ -47,13 +51,34 @@ def matching_docnums(searcher, query: wq.Query) -> list[int]:
 def bucket_counts(searcher, docnums: Sequence[int], by: str) -> Counter:
     """How many of `docnums` fall in each bucket; those that fit none are counted under
     `UNDATED`, `IMPRECISE` or `NO_LABEL[by]`, so the counts sum to len(docnums)."""
+    reader = searcher.reader()
     if by in _LABEL_FIELD:
-        return _label_counts(searcher.reader(), docnums, _LABEL_FIELD[by], NO_LABEL[by])
-    column = searcher.reader().column_reader("date")
-    counts: Counter = Counter()
-    for docnum in docnums:
-        counts[_date_bucket(column[docnum], by)] += 1
-    return counts
+        fieldname, missing = _LABEL_FIELD[by], NO_LABEL[by]
+        if not reader.has_column(fieldname) or len(docnums) * POSTINGS_RATIO > reader.doc_count():
+            # many hits (or an index built before the column): walking each label's
+            # postings costs less than reading the column per hit
+            return _label_counts(reader, docnums, fieldname, missing)
+        counts = Counter(value or missing for value in column_values(reader, fieldname, docnums))
+        return counts
+    return Counter(_date_bucket(value, by) for value in column_values(reader, "date", docnums))
+
+
+def column_values(reader, fieldname: str, docnums: Sequence[int]) -> Iterator[str]:
+    """The column values of the ascending `docnums`, read segment by segment (one column
+    reader per segment, not Whoosh's lookup of the segment for every document)."""
+    if reader.is_atomic():
+        leaves = [(reader, 0)]
+    else:
+        leaves = list(reader.leaf_readers())
+    ends = [offset for _, offset in leaves[1:]] + [reader.doc_count_all()]
+    at = 0
+    for (leaf, offset), end in zip(leaves, ends, strict=True):
+        stop = bisect_left(docnums, end, at)
+        if stop > at:
+            column = leaf.column_reader(fieldname)
+            for docnum in docnums[at:stop]:
+                yield column[docnum - offset]
+        at = stop
 
 
 def _date_bucket(value: str, by: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from search import views
 from search.errors import FilterError, QuerySyntaxError, SearchError, UnknownArticleError
 from search.index import rebuild
 from search.models import Count, CountSeries, CountTable, Facet
@@ -60,7 +61,9 @@ def test_counts_by_month_list_empty_months_and_the_articles_no_month_holds(views
     ("source", {"afp.com": 3, "lemonde.fr": 2, "(no source)": 1}),
     ("category", {"monde": 3, "politique": 2, "(no category)": 1}),
 ])
-def test_counts_by(views_index, by, expected):
+@pytest.mark.parametrize("ratio", [0, 1000])  # labels from their column / their postings
+def test_counts_by(views_index, by, expected, ratio, monkeypatch):
+    monkeypatch.setattr(views, "POSTINGS_RATIO", ratio)
     table = _counts(views_index, ["maroc"], by)
     assert dict(zip(table.labels, table.series[0].counts, strict=True)) == expected
 
