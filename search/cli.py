@@ -305,10 +305,12 @@ def _export(text: str, sort: str, filters: Filters, fields: str, as_csv: bool,
         raise click.BadParameter(str(error), param_hint="'--fields'") from None
     with _one_line_errors():
         hits = stream_hits(index_dir, text, sort=sort, filters=filters,
-                      snippets="snippet" in columns, bodies="body" in columns)
+                          snippets="snippet" in columns, bodies="body" in columns,
+                          limit=limit)
+        first = list(itertools.islice(hits, 1))  # a bad filter fails before the header
         if as_csv:
             click.echo(output.hits_csv_header(columns), nl=False)
-        for hit in itertools.islice(hits, limit):
+        for hit in itertools.chain(first, hits):
             click.echo(output.hit_csv(hit, columns) if as_csv
                        else output.hit_jsonl(hit, columns), nl=False)
         hits.close()

@@ -144,9 +144,11 @@ class Searcher:
         return views.count_table(by, series, filters.since, filters.until)
 
     def stream(self, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
-               snippets: bool = True, bodies: bool = False) -> Iterator[Hit]:
-        """Every hit of `search`, in its order, built one at a time as the caller reads
-        them: only the hits' numbers and scores are held, not their fields."""
+               snippets: bool = True, bodies: bool = False,
+               limit: int | None = None) -> Iterator[Hit]:
+        """Every hit of `search` (or its best `limit`), in its order, built one at a time
+        as the caller reads them: only the hits' numbers and scores are held, not their
+        fields."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         schema = self._ix.schema
@@ -155,7 +157,7 @@ class Searcher:
         query = None if not text.strip() and restriction is not None else parse_query(text, schema)
         with self._reading():
             self._check_known(filters)
-            everything = max(1, self._searcher.doc_count_all())
+            everything = limit or max(1, self._searcher.doc_count_all())
             if query is None:
                 sort = "date"
                 results = self._run(restriction, everything, sort, None)
@@ -474,12 +476,13 @@ def count(index_dir: Path, texts: Sequence[str], *, by: str = "month",
 
 
 def stream(index_dir: Path, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
-           snippets: bool = True, bodies: bool = False) -> Iterator[Hit]:
+           snippets: bool = True, bodies: bool = False,
+           limit: int | None = None) -> Iterator[Hit]:
     """`Searcher.stream` on the index in `index_dir`, which stays open until the last hit
     is read (or the iterator is closed)."""
     with open_searcher(index_dir) as searcher:
         yield from searcher.stream(text, sort=sort, filters=filters, snippets=snippets,
-                                   bodies=bodies)
+                                   bodies=bodies, limit=limit)
 
 
 def article(index_dir: Path, article_id: str, highlight: str | None = None) -> ArticleView:

@@ -447,3 +447,9 @@ def test_show_hostile_article_prints_safely(run, hostile_index):
     result = run("show", "a.txt", "--highlight", "coopération")
     assert result.exit_code == 0 and _unsafe(result.output) == []
     assert result.output.splitlines()[0] == rf"Sommet{SHOWN} sur la **coopération**"
+
+
+def test_an_export_with_a_bad_filter_prints_only_the_error(built):
+    result = CliRunner().invoke(cli, ["query", "maroc", "--all", "--csv", "--source", "afp"])
+    assert (result.exit_code, result.output) == (
+        1, "Error: No article has the source 'afp'. `search stats` lists the sources.\n")
