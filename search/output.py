@@ -79,9 +79,19 @@ _VISIBLE = _Translation(_shown)
 _JSON_SAFE = _Translation(_json_escaped)
 
 
+def _translated(text: str, table: _Translation) -> str:
+    """`text.translate(table)`, replacing only the distinct characters that change:
+    `str.translate` through a dict subclass costs ~1 us a character (4 ms an article body)."""
+    for char in set(text):
+        replacement = table[ord(char)]
+        if replacement != char:
+            text = text.replace(char, replacement)
+    return text
+
+
 def visible(text: str) -> str:
     """`text` safe to print on one line: controls escaped, invisible format characters removed."""
-    return text.translate(_VISIBLE)
+    return _translated(text, _VISIBLE)
 
 
 def error_line(error: Exception) -> str:
@@ -208,7 +218,7 @@ def results_json(results: SearchResults) -> str:
     }
     if results.facets:  # `--facets`: {"source": {"counts": [{"label", "count"}], "others"}...}
         data["facets"] = facets_data(results.facets)
-    return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+    return _translated(json.dumps(data, ensure_ascii=False), _JSON_SAFE) + "\n"
 
 
 def report_text(report: IndexReport, verbose: bool) -> str:
@@ -397,7 +407,7 @@ def _csv_safe(text: str) -> str:
 
 
 def _json(data) -> str:
-    return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+    return _translated(json.dumps(data, ensure_ascii=False), _JSON_SAFE) + "\n"
 
 
 def article_text(view: ArticleView, style: PlainStyle) -> str:
