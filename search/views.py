@@ -32,7 +32,7 @@ IMPRECISE = "(date less precise)"  # a date of `2020` counted by month, say
 NO_LABEL = {"source": "(no source)", "category": "(no category)"}
 # Labels are read from a column per hit below 1 hit in POSTINGS_RATIO documents, from
 # their postings above (measured on OrangeSum: bench/views.py).
-POSTINGS_RATIO = 8
+POSTINGS_RATIO = 2
 _LABEL_FIELD = {"source": "source", "category": "category_key"}
 # How many characters of an ISO date name a bucket: `2020-06-15`[:7] is its month.
 _PREFIX = {"year": 4, "month": 7, "week": 10}
