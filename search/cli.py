@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 import time
@@ -14,7 +15,10 @@ import click
 
 from search import output
 from search.errors import SearchError
-from search.searcher import SORT_ORDERS, Filters, search
+from search.searcher import SORT_ORDERS, Filters, article, search
+from search.searcher import count as count_articles
+from search.searcher import stream as stream_hits
+from search.views import BUCKETS
 
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "seeds"
@@ -209,24 +213,50 @@ def check(index_dir: Path) -> None:
         sys.exit(1)
 
 
+_DATE_HELP = ("2020, 2020-06, 2020-06-15, or today, yesterday, 7d, 30d, 3m, 1y (days, "
+              "weeks, months or years before today)")
+
+
+def filter_options(function):
+    """The filters `query` and `count` share."""
+    for decorator in reversed([
+        click.option("--source", help="Only articles from this source (site or agency), "
+                                      "e.g. afp.com."),
+        click.option("--category", help="Only articles of this category (and its "
+                                        "subcategories)."),
+        click.option("--since", metavar="DATE", help=f"Only articles dated DATE or later: "
+                                                      f"{_DATE_HELP}."),
+        click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier."),
+    ]):
+        function = decorator(function)
+    return function
+
+
 @cli.command()
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1)
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="How many hits to show.")
 @click.option("--sort", type=click.Choice(SORT_ORDERS), default="relevance", show_default=True,
               help="Rank by relevance, or newest first.")
-@click.option("--source", help="Only articles from this source (site or agency), e.g. afp.com.")
-@click.option("--category", help="Only articles of this category (and its subcategories).")
-@click.option("--since", metavar="DATE",
-              help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
-@click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", "with_explain", is_flag=True,
               help="With --json: what each word searched (see `search explain`).")
+@click.option("--facets", is_flag=True,
+              help="Add the top sources, categories and years of all the hits.")
+@click.option("--all", "every_hit", is_flag=True,
+              help="Every hit, however many (with --csv or --jsonl), streamed as found.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the hits as CSV, a header first.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per hit.")
+@click.option("--fields", default=",".join(output.DEFAULT_EXPORT_FIELDS), show_default=True,
+              help="Columns of --csv and --jsonl, among: "
+                   + ",".join(output.EXPORT_FIELDS) + ".")
 @index_option
-def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
-          category: str | None, since: str | None, until: str | None, as_json: bool,
-          with_explain: bool, index_dir: Path) -> None:
+@click.pass_context
+def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
+          source: str | None, category: str | None, since: str | None, until: str | None,
+          as_json: bool, with_explain: bool, facets: bool, every_hit: bool, as_csv: bool,
+          as_jsonl: bool, fields: str, index_dir: Path) -> None:
     """Search the index. Words are ANDed and find their word family (cooperation finds
     coopérer); also "phrases", OR, NOT, -word, (groups), title:/lead:/body:/dateline:/
     category:/author: fields, word* truncation and word~ fuzzy terms.
@@ -237,6 +267,14 @@ def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
     ranks the word itself above the words one edit away. A query that finds at most 2
     articles suggests close words of the archive.
 
+    a NEAR/5 b: at most 5 words apart in any order (NEAR alone is NEAR/10, w/5 is NEAR/5;
+    stop words are not counted); a SAME b: in the same paragraph (paragraphs are separated
+    by a blank line, and a text without one, as JSONL exports often are, is one paragraph:
+    SAME then means in the same field of the article). Both sides of NEAR and SAME are in
+    one field.
+
+    With no words, the filters list their articles, newest first.
+
     \b
     Examples:
       search query cooperation bilaterale
@@ -244,13 +282,28 @@ def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
       search query '"renforcer la coopération"' =Maroc
       search query 'Tokaiev~ -Rabat'
       search query 'coop*' --json --explain
+      search query 'Maroc NEAR/5 Kazakhstan'
+      search query maroc --facets
+      search query --source afp.com --since 7d
+      search query maroc --all --csv --fields id,date,title,url > maroc.csv
     """
+    text = " ".join(words)
+    filters = Filters(source=source, category=category, since=since, until=until)
+    if not words and not any(vars(filters).values()):
+        raise click.UsageError("Missing argument 'WORDS...'.", ctx=ctx)
     if with_explain and not as_json:
         raise click.UsageError("--explain goes with --json; `search explain` prints it as text.")
+    if as_csv + as_jsonl + as_json > 1:
+        raise click.UsageError("Choose one of --json, --csv and --jsonl.")
+    if every_hit and not (as_csv or as_jsonl):
+        raise click.UsageError("--all prints every hit as --csv or --jsonl: add one of them.")
+    if as_csv or as_jsonl:
+        _export(text, sort, filters, fields, as_csv, limit=None if every_hit else limit,
+                index_dir=index_dir)
+        return
     with _one_line_errors():
-        filters = Filters(source=source, category=category, since=since, until=until)
-        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters,
-                         explain=with_explain)
+        results = search(index_dir, text, limit=limit, sort=sort, filters=filters,
+                         facets=facets, explain=with_explain)
     if as_json:
         click.echo(output.results_json(results), nl=False)
     else:
@@ -279,6 +332,92 @@ def explain(words: tuple[str, ...], as_json: bool, index_dir: Path) -> None:
         found = explain_query(index_dir, " ".join(words))
     click.echo(output.explanation_json(found) if as_json else output.explanation_text(found),
                nl=False)
+
+
+def _export(text: str, sort: str, filters: Filters, fields: str, as_csv: bool,
+            limit: int | None, index_dir: Path) -> None:
+    """Hits printed as they are read from the index, never all held at once."""
+    try:
+        columns = output.check_fields(fields)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--fields'") from None
+    with _one_line_errors():
+        hits = stream_hits(index_dir, text, sort=sort, filters=filters,
+                          snippets="snippet" in columns, bodies="body" in columns,
+                          limit=limit)
+        first = list(itertools.islice(hits, 1))  # a bad filter fails before the header
+        if as_csv:
+            click.echo(output.hits_csv_header(columns), nl=False)
+        for hit in itertools.chain(first, hits):
+            click.echo(output.hit_csv(hit, columns) if as_csv
+                       else output.hit_jsonl(hit, columns), nl=False)
+        hits.close()
+
+
+@cli.command()
+@click.argument("words", nargs=-1)
+@click.option("--by", type=click.Choice(BUCKETS), default="month", show_default=True,
+              help="Count by month, ISO week, year, source or category.")
+@filter_options
+@click.option("--compare", "others", multiple=True, metavar="QUERY",
+              help="Count another query on the same buckets, side by side (repeatable).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: the bucket, then one column "
+                                                    "per query.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@index_option
+def count(words: tuple[str, ...], by: str, source: str | None, category: str | None,
+          since: str | None, until: str | None, others: tuple[str, ...], as_csv: bool,
+          as_json: bool, index_dir: Path) -> None:
+    """Count the articles matching a query (all of them, no cap), by month, week, year,
+    source or category: a table with bars, or --csv / --json for a spreadsheet or a plot.
+
+    Words are read as by `search query`, every word required (no partial matches). With
+    no words, every article the filters let through is counted. Dates in between with no
+    article are listed with 0; articles whose date is missing or less precise than the
+    bucket (a year alone, counted by month) are counted on rows of their own, so the rows
+    always sum to the total.
+
+    \b
+    Examples:
+      search count maroc
+      search count maroc --by year --compare algerie --compare tunisie
+      search count --by source --since 1y
+      search count 'Macron NEAR/3 Poutine' --by week --since 2020-01 --csv > weeks.csv
+    """
+    if as_csv and as_json:
+        raise click.UsageError("Choose one of --csv and --json.")
+    filters = Filters(source=source, category=category, since=since, until=until)
+    with _one_line_errors():
+        table = count_articles(index_dir, [" ".join(words), *others], by=by, filters=filters)
+    if as_csv:
+        click.echo(output.count_csv(table), nl=False)
+    elif as_json:
+        click.echo(output.count_json(table), nl=False)
+    else:
+        click.echo(output.count_text(table), nl=False)
+
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@click.option("--highlight", metavar="QUERY", help="Mark the words of this query.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@index_option
+def show(article_id: str, highlight: str | None, as_json: bool, index_dir: Path) -> None:
+    """Print one whole article: its metadata, then its text paragraph by paragraph (where
+    the source had paragraphs), with the words of --highlight marked as `query` marks them.
+    ID is the `id` of `search query --json` or of an export.
+
+    \b
+    Examples:
+      search show 004_4f1f39c146262a98.txt --highlight 'securite alimentaire'
+      search show 'orangesum.jsonl#18790' --json
+    """
+    with _one_line_errors():
+        view = article(index_dir, article_id, highlight)
+    if as_json:
+        click.echo(output.article_json(view), nl=False)
+    else:
+        click.echo(output.article_text(view, output.style_for(sys.stdout)), nl=False)
 
 
 def main() -> None:

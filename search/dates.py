@@ -10,6 +10,7 @@ years, so guessing the year would file the article in the wrong one.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from search.words import fold
 
@@ -72,3 +73,38 @@ def french_date(text: str, year: str | None = None) -> str | None:
 
 def _month(name: str) -> int:
     return MONTHS[fold(name)]
+
+
+# `--since`/`--until` presets, counted back from today: `7d` is the date 7 days ago.
+_RELATIVE = re.compile(r"\A(?P<count>[0-9]{1,4})(?P<unit>[dwmy])\Z")
+DATE_PRESETS = ("today", "yesterday", "7d", "30d", "3m", "1y")
+
+
+def today() -> date:
+    """Today's date: the one point presets count from (tests replace it)."""
+    return date.today()
+
+
+def resolve_date(value: str, now: date | None = None) -> str:
+    """`value` as an ISO date prefix: a preset (`today`, `yesterday`, `Nd`, `Nw`, `Nm`,
+    `Ny` ago) becomes the day it names, counted from `now` (default: `today()`); anything
+    else is returned as given, for the filter to check."""
+    word = value.strip().lower()
+    now = now or today()
+    if word == "today":
+        return now.isoformat()
+    if word == "yesterday":
+        return (now - timedelta(days=1)).isoformat()
+    found = _RELATIVE.match(word)
+    if not found:
+        return value
+    count, unit = int(found["count"]), found["unit"]
+    if unit in "dw":
+        if count * 7 > 365 * 200:
+            return value
+        return (now - timedelta(days=count * (7 if unit == "w" else 1))).isoformat()
+    months = now.year * 12 + now.month - 1 - count * (12 if unit == "y" else 1)
+    year, month = divmod(months, 12)
+    if year < 1800:
+        return value  # out of the calendar: the filter says so
+    return date(year, month + 1, min(now.day, _days_in(year, month + 1))).isoformat()

@@ -56,3 +56,7 @@ class FilterError(SearchError):
 
 class LexiconError(SearchError):
     """The lexicon's data files are malformed or name one word for two entities."""
+
+
+class UnknownArticleError(SearchError):
+    """`search show` was given an id that no article of the index has."""

@@ -63,6 +63,23 @@ class Hit:
     url: str | None
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
+    body: str | None = None  # the whole text, when an export asks for it
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    documents: int
+
+
+@dataclass(frozen=True)
+class Facet:
+    """The most frequent labels of one kind (`source`, `category`, `year`) in a hit set;
+    `others` counts the articles of the labels not shown."""
+
+    name: str
+    counts: tuple[Count, ...]
+    others: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,44 @@ class SearchResults:
     # "Did you mean": the query with its rare words replaced by close archive words.
     suggestions: tuple[str, ...] = ()
     explanation: Explanation | None = None  # with `--explain`
+    facets: tuple[Facet, ...] = ()  # with `--facets`: of every hit, not only those shown
+
+
+@dataclass(frozen=True)
+class CountSeries:
+    """One query's counts, in the order of its table's `labels`; they sum to `total`."""
+
+    query: str
+    total: int
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """What `search count` prints: one or more queries counted on the same buckets."""
+
+    by: str
+    labels: tuple[str, ...]
+    series: tuple[CountSeries, ...]
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One whole article, as `search show` prints it; each paragraph's `highlights` are
+    (start, end) offsets into it."""
+
+    id: str
+    path: str
+    title: str
+    date: str | None
+    dateline: str | None
+    category: str | None
+    source: str | None
+    url: str | None
+    author: str | None
+    lead: str | None
+    paragraphs: tuple[Snippet, ...]
+    title_highlights: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,12 +148,6 @@ class IndexReport:
     def indexed(self) -> int:
         """Articles the index holds from the paths given."""
         return self.added + self.updated + self.unchanged
-
-
-@dataclass(frozen=True)
-class Count:
-    label: str
-    documents: int
 
 
 @dataclass(frozen=True)

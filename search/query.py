@@ -32,12 +32,15 @@ from whoosh import matching, qparser, scoring
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching import FilterMatcher
+from whoosh.query import spans
+from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import stem
+from search.analysis import stem, term
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, SURFACE_FIELDS, category_key
+from search.surface import stemmed_field, surface_field
 from search.words import WORD_PATTERN, fold, strip_elision
 
 MAX_QUERY_CHARS = 1000
@@ -80,7 +83,7 @@ _TOKEN = re.compile(
 _OPERATORS = {"AND": "AND", "ET": "AND", "OR": "OR", "OU": "OR", "NOT": "NOT", "SAUF": "NOT"}
 # Words that Whoosh's parser would take for operators of its own.
 _WHOOSH_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"})
-_OPERATOR_WORDS = ("AND ", "OR ", "NOT ")
+_OPERATOR_WORDS = ("AND ", "OR ", "NOT ", "NEAR/", "SAME ")  # spaced before: `(a)NEAR/2 b`
 # A field is a name and a colon at the start of a word (the name as Whoosh's parser reads
 # one, so that `category_key:` is an unknown field rather than a plain word).
 _FIELD = re.compile(r"\A(?P<name>[^\W\d]\w*):(?P<value>.*)\Z", re.S)
@@ -209,6 +212,9 @@ def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
     if word in _OPERATORS:
         operator = _OPERATORS[word]
         return ("not" if operator == "NOT" else "binary"), operator + " "
+    proximity = _proximity_operator(word)
+    if proximity:
+        return "binary", proximity
     if word == "-":
         if not attached:
             raise QuerySyntaxError("A '-' must touch the word it excludes: write -word.")
@@ -1039,6 +1045,7 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
     # anywhere (`x.url:y`), stored-only fields included.
     parser.remove_plugin_class(qparser.FieldsPlugin)
     parser.add_plugin(qparser.FieldsPlugin(_WHOOSH_FIELD))
+    _with_proximity(parser)
     return parser
 
 
@@ -1177,3 +1184,229 @@ def _check_date(name: str, value: str) -> None:
             f"--{name} takes a real date (years 1800 to 2200) written 2020, 2020-06 or "
             f"2020-06-15, not '{shown(value)}'."
         )
+
+
+# Proximity: `a NEAR/5 b`, `a w/5 b` (within 5 words, any order) and `a SAME b` (in the
+# same paragraph). `normalize_query` keeps these operators (`_proximity_operator`), the
+# parser groups their two sides (`_ProximityPlugin`), and `Proximity` matches them field by
+# field with Whoosh's span matchers.
+
+# The analyzer's contract (search.analysis): paragraph k's words are at positions from
+# k * PARAGRAPH_STRIDE on, so two words are in the same paragraph when pos // stride is.
+PARAGRAPH_STRIDE = 100_000
+NEAR_DEFAULT = 10
+NEAR_MAX = 1000
+_NEAR = re.compile(r"\A(?:NEAR|[wW])/(?P<distance>[^/]*)\Z")
+_NEAR_MESSAGE = (f"NEAR takes a distance of 1 to {NEAR_MAX} words, written NEAR/5 or w/5 "
+                 "(NEAR alone is NEAR/{default}), not '{word}'.")
+
+
+def _proximity_operator(word: str) -> str | None:
+    """`NEAR`, `NEAR/n`, `w/n` as `NEAR/n `, `SAME` as `SAME `; None for any other word."""
+    if word == "SAME":
+        return "SAME "
+    if word == "NEAR":
+        return f"NEAR/{NEAR_DEFAULT} "
+    found = _NEAR.match(word)
+    if not found:
+        return None
+    distance = found["distance"]
+    if not (distance.isascii() and distance.isdigit() and 1 <= int(distance) <= NEAR_MAX):
+        raise QuerySyntaxError(_NEAR_MESSAGE.format(default=NEAR_DEFAULT, word=shown(word)))
+    return f"NEAR/{int(distance)} "
+
+
+class Proximity(wq.Query):
+    """Both sides within `distance` words of each other in one field, in any order, or in
+    one paragraph of one field (`paragraph`). Each side is a word, a phrase, a truncated or
+    fuzzy word, or an OR of them; matched in every field that both sides are searched in."""
+
+    def __init__(self, subqueries, boost: float = 1.0, distance: int = NEAR_DEFAULT,
+                 paragraph: bool = False) -> None:
+        self.subqueries = list(subqueries)
+        self.boost = boost
+        self.distance = distance
+        self.paragraph = paragraph
+
+    def __repr__(self) -> str:
+        operator = "SAME" if self.paragraph else f"NEAR/{self.distance}"
+        return f"{type(self).__name__}({operator}, {self.subqueries!r})"
+
+    def __eq__(self, other) -> bool:
+        return (type(self) is type(other) and self.subqueries == other.subqueries
+                and (self.distance, self.paragraph) == (other.distance, other.paragraph))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(self.subqueries), self.distance,
+                     self.paragraph))
+
+    def is_leaf(self) -> bool:
+        return False
+
+    def field(self) -> None:
+        return None
+
+    def normalize(self) -> wq.Query:
+        return self.apply(lambda query: query.normalize())
+
+    def estimate_size(self, reader) -> int:
+        return min(query.estimate_size(reader) for query in self.subqueries)
+
+    def estimate_min_size(self, reader) -> int:
+        return 0
+
+    def children(self):
+        return list(self.subqueries)
+
+    def apply(self, fn):
+        return type(self)([fn(q) for q in self.subqueries], boost=self.boost,
+                          distance=self.distance, paragraph=self.paragraph)
+
+    def matcher(self, searcher, context=None):
+        return self.in_fields(searcher.reader()).matcher(searcher, context)
+
+    def in_fields(self, reader) -> wq.Query:
+        """The span query that matches this one: one branch per field."""
+        # A quoted side searches its field's surface twin; proximity is counted in the
+        # field itself, where the phrase is searched by its words' terms (`_spanned`).
+        fields = [name for name in dict.fromkeys(
+            stemmed_field(leaf.field()) for leaf in self.leaves() if leaf.field()) if name]
+        branches = []
+        for name in fields:
+            sides = [_spanned(side, name, reader) for side in self.subqueries]
+            if any(side is None for side in sides):
+                continue
+            if self.paragraph:
+                branches.append(SameParagraph(sides))
+            else:
+                branches.append(spans.SpanNear2(sides, slop=self.distance, ordered=False))
+        if not branches:
+            return wq.NullQuery
+        return wq.Or(branches, boost=self.boost) if len(branches) > 1 else branches[0]
+
+
+def _spanned(query: wq.Query, fieldname: str, reader) -> wq.Query | None:
+    """The part of one side of a proximity that searches `fieldname`, as a query whose
+    matcher gives word spans; None if that side does not search the field."""
+    if isinstance(query, (wq.Or, spans.SpanOr)) or type(query) is wq.Or:
+        parts = [found for child in query.children()
+                 if (found := _spanned(child, fieldname, reader)) is not None]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else spans.SpanOr(parts)
+    if isinstance(query, Proximity):
+        raise QuerySyntaxError(_PROXIMITY_SIDES)
+    if not query.is_leaf():
+        raise QuerySyntaxError(_PROXIMITY_SIDES)
+    if isinstance(query, wq.Phrase) and query.fieldname == surface_field(fieldname):
+        return _stemmed_phrase(query, fieldname)
+    if query.field() != fieldname:
+        return None
+    if type(query) is wq.Term or isinstance(query, wq.Phrase):
+        return query
+    terms = [wq.Term(fieldname, text) for _, text in query.expanded_terms(reader)]
+    if not terms:
+        return wq.NullQuery
+    return terms[0] if len(terms) == 1 else spans.SpanOr(terms)
+
+
+def _stemmed_phrase(phrase: wq.Phrase, fieldname: str) -> wq.Query:
+    """A phrase of words as written, searched in `fieldname` by their terms: positions
+    there count no stop word, as NEAR's distances do."""
+    terms = [found for word in phrase.words if (found := term(word, query=True))]
+    if not terms:
+        return wq.NullQuery
+    if len(terms) == 1:
+        return wq.Term(fieldname, terms[0])
+    return wq.Phrase(fieldname, terms)
+
+
+_PROXIMITY_SIDES = ("NEAR and SAME take a word, a \"phrase\", a truncated or fuzzy word or "
+                    "(a OR b) on each side.")
+
+
+class SameParagraph(spans.SpanQuery):
+    """Documents where every one of `subqueries` has a span in one same paragraph
+    (`PARAGRAPH_STRIDE`); the spans it gives are those of that paragraph."""
+
+    def __init__(self, subqueries) -> None:
+        self.subqueries = list(subqueries)
+        self.q = wq.And(self.subqueries)
+
+    def is_leaf(self) -> bool:
+        return False
+
+    def children(self):
+        return list(self.subqueries)
+
+    def apply(self, fn):
+        return type(self)([fn(q) for q in self.subqueries])
+
+    def estimate_size(self, reader) -> int:
+        return self.q.estimate_size(reader)
+
+    def estimate_min_size(self, reader) -> int:
+        return 0
+
+    def matcher(self, searcher, context=None):
+        context = self._span_context(context)
+        return self._Matcher([q.matcher(searcher, context) for q in self.subqueries])
+
+    class _Matcher(spans.SpanWrappingMatcher):
+        def __init__(self, matchers) -> None:
+            self.matchers = matchers
+            super().__init__(make_binary_tree(matching.IntersectionMatcher, matchers))
+
+        def copy(self):
+            return type(self)([m.copy() for m in self.matchers])
+
+        def replace(self, minquality=0):
+            return self if self.is_active() else matching.NullMatcher()
+
+        def _get_spans(self):
+            common = None
+            found: list = []
+            for matcher in self.matchers:
+                spans_here = matcher.spans()
+                found.extend(spans_here)
+                paragraphs = {span.start // PARAGRAPH_STRIDE for span in spans_here}
+                common = paragraphs if common is None else common & paragraphs
+                if not common:
+                    return []
+            return sorted(span for span in found if span.start // PARAGRAPH_STRIDE in common)
+
+
+class _ProximityOperator(qparser.syntax.InfixOperator):
+    """`NEAR/n` or `SAME` in the parser's token stream: groups its two sides."""
+
+    def replace_self(self, parser, group, position):
+        if 0 < position < len(group) - 1:
+            left, right = group[position - 1], group[position + 1]
+            if self.text == "SAME":
+                kwargs = {"paragraph": True}
+            else:
+                kwargs = {"distance": int(self.text.split("/")[1])}
+            if isinstance(left, _ProximityGroup) and left.kwargs == kwargs == {"paragraph": True}:
+                left.append(right)  # `a SAME b SAME c`: all three in one paragraph
+                del group[position: position + 2]
+                return position
+            group[position - 1: position + 2] = [_ProximityGroup([left, right], **kwargs)]
+        else:
+            del group[position]
+        return position
+
+
+class _ProximityGroup(qparser.syntax.GroupNode):
+    qclass = Proximity
+    merging = False
+
+
+def _with_proximity(parser: qparser.QueryParser) -> None:
+    """Teaches `parser` the operators `_proximity_operator` writes, binding tighter than
+    AND and OR (`a OR b NEAR/3 c` is `a OR (b NEAR/3 c)`), and less than NOT."""
+    tagger = qparser.OperatorsPlugin.OpTagger(
+        r"(?<=\s)(?:NEAR/[0-9]+|SAME)(?=\s)", _ProximityGroup, _ProximityOperator,
+        memo="proximity")
+    operators = qparser.OperatorsPlugin()
+    operators.ops.insert(1, (tagger, 0))  # after NOT, the first; before AND and OR
+    parser.replace_plugin(operators)

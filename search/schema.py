@@ -46,9 +46,10 @@ def build_schema() -> Schema:
         dateline=text(),
         category=text(),
         author=text(),
-        # Exact labels, for filters and counts: `actu.orange.fr`, `societe/education`.
-        source=ID(stored=True),
-        category_key=ID,
+        # Exact labels, for filters and counts: `actu.orange.fr`, `societe/education`; a
+        # column each, read per hit by `search count` and `--facets` (search/views.py).
+        source=ID(stored=True, sortable=True),
+        category_key=ID(sortable=True),
         url=STORED(),
         date=ID(stored=True, sortable=True),
     )

@@ -11,20 +11,27 @@ import heapq
 import itertools
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from whoosh import collectors, highlight, scoring
 from whoosh import query as wq
 from whoosh.reading import CorruptIndexError, TermNotFound
 
-from search import analysis
-from search.errors import FilterError, IndexCorruptError, IndexOutdatedError, SearchError
+from search import analysis, views
+from search.dates import resolve_date
+from search.errors import (
+    FilterError,
+    IndexCorruptError,
+    IndexOutdatedError,
+    SearchError,
+    UnknownArticleError,
+)
 from search.explain import explain as explain_query
 from search.explain import forms_by_term
-from search.models import Explanation, Hit, SearchResults
+from search.models import ArticleView, CountTable, Explanation, Facet, Hit, SearchResults, Snippet
 from search.query import (
     BestOfFields,
     ScoredList,
@@ -55,8 +62,14 @@ class Filters:
 
     source: str | None = None
     category: str | None = None
-    since: str | None = None  # an ISO date prefix: 2020, 2020-06 or 2020-06-15
+    since: str | None = None  # an ISO date prefix (2020, 2020-06, 2020-06-15) or a preset (7d)
     until: str | None = None
+
+
+def resolved(filters: Filters) -> Filters:
+    """`filters` with date presets (`7d`, `yesterday`...) as the dates they name today."""
+    return replace(filters, since=filters.since and resolve_date(filters.since),
+                   until=filters.until and resolve_date(filters.until))
 
 
 class Searcher:
@@ -81,15 +94,19 @@ class Searcher:
 
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
-        filters: Filters = Filters(), explain: bool = False,
+        filters: Filters = Filters(), facets: bool = False, explain: bool = False,
     ) -> SearchResults:
-        """Articles matching every word of `text`; if none does, the best partial matches;
-        with `explain`, what each word searched (`explain`)."""
+        """Articles matching every word of `text`; if none does, the best partial matches.
+        With `facets`, the top sources, categories and years of all of them; with
+        `explain`, what each word searched (`explain`)."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         schema = self._ix.schema
-        query = parse_query(text, schema)
+        filters = resolved(filters)
         restriction = filter_query(schema, **vars(filters))
+        if not text.strip() and restriction is not None:
+            return self._listing(text, restriction, limit, filters, facets)
+        query = parse_query(text, schema)
         with self._reading():
             self._check_known(filters)
             results = self._run(query, limit, sort, restriction)
@@ -105,9 +122,11 @@ class Searcher:
             found = len(results)
             closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
                        if partial or found <= FEW_HITS else [])
+            facet_counts = self._facets(_restricted(query, restriction)) if facets else ()
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
                                  suggestions=tuple(closest),
-                                 explanation=self.explain(text) if explain else None)
+                                 explanation=self.explain(text) if explain else None,
+                                 facets=facet_counts)
 
     def explain(self, text: str) -> Explanation:
         """Each word of `text`, the index terms it searches and the archive's words as
@@ -139,6 +158,106 @@ class Searcher:
                     (text.decode(), info.doc_frequency()) for name in DEFAULT_FIELDS
                     for text, info in reader.iter_field(surface_field(name)))
         return self._vocabulary
+
+    def _listing(self, text: str, restriction, limit: int, filters: Filters,
+                 facets: bool) -> SearchResults:
+        """No words, only filters: the matching articles, newest first."""
+        with self._reading():
+            self._check_known(filters)
+            results = self._run(restriction, limit, "date", None)
+            hits = tuple(_hit(rank, hit, False) for rank, hit in enumerate(results, start=1))
+            found = self._facets(restriction) if facets else ()
+            return SearchResults(query=text, total=len(results), partial=False, hits=hits,
+                                 facets=found)
+
+    def _facets(self, query) -> tuple[Facet, ...]:
+        expand_first(query, self._searcher.reader())
+        return views.facets(self._searcher, views.matching_docnums(self._searcher, query))
+
+    def count(self, texts: Sequence[str], *, by: str = "month",
+              filters: Filters = Filters()) -> CountTable:
+        """How many articles match each of `texts` (every word; no partial matches), in
+        each bucket of `by`; an empty text counts every article the filters let through."""
+        views.check_bucket(by)
+        filters = resolved(filters)
+        schema = self._ix.schema
+        restriction = filter_query(schema, **vars(filters))
+        queries = [_restricted(parse_query(text, schema), restriction) if text.strip()
+                   else restriction or wq.Every() for text in texts]
+        with self._reading():
+            self._check_known(filters)
+            series = []
+            for text, query in zip(texts, queries, strict=True):
+                expand_first(query, self._searcher.reader())
+                docnums = views.matching_docnums(self._searcher, query)
+                series.append((text, views.bucket_counts(self._searcher, docnums, by)))
+        return views.count_table(by, series, filters.since, filters.until)
+
+    def stream(self, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
+               snippets: bool = True, bodies: bool = False,
+               limit: int | None = None) -> Iterator[Hit]:
+        """Every hit of `search` (or its best `limit`), in its order, built one at a time
+        as the caller reads them: only the hits' numbers and scores are held, not their
+        fields."""
+        if sort not in SORT_ORDERS:
+            raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
+        schema = self._ix.schema
+        filters = resolved(filters)
+        restriction = filter_query(schema, **vars(filters))
+        query = None if not text.strip() and restriction is not None else parse_query(text, schema)
+        with self._reading():
+            self._check_known(filters)
+            everything = limit or max(1, self._searcher.doc_count_all())
+            if query is None:
+                sort = "date"
+                results = self._run(restriction, everything, sort, None)
+            else:
+                results = self._run(query, everything, sort, restriction)
+                if results.scored_length() == 0 and _has_several_terms(query):
+                    query = parse_query(text, schema, match_all=False)
+                    results = self._run(query, everything, sort, restriction)
+                if sort == "relevance":
+                    self._rerank(results, query, everything)
+        for rank, hit in enumerate(results, start=1):
+            with self._reading():
+                yield _hit(rank, hit, sort == "relevance" and query is not None,
+                           snippet=snippets, body=bodies)
+
+    def article(self, article_id: str, highlight: str | None = None) -> ArticleView:
+        """One whole article by its id, paragraphs kept, `highlight`'s matches marked."""
+        with self._reading():
+            docnum = self._searcher.document_number(id=article_id)
+            if docnum is None:
+                raise UnknownArticleError(self._unknown_id(article_id))
+            fields = self._searcher.stored_fields(docnum)
+            terms = {"title": set(), "body": set()}
+            if highlight and highlight.strip():
+                query = parse_query(highlight, self._ix.schema)
+                reader = self._searcher.reader()
+                expand_first(query, reader)
+                for fieldname, found in terms.items():
+                    # one field at a time: Whoosh's existing_terms reads one field only
+                    found.update(term.decode("utf-8") if isinstance(term, bytes) else term
+                                 for _, term in query.existing_terms(
+                                     reader, expand=True, fieldname=fieldname))
+            analyzer = self._ix.schema["body"].analyzer
+            title = views.marked(fields.get("title", ""), terms["title"], analyzer)
+            paragraphs = tuple(views.marked(paragraph, terms["body"], analyzer)
+                               for paragraph in views.PARAGRAPH_BREAK.split(fields.get("body", ""))
+                               if paragraph.strip())
+        return ArticleView(
+            id=fields["id"], path=fields["path"], title=title.text, date=fields.get("date"),
+            dateline=fields.get("dateline"), category=fields.get("category"),
+            source=fields.get("source"), url=fields.get("url"), author=fields.get("author"),
+            lead=fields.get("lead"), paragraphs=paragraphs, title_highlights=title.highlights)
+
+    def _unknown_id(self, article_id: str) -> str:
+        known = [term.decode("utf-8") for term in self._searcher.reader().lexicon("id")]
+        closest = difflib.get_close_matches(article_id, known, n=SUGGESTIONS, cutoff=0.8)
+        message = f"No article has the id '{shown(article_id)}'."
+        if closest:
+            message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
+        return message + " `search query --json` shows the ids."
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query
@@ -179,10 +298,9 @@ class Searcher:
         return found
 
     def _run(self, query, limit: int, sort: str, restriction):
-        if restriction is not None:
-            # Whoosh's `filter=` leaves len(results) counting the filtered-out documents;
-            # a required clause that scores nothing filters and counts right.
-            query = wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
+        # Whoosh's `filter=` leaves len(results) counting the filtered-out documents;
+        # a required clause that scores nothing filters and counts right.
+        query = _restricted(query, restriction)
         if sort == "date":
             collector = self._searcher.collector(limit=limit, sortedby="date", reverse=True)
         else:
@@ -323,11 +441,12 @@ def open_searcher(index_dir: Path) -> Iterator[Searcher]:
 
 def search(
     index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance",
-    filters: Filters = Filters(), explain: bool = False,
+    filters: Filters = Filters(), facets: bool = False, explain: bool = False,
 ) -> SearchResults:
     """One query on the index in `index_dir` (see `Searcher.search`)."""
     with open_searcher(index_dir) as searcher:
-        return searcher.search(text, limit=limit, sort=sort, filters=filters, explain=explain)
+        return searcher.search(text, limit=limit, sort=sort, filters=filters, facets=facets,
+                               explain=explain)
 
 
 def explain(index_dir: Path, text: str) -> Explanation:
@@ -442,11 +561,21 @@ def _has_several_terms(query) -> bool:
     return len({text for _, text in query.iter_all_terms()}) > 1
 
 
-def _hit(rank: int, hit, scored: bool) -> Hit:
+def _restricted(query, restriction):
+    """`query` limited to the articles `restriction` lets through, scored as `query`."""
+    if restriction is None:
+        return query
+    return wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
+
+
+def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False) -> Hit:
     fields = hit.fields()
-    snippet = hit.highlights("body", top=SNIPPET_FRAGMENTS)
-    if not snippet or not snippet.highlights:
-        snippet = lead_snippet(fields.get("body", ""))
+    if snippet:
+        found = hit.highlights("body", top=SNIPPET_FRAGMENTS)
+        if not found or not found.highlights:
+            found = lead_snippet(fields.get("body", ""))
+    else:
+        found = Snippet("")
     return Hit(
         rank=rank,
         id=fields["id"],
@@ -459,5 +588,29 @@ def _hit(rank: int, hit, scored: bool) -> Hit:
         url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, 4) if scored else None,
-        snippet=snippet,
+        snippet=found,
+        body=fields.get("body", "") if body else None,
     )
+
+
+def count(index_dir: Path, texts: Sequence[str], *, by: str = "month",
+          filters: Filters = Filters()) -> CountTable:
+    """`Searcher.count` on the index in `index_dir`."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.count(texts, by=by, filters=filters)
+
+
+def stream(index_dir: Path, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
+           snippets: bool = True, bodies: bool = False,
+           limit: int | None = None) -> Iterator[Hit]:
+    """`Searcher.stream` on the index in `index_dir`, which stays open until the last hit
+    is read (or the iterator is closed)."""
+    with open_searcher(index_dir) as searcher:
+        yield from searcher.stream(text, sort=sort, filters=filters, snippets=snippets,
+                                   bodies=bodies, limit=limit)
+
+
+def article(index_dir: Path, article_id: str, highlight: str | None = None) -> ArticleView:
+    """`Searcher.article` on the index in `index_dir`."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.article(article_id, highlight)

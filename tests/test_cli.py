@@ -362,3 +362,129 @@ def test_explain_a_bad_query_is_one_line(run, built):
     result = CliRunner().invoke(cli, ["explain", "co*"])
     assert result.exit_code == 1
     assert result.output == "Error: Truncation needs at least 3 letters before * or ?: 'co*'.\n"
+
+
+# Views (issue 12): count, facets, exports, words-less filters, show.
+
+def test_count_prints_a_table_with_bars(run, built):
+    result = run("count", "maroc", "--by", "year")
+    assert (result.exit_code, result.output) == (0, (
+        "«maroc» 2 articles, by year.\n"
+        f"2025      1 {'█' * 40}\n"
+        f"(undated) 1 {'█' * 40}\n"))
+
+
+def test_count_compares_queries_in_csv_and_json(run, built):
+    result = run("count", "maroc", "--compare", "tachkent", "--by", "year", "--csv")
+    assert (result.exit_code, result.output) == (
+        0, "year,maroc,tachkent\n2025,1,1\n(undated),1,0\n")
+    data = json.loads(run("count", "maroc", "--compare", "tachkent", "--json").output)
+    assert data == {"by": "month",
+                    "queries": [{"query": "maroc", "total": 2}, {"query": "tachkent", "total": 1}],
+                    "buckets": [{"label": "2025-04", "counts": [1, 1]},
+                                {"label": "(undated)", "counts": [1, 0]}]}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["count", "maroc", "--by", "day"],
+     "Error: Invalid value for '--by': 'day' is not one of 'month', 'week', 'year', 'source', "
+     "'category'. See `search count --help`."),
+    (["count", "maroc", "--csv", "--json"],
+     "Error: Choose one of --csv and --json. See `search count --help`."),
+    (["query", "maroc", "--all"],
+     "Error: --all prints every hit as --csv or --jsonl: add one of them. "
+     "See `search query --help`."),
+    (["query", "maroc", "--csv", "--fields", "id,titre"],
+     "Error: Invalid value for '--fields': Unknown field 'titre'; the fields are: "
+     "id,date,source,category,title,url,path,score,snippet,body. See `search query --help`."),
+    (["query", "maroc", "--csv", "--jsonl"],
+     "Error: Choose one of --json, --csv and --jsonl. See `search query --help`."),
+])
+def test_view_usage_errors_are_one_line(run, built, args, message):
+    result = run(*args)
+    assert (result.exit_code, result.output) == (2, message + "\n")
+
+
+def test_count_since_a_preset(run, built, monkeypatch):
+    from datetime import date
+
+    from search import dates
+    monkeypatch.setattr(dates, "today", lambda: date(2025, 6, 1))
+    result = run("count", "--since", "3m", "--csv")
+    assert (result.exit_code, result.output) == (0, "month,all\n2025-03,0\n2025-04,1\n")
+
+
+def test_query_facets_in_text_and_json(run, built):
+    lines = run("query", "maroc", "--facets", "--limit", "1").output.splitlines()
+    assert lines[-3:] == ["Sources: (no source) 2", "Categories: (no category) 1 · politique 1",
+                          "Years: (undated) 1 · 2025 1"]
+    data = json.loads(run("query", "maroc", "--facets", "--json").output)
+    assert data["facets"]["category"] == {
+        "counts": [{"label": "(no category)", "count": 1}, {"label": "politique", "count": 1}],
+        "others": 0}
+
+
+def test_query_without_words_lists_the_filtered_articles(run, built):
+    result = run("query", "--since", "2025")
+    assert result.output.splitlines()[:3] == [
+        "1 article matches the filters, newest first.", "",
+        "1. Le président du Mazhilis, assemblée nationale du Kazakhstan, Koshanov Yerlan "
+        "Zhakanovic, a appelé, dimanche à Tachkent…"]
+
+
+def test_query_all_streams_every_hit_as_csv_and_jsonl(run, built):
+    result = run("query", "maroc", "--all", "--csv", "--fields", "id,date,score")
+    rows = result.output.splitlines()
+    assert rows[0] == "id,date,score" and len(rows) == 3
+    assert [row.split(",")[:2] for row in rows[1:]] == [[RABAT, ""], [TACHKENT, "2025-04"]]
+    lines = run("query", "maroc", "--all", "--jsonl", "--fields", "id,body").output.splitlines()
+    bodies = [json.loads(line) for line in lines]
+    assert [set(hit) for hit in bodies] == [{"id", "body"}] * 2
+    assert "\n\n" in bodies[1]["body"]
+
+
+def test_query_csv_without_all_keeps_the_limit(run, built):
+    assert len(run("query", "maroc", "--csv", "--limit", "1").output.splitlines()) == 2
+
+
+def test_hostile_article_in_csv_and_jsonl(run, hostile_index):
+    result = run("query", "coopération", "--csv", "--fields", "title,source,snippet,body")
+    assert result.exit_code == 0
+    assert [c for c in result.output if unicodedata.category(c) in {"Cc", "Cf", "Cs"}
+            and c != "\n"] == []
+    assert r"afp\x07.com" in result.output
+    lines = run("query", "coopération", "--jsonl", "--fields", "title,body").output
+    assert _unsafe(lines) == []
+    assert json.loads(lines)["title"] == f"Sommet{ATTACK} sur la coopération"
+
+
+def test_show_prints_the_whole_article_with_highlights(run, built):
+    result = run("show", TACHKENT, "--highlight", "alimentaire")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1:4] == ["2025-04 · Tachkent", f"{TACHKENT} · {SEEDS / TACHKENT}", ""]
+    assert sum("**alimentaire**" in line for line in lines) == 1
+    assert len([line for line in lines[3:] if line]) == 17  # the file's paragraphs
+
+
+def test_show_json_and_an_unknown_id(run, built):
+    data = json.loads(run("show", TACHKENT, "--json", "--highlight", "Maroc").output)
+    assert data["id"] == TACHKENT and len(data["paragraphs"]) == 17
+    first = data["paragraphs"][0]
+    assert [first["text"][a:b] for a, b in first["highlights"]] == ["Maroc"]
+    result = CliRunner().invoke(cli, ["show", TACHKENT[:-1]])
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: No article has the id '{TACHKENT[:-1]}'. Closest: {TACHKENT}. "
+        "`search query --json` shows the ids.\n"))
+
+
+def test_show_hostile_article_prints_safely(run, hostile_index):
+    result = run("show", "a.txt", "--highlight", "coopération")
+    assert result.exit_code == 0 and _unsafe(result.output) == []
+    assert result.output.splitlines()[0] == rf"Sommet{SHOWN} sur la **coopération**"
+
+
+def test_an_export_with_a_bad_filter_prints_only_the_error(built):
+    result = CliRunner().invoke(cli, ["query", "maroc", "--all", "--csv", "--source", "afp"])
+    assert (result.exit_code, result.output) == (
+        1, "Error: No article has the source 'afp'. `search stats` lists the sources.\n")

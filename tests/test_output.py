@@ -403,3 +403,53 @@ def test_explanation_json_lists_every_form():
     assert len(data["words"][0]["terms"][1]["forms"]) == 12
     assert data["words"][1]["word"] == "coop*\x1b[2J"
     assert "\x1b" not in explanation_json(_explanation())
+
+
+@pytest.mark.parametrize("value, largest, width, expected", [
+    (0, 10, 4, ""),
+    (10, 10, 4, "████"),
+    (5, 10, 4, "██"),
+    (1, 10, 4, "▍"),  # 3.2 eighths, rounded to 3
+    (1, 1000, 4, "▏"),  # never nothing for something
+    (3, 0, 4, ""),
+])
+def test_bar(value, largest, width, expected):
+    from search.output import bar
+    assert bar(value, largest, width) == expected
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**6))
+def test_a_bar_grows_with_its_value_and_never_passes_the_width(value, extra):
+    from search.output import bar
+    largest = value + extra
+    assert len(bar(value, largest, 20)) <= 20
+    assert len(bar(value, largest, 20)) <= len(bar(value + extra, largest, 20)) == 20
+
+
+def test_count_text_of_two_queries():
+    from search.models import CountSeries, CountTable
+    from search.output import count_text
+    table = CountTable("source", ("afp.com", "(no source)"),
+                       (CountSeries("maroc", 12, (8, 4)), CountSeries("x\x1b", 1, (0, 1))))
+    assert count_text(table) == (
+        "«maroc» 12; «x\\x1b» 1 articles, by source.\n"
+        "source      maroc x\\x1b\n"
+        f"afp.com         8     0 {'█' * 20}\n"
+        f"(no source)     4     1 {'█' * 10}{' ' * 10} ██▌\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("id,title", ("id", "title")),
+    (" ID , body,", ("id", "body")),
+])
+def test_check_fields(text, expected):
+    from search.output import check_fields
+    assert check_fields(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", ",", "id,titre"])
+def test_check_fields_refuses(text):
+    from search.output import check_fields
+    with pytest.raises(ValueError, match="the fields are: id,date,source,category,title,url,"
+                                         "path,score,snippet,body."):
+        check_fields(text)

@@ -1,11 +1,22 @@
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import query as wq
+from whoosh.analysis import Tokenizer
+from whoosh.fields import TEXT
+from whoosh.filedb.filestore import RamStorage
 
-from search.analysis import term
+from search.analysis import french_analyzer, term
 from search.errors import QuerySyntaxError
-from search.query import MAX_NESTING, filter_query, normalize_query, parse_query
+from search.query import (
+    MAX_NESTING,
+    PARAGRAPH_STRIDE,
+    filter_query,
+    normalize_query,
+    parse_query,
+)
 from search.schema import build_schema
 
 SCHEMA = build_schema()
@@ -646,3 +657,106 @@ def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, 
                 expected.append((postings.id(), postings.weight()))
                 postings.next()
             assert list(_weights(leaf, "body", b"climat")) == expected
+
+
+# Proximity: NEAR/n, w/n and SAME (issue 12, point 8).
+
+@pytest.mark.parametrize("query, expected", [
+    ("maroc NEAR/5 rabat", "maroc NEAR/5 rabat"),
+    ("maroc NEAR rabat", "maroc NEAR/10 rabat"),
+    ("maroc w/3 rabat", "maroc NEAR/3 rabat"),
+    ("maroc W/03 rabat", "maroc NEAR/3 rabat"),
+    ("maroc SAME rabat", "maroc SAME rabat"),
+    ("maroc near rabat", "maroc near rabat"),  # lower case: a word, as `and` is
+    ("maroc same rabat", "maroc same rabat"),
+    ("(maroc)NEAR/2 rabat", "(maroc) NEAR/2 rabat"),
+])
+def test_proximity_operators_are_kept(query, expected):
+    assert normalize_query(query) == expected
+
+
+@pytest.mark.parametrize("query, message", [
+    ("maroc NEAR/0 rabat", "NEAR takes a distance of 1 to 1000 words, written NEAR/5 or w/5 "
+                           "(NEAR alone is NEAR/10), not 'NEAR/0'."),
+    ("maroc w/x rabat", "NEAR takes a distance of 1 to 1000 words, written NEAR/5 or w/5 "
+                        "(NEAR alone is NEAR/10), not 'w/x'."),
+    ("maroc NEAR/1001 rabat", "NEAR takes a distance of 1 to 1000 words, written NEAR/5 or "
+                              "w/5 (NEAR alone is NEAR/10), not 'NEAR/1001'."),
+    ("NEAR/5 rabat", "NEAR/5 needs a word on each side."),
+    ("maroc SAME", "The query ends with an operator: add a word after it."),
+])
+def test_proximity_mistakes(query, message):
+    with pytest.raises(QuerySyntaxError) as raised:
+        normalize_query(query)
+    assert str(raised.value) == message
+
+
+class _ParagraphPositions(Tokenizer):
+    """Stand-in for the analyzer's paragraph contract: paragraph k's words from
+    k * PARAGRAPH_STRIDE on, characters as in the whole text."""
+
+    def __call__(self, value, start_pos=0, start_char=0, **kwargs):
+        analyzer = french_analyzer()
+        offset = 0
+        for k, paragraph in enumerate(re.split(r"(\n\s*\n)", value)[::2]):
+            yield from analyzer(paragraph, start_pos=k * PARAGRAPH_STRIDE,
+                                start_char=start_char + offset, **kwargs)
+            offset += len(paragraph) + len(re.search(r"\n\s*\n|$", value[offset +
+                                                                         len(paragraph):])[0])
+
+
+PROXIMITY_DOCS = {
+    "two paragraphs": "Le Maroc.\n\nRabat.",
+    "one paragraph": "Le Maroc et Rabat.\n\nAutre chose.",
+    "third paragraph": "Rabat seul.\n\nEncore.\n\nLe Maroc puis Rabat.",
+    "maroc alone": "Le Maroc.",
+    "six apart": "Maroc deux trois quatre cinq six Rabat.",
+    "six apart, reversed": "Rabat deux trois quatre cinq six Maroc.",
+}
+
+
+@pytest.fixture(scope="module")
+def paragraph_searcher():
+    schema = build_schema()
+    schema.remove("body")
+    schema.add("body", TEXT(analyzer=_ParagraphPositions(), stored=True))
+    ix = RamStorage().create_index(schema)
+    with ix.writer() as writer:
+        for name, body in PROXIMITY_DOCS.items():
+            writer.add_document(id=name, body=body)
+    with ix.searcher() as searcher:
+        yield searcher
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("maroc SAME rabat", {"one paragraph", "third paragraph", "six apart",
+                          "six apart, reversed"}),
+    ("maroc NEAR/6 rabat", {"one paragraph", "third paragraph", "six apart",
+                            "six apart, reversed"}),
+    ("maroc NEAR/5 rabat", {"one paragraph", "third paragraph"}),
+    ("maroc w/2 rabat", {"one paragraph", "third paragraph"}),
+    ("maroc NEAR/1 rabat", {"one paragraph"}),  # a stop word (`et`) is not counted
+    ('"maroc puis" SAME rabat', {"third paragraph"}),
+    ("(maroc OR autre) SAME chose", {"one paragraph"}),
+    ("mar* SAME rab*", {"one paragraph", "third paragraph", "six apart",
+                        "six apart, reversed"}),
+    ("maroc SAME rabat SAME cinq", {"six apart", "six apart, reversed"}),
+    ("maroc SAME rabat SAME encore", set()),
+    ("maroc SAME rabat -puis", {"one paragraph", "six apart", "six apart, reversed"}),
+    ("seul OR maroc NEAR/2 rabat", {"one paragraph", "third paragraph"}),
+])
+def test_proximity_matches(paragraph_searcher, query, expected):
+    parsed = parse_query(query, paragraph_searcher.schema)
+    found = {paragraph_searcher.stored_fields(docnum)["id"]
+             for docnum in paragraph_searcher.docs_for_query(parsed)}
+    assert found == expected
+
+
+@pytest.mark.parametrize("query", ["maroc NEAR/3 -rabat", "maroc SAME (rabat autre)",
+                                   "(maroc NEAR/2 rabat) SAME autre",
+                                   "maroc NEAR/6 rabat NEAR/6 cinq"])
+def test_proximity_takes_words_phrases_and_ors(paragraph_searcher, query):
+    with pytest.raises(QuerySyntaxError) as raised:
+        list(paragraph_searcher.docs_for_query(parse_query(query, paragraph_searcher.schema)))
+    assert str(raised.value) == ('NEAR and SAME take a word, a "phrase", a truncated or fuzzy '
+                                 "word or (a OR b) on each side.")
