@@ -26,6 +26,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from search.analysis import entities_of_prefix, phrase_entity, query_word_groups
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, category_key
@@ -107,6 +108,7 @@ def normalize_query(text: str) -> str:
     if any(t.kind == "quote" for t in tokens):
         raise QuerySyntaxError('Unbalanced quote: close the phrase with another ".')
     _check_parentheses(tokens)
+    tokens = _grouped(tokens)
     out: list[str] = []
     previous = "start"  # the kind of the last meaningful token, for operator checks
     fuzzy_words = 0
@@ -135,6 +137,42 @@ def normalize_query(text: str) -> str:
     if previous in ("binary", "not"):
         raise QuerySyntaxError("The query ends with an operator: add a word after it.")
     return "".join(out).strip()
+
+
+def _grouped(tokens: list[_Token]) -> list[_Token]:
+    """Plain words that are searched as one (a lexicon form of several words such as
+    `Nations unies`, a name and its Roman numeral such as `Mohammed VI`:
+    `analysis.query_word_groups`) joined into one word by hyphens, as `États-Unis` is
+    written: Whoosh's parser would analyze them one at a time. Quoted phrases stay."""
+    out: list[_Token] = []
+    i = 0
+    while i < len(tokens):
+        if not _is_plain_word(tokens[i]):
+            out.append(tokens[i])
+            i += 1
+            continue
+        run = [i]  # plain words separated by single spaces
+        while (run[-1] + 2 < len(tokens) and tokens[run[-1] + 1].kind == "space"
+               and _is_plain_word(tokens[run[-1] + 2])):
+            run.append(run[-1] + 2)
+        words = [tokens[j].text for j in run]
+        groups = dict(query_word_groups(words))
+        k = 0
+        while k < len(run):
+            end = groups.get(k, k + 1)
+            out.append(_Token("word", "-".join(words[k:end])) if end > k + 1 else tokens[run[k]])
+            if end < len(run):
+                out.append(tokens[run[end] - 1])
+            k = end
+        i = run[-1] + 1
+    return out
+
+
+def _is_plain_word(token: _Token) -> bool:
+    """A word without operator, field, exclusion, truncation or fuzziness."""
+    text = token.text
+    return (token.kind == "word" and text not in _OPERATORS and not text.startswith("-")
+            and not any(ch in text for ch in ":~*?"))
 
 
 def _append(out: list[str], text: str) -> None:
@@ -866,6 +904,9 @@ class _FrenchParser(qparser.QueryParser):
             return truncation_query(fieldname, text + "*", boost)
         if termclass is wq.Wildcard:
             return truncation_query(fieldname, text, boost)
+        if termclass is wq.Term and (entity := phrase_entity(text)) is not None:
+            # `États-Unis`, `Nations-unies` (grouped by `_grouped`): the entity, in any form.
+            return wq.Term(fieldname, entity, boost=boost)
         found = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
         if found is None and termclass is wq.FuzzyTerm:
             # A stop word or symbol with `~`: Whoosh's fuzzy plugin would set attributes
@@ -897,6 +938,8 @@ def truncation_query(fieldname: str, text: str, boost: float = 1.0) -> wq.Query:
     for cut in (1, 2):
         if len(head) - cut > MIN_TRUNCATION_CHARS:
             queries.append(_ShortenedHead(fieldname, head[:-cut], boost=boost))
+    # The lexicon's words are indexed as their entity (`kazakhes` as the Kazakhstan's term).
+    queries.extend(wq.Term(fieldname, entity, boost=boost) for entity in entities_of_prefix(head))
     return wq.Or(queries) if len(queries) > 1 else queries[0]
 
 
