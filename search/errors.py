@@ -52,3 +52,7 @@ class QueryTooBroadError(SearchError):
 
 class FilterError(SearchError):
     """A filter (`--source`, `--category`) names something that no article has."""
+
+
+class LexiconError(SearchError):
+    """The lexicon's data files are malformed or name one word for two entities."""
