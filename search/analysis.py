@@ -32,7 +32,7 @@ from whoosh.analysis import Filter, RegexTokenizer, Token
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
-from search.lexicon import entity_of_word, entries, longest_phrase
+from search.lexicon import ENTITY_MARK, entity_of_word, entries, hides, longest_phrase
 from search.words import WORD_PATTERN, fold, load_words, strip_elision
 
 STOP_WORDS = frozenset(load_words("stopwords.txt"))
@@ -197,11 +197,24 @@ def _folded_words(text: str) -> list[str]:
     return [fold(strip_elision(word)) for word in _WORD.findall(text)]
 
 
-# The words that can start a form of several words: the others skip `longest_phrase`.
+def _forms_of_several_words() -> Iterator[list[str]]:
+    for entry in entries():
+        for form in entry.forms:
+            if len(words := _folded_words(form)) > 1:
+                yield words
+
+
+# The words that can start a form of several words: the others skip `longest_phrase`. A
+# form that starts with a stop word (`la Hollande`, `au Salvador`) is looked for from its
+# second word: stop words are the most frequent words, and have no term to come before.
 _FORM_STARTS = frozenset(
-    words[0] for entry in entries() for form in entry.forms
-    if len(words := _folded_words(form)) > 1
-)
+    words[0] for words in _forms_of_several_words() if words[0] not in STOP_WORDS)
+_FORM_SECONDS = frozenset(
+    words[1] for words in _forms_of_several_words() if words[0] in STOP_WORDS)
+# Their first two words, which most words that start a form (`est`, `pays`) are not followed by.
+_FORM_PAIRS = frozenset((words[0], words[1]) for words in _forms_of_several_words())
+
+
 # The lexicon's single-word forms, folded and sorted, with their entity terms: a truncated
 # query word (`kazak*`) finds the entities whose forms it begins.
 _SINGLE_FORMS = sorted({
@@ -222,8 +235,9 @@ def entities_of_prefix(prefix: str) -> list[str]:
     return sorted(found)
 
 
-# What `_word_info` says of a word besides its term, as bits.
-_STARTS_FORM, _ROMAN, _NAME = 1, 2, 4
+# What `_word_info` says of a word besides its term, as bits: a word more than a name
+# (`kind > _NAME`) needs a look at the words around it.
+_NAME, _STARTS_FORM, _ROMAN, _SECOND_IN_FORM = 1, 2, 4, 8
 
 
 def _word_info(word: str, query: bool) -> tuple[str | None, str, int]:
@@ -235,8 +249,9 @@ def _word_info(word: str, query: bool) -> tuple[str | None, str, int]:
 def _info(word: str, query: bool) -> tuple[str | None, str, int]:
     text = term(word, query)
     folded = fold(strip_elision(word))
-    kind = (_STARTS_FORM if folded in _FORM_STARTS else 0) | (
-        _ROMAN if word in ROMAN_NUMERALS else 0)
+    kind = ((_STARTS_FORM if folded in _FORM_STARTS else 0)
+            | (_SECOND_IN_FORM if folded in _FORM_SECONDS else 0)
+            | (_ROMAN if word in ROMAN_NUMERALS else 0))
     if text is not None and strip_elision(word)[:1].isupper():
         kind |= _NAME
     return text, folded, kind
@@ -247,16 +262,69 @@ _text_word_info = lru_cache(maxsize=500_000)(lambda word: _info(word, False))
 _query_word_info = lru_cache(maxsize=50_000)(lambda word: _info(word, True))
 
 
-def _numbered(infos: Sequence[tuple[str | None, str, int]], i: int) -> bool:
+_Infos = Sequence[tuple[str | None, str, int]]
+
+
+def _numbered(infos: _Infos, i: int) -> bool:
     """Whether word `i`, a Roman numeral, follows a name."""
     return i > 0 and bool(infos[i - 1][2] & _NAME) and not infos[i - 1][2] & _ROMAN
+
+
+class _Folded(Sequence):
+    """The folded words of a paragraph's `_word_info`s, as `longest_phrase` reads them."""
+
+    def __init__(self, infos: _Infos) -> None:
+        self.infos = infos
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __getitem__(self, i):
+        return self.infos[i][1]
+
+
+def _in_context(infos: list[tuple[str | None, str, int]], words: Sequence[str], i: int,
+                form_end: int) -> tuple[str | None, int, tuple[int, int, str] | None]:
+    """The term of word `i` of a paragraph, a word more than a name, among the words around
+    it: a Roman numeral after a name gets its own; a form of several words may start at it
+    (or at the stop word before it).
+
+    Returns the term, the end of the last form found (`form_end`, updated: the forms inside
+    a form do not count) and the form found here, as (first word, number of words, entity
+    term), or None. The words of a form that name the form's entity (`Errachid` in `Ould
+    Errachid`, counted once) or that the form hides (`Guinée` in `Guinée-Bissau`:
+    `lexicon.hides`) get their plain terms, written into `infos`.
+    """
+    text, _, kind = infos[i]
+    if kind & _ROMAN and _numbered(infos, i):
+        text = ROMAN_MARK + words[i].lower()
+    found = None
+    for start, flag in ((i - 1, _SECOND_IN_FORM), (i, _STARTS_FORM)):
+        if (kind & flag and start >= form_end and (start == i or infos[start][0] is None)
+                and start + 1 < len(infos)
+                and (infos[start][1], infos[start + 1][1]) in _FORM_PAIRS
+                and (phrase := longest_phrase(_Folded(infos), start)) is not None):
+            found = (start, *phrase)
+            break
+    if found is None:
+        return text, form_end, None
+    start, length, entity = found
+    form_end = start + length
+    for j in range(start, form_end):
+        named, folded, word_kind = infos[j]
+        if named is not None and named.startswith(ENTITY_MARK) and (
+                named == entity or hides(entity, named)):
+            infos[j] = (None if folded in STOP_WORDS else stem(folded), folded, word_kind)
+            if j == i:
+                text = infos[j][0]
+    return text, form_end, found
 
 
 def phrase_entity(text: str) -> str | None:
     """The entity term when the words of `text` are exactly one form of several words
     (`États-Unis`, `Nations-unies`): a query word that stands for the entity."""
     folded = _folded_words(text)
-    if len(folded) < 2 or folded[0] not in _FORM_STARTS:
+    if len(folded) < 2:
         return None
     found = longest_phrase(folded, 0)
     return found[1] if found is not None and found[0] == len(folded) else None
@@ -279,7 +347,7 @@ def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
     while number < len(words):
         end = number + 1
         first, last = spans[number]
-        if first < last and infos[first][2] & _STARTS_FORM:
+        if first < last:
             found = longest_phrase(folded, first)
             if found is not None and first + found[0] > last and first + found[0] in ends:
                 end = ends[first + found[0]] + 1
@@ -358,25 +426,23 @@ class FrenchTermFilter(Filter):
         for _, paragraph in itertools.groupby(tokens, _paragraph_of):
             tokens = list(paragraph)
             query = tokens[0].mode == "query"
-            infos = [_word_info(t.text, query) for t in tokens]
-            folded = [info[1] for info in infos]
+            words = [t.text for t in tokens]
+            infos = [_word_info(word, query) for word in words]
             # The first word of a paragraph is at its start: `paragraph * PARAGRAPH_STRIDE`.
             pos = tokens[0].pos - 1 if tokens[0].positions else None
-            form_end = 0  # the end of the last form found: the forms inside it do not count
+            form_end = 0
             for i, t in enumerate(tokens):
                 text, _, kind = infos[i]
-                if kind:
-                    if kind & _ROMAN and _numbered(infos, i):
-                        text = ROMAN_MARK + t.text.lower()
-                    if kind & _STARTS_FORM and not query and i >= form_end and (
-                            found := longest_phrase(folded, i)) is not None:
-                        form_end = i + found[0]
-                        entity = t.copy()
-                        entity.text, entity.stopped = found[1], False
+                if kind > _NAME:
+                    text, form_end, found = _in_context(infos, words, i, form_end)
+                    if found is not None and not query:
+                        start, length, entity_term = found
+                        entity = tokens[start].copy()
+                        entity.text, entity.stopped = entity_term, False
                         if t.positions:
                             entity.pos = pos + 1
                         if t.chars:
-                            entity.endchar = tokens[i + found[0] - 1].endchar
+                            entity.endchar = tokens[start + length - 1].endchar
                         yield entity
                 if text is None:
                     if not t.removestops and (kept := stop_word_form(t.text)):
@@ -423,13 +489,10 @@ class FrenchPositions(Positions):
             pos = paragraph * PARAGRAPH_STRIDE - 1
             form_end = 0
             for i, (text, _, kind) in enumerate(infos):
-                if kind:
-                    if kind & _ROMAN and _numbered(infos, i):
-                        text = ROMAN_MARK + words[i].lower()
-                    if kind & _STARTS_FORM and i >= form_end and (found := longest_phrase(
-                            [info[1] for info in infos], i)) is not None:
-                        form_end = i + found[0]
-                        positions.setdefault(found[1], []).append(pos + 1)
+                if kind > _NAME:
+                    text, form_end, found = _in_context(infos, words, i, form_end)
+                    if found is not None:
+                        positions.setdefault(found[2], []).append(pos + 1)
                 if text is None:
                     continue
                 pos += 1
