@@ -32,7 +32,14 @@ from whoosh.analysis import Filter, RegexTokenizer, Token
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
-from search.lexicon import ENTITY_MARK, entity_of_word, entries, hides, longest_phrase
+from search.lexicon import (
+    ENTITY_MARK,
+    LEXICON_VERSION,
+    entity_of_word,
+    entries,
+    hides,
+    longest_phrase,
+)
 from search.words import WORD_PATTERN, fold, load_words, strip_elision
 
 STOP_WORDS = frozenset(load_words("stopwords.txt"))
@@ -40,8 +47,10 @@ STOP_WORDS = frozenset(load_words("stopwords.txt"))
 
 _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
-# terms of the version that built it, and must be rebuilt (search.store checks).
-ANALYZER_VERSION = 3
+# terms of the version that built it, and must be rebuilt (search.store checks). The
+# lexicon's data gives terms too: its checksum is the low 32 bits.
+ANALYZER_RULES_VERSION = 3
+ANALYZER_VERSION = ANALYZER_RULES_VERSION << 32 | LEXICON_VERSION
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
 # `-ee(s)` is always `-ée(s)` (`renforcee` → `renforcée`), `-iere(s)` is `-ière(s)`, and
