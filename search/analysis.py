@@ -1,25 +1,45 @@
 """The French analyzer: one chain used at index time, at query time and by the highlighter.
 
-tokenize → strip elisions → lowercase and fold accents and ligatures → drop stop words → stem,
-each step a pure function, composed and cached in `term`, applied by one Whoosh filter.
-Folding comes before stemming so that `securite`, `sécurité` and `SÉCURITÉ` give one term;
-the stemmer is Snowball French adapted to folded words (`stem`).
+tokenize → strip elisions → lowercase and fold accents and ligatures → lexicon form? →
+drop stop words → stem, each step a pure function, composed and cached in `term`, applied by
+one Whoosh filter. Folding comes before stemming so that `securite`, `sécurité` and
+`SÉCURITÉ` give one term; the stemmer is Snowball French adapted to folded words (`stem`).
+
+The lexicon (search.lexicon) names countries, organisations and people: a word that is one
+of its forms gets the entity's term instead of a stem (`Maroc`, `marocaines`, `maroco-` →
+`@maroc`), so a country is never stemmed into a common word (`Mali` ≠ `mal`); a form of
+several words (`Organisation des Nations unies`) adds the entity's term at the position of
+its first word, spanning the whole form, beside the words' own terms. A Roman numeral in
+capitals after a name (`Mohammed VI`) gets a term no word shares (`#vi`, where `vie` gives
+`vi`). Paragraphs (blank lines) start their words' positions at multiples of
+PARAGRAPH_STRIDE, so no phrase spans two of them.
+
 Every filter keeps the token's character offsets, which point at the original text, so
 snippets can highlight the article's own spelling.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pickle import dumps
 
 import Stemmer
-from whoosh.analysis import Filter, RegexTokenizer
+from whoosh.analysis import Filter, RegexTokenizer, Token
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
+from search.lexicon import (
+    ENTITY_MARK,
+    LEXICON_VERSION,
+    entity_of_word,
+    entries,
+    hides,
+    longest_phrase,
+)
 from search.words import WORD_PATTERN, fold, load_words, strip_elision
 
 STOP_WORDS = frozenset(load_words("stopwords.txt"))
@@ -27,8 +47,10 @@ STOP_WORDS = frozenset(load_words("stopwords.txt"))
 
 _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
-# terms of the version that built it, and must be rebuilt (search.store checks).
-ANALYZER_VERSION = 2
+# terms of the version that built it, and must be rebuilt (search.store checks). The
+# lexicon's data gives terms too: its checksum is the low 32 bits.
+ANALYZER_RULES_VERSION = 3
+ANALYZER_VERSION = ANALYZER_RULES_VERSION << 32 | LEXICON_VERSION
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
 # `-ee(s)` is always `-ée(s)` (`renforcee` → `renforcée`), `-iere(s)` is `-ière(s)`, and
@@ -136,17 +158,215 @@ def stem(word: str) -> str:
 
 
 @lru_cache(maxsize=500_000)
-def term(word: str) -> str | None:
+def term(word: str, query: bool = False) -> str | None:
     """The index term of a word as the tokenizer cut it, or None when it has none.
 
-    strip elision → lowercase and fold accents (`fold`) → stop word? → stem. None for a
-    stop word or a word that folds to nothing (symbols, emoji). One cached function for
-    the whole chain: a press archive repeats the same words millions of times.
+    strip elision → lowercase and fold accents (`fold`) → the lexicon's entity term
+    (`@maroc`), or None for a stop word, or the stem. None too for a word that folds to
+    nothing (symbols, emoji). `query` says the word comes from a query, where acronyms
+    that could be ordinary text (`UE`) count in any case, in text only in capitals.
+    One cached function for the whole chain: a press archive repeats the same words
+    millions of times.
     """
     folded = fold(strip_elision(word))
-    if not folded or folded in STOP_WORDS:
+    if not folded:
+        return None
+    entity = entity_of_word(folded, word, query=query)
+    if entity is not None:
+        return entity
+    if folded in STOP_WORDS:
         return None
     return stem(folded)
+
+
+# Paragraphs are separated by a blank line; the words of paragraph k take positions from
+# k * PARAGRAPH_STRIDE on (no paragraph has that many words), so that a phrase or a
+# proximity never spans two paragraphs and `pos // PARAGRAPH_STRIDE` is the paragraph.
+PARAGRAPH_STRIDE = 100_000
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+# Roman numerals written after a name (`Mohammed VI`, `Louis XIV`, `Jean-Paul II`), as
+# kings and popes number them, get ROMAN_MARK before them instead of a stem: `VI` and
+# `vie` were both `vi`. `I` (English text) and `X` (the network) are left out.
+ROMAN_MARK = "#"
+
+
+def _roman(number: int) -> str:
+    tens, units = divmod(number, 10)
+    return "X" * tens + ("", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")[units]
+
+
+ROMAN_NUMERALS = frozenset(_roman(number) for number in range(2, 40)) - {"X"}
+
+_WORD = re.compile(WORD_PATTERN)
+
+
+def _folded_words(text: str) -> list[str]:
+    """The words of `text` as the lexicon compares them: folded, elisions stripped."""
+    return [fold(strip_elision(word)) for word in _WORD.findall(text)]
+
+
+def _forms_of_several_words() -> Iterator[list[str]]:
+    for entry in entries():
+        for form in entry.forms:
+            if len(words := _folded_words(form)) > 1:
+                yield words
+
+
+# The words that can start a form of several words: the others skip `longest_phrase`. A
+# form that starts with a stop word (`la Hollande`, `au Salvador`) is looked for from its
+# second word: stop words are the most frequent words, and have no term to come before.
+_FORM_STARTS = frozenset(
+    words[0] for words in _forms_of_several_words() if words[0] not in STOP_WORDS)
+_FORM_SECONDS = frozenset(
+    words[1] for words in _forms_of_several_words() if words[0] in STOP_WORDS)
+# Their first two words, which most words that start a form (`est`, `pays`) are not followed by.
+_FORM_PAIRS = frozenset((words[0], words[1]) for words in _forms_of_several_words())
+
+
+# The lexicon's single-word forms, folded and sorted, with their entity terms: a truncated
+# query word (`kazak*`) finds the entities whose forms it begins.
+_SINGLE_FORMS = sorted({
+    (folded[0], found) for entry in entries() for form in entry.forms
+    if len(folded := _folded_words(form)) == 1
+    and (found := entity_of_word(folded[0], form, query=True)) is not None
+})
+
+
+def entities_of_prefix(prefix: str) -> list[str]:
+    """The entity terms of the single-word forms that begin with `prefix` (folded)."""
+    found: set[str] = set()
+    for folded, entity in itertools.islice(
+            _SINGLE_FORMS, bisect.bisect_left(_SINGLE_FORMS, (prefix, "")), None):
+        if not folded.startswith(prefix):
+            break
+        found.add(entity)
+    return sorted(found)
+
+
+# What `_word_info` says of a word besides its term, as bits: a word more than a name
+# (`kind > _NAME`) needs a look at the words around it.
+_NAME, _STARTS_FORM, _ROMAN, _SECOND_IN_FORM = 1, 2, 4, 8
+
+
+def _word_info(word: str, query: bool) -> tuple[str | None, str, int]:
+    """A word's term, its folded form and what it may be in context: the start of a form
+    of several words, a Roman numeral, a capitalised name (which a numeral may follow)."""
+    return _query_word_info(word) if query else _text_word_info(word)
+
+
+def _info(word: str, query: bool) -> tuple[str | None, str, int]:
+    text = term(word, query)
+    folded = fold(strip_elision(word))
+    kind = ((_STARTS_FORM if folded in _FORM_STARTS else 0)
+            | (_SECOND_IN_FORM if folded in _FORM_SECONDS else 0)
+            | (_ROMAN if word in ROMAN_NUMERALS else 0))
+    if text is not None and strip_elision(word)[:1].isupper():
+        kind |= _NAME
+    return text, folded, kind
+
+
+# One cache for each, keyed on the word alone: the fast path looks up every word of a text.
+_text_word_info = lru_cache(maxsize=500_000)(lambda word: _info(word, False))
+_query_word_info = lru_cache(maxsize=50_000)(lambda word: _info(word, True))
+
+
+_Infos = Sequence[tuple[str | None, str, int]]
+
+
+def _numbered(infos: _Infos, i: int) -> bool:
+    """Whether word `i`, a Roman numeral, follows a name."""
+    return i > 0 and bool(infos[i - 1][2] & _NAME) and not infos[i - 1][2] & _ROMAN
+
+
+class _Folded(Sequence):
+    """The folded words of a paragraph's `_word_info`s, as `longest_phrase` reads them."""
+
+    def __init__(self, infos: _Infos) -> None:
+        self.infos = infos
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __getitem__(self, i):
+        return self.infos[i][1]
+
+
+def _in_context(infos: list[tuple[str | None, str, int]], words: Sequence[str], i: int,
+                form_end: int) -> tuple[str | None, int, tuple[int, int, str] | None]:
+    """The term of word `i` of a paragraph, a word more than a name, among the words around
+    it: a Roman numeral after a name gets its own; a form of several words may start at it
+    (or at the stop word before it).
+
+    Returns the term, the end of the last form found (`form_end`, updated: the forms inside
+    a form do not count) and the form found here, as (first word, number of words, entity
+    term), or None. The words of a form that name the form's entity (`Errachid` in `Ould
+    Errachid`, counted once) or that the form hides (`Guinée` in `Guinée-Bissau`:
+    `lexicon.hides`) get their plain terms, written into `infos`.
+    """
+    text, _, kind = infos[i]
+    if kind & _ROMAN and _numbered(infos, i):
+        text = ROMAN_MARK + words[i].lower()
+    found = None
+    for start, flag in ((i - 1, _SECOND_IN_FORM), (i, _STARTS_FORM)):
+        if (kind & flag and start >= form_end and (start == i or infos[start][0] is None)
+                and start + 1 < len(infos)
+                and (infos[start][1], infos[start + 1][1]) in _FORM_PAIRS
+                and (phrase := longest_phrase(_Folded(infos), start)) is not None):
+            found = (start, *phrase)
+            break
+    if found is None:
+        return text, form_end, None
+    start, length, entity = found
+    form_end = start + length
+    for j in range(start, form_end):
+        named, folded, word_kind = infos[j]
+        if named is not None and named.startswith(ENTITY_MARK) and (
+                named == entity or hides(entity, named)):
+            infos[j] = (None if folded in STOP_WORDS else stem(folded), folded, word_kind)
+            if j == i:
+                text = infos[j][0]
+    return text, form_end, found
+
+
+def phrase_entity(text: str) -> str | None:
+    """The entity term when the words of `text` are exactly one form of several words
+    (`États-Unis`, `Nations-unies`): a query word that stands for the entity."""
+    folded = _folded_words(text)
+    if len(folded) < 2:
+        return None
+    found = longest_phrase(folded, 0)
+    return found[1] if found is not None and found[0] == len(folded) else None
+
+
+def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """Runs `(start, end)` of consecutive query words to search as one word, because Whoosh's
+    parser analyzes query words one at a time: a form of several words of the lexicon
+    (`Nations unies`, `Côte d'Ivoire`), a name and its Roman numeral (`Mohammed VI`)."""
+    pieces: list[str] = []  # the words the analyzer cuts, and the query word of each
+    spans: list[tuple[int, int]] = []
+    for word in words:
+        cut = _WORD.findall(word)
+        spans.append((len(pieces), len(pieces) + len(cut)))
+        pieces.extend(cut)
+    infos = [_word_info(piece, True) for piece in pieces]
+    folded = [info[1] for info in infos]
+    ends = {end: number for number, (_, end) in enumerate(spans)}
+    number = 0
+    while number < len(words):
+        end = number + 1
+        first, last = spans[number]
+        if first < last:
+            found = longest_phrase(folded, first)
+            if found is not None and first + found[0] > last and first + found[0] in ends:
+                end = ends[first + found[0]] + 1
+        first, last = spans[end - 1]
+        if end < len(words) and words[end] in ROMAN_NUMERALS and first < last and _numbered(
+                infos, last):
+            end += 1
+        if end > number + 1:
+            yield number, end
+        number = end
 
 
 @lru_cache(maxsize=10_000)
@@ -156,65 +376,140 @@ def stop_word_form(word: str) -> str:
     return fold(strip_elision(word))
 
 
+class FrenchTokenizer(RegexTokenizer):
+    """Words as WORD_PATTERN cuts them, each a token of its own that knows its paragraph
+    (`paragraph`, counted from 0 at each blank line) and takes the position of its rank in
+    it from `paragraph * PARAGRAPH_STRIDE` on."""
+
+    def __init__(self) -> None:
+        super().__init__(WORD_PATTERN)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        if not tokenize:
+            yield from super().__call__(
+                value, positions, chars, keeporiginal, removestops, start_pos, start_char,
+                tokenize, mode, **kwargs)
+            return
+        for paragraph, (start, end) in enumerate(_paragraphs(value)):
+            for rank, match in enumerate(self.expression.finditer(value, start, end)):
+                t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+                t.text, t.boost, t.stopped, t.paragraph = match.group(), 1.0, False, paragraph
+                if keeporiginal:
+                    t.original = t.text
+                if positions:
+                    t.pos = start_pos + paragraph * PARAGRAPH_STRIDE + rank
+                if chars:
+                    t.startchar, t.endchar = start_char + match.start(), start_char + match.end()
+                yield t
+
+
+def _paragraphs(value: str) -> Iterator[tuple[int, int]]:
+    """The (start, end) of each paragraph of `value`, as `_PARAGRAPH_BREAK.split` cuts it."""
+    start = 0
+    for found in _PARAGRAPH_BREAK.finditer(value):
+        yield start, found.start()
+        start = found.end()
+    yield start, len(value)
+
+
 class FrenchTermFilter(Filter):
-    """Replaces each token's text by its term (`term`), keeping the offsets.
+    """Replaces each token's text by its term (`term`), keeping the offsets; adds the terms
+    of the lexicon's forms of several words, and gives Roman numerals after a name theirs.
 
     Stop words are removed with their positions, as Whoosh's StopFilter(renumber=True)
     does, because Whoosh builds a quoted phrase from its remaining words as adjacent terms:
     "président de la République" must match the text it was copied from. Where Whoosh asks
     to keep stop words (`removestops=False`), they come marked `stopped`.
+
+    The first kept word of a paragraph is at `paragraph * PARAGRAPH_STRIDE`, the next ones
+    follow it. A form of several words (`Nations unies`) adds its entity term before its
+    first word, at the position the next kept word takes, spanning the form's characters;
+    its stop words count (`Organisation des Nations unies`). Query
+    text gets no such term: Whoosh makes a phrase of a query's terms in their order, and
+    query.py searches a whole form as its entity (`phrase_entity`).
     """
 
     def __call__(self, tokens):
-        pos = None
-        for t in tokens:
-            text = term(t.text)
-            if text is None:
-                if not t.removestops and (kept := stop_word_form(t.text)):
-                    t.text, t.stopped = kept, True
-                    yield t
-                continue
-            if t.positions:
-                pos = t.pos if pos is None else pos + 1
-                t.pos = pos
-            t.text, t.stopped = text, False
-            yield t
+        for _, paragraph in itertools.groupby(tokens, _paragraph_of):
+            tokens = list(paragraph)
+            query = tokens[0].mode == "query"
+            words = [t.text for t in tokens]
+            infos = [_word_info(word, query) for word in words]
+            # The first word of a paragraph is at its start: `paragraph * PARAGRAPH_STRIDE`.
+            pos = tokens[0].pos - 1 if tokens[0].positions else None
+            form_end = 0
+            for i, t in enumerate(tokens):
+                text, _, kind = infos[i]
+                if kind > _NAME:
+                    text, form_end, found = _in_context(infos, words, i, form_end)
+                    if found is not None and not query:
+                        start, length, entity_term = found
+                        entity = tokens[start].copy()
+                        entity.text, entity.stopped = entity_term, False
+                        if t.positions:
+                            entity.pos = pos + 1
+                        if t.chars:
+                            entity.endchar = tokens[start + length - 1].endchar
+                        yield entity
+                if text is None:
+                    if not t.removestops and (kept := stop_word_form(t.text)):
+                        t.text, t.stopped = kept, True
+                        yield t
+                    continue
+                if t.positions:
+                    pos += 1
+                    t.pos = pos
+                t.text, t.stopped = text, False
+                yield t
+
+
+def _paragraph_of(token: Token) -> int:
+    return getattr(token, "paragraph", 0)
 
 
 def french_analyzer():
     """The one analyzer of the product: words cut by a regex, then their terms (`term`)."""
-    return RegexTokenizer(WORD_PATTERN) | FrenchTermFilter()
+    return FrenchTokenizer() | FrenchTermFilter()
 
 
 _FRENCH_ANALYZER = french_analyzer()
-_WORD = re.compile(WORD_PATTERN)
 
 
 class FrenchPositions(Positions):
     """Whoosh's `Positions` postings of a text field, computed in one loop when the field's
-    analyzer is `french_analyzer()`: words cut by the same pattern, their `term`s, and the
-    positions `FrenchTermFilter` gives (the first kept word keeps its own, the next ones
-    follow it), without a Token object per word. The same terms, counts, weights and bytes
-    as `Positions` through the analyzer (a test compares them); any other analyzer or
-    option goes through `Positions`.
+    analyzer is `french_analyzer()`: words cut by the same pattern, paragraph by paragraph,
+    their `term`s, and the positions `FrenchTermFilter` gives, without a Token object per
+    word. The same terms, counts, weights and bytes as `Positions` through the analyzer (a
+    test compares them); any other analyzer or option goes through `Positions`.
     """
 
     def word_values(self, value, analyzer, **kwargs):
         if (not isinstance(value, str) or kwargs.keys() - {"mode"}
+                or kwargs.get("mode") == "query"
                 or not (analyzer is _FRENCH_ANALYZER or analyzer == _FRENCH_ANALYZER)):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         positions: dict[str, list[int]] = {}
-        pos = None
-        for index, text in enumerate(map(term, _WORD.findall(value))):
-            if text is None:
-                continue
-            pos = index if pos is None else pos + 1
-            found = positions.get(text)
-            if found is None:
-                positions[text] = [pos]
-            else:
-                found.append(pos)
+        for paragraph, text_of_paragraph in enumerate(_PARAGRAPH_BREAK.split(value)):
+            words = _WORD.findall(text_of_paragraph)
+            infos = list(map(_text_word_info, words))
+            pos = paragraph * PARAGRAPH_STRIDE - 1
+            form_end = 0
+            for i, (text, _, kind) in enumerate(infos):
+                if kind > _NAME:
+                    text, form_end, found = _in_context(infos, words, i, form_end)
+                    if found is not None:
+                        positions.setdefault(found[2], []).append(pos + 1)
+                if text is None:
+                    continue
+                pos += 1
+                found = positions.get(text)
+                if found is None:
+                    positions[text] = [pos]
+                else:
+                    found.append(pos)
         boost = self.field_boost
         for text, poslist in positions.items():
             if len(poslist) == 1:  # most words of a text

@@ -64,7 +64,7 @@ def _word(word: str, parsed, reader, vocabulary, forms) -> ExplainedWord:
     terms = []
     for (origin, term), fieldnames in searched.items():
         documents = _documents(reader, fieldnames, term)
-        if origin in ("exact", "truncated"):
+        if origin in ("exact", "truncated") or any(map(is_surface_field, fieldnames)):
             term_forms = (FormCount(term, vocabulary.get(term, documents)),)
         else:
             term_forms = tuple(forms().get(term, ()))
@@ -81,8 +81,11 @@ def _terms(leaf, reader, own_terms: set[str]):
     if isinstance(leaf, wq.Phrase):
         yield from (("exact", word) for word in leaf.words)
     elif isinstance(leaf, wq.FuzzyTerm):
+        # Over the words as written (a surface field), the typed word's own forms are left
+        # out: its term already stands for them.
         yield from (("fuzzy", word) for word in sorted(expanded_words(leaf, reader))
-                    if word not in own_terms)
+                    if word not in own_terms
+                    and not (surface and analysis.term(word, query=True) in own_terms))
     elif isinstance(leaf, (wq.Prefix, wq.Wildcard)):
         yield from (("truncated", word) for word in sorted(expanded_words(leaf, reader)))
     elif type(leaf) is wq.Term:

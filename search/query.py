@@ -36,7 +36,7 @@ from whoosh.query import spans
 from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import stem, term
+from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, SURFACE_FIELDS, category_key
@@ -126,6 +126,7 @@ def normalize_query(text: str) -> str:
     if any(t.kind == "quote" for t in tokens):
         raise QuerySyntaxError('Unbalanced quote: close the phrase with another ".')
     _check_parentheses(tokens)
+    tokens = _grouped(tokens)
     out: list[str] = []
     previous = "start"  # the kind of the last meaningful token, for operator checks
     fuzzy_words = 0
@@ -167,6 +168,42 @@ def query_words(text: str) -> list[str]:
             else:
                 words.append(token.text)
     return words
+
+
+def _grouped(tokens: list[_Token]) -> list[_Token]:
+    """Plain words that are searched as one (a lexicon form of several words such as
+    `Nations unies`, a name and its Roman numeral such as `Mohammed VI`:
+    `analysis.query_word_groups`) joined into one word by hyphens, as `États-Unis` is
+    written: Whoosh's parser would analyze them one at a time. Quoted phrases stay."""
+    out: list[_Token] = []
+    i = 0
+    while i < len(tokens):
+        if not _is_plain_word(tokens[i]):
+            out.append(tokens[i])
+            i += 1
+            continue
+        run = [i]  # plain words separated by single spaces
+        while (run[-1] + 2 < len(tokens) and tokens[run[-1] + 1].kind == "space"
+               and _is_plain_word(tokens[run[-1] + 2])):
+            run.append(run[-1] + 2)
+        words = [tokens[j].text for j in run]
+        groups = dict(query_word_groups(words))
+        k = 0
+        while k < len(run):
+            end = groups.get(k, k + 1)
+            out.append(_Token("word", "-".join(words[k:end])) if end > k + 1 else tokens[run[k]])
+            if end < len(run):
+                out.append(tokens[run[end] - 1])
+            k = end
+        i = run[-1] + 1
+    return out
+
+
+def _is_plain_word(token: _Token) -> bool:
+    """A word without operator, field, exclusion, truncation or fuzziness."""
+    text = token.text
+    return (token.kind == "word" and text not in _OPERATORS and not text.startswith("-")
+            and not any(ch in text for ch in ":~*?"))
 
 
 def _append(out: list[str], text: str) -> None:
@@ -981,19 +1018,28 @@ class _FrenchParser(qparser.QueryParser):
             # A stop word or symbol with `~` gives an empty group, which takes the
             # attributes Whoosh's fuzzy plugin sets and then vanishes from the query.
             return _fuzzy_word(self.schema, fieldname, text, boost) or wq.Or([])
+        if termclass is wq.Term and (entity := phrase_entity(text)) is not None:
+            # `États-Unis`, `Nations-unies` (grouped by `_grouped`): the entity, in any form.
+            return wq.Term(fieldname, entity, boost=boost)
         return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
 
 def _fuzzy_word(schema, fieldname: str, text: str, boost: float) -> _RankedFuzzy | None:
     """`word~` in one field: the word's own term (its stem, or its lexicon entry), and the
-    stems one edit away weighing `FUZZY_WEIGHT` of it; None for a stop word or symbol."""
+    words as written one edit away (in the field's surface twin, where the lexicon's words
+    keep their spelling: `Tokarev~` finds `Tokayev`) weighing `FUZZY_WEIGHT` of it; None
+    for a stop word or symbol."""
     terms = list(schema[fieldname].process_text(text, mode="query"))
     if len(terms) != 1:
         return None
     own = terms[0]
-    # A lexicon entry's neighbours are other entries: the word's stem has the spellings.
-    near = stem(fold(strip_elision(text))) if own.startswith(ENTITY_MARK) else own
-    fuzzy = _FirstLetterFuzzyTerm(fieldname, near, boost * FUZZY_WEIGHT)
+    if fieldname in SURFACE_FIELDS and SURFACE_FIELDS[fieldname] in schema:
+        fuzzy = _FirstLetterFuzzyTerm(SURFACE_FIELDS[fieldname], fold(strip_elision(text)),
+                                      boost * FUZZY_WEIGHT)
+    else:
+        # A lexicon entry's neighbours are other entries: the word's stem has the spellings.
+        near = stem(fold(strip_elision(text))) if own.startswith(ENTITY_MARK) else own
+        fuzzy = _FirstLetterFuzzyTerm(fieldname, near, boost * FUZZY_WEIGHT)
     fuzzy.typed = text
     return _RankedFuzzy([wq.Term(fieldname, own, boost=boost), fuzzy])
 
@@ -1191,9 +1237,8 @@ def _check_date(name: str, value: str) -> None:
 # parser groups their two sides (`_ProximityPlugin`), and `Proximity` matches them field by
 # field with Whoosh's span matchers.
 
-# The analyzer's contract (search.analysis): paragraph k's words are at positions from
-# k * PARAGRAPH_STRIDE on, so two words are in the same paragraph when pos // stride is.
-PARAGRAPH_STRIDE = 100_000
+# The analyzer's paragraphs (search.analysis.PARAGRAPH_STRIDE): two words are in the same
+# paragraph when their positions // PARAGRAPH_STRIDE are equal.
 NEAR_DEFAULT = 10
 NEAR_MAX = 1000
 _NEAR = re.compile(r"\A(?:NEAR|[wW])/(?P<distance>[^/]*)\Z")
@@ -1300,6 +1345,8 @@ def _spanned(query: wq.Query, fieldname: str, reader) -> wq.Query | None:
         raise QuerySyntaxError(_PROXIMITY_SIDES)
     if isinstance(query, wq.Phrase) and query.fieldname == surface_field(fieldname):
         return _stemmed_phrase(query, fieldname)
+    if isinstance(query, _Expansion) and query.fieldname == surface_field(fieldname):
+        return _stemmed_expansion(query, fieldname, reader)
     if query.field() != fieldname:
         return None
     if type(query) is wq.Term or isinstance(query, wq.Phrase):
@@ -1319,6 +1366,17 @@ def _stemmed_phrase(phrase: wq.Phrase, fieldname: str) -> wq.Query:
     if len(terms) == 1:
         return wq.Term(fieldname, terms[0])
     return wq.Phrase(fieldname, terms)
+
+
+def _stemmed_expansion(expansion: _Expansion, fieldname: str, reader) -> wq.Query:
+    """A truncated word, expanded over the words as written, searched in `fieldname` by
+    their terms (`mar*`: `maroc` and `marocaines` as the Morocco term, `marche`...)."""
+    terms = sorted({found for _, word in expansion.expanded_terms(reader)
+                    if (found := term(word if isinstance(word, str) else word.decode()))})
+    if not terms:
+        return wq.NullQuery
+    leaves = [wq.Term(fieldname, text) for text in terms]
+    return leaves[0] if len(leaves) == 1 else spans.SpanOr(leaves)
 
 
 _PROXIMITY_SIDES = ("NEAR and SAME take a word, a \"phrase\", a truncated or fuzzy word or "

@@ -18,13 +18,11 @@ from functools import lru_cache
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.formats import Positions
 
-from search.analysis import _encode_positions, _one_position
+from search.analysis import PARAGRAPH_STRIDE, _encode_positions, _one_position
 from search.words import WORD_PATTERN, fold, strip_elision
 
-# TODO(analyzer): import PARAGRAPH_STRIDE from search.analysis once its branch has landed;
-# the contract gives it this value. The words of paragraph k get positions from
-# k * PARAGRAPH_STRIDE on, so a phrase never spans two paragraphs.
-PARAGRAPH_STRIDE = 100_000
+# The words of paragraph k get positions from k * PARAGRAPH_STRIDE on, as in the stemmed
+# fields, so a phrase never spans two paragraphs.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WORD = re.compile(WORD_PATTERN)
 

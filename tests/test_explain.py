@@ -40,8 +40,8 @@ STEM = analysis.term("coopération")
         ("coop*", [("coop*", [("cooperation", "truncated", 2, [("cooperation", 2)]),
                               ("cooper", "truncated", 1, [("cooper", 1)])])]),
         ("Tokayev~", [("Tokayev~", [
-            (analysis.term("Tokayev"), "stem", 1, [("tokayev", 1)]),
-            (analysis.term("Tokarev"), "fuzzy", 1, [("tokarev", 1)])])]),
+            ("@tokaiev", "lexicon", 1, [("tokayev", 1)]),
+            ("tokarev", "fuzzy", 1, [("tokarev", 1)])])]),
         ("title:Rabat la", [("title:Rabat", [(analysis.term("Rabat"), "stem", 1,
                                               [("rabat", 1)])]),
                             ("la", [])]),
