@@ -220,11 +220,14 @@ def check(index_dir: Path) -> None:
 @click.option("--since", metavar="DATE",
               help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")
 @click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
+@click.option("--copies", is_flag=True,
+              help="Show every copy of a dispatch as a hit of its own (by default, a group of "
+                   "near-identical articles shows once, its earliest, with \"+N copies\").")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @index_option
 def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
-          category: str | None, since: str | None, until: str | None, as_json: bool,
-          index_dir: Path) -> None:
+          category: str | None, since: str | None, until: str | None, copies: bool,
+          as_json: bool, index_dir: Path) -> None:
     """Search the index. Words are ANDed; also "phrases", OR, NOT, -word, (groups),
     title:/lead:/body:/dateline:/category:/author: fields, word* truncation and word~ fuzzy terms.
 
@@ -233,10 +236,12 @@ def query(words: tuple[str, ...], limit: int, sort: str, source: str | None,
       search query cooperation bilaterale
       search query '"Union interparlementaire"'
       search query 'Tokaiev~ -Rabat'
+      search query maroc --copies
     """
     with _one_line_errors():
         filters = Filters(source=source, category=category, since=since, until=until)
-        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters)
+        results = search(index_dir, " ".join(words), limit=limit, sort=sort, filters=filters,
+                         copies=copies)
     if as_json:
         click.echo(output.results_json(results), nl=False)
     else:

@@ -52,3 +52,7 @@ class QueryTooBroadError(SearchError):
 
 class FilterError(SearchError):
     """A filter (`--source`, `--category`) names something that no article has."""
+
+
+class UnknownArticleError(SearchError):
+    """No article of the index has the id asked for."""

@@ -63,6 +63,23 @@ class Hit:
     url: str | None
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
+    # The ids of the other articles of its group of copies (search.copies), earliest
+    # first, when results show one article per group.
+    copies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One article of a group of copies of a dispatch (`Searcher.copies_of`)."""
+
+    id: str
+    path: str
+    title: str
+    date: str | None
+    source: str | None
+    category: str | None
+    url: str | None
+    similarity: float  # estimated, with the article asked about (1.0 for itself)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TextIO
 
 from search.models import (
+    Copy,
     Hit,
     IndexCheck,
     IndexReport,
@@ -140,9 +141,11 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     if results.partial:
         lines.append("No article contains all the words; showing the best partial matches.")
     noun = "article matches" if results.total == 1 else "articles match"
+    notes = [f"showing {len(results.hits)}"] if len(results.hits) < results.total else []
+    if any(hit.copies for hit in results.hits):
+        notes.append("copies of a dispatch shown once, --copies shows each")
     lines.append(f"{results.total} {noun} «{query}»"
-                 + (f" (showing {len(results.hits)})." if len(results.hits) < results.total
-                    else "."))
+                 + (f" ({'; '.join(notes)})." if notes else "."))
     for hit in results.hits:
         lines.extend(["", *_hit_lines(hit, style)])
     return "\n".join(lines) + "\n"
@@ -151,13 +154,17 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
     about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
-             score]
+             score, hit.copies and f"+{_copies_count(len(hit.copies))}"]
     shown = [visible(part) for part in about if part]
     return [
         f"{hit.rank}. {style.bold(visible(hit.title))}",
         "   " + style.dim(" · ".join(part for part in shown if part)),
         "   " + render(hit.snippet, style),
     ]
+
+
+def _copies_count(count: int) -> str:
+    return f"{count:,} cop{'y' if count == 1 else 'ies'}"
 
 
 def results_json(results: SearchResults) -> str:
@@ -188,11 +195,44 @@ def results_json(results: SearchResults) -> str:
                 "score": hit.score,
                 "snippet": hit.snippet.text,
                 "highlights": [list(span) for span in hit.snippet.highlights],
+                "copies": list(hit.copies),
             }
             for hit in results.hits
         ],
     }
+    return _json(data)
+
+
+def _json(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+
+
+def copies_text(article_id: str, group: tuple[Copy, ...], style: PlainStyle) -> str:
+    """The group of copies of one article (`search show ID --copies`), the earliest first,
+    each with its estimated similarity to the article asked about."""
+    if len(group) <= 1:
+        return f"Article {visible(article_id)} has no copy in the index.\n"
+    count = len(group) - 1
+    lines = [f"Article {visible(article_id)} and its {_copies_count(count)}, "
+             "the earliest first:"]
+    for rank, copy in enumerate(group, start=1):
+        about = [copy.date or "undated", copy.source, copy.category, copy.id,
+                 "this article" if copy.id == article_id else
+                 f"similarity {copy.similarity:.2f}"]
+        lines.extend(["", f"{rank}. {style.bold(visible(copy.title))}",
+                      "   " + style.dim(" · ".join(visible(part) for part in about if part))])
+    return "\n".join(lines) + "\n"
+
+
+def copies_json(article_id: str, group: tuple[Copy, ...]) -> str:
+    """`search show ID --copies --json`: the article's group, each value exact (see
+    `results_json`)."""
+    return _json({"id": article_id, "group": [
+        {"id": copy.id, "path": copy.path, "title": copy.title, "date": copy.date,
+         "source": copy.source, "category": copy.category, "url": copy.url,
+         "similarity": copy.similarity}
+        for copy in group
+    ]})
 
 
 def report_text(report: IndexReport, verbose: bool) -> str:
