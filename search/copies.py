@@ -20,7 +20,10 @@ an article changes the groups by itself (locality-sensitive hashing, as in datas
 signature is cut into BANDS bands of ROWS values, each band gives one term (`band_terms`),
 which the index keeps in its `copy_bands` field beside the stored signature. The articles
 that share a band term with an article are its candidates, each verified against the
-threshold: two articles at 0.8 share a band with probability 0.95, at 0.9 with 0.9995.
+threshold: two articles at 0.8 share a band with probability 0.96, at 0.9 with 0.998.
+Each band term is one more term in the index, and terms of one article each are what
+Whoosh writes slowest: six bands, not more (ten added about 17 % to the CPU time of
+indexing, the signatures alone 2 %: bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 COPY_THRESHOLD = 0.8
 SIGNATURE_SIZE = 128  # MinHash permutations: the estimate's standard error at 0.8 is 0.035
-BANDS = 10  # of ROWS values each, from the signature's first BANDS * ROWS
-ROWS = 6
+BANDS = 6  # of ROWS values each, from the signature's first BANDS * ROWS
+ROWS = 4
 MIN_WORDS = 20
 SEED = 1  # datasketch's default: the permutations every signature is made with
 
@@ -77,15 +80,24 @@ def signature(body: str) -> bytes | None:
 
     Each word is hashed once (CRC-32: the same in every process and on every machine) and
     three consecutive hashes are mixed into a shingle's."""
+    found = shingles(body)
+    if found is None:
+        return None
+    sketch = _sketching()[2]
+    sketch.clear()
+    sketch.update_batch(found)
+    return sketch.hashvalues.astype("<u4").tobytes()
+
+
+def shingles(body: str) -> list[int] | None:
+    """The 32-bit hashes of the body's word 3-grams (None below MIN_WORDS words): the set
+    whose Jaccard similarity the signatures estimate."""
     found = words(body)
     if len(found) < MIN_WORDS:
         return None
-    np, (a, b), sketch = _sketching()
+    np, (a, b), _ = _sketching()
     hashes = np.fromiter(map(zlib.crc32, found), dtype=np.uint64, count=len(found))
-    shingles = (hashes[:-2] * a + hashes[1:-1] * b + hashes[2:]) >> np.uint64(32)
-    sketch.clear()
-    sketch.update_batch(shingles.tolist())
-    return sketch.hashvalues.astype("<u4").tobytes()
+    return ((hashes[:-2] * a + hashes[1:-1] * b + hashes[2:]) >> np.uint64(32)).tolist()
 
 
 def _values(signature: bytes) -> tuple[int, ...]:
@@ -121,6 +133,23 @@ def are_copies(first: bytes | None, second: bytes | None) -> bool:
     return usable(first) and usable(second) and similarity(first, second) >= COPY_THRESHOLD
 
 
+def copy_pairs(signatures: Sequence[bytes | None]) -> Iterator[tuple[int, int]]:
+    """The pairs of positions (i < j) of `signatures` that are copies: those sharing a band
+    term, verified, as the index finds them."""
+    filed: dict[str, list[int]] = {}
+    for at, found in enumerate(signatures):
+        if not usable(found):
+            continue
+        verified = set()
+        for term in band_terms(found):
+            for other in filed.setdefault(term, []):
+                if other not in verified:
+                    verified.add(other)
+                    if are_copies(signatures[other], found):
+                        yield other, at
+            filed[term].append(at)
+
+
 def group(signatures: Sequence[bytes | None]) -> list[list[int]]:
     """The positions of `signatures` grouped as copies, each group in the order given and
     the groups in the order of their first member. Copies of copies join one group (the
@@ -133,16 +162,9 @@ def group(signatures: Sequence[bytes | None]) -> list[list[int]]:
             at = parent[at]
         return at
 
-    filed: dict[str, list[int]] = {}
-    for at, found in enumerate(signatures):
-        if not usable(found):
-            continue
-        for term in band_terms(found):
-            for other in filed.setdefault(term, []):
-                if root(other) != root(at) and are_copies(signatures[other], found):
-                    first, second = sorted((root(other), root(at)))
-                    parent[second] = first
-            filed[term].append(at)
+    for first, second in copy_pairs(signatures):
+        first, second = sorted((root(first), root(second)))
+        parent[second] = first
     groups: dict[int, list[int]] = {}
     for at in range(len(signatures)):
         groups.setdefault(root(at), []).append(at)

@@ -55,4 +55,4 @@ class FilterError(SearchError):
 
 
 class UnknownArticleError(SearchError):
-    """No article of the index has the id asked for."""
+    """`search show` was given an id that no article of the index has."""

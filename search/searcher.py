@@ -145,9 +145,8 @@ class Searcher:
         with self._reading():
             docnum = self._searcher.document_number(id=article_id)
             if docnum is None:
-                raise UnknownArticleError(
-                    f"No article has the id '{shown(article_id)}'. `search query WORDS "
-                    "--json` gives the ids of the articles it finds.")
+                raise UnknownArticleError(f"No article has the id '{shown(article_id)}'. "
+                                          "`search query --json` shows the ids.")
             fields = self._searcher.stored_fields(docnum)
             found = [(1.0, fields), *self._copies(docnum, fields)]
             found.sort(key=lambda pair: _earliest(pair[1]))
