@@ -15,7 +15,7 @@ import click
 
 from search import output
 from search.errors import SearchError
-from search.searcher import SORT_ORDERS, Filters, article, search
+from search.searcher import SORT_ORDERS, Filters, article, copies_of, search
 from search.searcher import count as count_articles
 from search.searcher import stream as stream_hits
 from search.views import BUCKETS
@@ -239,6 +239,9 @@ def filter_options(function):
 @click.option("--sort", type=click.Choice(SORT_ORDERS), default="relevance", show_default=True,
               help="Rank by relevance, or newest first.")
 @filter_options
+@click.option("--copies", is_flag=True,
+              help="Show every copy of a dispatch as a hit of its own (by default, a group of "
+                   "near-identical articles shows once, its earliest, with \"+N copies\").")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", "with_explain", is_flag=True,
               help="With --json: what each word searched (see `search explain`).")
@@ -255,8 +258,8 @@ def filter_options(function):
 @click.pass_context
 def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
           source: str | None, category: str | None, since: str | None, until: str | None,
-          as_json: bool, with_explain: bool, facets: bool, every_hit: bool, as_csv: bool,
-          as_jsonl: bool, fields: str, index_dir: Path) -> None:
+          copies: bool, as_json: bool, with_explain: bool, facets: bool, every_hit: bool,
+          as_csv: bool, as_jsonl: bool, fields: str, index_dir: Path) -> None:
     """Search the index. Words are ANDed and find their word family (cooperation finds
     coopérer); also "phrases", OR, NOT, -word, (groups), title:/lead:/body:/dateline:/
     category:/author: fields, word* truncation and word~ fuzzy terms.
@@ -286,6 +289,7 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
       search query maroc --facets
       search query --source afp.com --since 7d
       search query maroc --all --csv --fields id,date,title,url > maroc.csv
+      search query maroc --copies
     """
     text = " ".join(words)
     filters = Filters(source=source, category=category, since=since, until=until)
@@ -303,7 +307,7 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
         return
     with _one_line_errors():
         results = search(index_dir, text, limit=limit, sort=sort, filters=filters,
-                         facets=facets, explain=with_explain)
+                         facets=facets, explain=with_explain, copies=copies)
     if as_json:
         click.echo(output.results_json(results), nl=False)
     else:
@@ -400,9 +404,13 @@ def count(words: tuple[str, ...], by: str, source: str | None, category: str | N
 @cli.command()
 @click.argument("article_id", metavar="ID")
 @click.option("--highlight", metavar="QUERY", help="Mark the words of this query.")
+@click.option("--copies", is_flag=True,
+              help="List the article's group of copies of one dispatch instead, the earliest "
+                   "first, with each one's similarity.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @index_option
-def show(article_id: str, highlight: str | None, as_json: bool, index_dir: Path) -> None:
+def show(article_id: str, highlight: str | None, copies: bool, as_json: bool,
+         index_dir: Path) -> None:
     """Print one whole article: its metadata, then its text paragraph by paragraph (where
     the source had paragraphs), with the words of --highlight marked as `query` marks them.
     ID is the `id` of `search query --json` or of an export.
@@ -411,7 +419,15 @@ def show(article_id: str, highlight: str | None, as_json: bool, index_dir: Path)
     Examples:
       search show 004_4f1f39c146262a98.txt --highlight 'securite alimentaire'
       search show 'orangesum.jsonl#18790' --json
+      search show 'orangesum.jsonl#18790' --copies
     """
+    if copies:
+        with _one_line_errors():
+            group = copies_of(index_dir, article_id)
+        click.echo(output.copies_json(article_id, group) if as_json
+                   else output.copies_text(article_id, group, output.style_for(sys.stdout)),
+                   nl=False)
+        return
     with _one_line_errors():
         view = article(index_dir, article_id, highlight)
     if as_json:

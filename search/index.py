@@ -30,7 +30,7 @@ from search.ingest import (
     survey,
 )
 from search.models import Article, IndexReport, Skipped, Unchanged
-from search.schema import document_fields
+from search.schema import copy_fields, document_fields
 from search.store import (
     FileEntry,
     current_generation,
@@ -81,6 +81,9 @@ class _Writer:
         self.files = files
         self.tally = tally
         self.owner = {id: key for key, entry in files.items() for id in entry.articles}
+        # An index built before copies were grouped has no field for them: it gets them
+        # when it is rebuilt, and its articles are each a group of one until then.
+        self.copies = "copy_bands" in ix.schema
 
     def __enter__(self) -> _Writer:
         return self
@@ -94,6 +97,12 @@ class _Writer:
                 self.writer.cancel()
             except Exception:  # the error that stopped the write is the one to tell
                 pass
+
+    def _fields(self, article: Article) -> dict:
+        fields = document_fields(article)
+        if self.copies:
+            fields.update(copy_fields(article))
+        return fields
 
     def remove_file(self, key: str) -> None:
         for article_id in self.files.pop(key).articles:
@@ -134,10 +143,10 @@ class _Writer:
             if isinstance(item, Unchanged) or old.get(item.id) == digest:
                 self.tally.unchanged += 1
             elif item.id in old:
-                self.writer.update_document(**document_fields(item))
+                self.writer.update_document(**self._fields(item))
                 self.tally.updated += 1
             else:
-                self.writer.add_document(**document_fields(item))
+                self.writer.add_document(**self._fields(item))
                 self.owner[item.id] = key
                 self.tally.added += 1
         for article_id in old.keys() - new.keys():

@@ -64,6 +64,9 @@ class Hit:
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
     body: str | None = None  # the whole text, when an export asks for it
+    # The ids of the other articles of its group of copies (search.copies), earliest
+    # first, when results show one article per group.
+    copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,20 @@ class Facet:
     name: str
     counts: tuple[Count, ...]
     others: int = 0
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One article of a group of copies of a dispatch (`Searcher.copies_of`)."""
+
+    id: str
+    path: str
+    title: str
+    date: str | None
+    source: str | None
+    category: str | None
+    url: str | None
+    similarity: float  # estimated, with the article asked about (1.0 for itself)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import TextIO
 
 from search.models import (
     ArticleView,
+    Copy,
     CountTable,
     ExplainedTerm,
     Explanation,
@@ -164,9 +165,11 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
         lines.append("No article contains all the words; showing the best partial matches.")
     noun = "article matches" if results.total == 1 else "articles match"
     about = f"«{query}»" if query.strip() else "the filters, newest first"
+    notes = [f"showing {len(results.hits)}"] if len(results.hits) < results.total else []
+    if any(hit.copies for hit in results.hits):
+        notes.append("copies of a dispatch shown once, --copies shows each")
     lines.append(f"{results.total} {noun} {about}"
-                 + (f" (showing {len(results.hits)})." if len(results.hits) < results.total
-                    else "."))
+                 + (f" ({'; '.join(notes)})." if notes else "."))
     if results.suggestions:
         lines.append(_did_you_mean(results).rstrip("\n"))
     for hit in results.hits:
@@ -188,13 +191,17 @@ def _without_facets(results: SearchResults, style: PlainStyle) -> str:
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
     about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
-             score]
+             score, hit.copies and f"+{_copies_count(len(hit.copies))}"]
     shown = [visible(part) for part in about if part]
     return [
         f"{hit.rank}. {style.bold(visible(hit.title))}",
         "   " + style.dim(" · ".join(part for part in shown if part)),
         "   " + render(hit.snippet, style),
     ]
+
+
+def _copies_count(count: int) -> str:
+    return f"{count:,} cop{'y' if count == 1 else 'ies'}"
 
 
 def results_json(results: SearchResults) -> str:
@@ -228,13 +235,14 @@ def results_json(results: SearchResults) -> str:
                 "score": hit.score,
                 "snippet": hit.snippet.text,
                 "highlights": [list(span) for span in hit.snippet.highlights],
+                "copies": list(hit.copies),
             }
             for hit in results.hits
         ],
     }
     if results.facets:  # `--facets`: {"source": {"counts": [{"label", "count"}], "others"}...}
         data["facets"] = facets_data(results.facets)
-    return _translated(json.dumps(data, ensure_ascii=False), _JSON_SAFE) + "\n"
+    return _json(data)
 
 
 def explanation_text(explanation: Explanation) -> str:
@@ -265,8 +273,7 @@ def _term_line(term: ExplainedTerm) -> str:
 
 def explanation_json(explanation: Explanation) -> str:
     """`search explain --json`: the query and each word's terms, every form listed."""
-    data = _explanation_data(explanation)
-    return json.dumps(data, ensure_ascii=False).translate(_JSON_SAFE) + "\n"
+    return _json(_explanation_data(explanation))
 
 
 def _explanation_data(explanation: Explanation) -> dict:
@@ -282,6 +289,39 @@ def _explanation_data(explanation: Explanation) -> dict:
             for word in explanation.words
         ],
     }
+
+
+def _json(data: dict) -> str:
+    """`data` as one line of JSON that prints safely (see `results_json`)."""
+    return _translated(json.dumps(data, ensure_ascii=False), _JSON_SAFE) + "\n"
+
+
+def copies_text(article_id: str, group: tuple[Copy, ...], style: PlainStyle) -> str:
+    """The group of copies of one article (`search show ID --copies`), the earliest first,
+    each with its estimated similarity to the article asked about."""
+    if len(group) <= 1:
+        return f"Article {visible(article_id)} has no copy in the index.\n"
+    count = len(group) - 1
+    lines = [f"Article {visible(article_id)} and its {_copies_count(count)}, "
+             "the earliest first:"]
+    for rank, copy in enumerate(group, start=1):
+        about = [copy.date or "undated", copy.source, copy.category, copy.id,
+                 "this article" if copy.id == article_id else
+                 f"similarity {copy.similarity:.2f}"]
+        lines.extend(["", f"{rank}. {style.bold(visible(copy.title))}",
+                      "   " + style.dim(" · ".join(visible(part) for part in about if part))])
+    return "\n".join(lines) + "\n"
+
+
+def copies_json(article_id: str, group: tuple[Copy, ...]) -> str:
+    """`search show ID --copies --json`: the article's group, each value exact (see
+    `results_json`)."""
+    return _json({"id": article_id, "group": [
+        {"id": copy.id, "path": copy.path, "title": copy.title, "date": copy.date,
+         "source": copy.source, "category": copy.category, "url": copy.url,
+         "similarity": copy.similarity}
+        for copy in group
+    ]})
 
 
 def report_text(report: IndexReport, verbose: bool) -> str:
@@ -467,10 +507,6 @@ def _csv_safe(text: str) -> str:
     control or invisible character as in `visible`."""
     return "\n".join("\t".join(visible(piece) for piece in line.split("\t"))
                      for line in text.split("\n"))
-
-
-def _json(data) -> str:
-    return _translated(json.dumps(data, ensure_ascii=False), _JSON_SAFE) + "\n"
 
 
 def article_text(view: ArticleView, style: PlainStyle) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from unidecode import unidecode
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from search.analysis import FrenchPositions, french_analyzer
+from search.copies import band_terms, signature
 from search.models import Article
 from search.surface import SurfacePositions, surface_analyzer, surface_field
 
@@ -52,6 +53,10 @@ def build_schema() -> Schema:
         category_key=ID(sortable=True),
         url=STORED(),
         date=ID(stored=True, sortable=True),
+        # Copies of one dispatch (search.copies): the body's MinHash signature, and the
+        # terms its bands are found under.
+        copy_signature=STORED(),
+        copy_bands=KEYWORD(),
     )
 
 
@@ -77,3 +82,12 @@ def document_fields(article: Article) -> dict[str, str]:
     }
     fields.update({surface: fields[name] for name, surface in SURFACE_FIELDS.items()})
     return {name: value for name, value in fields.items() if value}
+
+
+def copy_fields(article: Article) -> dict[str, object]:
+    """The fields by which an article's copies find it: none for a body too short to have
+    a signature."""
+    found = signature(article.body)
+    if found is None:
+        return {}
+    return {"copy_signature": found, "copy_bands": " ".join(band_terms(found))}

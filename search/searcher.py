@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import heapq
 import itertools
@@ -21,6 +22,14 @@ from whoosh import query as wq
 from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search import analysis, views
+from search.copies import (
+    COPY_THRESHOLD,
+    band_terms,
+    earliest_first,
+    group,
+    similarity,
+    usable,
+)
 from search.dates import resolve_date
 from search.errors import (
     FilterError,
@@ -31,7 +40,16 @@ from search.errors import (
 )
 from search.explain import explain as explain_query
 from search.explain import forms_by_term
-from search.models import ArticleView, CountTable, Explanation, Facet, Hit, SearchResults, Snippet
+from search.models import (
+    ArticleView,
+    Copy,
+    CountTable,
+    Explanation,
+    Facet,
+    Hit,
+    SearchResults,
+    Snippet,
+)
 from search.query import (
     BestOfFields,
     ScoredList,
@@ -95,10 +113,15 @@ class Searcher:
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
         filters: Filters = Filters(), facets: bool = False, explain: bool = False,
+        copies: bool = False,
     ) -> SearchResults:
         """Articles matching every word of `text`; if none does, the best partial matches.
         With `facets`, the top sources, categories and years of all of them; with
-        `explain`, what each word searched (`explain`)."""
+        `explain`, what each word searched (`explain`).
+
+        One article per group of copies of a dispatch (`search.copies`), carrying the ids
+        of the others, unless `copies`: then every copy is a hit of its own. `total`
+        counts articles, copies included, either way."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         schema = self._ix.schema
@@ -107,18 +130,24 @@ class Searcher:
         if not text.strip() and restriction is not None:
             return self._listing(text, restriction, limit, filters, facets)
         query = parse_query(text, schema)
+        depth = limit if copies or "copy_bands" not in schema else _window(limit)
         with self._reading():
             self._check_known(filters)
-            results = self._run(query, limit, sort, restriction)
+            results = self._run(query, depth, sort, restriction)
             partial = False
             if results.scored_length() == 0 and _has_several_terms(query):
                 query = parse_query(text, schema, match_all=False)
-                results = self._run(query, limit, sort, restriction)
+                results = self._run(query, depth, sort, restriction)
                 partial = results.scored_length() > 0
             if sort == "relevance":
-                self._rerank(results, query, limit)
-            hits = tuple(_hit(rank, hit, sort == "relevance")
-                         for rank, hit in enumerate(results, start=1))
+                self._rerank(results, query, depth)
+            if depth == limit:
+                hits = tuple(_hit(rank, hit, sort == "relevance")
+                             for rank, hit in enumerate(results, start=1))
+            else:
+                hits = self._one_per_group(results, limit, sort == "relevance",
+                                           lambda depth: self._ranked(query, depth, sort,
+                                                                      restriction))
             found = len(results)
             closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
                        if partial or found <= FEW_HITS else [])
@@ -258,6 +287,67 @@ class Searcher:
         if closest:
             message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
         return message + " `search query --json` shows the ids."
+
+    def _ranked(self, query, depth: int, sort: str, restriction):
+        """The best `depth` hits, ranked as `search` ranks them."""
+        results = self._run(query, depth, sort, restriction)
+        if sort == "relevance":
+            self._rerank(results, query, depth)
+        return results
+
+    def _one_per_group(self, results, limit: int, scored: bool, deeper) -> tuple[Hit, ...]:
+        """The first `limit` groups of copies among the ranked `results`, each shown by its
+        earliest article (`search.copies.earliest_first`) at the rank of its best, with
+        the ids of the group's other articles in the index. The hits are read deeper
+        (`deeper(depth)`) until `limit` groups are found or none is left."""
+        while True:
+            docnums = [docnum for _, docnum in results.top_n]
+            stored = [self._searcher.stored_fields(docnum) for docnum in docnums]
+            groups = group([fields.get("copy_signature") for fields in stored])
+            if len(groups) >= limit or len(docnums) >= len(results):
+                break
+            results = deeper(2 * len(docnums))
+        hits = []
+        for rank, members in enumerate(groups[:limit], start=1):
+            shown = min(members, key=lambda at: _earliest(stored[at]))
+            others = {stored[at]["id"]: stored[at] for at in members if at != shown}
+            others.update((fields["id"], fields) for _, fields in
+                          self._copies(docnums[shown], stored[shown]))
+            hit = _hit(rank, results[shown], scored)
+            hits.append(dataclasses.replace(hit, copies=tuple(
+                sorted(others, key=lambda id: _earliest(others[id])))))
+        return tuple(hits)
+
+    def copies_of(self, article_id: str) -> tuple[Copy, ...]:
+        """The group of copies of an article (`search.copies`): the article itself and every
+        article whose body is a near-duplicate of its own, earliest first."""
+        with self._reading():
+            docnum = self._searcher.document_number(id=article_id)
+            if docnum is None:
+                raise UnknownArticleError(self._unknown_id(article_id))
+            fields = self._searcher.stored_fields(docnum)
+            found = [(1.0, fields), *self._copies(docnum, fields)]
+            found.sort(key=lambda pair: _earliest(pair[1]))
+            return tuple(_copy(fields, similarity) for similarity, fields in found)
+
+    def _copies(self, docnum: int, fields: dict) -> list[tuple[float, dict]]:
+        """(similarity, stored fields) of the other articles whose bodies are copies of the
+        one of `docnum`: those sharing a band term with it, verified."""
+        mine = fields.get("copy_signature")
+        if not usable(mine):
+            return []
+        bands = wq.Or([wq.Term("copy_bands", term) for term in band_terms(mine)])
+        found = []
+        for other in self._searcher.docs_for_query(bands):
+            if other == docnum:
+                continue
+            theirs = self._searcher.stored_fields(other)
+            if not usable(theirs.get("copy_signature")):
+                continue
+            score = similarity(mine, theirs["copy_signature"])
+            if score >= COPY_THRESHOLD:
+                found.append((round(score, 3), theirs))
+        return found
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query
@@ -442,17 +532,40 @@ def open_searcher(index_dir: Path) -> Iterator[Searcher]:
 def search(
     index_dir: Path, text: str, *, limit: int = 10, sort: str = "relevance",
     filters: Filters = Filters(), facets: bool = False, explain: bool = False,
+    copies: bool = False,
 ) -> SearchResults:
     """One query on the index in `index_dir` (see `Searcher.search`)."""
     with open_searcher(index_dir) as searcher:
         return searcher.search(text, limit=limit, sort=sort, filters=filters, facets=facets,
-                               explain=explain)
+                               explain=explain, copies=copies)
 
 
 def explain(index_dir: Path, text: str) -> Explanation:
     """What each word of `text` searches in the index in `index_dir` (`Searcher.explain`)."""
     with open_searcher(index_dir) as searcher:
         return searcher.explain(text)
+def copies_of(index_dir: Path, article_id: str) -> tuple[Copy, ...]:
+    """The group of copies of one article of the index in `index_dir` (see
+    `Searcher.copies_of`)."""
+    with open_searcher(index_dir) as searcher:
+        return searcher.copies_of(article_id)
+
+
+def _window(limit: int) -> int:
+    """How many hits are read first to find `limit` groups of copies: most groups are one
+    article, and a few groups of several fill the rest; read deeper if not."""
+    return max(2 * limit, limit + 20)
+
+
+def _earliest(fields: dict) -> tuple:
+    return earliest_first(fields.get("date"), fields["id"])
+
+
+def _copy(fields: dict, similarity: float) -> Copy:
+    return Copy(id=fields["id"], path=fields["path"], title=fields.get("title", ""),
+                date=fields.get("date"), source=fields.get("source"),
+                category=fields.get("category"), url=fields.get("url"),
+                similarity=similarity)
 
 
 def _ranked_terms(query) -> list[str]:

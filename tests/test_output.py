@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import time
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from search.errors import CorpusError, QuerySyntaxError
 from search.models import (
+    Copy,
     Count,
     Hit,
     IndexReport,
@@ -20,6 +22,8 @@ from search.models import (
 from search.output import (
     PlainStyle,
     TerminalStyle,
+    copies_json,
+    copies_text,
     error_line,
     render,
     report_text,
@@ -180,7 +184,7 @@ def test_json_keys_and_values():
         "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
                   "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
-                  "highlights": [[8, 19]]}],
+                  "highlights": [[8, 19]], "copies": []}],
     }
 
 
@@ -453,3 +457,49 @@ def test_check_fields_refuses(text):
     with pytest.raises(ValueError, match="the fields are: id,date,source,category,title,url,"
                                          "path,score,snippet,body."):
         check_fields(text)
+
+
+@pytest.mark.parametrize("copies, total, count_line, about", [
+    ((), 1, "1 article matches «sommet».", ""),
+    (("b",), 2, "2 articles match «sommet» (showing 1; copies of a dispatch shown once, "
+                "--copies shows each).", " · +1 copy"),
+    (("b", "c\x1b[2J"), 9, "9 articles match «sommet» (showing 1; copies of a dispatch shown "
+                          "once, --copies shows each).", " · +2 copies"),
+], ids=["none", "one", "two, more hits"])
+def test_a_hit_with_copies_says_how_many(copies, total, count_line, about):
+    results = dataclasses.replace(_results(copies=copies), total=total)
+    lines = results_text(results, PlainStyle()).splitlines()
+    assert lines[0] == count_line
+    assert lines[3] == ("   2025-04 · afp.com · Rabat · Politique · https://afp.com/a · score 1.50"
+                        + about)
+    assert json.loads(results_json(results))["hits"][0]["copies"] == list(copies)
+
+
+GROUP = (
+    Copy(id="b", path="b.txt", title="Visite\x1b[2J", date="2020-05-01", source="afp.com",
+         category="monde", url=None, similarity=0.91),
+    Copy(id="a", path="a.txt", title="Visite", date=None, source=None, category=None,
+         url="https://a", similarity=1.0),
+)
+
+
+def test_a_group_of_copies_prints_earliest_first_and_safely():
+    assert copies_text("a", GROUP, PlainStyle()) == (
+        "Article a and its 1 copy, the earliest first:\n"
+        "\n"
+        "1. Visite\\x1b[2J\n"
+        "   2020-05-01 · afp.com · monde · b · similarity 0.91\n"
+        "\n"
+        "2. Visite\n"
+        "   undated · a · this article\n")
+    assert copies_text("a\x1b", GROUP[1:], PlainStyle()) == (
+        "Article a\\x1b has no copy in the index.\n")
+
+
+def test_a_group_of_copies_in_json():
+    assert json.loads(copies_json("a", GROUP)) == {"id": "a", "group": [
+        {"id": "b", "path": "b.txt", "title": "Visite\x1b[2J", "date": "2020-05-01",
+         "source": "afp.com", "category": "monde", "url": None, "similarity": 0.91},
+        {"id": "a", "path": "a.txt", "title": "Visite", "date": None, "source": None,
+         "category": None, "url": "https://a", "similarity": 1.0}]}
+    assert "\x1b" not in copies_json("a", GROUP)

@@ -1,0 +1,311 @@
+"""Copies of one dispatch: signatures, groups, and groups in the index as it is updated."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search import copies
+from search.cli import cli
+from search.copies import (
+    BANDS,
+    COPY_THRESHOLD,
+    MIN_WORDS,
+    ROWS,
+    are_copies,
+    band_terms,
+    earliest_first,
+    group,
+    signature,
+    similarity,
+)
+from search.errors import UnknownArticleError
+from search.index import update
+from search.searcher import copies_of, open_searcher, search
+
+from .conftest import write_export
+
+# A wire dispatch of 13 sentences (about 230 words).
+DISPATCH = (
+    "Le ministre marocain des Affaires étrangères a reçu mardi à Rabat son homologue "
+    "mauritanien pour une visite de travail de deux jours. Les deux responsables ont passé en "
+    "revue l'état de la coopération bilatérale et les moyens de la renforcer dans les domaines "
+    "de l'énergie, de la pêche et des transports. Ils ont également évoqué la situation "
+    "sécuritaire au Sahel, où plusieurs groupes armés multiplient les attaques depuis le début "
+    "de l'année. Selon un communiqué du ministère publié dans la soirée, les deux pays sont "
+    "convenus de tenir la prochaine commission mixte à Nouakchott avant la fin de l'année. "
+    "Le volume des échanges commerciaux entre le Maroc et la Mauritanie a atteint l'an dernier "
+    "près de trois cents millions de dollars, en hausse de douze pour cent. Une nouvelle route "
+    "reliant les deux pays doit être inaugurée au printemps prochain, a précisé le ministre "
+    "mauritanien lors d'une conférence de presse. Les entreprises marocaines sont de plus en "
+    "plus présentes dans les secteurs de la banque et des télécommunications en Mauritanie. "
+    "Les deux ministres ont aussi signé un accord sur la formation des diplomates. Cette visite "
+    "intervient quelques semaines après celle du chef du gouvernement marocain à Nouakchott. "
+    "Les relations entre les deux voisins ont connu des hauts et des bas au cours des dernières "
+    "décennies. Elles se sont nettement améliorées depuis deux ans, selon les observateurs. "
+    "La question du Sahara occidental reste toutefois un sujet sensible entre les deux capitales. "
+    "Le ministre mauritanien doit être reçu mercredi par le chef du gouvernement."
+)
+# The same dispatch, one sentence rewritten (an update of its figures).
+UPDATED = DISPATCH.replace(
+    "a atteint l'an dernier près de trois cents millions de dollars, en hausse de douze pour "
+    "cent.",
+    "a dépassé l'an dernier les trois cent vingt millions de dollars, selon l'office des changes.")
+# Another article on the same country.
+OTHER = (
+    "Le gouvernement a présenté mercredi en Conseil des ministres un projet de loi sur la "
+    "réforme des retraites, qui prévoit un relèvement progressif de l'âge légal de départ et "
+    "une revalorisation des petites pensions. Les syndicats ont aussitôt appelé à une journée "
+    "de grève et de manifestations dans tout le Maroc, dénonçant un texte préparé sans "
+    "concertation. Le ministre de l'Économie a défendu une réforme indispensable à l'équilibre "
+    "des caisses, dont le déficit devrait atteindre quatre milliards de dirhams cette année. "
+    "Le texte sera examiné par le Parlement à partir du mois prochain."
+)
+
+
+@pytest.mark.parametrize("first, second, expected", [
+    (DISPATCH, DISPATCH, True),
+    (DISPATCH, UPDATED, True),
+    (DISPATCH, DISPATCH.replace("’", "'").upper(), True),  # case, apostrophes
+    (DISPATCH, DISPATCH.replace(". ", ".\n\n"), True),  # paragraphs
+    (DISPATCH, DISPATCH + " " + OTHER, False),  # the dispatch with a second story after it
+    (DISPATCH, OTHER, False),
+    (DISPATCH, "", False),
+    ("", "", False),  # empty bodies are not all copies of each other
+    ("Vidéo.", "Vidéo.", False),  # nor are stock lines
+], ids=["identical", "a sentence changed", "case and apostrophes", "paragraphs",
+        "another story added", "another article", "an empty body", "two empty bodies",
+        "a stock line"])
+def test_which_bodies_are_copies(first, second, expected):
+    assert are_copies(signature(first), signature(second)) is expected
+
+
+@pytest.mark.parametrize("body, has_signature", [
+    (" ".join(["mot"] * (MIN_WORDS - 1)), False),
+    (" ".join(["mot"] * MIN_WORDS), True),
+    ("Vidéo : le discours du ministre, en direct.", False),
+    (DISPATCH, True),
+])
+def test_a_body_needs_min_words_for_a_signature(body, has_signature):
+    assert (signature(body) is not None) is has_signature
+
+
+def test_similarity_estimates_the_shingles_jaccard():
+    """One sentence of 13 rewritten: about 17 of some 230 shingles differ."""
+    assert similarity(signature(DISPATCH), signature(UPDATED)) == pytest.approx(0.85, abs=0.07)
+    assert similarity(signature(DISPATCH), signature(OTHER)) < 0.1
+
+
+def test_the_band_figures_of_the_module_doc():
+    """Two bodies at 0.8 share a band term with probability 0.96; at 0.9, 0.998."""
+    def shares(s):
+        return 1 - (1 - s ** ROWS) ** BANDS
+    assert round(shares(COPY_THRESHOLD), 2) == 0.96
+    assert round(shares(0.9), 3) == 0.998
+
+
+def test_band_terms_are_one_a_band_and_equal_for_equal_bodies():
+    terms = band_terms(signature(DISPATCH))
+    assert len(terms) == BANDS == len(set(terms))
+    assert [term.split(".")[0] for term in terms] == [str(band) for band in range(BANDS)]
+    assert terms == band_terms(signature(DISPATCH.upper()))
+    assert not set(terms) & set(band_terms(signature(OTHER)))
+
+
+@pytest.mark.parametrize("bodies, expected", [
+    ([DISPATCH, OTHER, DISPATCH], [[0, 2], [1]]),
+    ([OTHER, DISPATCH, UPDATED, ""], [[0], [1, 2], [3]]),
+    (["", ""], [[0], [1]]),
+    ([], []),
+])
+def test_groups_keep_the_order_given(bodies, expected):
+    assert group([signature(body) for body in bodies]) == expected
+
+
+def test_copies_of_copies_join_one_group(monkeypatch):
+    """a ~ b and b ~ c make one group, even when a and c are not copies."""
+    pairs = {frozenset("ab"), frozenset("bc")}
+    monkeypatch.setattr(copies, "band_terms", lambda signature: ["one band"])
+    monkeypatch.setattr(copies, "are_copies", lambda x, y: frozenset((x, y)) in pairs)
+    monkeypatch.setattr(copies, "usable", lambda signature: True)
+    assert group(["a", "c", "b", "d"]) == [[0, 1, 2], [3]]
+
+
+@pytest.mark.parametrize("articles, earliest", [
+    ([("2020-05-02", "a"), ("2020-05-01", "b")], "b"),
+    ([("2020-05-01", "b"), ("2020-05-01", "a")], "a"),  # same day: the lower id
+    ([(None, "a"), ("2021", "b")], "b"),  # undated last
+    ([("2020", "a"), ("2020-01-01", "b")], "a"),  # a year before any day of it
+])
+def test_a_group_shows_its_earliest_article(articles, earliest):
+    assert min(articles, key=lambda pair: earliest_first(*pair))[1] == earliest
+
+
+@given(st.text(min_size=0, max_size=400))
+def test_a_signature_is_its_own_copy_and_the_same_each_time(body):
+    found = signature(body)
+    assert found == signature(body)
+    if found is not None:
+        assert similarity(found, found) == 1.0
+        assert group([found, found]) == [[0, 1]]
+
+
+@given(st.lists(st.sampled_from([DISPATCH, UPDATED, OTHER, "", OTHER[:200]]), max_size=8))
+def test_groups_partition_the_positions(bodies):
+    groups = group([signature(body) for body in bodies])
+    assert sorted(at for members in groups for at in members) == list(range(len(bodies)))
+    assert [members[0] for members in groups] == sorted(members[0] for members in groups)
+
+
+# In the index
+
+def record(n, body, date="2020-05-02", category="monde", title=None):
+    return {"id": n, "url": f"https://actu.orange.fr/{category}/{n}.html", "category": category,
+            "date": date, "title": title or f"Dépêche {n}", "article": body}
+
+
+def ids(results):
+    return [hit.id for hit in results.hits]
+
+
+@pytest.fixture
+def export(tmp_path):
+    return tmp_path / "export.jsonl"
+
+
+@pytest.mark.parametrize("second, grouped", [
+    (record(2, DISPATCH, category="societe/sante"), True),
+    (record(2, UPDATED), True),
+    (record(2, OTHER + " Le Maroc et la Mauritanie."), False),
+], ids=["the same body under another category", "a sentence changed", "another article"])
+def test_copies_in_the_index_are_one_hit(export, isolated_index, second, grouped):
+    write_export(export, [record(1, DISPATCH), second])
+    update([export], isolated_index)
+    results = search(isolated_index, "Mauritanie")
+    assert results.total == 2
+    if grouped:
+        assert [(hit.id, hit.copies) for hit in results.hits] == [
+            ("export.jsonl#1", ("export.jsonl#2",))]
+    else:
+        assert sorted((hit.id, hit.copies) for hit in results.hits) == [
+            ("export.jsonl#1", ()), ("export.jsonl#2", ())]
+    assert len(search(isolated_index, "Mauritanie", copies=True).hits) == 2
+
+
+def test_a_group_shows_its_earliest_at_the_rank_of_its_best(export, isolated_index):
+    """The later copy has the query's word in its title and ranks first; the group shows
+    the earliest, first."""
+    write_export(export, [record(1, OTHER + " Mauritanie.", title="Retraites"),
+                          record(2, DISPATCH, date="2020-05-03", title="Mauritanie"),
+                          record(3, DISPATCH, date="2020-05-01", title="Visite")])
+    update([export], isolated_index)
+    every = search(isolated_index, "Mauritanie", copies=True)
+    assert ids(every)[0] == "export.jsonl#2"
+    results = search(isolated_index, "Mauritanie")
+    assert [(hit.rank, hit.id, hit.copies) for hit in results.hits] == [
+        (1, "export.jsonl#3", ("export.jsonl#2",)), (2, "export.jsonl#1", ())]
+
+
+def test_more_copies_than_the_first_hits_read(export, isolated_index):
+    """25 copies of one dispatch rank above another article: `limit` groups are still
+    found, read deeper."""
+    records = [record(n, DISPATCH, title="Mauritanie Mauritanie", date=f"2020-05-{n:02}")
+               for n in range(1, 26)]
+    write_export(export, [*records, record(30, OTHER + " Mauritanie.")])
+    update([export], isolated_index)
+    results = search(isolated_index, "Mauritanie", limit=2)
+    assert results.total == 26
+    assert ids(results) == ["export.jsonl#1", "export.jsonl#30"]
+    assert len(results.hits[0].copies) == 24
+    assert len(search(isolated_index, "Mauritanie", limit=2, sort="date").hits) == 2
+
+
+def test_groups_follow_updates(export, isolated_index):
+    """A copy added later joins the group, its removal leaves it, with nothing else
+    rewritten."""
+    write_export(export, [record(1, DISPATCH), record(2, OTHER)])
+    update([export], isolated_index)
+    assert [copy.id for copy in copies_of(isolated_index, "export.jsonl#1")] == [
+        "export.jsonl#1"]
+
+    write_export(export, [record(1, DISPATCH), record(2, OTHER),
+                          record(3, UPDATED, date="2020-05-01", category="societe/sante")])
+    report = update([export], isolated_index)
+    assert (report.added, report.updated) == (1, 0)
+    group = copies_of(isolated_index, "export.jsonl#1")
+    assert [(copy.id, copy.category) for copy in group] == [
+        ("export.jsonl#3", "societe/sante"), ("export.jsonl#1", "monde")]
+    assert group[1].similarity == 1.0 and COPY_THRESHOLD <= group[0].similarity < 1.0
+    assert ids(search(isolated_index, "Mauritanie")) == ["export.jsonl#3"]
+
+    write_export(export, [record(1, DISPATCH), record(2, OTHER)])
+    assert update([export], isolated_index).removed == 1
+    assert [copy.id for copy in copies_of(isolated_index, "export.jsonl#1")] == [
+        "export.jsonl#1"]
+    results = search(isolated_index, "Mauritanie")
+    assert [(hit.id, hit.copies) for hit in results.hits] == [("export.jsonl#1", ())]
+
+
+def test_a_changed_body_leaves_its_group(export, isolated_index):
+    write_export(export, [record(1, DISPATCH), record(2, DISPATCH)])
+    update([export], isolated_index)
+    assert len(copies_of(isolated_index, "export.jsonl#2")) == 2
+    write_export(export, [record(1, DISPATCH), record(2, OTHER)])
+    assert update([export], isolated_index).updated == 1
+    assert len(copies_of(isolated_index, "export.jsonl#2")) == 1
+
+
+def test_copies_of_an_unknown_article(seed_index):
+    with pytest.raises(UnknownArticleError) as raised:
+        copies_of(seed_index, "nowhere.txt")
+    assert str(raised.value) == (
+        "No article has the id 'nowhere.txt'. `search query --json` shows the ids.")
+
+
+def test_an_index_built_without_copy_fields_still_searches_and_updates(
+        export, isolated_index, monkeypatch):
+    """An index of an earlier version has no copy fields: each article is its own group
+    until it is rebuilt, and updates write none."""
+    from whoosh.fields import Schema
+
+    from search import store
+    from search.schema import build_schema
+
+    def earlier_schema():
+        schema = build_schema()
+        return Schema(**{name: schema[name] for name in schema.names()
+                         if not name.startswith("copy_")})
+
+    monkeypatch.setattr(store, "build_schema", earlier_schema)
+    write_export(export, [record(1, DISPATCH), record(2, DISPATCH)])
+    update([export], isolated_index)
+    write_export(export, [record(1, DISPATCH), record(2, DISPATCH), record(3, DISPATCH)])
+    assert update([export], isolated_index).added == 1
+    assert [hit.copies for hit in search(isolated_index, "Mauritanie").hits] == [(), (), ()]
+    assert len(copies_of(isolated_index, "export.jsonl#1")) == 1
+    with open_searcher(isolated_index) as searcher:
+        assert "copy_bands" not in searcher._ix.schema
+
+
+def test_cli_shows_a_group_once_and_every_copy_with_copies(export, isolated_index):
+    write_export(export, [record(1, DISPATCH), record(2, DISPATCH, category="societe/sante"),
+                          record(3, OTHER + " Mauritanie.")])
+    update([export], isolated_index)
+    runner = CliRunner()
+    grouped = runner.invoke(cli, ["query", "Mauritanie"])
+    assert grouped.exit_code == 0
+    assert grouped.output.splitlines()[0] == (
+        "3 articles match «Mauritanie» (showing 2; copies of a dispatch shown once, --copies "
+        "shows each).")
+    assert grouped.output.count("+1 copy") == 1
+    every = runner.invoke(cli, ["query", "Mauritanie", "--copies"])
+    assert every.exit_code == 0
+    assert every.output.splitlines()[0] == "3 articles match «Mauritanie»."
+    assert "+1 copy" not in every.output
+    assert [line.split(" ", 1)[0] for line in every.output.splitlines() if line[:1].isdigit()
+            ][1:] == ["1.", "2.", "3."]
+    hits = json.loads(runner.invoke(cli, ["query", "Mauritanie", "--json"]).output)["hits"]
+    assert sorted((hit["id"], hit["copies"]) for hit in hits) == [
+        ("export.jsonl#1", ["export.jsonl#2"]), ("export.jsonl#3", [])]
