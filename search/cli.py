@@ -16,17 +16,22 @@ from search import output
 from search.errors import SearchError
 from search.searcher import SORT_ORDERS, Filters, search
 
-DEFAULT_INDEX = "index"
-DEFAULT_CORPUS = "seeds"
+
+def _index_dir(_ctx, _param, value: Path | None) -> Path:
+    """The folder named by --index or SEARCH_INDEX, else the user's (`default_index_dir`)."""
+    from search.store import default_index_dir
+
+    return value if value and str(value) else default_index_dir()
+
 
 index_option = click.option(
     "--index",
     "index_dir",
-    default=DEFAULT_INDEX,
-    show_default=True,
     envvar="SEARCH_INDEX",
+    callback=_index_dir,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the index (or set SEARCH_INDEX).",
+    help="Folder of the index (or set SEARCH_INDEX); default $XDG_DATA_HOME/search/index, "
+         "else ~/.local/share/search/index.",
 )
 
 
@@ -93,7 +98,7 @@ def corpus_command(function):
 @corpus_command
 def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
           allow_removal: bool) -> None:
-    """Bring the index up to date with CORPUS folders or files (default: seeds).
+    """Bring the index up to date with CORPUS folders or files.
 
     New articles are added, changed ones updated, and those whose files left an indexed
     folder removed; unchanged files are not read again. Formats: .txt, .html, .jsonl, .json.
@@ -112,7 +117,7 @@ def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: b
 @corpus_command
 def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
             allow_removal: bool) -> None:
-    """Rebuild the index from scratch from CORPUS folders or files (default: seeds).
+    """Rebuild the index from scratch from CORPUS folders or files.
 
     The new index replaces the old one only when it is complete; the old one is not read,
     so this also repairs a damaged index.
@@ -128,7 +133,12 @@ def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose:
 
 def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
            allow_removal: bool) -> None:
-    paths = list(corpus) or [Path(DEFAULT_CORPUS)]
+    if not corpus:
+        command = click.get_current_context().info_name
+        raise click.UsageError(
+            f"Name the folders or files of articles to index: `search {command} PATH...`, "
+            "e.g. `search index seeds/` in the source folder for the bundled examples.")
+    paths = list(corpus)
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
         with _one_line_errors():

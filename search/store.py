@@ -87,6 +87,16 @@ CORRUPTION_ERRORS = (
 )
 
 
+def default_index_dir() -> Path:
+    """The index's folder when neither `--index` nor SEARCH_INDEX names one: the user's
+    data folder (XDG Base Directory: `$XDG_DATA_HOME`, absolute, else `~/.local/share`),
+    the same wherever the command runs."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(data_home):  # the specification: a relative path is ignored
+        data_home = os.path.join(Path.home(), ".local", "share")
+    return Path(data_home) / "search" / "index"
+
+
 def show_folder(index_dir: Path) -> str:
     return f"{index_dir}{os.sep}"
 
@@ -120,7 +130,7 @@ def _generation_to_read(index_dir: Path) -> Path:
                 f"{index_dir} is a file, not an index folder: name another folder with --index."
             )
         raise IndexMissingError(
-            f"No index in {show_folder(index_dir)}. Run `search rebuild` first.")
+            f"No index in {show_folder(index_dir)}: run `search index PATH...` first.")
     name = current_generation(index_dir)
     if name is None:
         raise damaged(index_dir, f"its {CURRENT} file is garbled")

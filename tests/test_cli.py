@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -115,14 +116,46 @@ def test_bad_input_gets_one_line_and_exit_1(run, built, args, message):
 def test_missing_index_says_how_to_build_it(run, isolated_index):
     result = run("query", "maroc")
     assert (result.exit_code, result.output) == (
-        1, f"Error: No index in {isolated_index}/. Run `search rebuild` first.\n"
+        1, f"Error: No index in {isolated_index}/: run `search index PATH...` first.\n"
     )
+
+
+@pytest.mark.parametrize("data_home, expected", [
+    ("{tmp}/data", "{tmp}/data/search/index"),
+    ("", "{tmp}/home/.local/share/search/index"),
+    ("relative/data", "{tmp}/home/.local/share/search/index"),  # XDG: a relative one is ignored
+])
+def test_the_default_index_is_the_users_wherever_the_command_runs(
+        run, tmp_path, monkeypatch, data_home, expected):
+    monkeypatch.delenv("SEARCH_INDEX")
+    monkeypatch.setenv("XDG_DATA_HOME", data_home.format(tmp=tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert run("index", str(SEEDS)).exit_code == 0
+    folder = expected.format(tmp=tmp_path)
+    assert (Path(folder) / "CURRENT").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run("query", "Tachkent").output.startswith("1 article matches")
+    assert not (elsewhere / "index").exists() and not (tmp_path / "index").exists()
+    assert run("stats").output.startswith(f"Index:       {folder}\n")
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_writing_without_a_path_says_what_to_give(run, isolated_index, command):
+    result = run(command)
+    assert (result.exit_code, result.output) == (2, (
+        f"Error: Name the folders or files of articles to index: `search {command} PATH...`, "
+        "e.g. `search index seeds/` in the source folder for the bundled examples. "
+        f"See `search {command} --help`.\n"))
+    assert not isolated_index.exists()
 
 
 def test_index_option_overrides_the_environment(run, built, tmp_path):
     result = run("query", "--index", str(tmp_path / "other"), "maroc")
     assert (result.exit_code, result.output) == (
-        1, f"Error: No index in {tmp_path / 'other'}/. Run `search rebuild` first.\n"
+        1, f"Error: No index in {tmp_path / 'other'}/: run `search index PATH...` first.\n"
     )
 
 

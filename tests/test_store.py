@@ -26,7 +26,7 @@ from .conftest import SEEDS, generations, write_export
 def test_missing_index(tmp_path):
     with pytest.raises(IndexMissingError) as error:
         search(tmp_path / "nowhere", "maroc")
-    assert str(error.value) == f"No index in {tmp_path / 'nowhere'}/. Run `search rebuild` first."
+    assert str(error.value) == f"No index in {tmp_path / 'nowhere'}/: run `search index PATH...` first."
 
 
 @pytest.mark.parametrize(
