@@ -193,14 +193,26 @@ class _ProgressBar:
 
 
 @cli.command()
+@click.option("--sources", "all_sources", is_flag=True,
+              help="List every source: its key, display name and number of articles.")
 @index_option
-def stats(index_dir: Path) -> None:
-    """What the index holds: documents, dates, sources, categories, size, last update."""
+def stats(all_sources: bool, index_dir: Path) -> None:
+    """What the index holds: documents, dates, sources, categories, size, last update.
+
+    A source is known by one key: the domain of its articles' URLs without `www.`
+    (`actu.orange.fr`), else the name their metadata gives, in lower case; its display
+    name is the name most of its articles give (`Orange Actu`), else the key.
+
+    \b
+    Examples:
+      search stats
+      search stats --sources
+    """
     from search.store import stats as index_stats
 
     with _one_line_errors():
         found = index_stats(index_dir)
-    click.echo(output.stats_text(found), nl=False)
+    click.echo(output.sources_text(found) if all_sources else output.stats_text(found), nl=False)
 
 
 @cli.command()
@@ -225,7 +237,8 @@ def check(index_dir: Path) -> None:
               help="How many hits to show.")
 @click.option("--sort", type=click.Choice(SORT_ORDERS), default="relevance", show_default=True,
               help="Rank by relevance, or newest first.")
-@click.option("--source", help="Only articles from this source (site or agency), e.g. afp.com.")
+@click.option("--source", help="Only articles from this source: a domain, with its subdomains "
+                                "(orange.fr takes actu.orange.fr), or a name (\"Orange Actu\").")
 @click.option("--category", help="Only articles of this category (and its subcategories).")
 @click.option("--since", metavar="DATE",
               help="Only articles dated DATE or later: 2020, 2020-06, 2020-06-15.")

@@ -49,7 +49,7 @@ CHUNK_BYTES = 1 << 18
 # cost gigabytes of memory. Exports (`.jsonl`) are read a record at a time, without limit.
 ARTICLE_MAX_BYTES = 64 << 20
 # Bumped when parsing changes, so that `search index` reads every file again.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 
 @dataclass(frozen=True)

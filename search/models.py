@@ -63,6 +63,7 @@ class Hit:
     url: str | None
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
+    source_name: str | None = None  # the source's display name (`source` is its key)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class IndexReport:
 class Count:
     label: str
     documents: int
+    name: str | None = None  # a source's display name (`label` is its key)
 
 
 @dataclass(frozen=True)

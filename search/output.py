@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TextIO
 
 from search.models import (
+    Count,
     Hit,
     IndexCheck,
     IndexReport,
@@ -150,9 +151,11 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
-    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
-             score]
-    shown = [visible(part) for part in about if part]
+    about = [hit.date or "undated", hit.source_name or hit.source, hit.dateline, hit.category,
+             hit.url or hit.path, score]
+    shown = [visible(part) if part else "" for part in about]
+    if shown[2]:  # labelled: a place where the source usually stands would read as one
+        shown[2] = f"dateline {shown[2]}"
     return [
         f"{hit.rank}. {style.bold(visible(hit.title))}",
         "   " + style.dim(" · ".join(part for part in shown if part)),
@@ -184,6 +187,7 @@ def results_json(results: SearchResults) -> str:
                 "dateline": hit.dateline,
                 "category": hit.category,
                 "source": hit.source,
+                "source_name": hit.source_name,
                 "url": hit.url,
                 "score": hit.score,
                 "snippet": hit.snippet.text,
@@ -222,16 +226,33 @@ def stats_text(found: IndexStats) -> str:
     ]
     for title, counts in (("Sources", found.sources), ("Categories", found.categories)):
         lines.append(f"{title}:" + ("" if counts else " none"))
-        lines.extend(f"  {count.documents:>8,}  {visible(count.label)}"
-                     for count in counts[:STATS_SHOWN])
+        lines.extend(_count_line(count) for count in counts[:STATS_SHOWN])
         if len(counts) > STATS_SHOWN:
-            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more")
+            more = " (`search stats --sources` lists them)" if title == "Sources" else ""
+            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more{more}")
     if found.field_maps:
         lines.append("Field maps:")
         lines.extend(f"  {visible(file)}: "
                      + ", ".join(f"{field}={visible(name)}"
                                  for field, name in sorted(mapping.items()))
                      for file, mapping in found.field_maps)
+    return "\n".join(lines) + "\n"
+
+
+def _count_line(count: Count) -> str:
+    """`   1,234  actu.orange.fr`, and a source's display name after its key if it differs."""
+    name = f"  {visible(count.name)}" if count.name and count.name != count.label else ""
+    return f"  {count.documents:>8,}  {visible(count.label)}{name}"
+
+
+def sources_text(found: IndexStats) -> str:
+    """What `search stats --sources` prints: every source, its key, display name and count."""
+    if not found.sources:
+        return f"Index {visible(found.index_dir)}: no article has a source.\n"
+    width = max(len(visible(count.label)) for count in found.sources)
+    lines = [f"{'articles':>10}  {'source':<{width}}  name"]
+    lines.extend(f"  {count.documents:>8,}  {visible(count.label):<{width}}  "
+                 f"{visible(count.name or count.label)}" for count in found.sources)
     return "\n".join(lines) + "\n"
 
 

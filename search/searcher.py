@@ -33,7 +33,7 @@ from search.query import (
     shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
-from search.schema import category_key
+from search.schema import category_key, source_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 
@@ -151,10 +151,10 @@ class Searcher:
         ones, not a search that finds nothing."""
         reader = self._searcher.reader()
         if filters.source:
-            sources = [term.decode() for term in reader.lexicon("source")]
-            if filters.source.strip().lower() not in sources:
-                raise FilterError(_unknown("source", filters.source,
-                                           filters.source.strip().lower(), sources))
+            key = source_key(filters.source) or ""
+            if key not in {term.decode() for term in reader.lexicon("source_match")}:
+                sources = [term.decode() for term in reader.lexicon("source")]
+                raise FilterError(_unknown("source", filters.source, key, sources))
         if filters.category:
             key = category_key(filters.category)
             keys = [term.decode() for term in reader.lexicon("category_key")]
@@ -332,6 +332,7 @@ def _hit(rank: int, hit, scored: bool) -> Hit:
         dateline=fields.get("dateline"),
         category=fields.get("category"),
         source=fields.get("source"),
+        source_name=fields.get("source_name"),
         url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, 4) if scored else None,

@@ -45,7 +45,7 @@ from search.errors import (
     SearchError,
 )
 from search.models import Count, IndexCheck, IndexStats
-from search.schema import build_schema
+from search.schema import SCHEMA_VERSION, build_schema
 from search.whoosh_fast.reading import MappedStorage
 
 CURRENT = "CURRENT"
@@ -207,7 +207,7 @@ def open_index(index_dir: Path):
 def _open_generation(index_dir: Path, generation: Path):
     outdated = IndexOutdatedError(
         f"The index in {show_folder(index_dir)} was built by an older version of search, which "
-        "analyzed words differently. Run `search rebuild` to rebuild it."
+        "analyzed words or stored articles differently. Run `search rebuild` to rebuild it."
     )
     problem = _cheap_check(generation)
     if problem:
@@ -221,7 +221,8 @@ def _open_generation(index_dir: Path, generation: Path):
         raise outdated from None
     except (*CORRUPTION_ERRORS, TypeError) as error:  # TypeError: a garbled pickle
         raise damaged(index_dir, error) from None
-    if _format(generation).get("analyzer") != ANALYZER_VERSION:
+    found = _format(generation)
+    if found.get("analyzer") != ANALYZER_VERSION or found.get("schema", 1) != SCHEMA_VERSION:
         raise outdated
     return ix
 
@@ -445,7 +446,8 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
         (generation / READERS).touch()
         yield generation, _start_generation(generation, base)
         (generation / FORMAT).write_text(
-            json.dumps({"analyzer": ANALYZER_VERSION, "checksums": True}), "utf-8")
+            json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
+                        "checksums": True}), "utf-8")
         record_checksums(generation, base)
         fsync_tree(generation)
     except BaseException:
@@ -490,7 +492,7 @@ def stats(index_dir: Path) -> IndexStats:
                     documents=searcher.doc_count(),
                     first_date=dates[0].decode() if dates else None,
                     last_date=dates[-1].decode() if dates else None,
-                    sources=_counts(searcher, "source"),
+                    sources=_source_counts(searcher),
                     categories=_counts(searcher, "category_key"),
                     size_bytes=sum(f.stat().st_size for f in generation.iterdir()),
                     updated_at=(index_dir / CURRENT).stat().st_mtime,
@@ -503,12 +505,27 @@ def stats(index_dir: Path) -> IndexStats:
 
 def _counts(searcher, fieldname: str) -> tuple[Count, ...]:
     """Live documents per term of an ID field, most first (deleted ones not counted)."""
-    counts = []
+    counts = [Count(term, live) for term, live in _live_terms(searcher, fieldname)]
+    return tuple(sorted(counts, key=lambda c: (-c.documents, c.label)))
+
+
+def _live_terms(searcher, fieldname: str) -> Iterator[tuple[str, int]]:
+    """Each term of an ID field with its live documents (deleted ones not counted)."""
     for term in searcher.lexicon(fieldname):
-        matcher = searcher.postings(fieldname, term)
-        live = sum(1 for _ in matcher.all_ids())
+        live = sum(1 for _ in searcher.postings(fieldname, term).all_ids())
         if live:
-            counts.append(Count(term.decode(), live))
+            yield term.decode(), live
+
+
+def _source_counts(searcher) -> tuple[Count, ...]:
+    """Each source's key with its documents and the display name most of them give it."""
+    names: dict[str, list[tuple[int, str]]] = {}
+    for label, live in _live_terms(searcher, "source_label"):
+        key, _, name = label.partition("\t")
+        names.setdefault(key, []).append((live, name))
+    counts = [Count(key, sum(live for live, _ in found),
+                    min(found, key=lambda pair: (-pair[0], pair[1]))[1])
+              for key, found in names.items()]
     return tuple(sorted(counts, key=lambda c: (-c.documents, c.label)))
 
 

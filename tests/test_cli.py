@@ -14,7 +14,7 @@ from search.cli import cli
 from search.index import build
 from search.models import Article
 
-from .conftest import RABAT, SEEDS, TACHKENT
+from .conftest import RABAT, SEEDS, TACHKENT, write_export
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_query_prints_ranked_hits_with_marked_snippets(run, built):
     assert lines[3].startswith(f"   undated · Politique · {SEEDS / RABAT} · score ")
     assert "**coopération** **bilatérale**" in lines[4]
     assert lines[6].startswith("2. Le président du Mazhilis")
-    assert lines[7].startswith(f"   2025-04 · Tachkent · {SEEDS / TACHKENT} · score ")
+    assert lines[7].startswith(f"   2025-04 · dateline Tachkent · {SEEDS / TACHKENT} · score ")
     assert "\x1b[" not in result.output  # not a terminal: plain markers, no colour codes
 
 
@@ -223,7 +223,7 @@ def test_hostile_article_prints_safely(run, hostile_index):
     lines = result.output.splitlines()
     assert lines[:3] == ["1 article matches «coopération bilatérale».", "",
                          rf"1. Sommet{SHOWN} sur la coopération"]
-    assert re.fullmatch(r"   undated · afp\\x07\.com · Ra\\x08bat · Poli\\x9btique · "
+    assert re.fullmatch(r"   undated · afp\\x07\.com · dateline Ra\\x08bat · Poli\\x9btique · "
                         r"https://afp\.com/\\x1b\]0;pwned\\x1b\\ · score \d+\.\d\d", lines[3])
     assert lines[4].startswith(
         r"   La **coopération**\x1b]52;c;cm0gLXJmIH4=\x07 **bilatérale**\x07\x08\x9b2J avance."
@@ -360,3 +360,48 @@ def test_stats_show_the_field_maps(run, tmp_path, isolated_index):
 def test_usage_errors_are_one_line_too(args, message):
     result = CliRunner().invoke(cli, args)
     assert (result.exit_code, result.output) == (2, message)
+
+
+@pytest.fixture
+def sources_index(run, tmp_path, isolated_index):
+    write_export(tmp_path / "export.jsonl", [
+        {"id": 1, "url": "https://actu.orange.fr/a", "article": "Accord signé à Rabat."},
+        {"id": 2, "url": "https://www.orange.fr/b", "article": "Accord signé à Dakar."},
+        {"id": 3, "source": "Orange Actu", "article": "Accord signé à Lomé."},
+        {"id": 4, "url": "https://sport.orange.fr/c", "source": "orange ACTU",
+         "article": "Accord signé à Accra."},
+        {"id": 5, "url": "https://lorange.fr/d", "article": "Accord signé à Niamey."},
+    ])
+    assert run("rebuild", str(tmp_path / "export.jsonl")).exit_code == 0
+    return isolated_index
+
+
+@pytest.mark.parametrize("source, ids", [
+    ("orange.fr", ["1", "2", "4"]),  # a domain takes its subdomains, not lorange.fr
+    ("www.orange.fr", ["1", "2", "4"]),
+    ("https://orange.fr/x", ["1", "2", "4"]),
+    ("actu.orange.fr", ["1"]),
+    ("ACTU.Orange.FR", ["1"]),
+    ("Orange Actu", ["3", "4"]),  # a name: the articles that give it, whatever their domain
+    ("orange actu", ["3", "4"]),
+    ("lorange.fr", ["5"]),
+])
+def test_a_source_is_a_domain_with_its_subdomains_or_a_name(run, sources_index, source, ids):
+    result = run("query", "accord", "--source", source, "--json")
+    assert sorted(hit["id"].split("#")[1] for hit in json.loads(result.output)["hits"]) == ids
+
+
+def test_stats_sources_lists_every_source_with_its_key_name_and_count(run, sources_index):
+    assert run("stats", "--sources").output == (
+        "  articles  source           name\n"
+        "         1  actu.orange.fr   actu.orange.fr\n"
+        "         1  lorange.fr       lorange.fr\n"
+        "         1  orange actu      Orange Actu\n"
+        "         1  orange.fr        orange.fr\n"
+        "         1  sport.orange.fr  orange ACTU\n"
+    )
+
+
+def test_hits_show_the_display_name_and_a_labelled_dateline(run, sources_index):
+    lines = run("query", "Lomé").output.splitlines()
+    assert lines[3].startswith("   undated · Orange Actu · ")

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.dates import french_date, normalize_date
-from search.formats import source_from_url
+from search.formats import domain_of
 from search.formats.records import (
     FIELD_NAMES,
     FIELDS,
@@ -72,10 +72,16 @@ def test_french_dates(text, year, expected):
         ("https://www.lemonde.fr/a", "lemonde.fr"),
         ("lemonde.fr/a", "lemonde.fr"),
         ("", None),
+        ("www.AFP.com", "afp.com"),
+        ("Actu.Orange.FR.", "actu.orange.fr"),
+        ("Orange Actu", None),
+        ("AFP", None),
+        ("2.5", None),
+        ("http://[::1", None),
     ],
 )
-def test_source_from_url(url, source):
-    assert source_from_url(url) == source
+def test_domain_of_a_url_or_a_domain_name(url, source):
+    assert domain_of(url) == source
 
 
 def test_text_header():

@@ -71,14 +71,14 @@ PLAIN = (
     "1 article matches «{query}».\n"
     "\n"
     "1. {title}\n"
-    "   {date} · {source} · {dateline} · {category} · {url} · score 1.50\n"
+    "   {date} · {source} · dateline {dateline} · {category} · {url} · score 1.50\n"
     "   {snippet}\n"
 )
 TERMINAL = (
     "1 article matches «{query}».\n"
     "\n"
     "1. \x1b[1m{title}\x1b[0m\n"
-    "   \x1b[2m{date} · {source} · {dateline} · {category} · {url} · score 1.50\x1b[0m\n"
+    "   \x1b[2m{date} · {source} · dateline {dateline} · {category} · {url} · score 1.50\x1b[0m\n"
     "   {snippet}\n"
 )
 
@@ -179,7 +179,7 @@ def test_json_keys_and_values():
         "query": "sommet", "total": 1, "partial": False,
         "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
-                  "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
+                  "source_name": None, "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
                   "highlights": [[8, 19]]}],
     }
 
