@@ -64,6 +64,8 @@ class Hit:
     score: float | None  # None when sorted by something else than relevance
     snippet: Snippet
     source_name: str | None = None  # the source's display name (`source` is its key)
+    # (start, end) of the query's words in `title`, when the title matched and the body not
+    title_highlights: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

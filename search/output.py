@@ -156,8 +156,10 @@ def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     shown = [visible(part) if part else "" for part in about]
     if shown[2]:  # labelled: a place where the source usually stands would read as one
         shown[2] = f"dateline {shown[2]}"
+    # A title that matched when the body did not has its words marked.
+    title = render(Snippet(hit.title, hit.title_highlights), style)
     return [
-        f"{hit.rank}. {style.bold(visible(hit.title))}",
+        f"{hit.rank}. {style.bold(title)}",
         "   " + style.dim(" · ".join(part for part in shown if part)),
         "   " + render(hit.snippet, style),
     ]
@@ -183,6 +185,7 @@ def results_json(results: SearchResults) -> str:
                 "id": hit.id,
                 "path": hit.path,
                 "title": hit.title,
+                "title_highlights": [list(span) for span in hit.title_highlights],
                 "date": hit.date,
                 "dateline": hit.dateline,
                 "category": hit.category,

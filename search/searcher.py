@@ -34,7 +34,7 @@ from search.query import (
 )
 from search.ranking import RERANK_DEPTH, positional_boost
 from search.schema import category_key, source_key
-from search.snippets import SnippetFormatter, fragmenter, lead_snippet
+from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 
 SORT_ORDERS = ("relevance", "date")
@@ -321,8 +321,10 @@ def _has_several_terms(query) -> bool:
 def _hit(rank: int, hit, scored: bool) -> Hit:
     fields = hit.fields()
     snippet = hit.highlights("body", top=SNIPPET_FRAGMENTS)
+    marked_title: tuple[tuple[int, int], ...] = ()
     if not snippet or not snippet.highlights:
         snippet = lead_snippet(fields.get("body", ""))
+        marked_title = title_highlights(hit)
     return Hit(
         rank=rank,
         id=fields["id"],
@@ -333,6 +335,7 @@ def _hit(rank: int, hit, scored: bool) -> Hit:
         category=fields.get("category"),
         source=fields.get("source"),
         source_name=fields.get("source_name"),
+        title_highlights=marked_title,
         url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, 4) if scored else None,

@@ -246,8 +246,10 @@ def test_hostile_article_in_json(run, hostile_index):
     assert _unsafe(result.output) == []
     result.output.encode("utf-8")
     hit, = json.loads(result.output)["hits"]
-    assert (hit["title"], hit["source"], hit["url"], hit["category"], hit["dateline"]) == (
-        f"Sommet{ATTACK} sur la coopération", f"afp{BEL}.com", f"https://afp.com/{OSC0}",
+    # the source's key is its URL's domain; the name it gives is kept exact
+    assert (hit["title"], hit["source"], hit["source_name"], hit["url"], hit["category"],
+            hit["dateline"]) == (
+        f"Sommet{ATTACK} sur la coopération", "afp.com", f"afp{BEL}.com", f"https://afp.com/{OSC0}",
         f"Poli{CSI8}tique", f"Ra{BACKSPACE}bat",
     )
     assert {hit["snippet"][start:end] for start, end in hit["highlights"]} == {
@@ -405,3 +407,14 @@ def test_stats_sources_lists_every_source_with_its_key_name_and_count(run, sourc
 def test_hits_show_the_display_name_and_a_labelled_dateline(run, sources_index):
     lines = run("query", "Lomé").output.splitlines()
     assert lines[3].startswith("   undated · Orange Actu · ")
+
+
+def test_a_match_in_the_title_alone_is_marked_in_the_title(run, tmp_path, isolated_index):
+    (tmp_path / "lome.txt").write_text(
+        "title: Sommet de Lomé\n\nLe président a ouvert la réunion des ministres.", "utf-8")
+    assert run("index", str(tmp_path)).exit_code == 0
+    lines = run("query", "somm*", "lome").output.splitlines()
+    assert (lines[2], lines[4]) == ("1. **Sommet** de **Lomé**",
+                                    "   Le président a ouvert la réunion des ministres.")
+    [hit] = json.loads(run("query", "--json", "lome").output)["hits"]
+    assert (hit["title_highlights"], hit["highlights"]) == ([[10, 14]], [])

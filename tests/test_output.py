@@ -177,7 +177,8 @@ def test_json_keys_and_values():
     snippet = Snippet("\x1b[2J la coopération", ((8, 19),))
     assert json.loads(results_json(_results(snippet=snippet))) == {
         "query": "sommet", "total": 1, "partial": False,
-        "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
+        "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet",
+                  "title_highlights": [], "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
                   "source_name": None, "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
                   "highlights": [[8, 19]]}],
