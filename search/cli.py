@@ -149,6 +149,7 @@ def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
                 allow_removal=allow_removal,
                 progress=bar.advance if bar else None,
                 on_start=bar.start if bar else None,
+                on_stage=bar.stage if bar else None,
             )
     except KeyboardInterrupt:
         raise click.ClickException("Interrupted: the previous index is unchanged.") from None
@@ -168,28 +169,37 @@ def _one_line_errors() -> Iterator[None]:
 
 
 class _ProgressBar:
-    """click's progress bar on stderr, with the rate, opened once the work is known."""
+    """click's progress bar on stderr, counted in bytes of files read (an article's cost
+    grows with its size, so the time left is estimated from bytes, not files), opened
+    once the work is known; then one line for each stage of the work after the last
+    article."""
 
     def __init__(self) -> None:
         self.bar = None
         self.started = 0.0
         self.done = 0
+        self.total = 0
 
     def start(self, total: int) -> None:
         self.started = time.monotonic()
-        self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
-                                     show_pos=True, item_show_func=lambda rate: rate)
+        self.total = total
+        self.bar = click.progressbar(length=max(total, 1), label="Indexing", file=sys.stderr,
+                                     item_show_func=lambda shown: shown)
         self.bar.__enter__()
 
     def advance(self, count: int) -> None:
         self.done += count
-        elapsed = time.monotonic() - self.started
-        rate = f"{self.done / elapsed:,.0f} articles/s" if elapsed > 0.5 else None
-        self.bar.update(count, rate)
+        self.bar.update(count, output.progress_text(self.done, self.total,
+                                                    time.monotonic() - self.started))
+
+    def stage(self, what: str) -> None:
+        self.finish()
+        click.echo(output.stage_text(what), err=True)
 
     def finish(self) -> None:
         if self.bar:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command()

@@ -217,6 +217,17 @@ def report_text(report: IndexReport, verbose: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def progress_text(done: int, total: int, seconds: float) -> str:
+    """What the progress bar of `search index` shows beside it: `12.3 of 94.4 MB, 2.1 MB/s`."""
+    rate = f", {done / seconds / 1e6:,.1f} MB/s" if seconds > 0.5 else ""
+    return f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB{rate}"
+
+
+def stage_text(what: str) -> str:
+    """One stage of an index write after its last article: `Merging segments…`."""
+    return f"{what}…"
+
+
 def stats_text(found: IndexStats) -> str:
     """What `search stats` prints."""
     updated = datetime.fromtimestamp(found.updated_at).isoformat(sep=" ", timespec="seconds")
