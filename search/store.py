@@ -205,10 +205,11 @@ def open_index(index_dir: Path):
 
 
 def _open_generation(index_dir: Path, generation: Path):
-    outdated = IndexOutdatedError(
-        f"The index in {show_folder(index_dir)} was built by an older version of search, which "
-        "analyzed words or stored articles differently. Run `search rebuild` to rebuild it."
-    )
+    def outdated(which: str = "analyzed words") -> IndexOutdatedError:
+        return IndexOutdatedError(
+            f"The index in {show_folder(index_dir)} was built by an older version of search, "
+            f"which {which} differently. Run `search rebuild` to rebuild it.")
+
     problem = _cheap_check(generation)
     if problem:
         raise damaged(index_dir, problem)
@@ -218,12 +219,14 @@ def _open_generation(index_dir: Path, generation: Path):
             reader.doc_count()
     except (AttributeError, ImportError):
         # The pickled schema names analyzer classes this version no longer has.
-        raise outdated from None
+        raise outdated() from None
     except (*CORRUPTION_ERRORS, TypeError) as error:  # TypeError: a garbled pickle
         raise damaged(index_dir, error) from None
     found = _format(generation)
-    if found.get("analyzer") != ANALYZER_VERSION or found.get("schema", 1) != SCHEMA_VERSION:
-        raise outdated
+    if found.get("analyzer") != ANALYZER_VERSION:
+        raise outdated()
+    if found.get("schema", 1) != SCHEMA_VERSION:
+        raise outdated("stored articles")
     return ix
 
 

@@ -300,7 +300,8 @@ def test_an_index_with_the_fields_of_an_older_version_says_to_rebuild(tmp_path):
     del found["schema"]  # as the older version wrote it
     (generation / "format.json").write_text(json.dumps(found))
     store_module.record_checksums(generation, None)
-    with pytest.raises(IndexOutdatedError, match=r"Run `search rebuild` to rebuild it\.$"):
+    with pytest.raises(IndexOutdatedError, match=r"which stored articles differently\. Run "
+                                                 r"`search rebuild` to rebuild it\.$"):
         update([SEEDS], index_dir)
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
