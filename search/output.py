@@ -240,7 +240,8 @@ def stats_text(found: IndexStats) -> str:
     ]
     for title, counts in (("Sources", found.sources), ("Categories", found.categories)):
         lines.append(f"{title}:" + ("" if counts else " none"))
-        lines.extend(_count_line(count) for count in counts[:STATS_SHOWN])
+        width = max((len(visible(count.label)) for count in counts[:STATS_SHOWN]), default=0)
+        lines.extend(_count_line(count, width) for count in counts[:STATS_SHOWN])
         if len(counts) > STATS_SHOWN:
             more = " (`search stats --sources` lists them)" if title == "Sources" else ""
             lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more{more}")
@@ -253,10 +254,12 @@ def stats_text(found: IndexStats) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _count_line(count: Count) -> str:
-    """`   1,234  actu.orange.fr`, and a source's display name after its key if it differs."""
-    name = f"  {visible(count.name)}" if count.name and count.name != count.label else ""
-    return f"  {count.documents:>8,}  {visible(count.label)}{name}"
+def _count_line(count: Count, width: int) -> str:
+    """`   1,234  actu.orange.fr`, and a source's display name after its key (padded to
+    `width`) if it differs."""
+    if not count.name or count.name == count.label:
+        return f"  {count.documents:>8,}  {visible(count.label)}"
+    return f"  {count.documents:>8,}  {visible(count.label):<{width}}  {visible(count.name)}"
 
 
 def sources_text(found: IndexStats) -> str:

@@ -418,3 +418,15 @@ def test_a_match_in_the_title_alone_is_marked_in_the_title(run, tmp_path, isolat
                                     "   Le président a ouvert la réunion des ministres.")
     [hit] = json.loads(run("query", "--json", "lome").output)["hits"]
     assert (hit["title_highlights"], hit["highlights"]) == ([[10, 14]], [])
+
+
+def test_stats_show_each_sources_name_after_its_key_when_it_differs(run, sources_index):
+    output = run("stats").output
+    assert output[output.index("Sources:"):output.index("Categories:")] == (
+        "Sources:\n"
+        "         1  actu.orange.fr\n"
+        "         1  lorange.fr\n"
+        "         1  orange actu      Orange Actu\n"
+        "         1  orange.fr\n"
+        "         1  sport.orange.fr  orange ACTU\n"
+    )
