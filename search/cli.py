@@ -20,17 +20,22 @@ from search.searcher import count as count_articles
 from search.searcher import stream as stream_hits
 from search.views import BUCKETS
 
-DEFAULT_INDEX = "index"
-DEFAULT_CORPUS = "seeds"
+
+def _index_dir(_ctx, _param, value: Path | None) -> Path:
+    """The folder named by --index or SEARCH_INDEX, else the user's (`default_index_dir`)."""
+    from search.store import default_index_dir
+
+    return value if value and str(value) else default_index_dir()
+
 
 index_option = click.option(
     "--index",
     "index_dir",
-    default=DEFAULT_INDEX,
-    show_default=True,
     envvar="SEARCH_INDEX",
+    callback=_index_dir,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the index (or set SEARCH_INDEX).",
+    help="Folder of the index (or set SEARCH_INDEX); default $XDG_DATA_HOME/search/index, "
+         "else ~/.local/share/search/index.",
 )
 
 
@@ -97,7 +102,7 @@ def corpus_command(function):
 @corpus_command
 def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
           allow_removal: bool) -> None:
-    """Bring the index up to date with CORPUS folders or files (default: seeds).
+    """Bring the index up to date with CORPUS folders or files.
 
     New articles are added, changed ones updated, and those whose files left an indexed
     folder removed; unchanged files are not read again. Formats: .txt, .html, .jsonl, .json.
@@ -116,7 +121,7 @@ def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: b
 @corpus_command
 def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
             allow_removal: bool) -> None:
-    """Rebuild the index from scratch from CORPUS folders or files (default: seeds).
+    """Rebuild the index from scratch from CORPUS folders or files.
 
     The new index replaces the old one only when it is complete; the old one is not read,
     so this also repairs a damaged index.
@@ -132,7 +137,12 @@ def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose:
 
 def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
            allow_removal: bool) -> None:
-    paths = list(corpus) or [Path(DEFAULT_CORPUS)]
+    if not corpus:
+        command = click.get_current_context().info_name
+        raise click.UsageError(
+            f"Name the folders or files of articles to index: `search {command} PATH...`, "
+            "e.g. `search index seeds/` in the source folder for the bundled examples.")
+    paths = list(corpus)
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
         with _one_line_errors():
@@ -143,6 +153,7 @@ def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
                 allow_removal=allow_removal,
                 progress=bar.advance if bar else None,
                 on_start=bar.start if bar else None,
+                on_stage=bar.stage if bar else None,
             )
     except KeyboardInterrupt:
         raise click.ClickException("Interrupted: the previous index is unchanged.") from None
@@ -162,39 +173,60 @@ def _one_line_errors() -> Iterator[None]:
 
 
 class _ProgressBar:
-    """click's progress bar on stderr, with the rate, opened once the work is known."""
+    """click's progress bar on stderr, counted in bytes of files read (an article's cost
+    grows with its size, so the time left is estimated from bytes, not files), opened
+    once the work is known; then one line for each stage of the work after the last
+    article."""
 
     def __init__(self) -> None:
         self.bar = None
         self.started = 0.0
         self.done = 0
+        self.total = 0
 
     def start(self, total: int) -> None:
         self.started = time.monotonic()
-        self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
-                                     show_pos=True, item_show_func=lambda rate: rate)
+        self.total = total
+        self.bar = click.progressbar(length=max(total, 1), label="Indexing", file=sys.stderr,
+                                     item_show_func=lambda shown: shown)
         self.bar.__enter__()
 
     def advance(self, count: int) -> None:
         self.done += count
-        elapsed = time.monotonic() - self.started
-        rate = f"{self.done / elapsed:,.0f} articles/s" if elapsed > 0.5 else None
-        self.bar.update(count, rate)
+        self.bar.update(count, output.progress_text(self.done, self.total,
+                                                    time.monotonic() - self.started))
+
+    def stage(self, what: str) -> None:
+        self.finish()
+        click.echo(output.stage_text(what), err=True)
 
     def finish(self) -> None:
         if self.bar:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command()
+@click.option("--sources", "all_sources", is_flag=True,
+              help="List every source: its key, display name and number of articles.")
 @index_option
-def stats(index_dir: Path) -> None:
-    """What the index holds: documents, dates, sources, categories, size, last update."""
+def stats(all_sources: bool, index_dir: Path) -> None:
+    """What the index holds: documents, dates, sources, categories, size, last update.
+
+    A source is known by one key: the domain of its articles' URLs without `www.`
+    (`actu.orange.fr`), else the name their metadata gives, in lower case; its display
+    name is the name most of its articles give (`Orange Actu`), else the key.
+
+    \b
+    Examples:
+      search stats
+      search stats --sources
+    """
     from search.store import stats as index_stats
 
     with _one_line_errors():
         found = index_stats(index_dir)
-    click.echo(output.stats_text(found), nl=False)
+    click.echo(output.sources_text(found) if all_sources else output.stats_text(found), nl=False)
 
 
 @cli.command()
@@ -220,8 +252,9 @@ _DATE_HELP = ("2020, 2020-06, 2020-06-15, or today, yesterday, 7d, 30d, 3m, 1y (
 def filter_options(function):
     """The filters `query` and `count` share."""
     for decorator in reversed([
-        click.option("--source", help="Only articles from this source (site or agency), "
-                                      "e.g. afp.com."),
+        click.option("--source", help="Only articles from this source: a domain, with its "
+                                      "subdomains (orange.fr takes actu.orange.fr), or a name "
+                                      "(\"Orange Actu\")."),
         click.option("--category", help="Only articles of this category (and its "
                                         "subcategories)."),
         click.option("--since", metavar="DATE", help=f"Only articles dated DATE or later: "

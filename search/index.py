@@ -58,6 +58,7 @@ MASS_REMOVAL_FLOOR = 10
 
 
 Progress = Callable[[int], None]
+Stage = Callable[[str], None]
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Writer:
 
     def write_file(self, key: str, file_id: str, print_: str,
                    items: Iterable[tuple[Article | Skipped | Unchanged, str]],
-                   progress: Progress | None, field_map: Mapping[str, str] = {}) -> None:
+                   field_map: Mapping[str, str] = {}) -> None:
         """Write one file's articles, each with the fingerprint of its source text.
 
         An article whose id another file already has (a copy of an indexed export in
@@ -123,8 +124,6 @@ class _Writer:
         new: dict[str, str] = {}
         skipped: list[Skipped] = []
         for item, digest in items:
-            if progress:
-                progress(1)
             if item.id is not None and self.owner.get(item.id, key) != key:
                 item = _qualified(item, file_id, key)
             if isinstance(item, Skipped):
@@ -180,6 +179,7 @@ def update(
     allow_removal: bool = False,
     progress: Progress | None = None,
     on_start: Progress | None = None,
+    on_stage: Stage | None = None,
 ) -> IndexReport:
     """Bring the index up to date with the articles under `paths` (see the module doc).
 
@@ -188,8 +188,9 @@ def update(
     old one is in. A write that would remove many articles is refused unless
     `allow_removal` (see MASS_REMOVAL_ARTICLES). `field_map` applies to the exports
     among `paths` and is remembered for them; those it is not given for are read with
-    the map they were indexed with. `on_start(n)` is told about how many articles will be
-    read, `progress(1)` after each one.
+    the map they were indexed with. `on_start(n)` is told how many bytes of files will be
+    read, `progress(n)` of each `n` read, and `on_stage(what)` of the work that follows
+    the last article (merging segments, switching generations).
     """
     paths = list(paths)
     check_field_map(field_map)
@@ -201,13 +202,13 @@ def update(
     try:
         with write_lock(index_dir, repair=fresh):
             return _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh,
-                                  field_map, allow_removal, progress, on_start)
+                                  field_map, allow_removal, progress, on_start, on_stage)
     except OSError as error:
         raise _write_failed(index_dir, error) from None
 
 
 def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, field_map,
-                   allow_removal, progress, on_start) -> IndexReport:
+                   allow_removal, progress, on_start, on_stage) -> IndexReport:
     previous = current_generation(index_dir)
     if not fresh:
         try:
@@ -236,8 +237,8 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
                 writer.remove_file(key)
             for source, print_, file_map in changed:
                 known = files[source.key].articles if source.key in files else {}
-                items = parse_file(source, file_map, known)
-                writer.write_file(source.key, source.id, print_, items, progress, file_map)
+                items = parse_file(source, file_map, known, progress)
+                writer.write_file(source.key, source.id, print_, items, file_map)
             if not writer.owner:
                 where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
                 raise CorpusError(
@@ -245,6 +246,10 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
                 )
             if not allow_removal:
                 _check_removal(index_dir, indexed, writer.owner.keys(), fresh)
+            if on_stage:
+                on_stage("Writing and merging segments")
+        if on_stage:
+            on_stage("Recording checksums and switching to the new generation")
         write_manifest(generation, files)
     return tally.report(index_dir)
 
@@ -338,7 +343,7 @@ def _changed_files(
             tally.skipped.extend(Skipped(*skip) for skip in entry.skipped)
         else:
             changed.append((source, found.fingerprint, file_map))
-            expected += found.articles
+            expected += found.size
     return changed, expected
 
 
@@ -350,11 +355,13 @@ def rebuild(
     allow_removal: bool = False,
     progress: Progress | None = None,
     on_start: Progress | None = None,
+    on_stage: Stage | None = None,
 ) -> IndexReport:
     """Index every article under `paths` into a fresh index that replaces the current one,
     without reading the old one (it may be damaged) beyond its list of articles."""
     return update(paths, index_dir, fresh=True, field_map=field_map,
-                  allow_removal=allow_removal, progress=progress, on_start=on_start)
+                  allow_removal=allow_removal, progress=progress, on_start=on_start,
+                  on_stage=on_stage)
 
 
 def build(items: Iterable[Article | Skipped], index_dir: Path) -> IndexReport:
@@ -363,5 +370,5 @@ def build(items: Iterable[Article | Skipped], index_dir: Path) -> IndexReport:
     with write_lock(index_dir, repair=True):
         with next_generation(index_dir, current_generation(index_dir), None) as (_, ix):
             with _Writer(ix, {}, tally) as writer:
-                writer.write_file("", "", "", ((item, "") for item in items), None)
+                writer.write_file("", "", "", ((item, "") for item in items))
     return tally.report(index_dir)

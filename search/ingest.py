@@ -18,7 +18,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ CHUNK_BYTES = 1 << 18
 # cost gigabytes of memory. Exports (`.jsonl`) are read a record at a time, without limit.
 ARTICLE_MAX_BYTES = 64 << 20
 # Bumped when parsing changes, so that `search index` reads every file again.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Survey:
     """What is known of a file before parsing it."""
 
     fingerprint: str
-    articles: int  # about how many articles it holds, for a progress bar
+    size: int  # bytes, what a progress bar counts: the time to read a file grows with them
 
 
 def decode(data: bytes) -> str:
@@ -194,15 +194,14 @@ def _not_regular(mode: int) -> str | None:
 
 def survey(source: SourceFile, field_map: Mapping[str, str] = {}) -> Survey:
     """The file's fingerprint, hashed a chunk at a time (memory does not grow with the
-    file), and about how many articles it holds (the lines of an export)."""
+    file), and its size."""
     with open_article(source) as stream:
         digest = _digest()
-        lines = 0
+        size = 0
         while chunk := stream.read(CHUNK_BYTES):
             digest.update(chunk)
-            lines += chunk.count(b"\n")
-    expected = max(1, lines) if source.file.suffix.lower() == ".jsonl" else 1
-    return Survey(_finish(digest, field_map), expected)
+            size += len(chunk)
+    return Survey(_finish(digest, field_map), size)
 
 
 def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
@@ -223,10 +222,13 @@ def _finish(digest, field_map: Mapping[str, str]) -> str:
 
 def parse_file(
     source: SourceFile, field_map: Mapping[str, str] = {}, known: Mapping[str, str] = {},
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
     """The articles of one file, by its format, each with the fingerprint of its source
     text; what cannot be used is `Skipped`. A record of an export whose fingerprint is
     the one `known` gives for its id comes as `Unchanged`, without being parsed.
+    `progress(n)` is told of the file's bytes as they are read and parsed: an export's
+    record by record, another file whole, once parsed.
 
     A `.jsonl` export is read a line at a time; a `.json` list is read whole (one JSON
     value), but decoded an element at a time; `.txt` and `.html` are read whole, up to
@@ -238,12 +240,15 @@ def parse_file(
         return
     records = dict(id=source.id, path=path, field_map=field_map, known=known,
                    fingerprint=lambda raw: fingerprint(raw, field_map))
+    read = _BytesRead(progress)
     try:
         with open_article(source) as stream:
+            read.size = os.fstat(stream.fileno()).st_size
             if suffix == ".jsonl":
                 found = False
                 for item in parse_records(jsonl_records(text_lines(stream), path), **records):
                     found = True
+                    read.up_to(stream.tell())
                     yield item
                 if not found:
                     raise UnreadableArticle("empty file")
@@ -261,9 +266,27 @@ def parse_file(
         article = parse(text, id=source.id, path=path)
         if not article.body:
             raise UnreadableArticle("no article text")
+        read.up_to(read.size)
         yield article, fingerprint(data, field_map)
     except (UnreadableArticle, NoArticleInPage) as error:
+        read.up_to(read.size)
         yield Skipped(path, str(error)), ""
+    finally:
+        read.up_to(read.size)
+
+
+class _BytesRead:
+    """Tells `progress` of a file's bytes as they are read, each byte once."""
+
+    def __init__(self, progress: Callable[[int], None] | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.size = 0
+
+    def up_to(self, position: int) -> None:
+        if self.progress and position > self.done:
+            self.progress(position - self.done)
+            self.done = position
 
 
 def text_lines(stream: BinaryIO) -> Iterator[str]:

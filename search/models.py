@@ -67,12 +67,16 @@ class Hit:
     # The ids of the other articles of its group of copies (search.copies), earliest
     # first, when results show one article per group.
     copies: tuple[str, ...] = ()
+    source_name: str | None = None  # the source's display name (`source` is its key)
+    # (start, end) of the query's words in `title`, when the title matched and the body not
+    title_highlights: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
 class Count:
     label: str
     documents: int
+    name: str | None = None  # a source's display name (`label` is its key)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from typing import TextIO
 from search.models import (
     ArticleView,
     Copy,
+    Count,
     CountTable,
     ExplainedTerm,
     Explanation,
@@ -190,11 +191,15 @@ def _without_facets(results: SearchResults, style: PlainStyle) -> str:
 
 def _hit_lines(hit: Hit, style: PlainStyle) -> list[str]:
     score = f"score {hit.score:.2f}" if hit.score is not None else None
-    about = [hit.date or "undated", hit.source, hit.dateline, hit.category, hit.url or hit.path,
-             score, hit.copies and f"+{_copies_count(len(hit.copies))}"]
-    shown = [visible(part) for part in about if part]
+    about = [hit.date or "undated", hit.source_name or hit.source, hit.dateline, hit.category,
+             hit.url or hit.path, score, hit.copies and f"+{_copies_count(len(hit.copies))}"]
+    shown = [visible(part) if part else "" for part in about]
+    if shown[2]:  # labelled: a place where the source usually stands would read as one
+        shown[2] = f"dateline {shown[2]}"
+    # A title that matched when the body did not has its words marked.
+    title = render(Snippet(hit.title, hit.title_highlights), style)
     return [
-        f"{hit.rank}. {style.bold(visible(hit.title))}",
+        f"{hit.rank}. {style.bold(title)}",
         "   " + style.dim(" · ".join(part for part in shown if part)),
         "   " + render(hit.snippet, style),
     ]
@@ -227,10 +232,12 @@ def results_json(results: SearchResults) -> str:
                 "id": hit.id,
                 "path": hit.path,
                 "title": hit.title,
+                "title_highlights": [list(span) for span in hit.title_highlights],
                 "date": hit.date,
                 "dateline": hit.dateline,
                 "category": hit.category,
                 "source": hit.source,
+                "source_name": hit.source_name,
                 "url": hit.url,
                 "score": hit.score,
                 "snippet": hit.snippet.text,
@@ -339,6 +346,17 @@ def report_text(report: IndexReport, verbose: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def progress_text(done: int, total: int, seconds: float) -> str:
+    """What the progress bar of `search index` shows beside it: `12.3 of 94.4 MB, 2.1 MB/s`."""
+    rate = f", {done / seconds / 1e6:,.1f} MB/s" if seconds > 0.5 else ""
+    return f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB{rate}"
+
+
+def stage_text(what: str) -> str:
+    """One stage of an index write after its last article: `Merging segments…`."""
+    return f"{what}…"
+
+
 def stats_text(found: IndexStats) -> str:
     """What `search stats` prints."""
     updated = datetime.fromtimestamp(found.updated_at).isoformat(sep=" ", timespec="seconds")
@@ -351,16 +369,36 @@ def stats_text(found: IndexStats) -> str:
     ]
     for title, counts in (("Sources", found.sources), ("Categories", found.categories)):
         lines.append(f"{title}:" + ("" if counts else " none"))
-        lines.extend(f"  {count.documents:>8,}  {visible(count.label)}"
-                     for count in counts[:STATS_SHOWN])
+        width = max((len(visible(count.label)) for count in counts[:STATS_SHOWN]), default=0)
+        lines.extend(_count_line(count, width) for count in counts[:STATS_SHOWN])
         if len(counts) > STATS_SHOWN:
-            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more")
+            more = " (`search stats --sources` lists them)" if title == "Sources" else ""
+            lines.append(f"  ... and {len(counts) - STATS_SHOWN:,} more{more}")
     if found.field_maps:
         lines.append("Field maps:")
         lines.extend(f"  {visible(file)}: "
                      + ", ".join(f"{field}={visible(name)}"
                                  for field, name in sorted(mapping.items()))
                      for file, mapping in found.field_maps)
+    return "\n".join(lines) + "\n"
+
+
+def _count_line(count: Count, width: int) -> str:
+    """`   1,234  actu.orange.fr`, and a source's display name after its key (padded to
+    `width`) if it differs."""
+    if not count.name or count.name == count.label:
+        return f"  {count.documents:>8,}  {visible(count.label)}"
+    return f"  {count.documents:>8,}  {visible(count.label):<{width}}  {visible(count.name)}"
+
+
+def sources_text(found: IndexStats) -> str:
+    """What `search stats --sources` prints: every source, its key, display name and count."""
+    if not found.sources:
+        return f"Index {visible(found.index_dir)}: no article has a source.\n"
+    width = max(len(visible(count.label)) for count in found.sources)
+    lines = [f"{'articles':>10}  {'source':<{width}}  name"]
+    lines.extend(f"  {count.documents:>8,}  {visible(count.label):<{width}}  "
+                 f"{visible(count.name or count.label)}" for count in found.sources)
     return "\n".join(lines) + "\n"
 
 

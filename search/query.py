@@ -39,7 +39,13 @@ from whoosh.util.numeric import byte_to_length
 from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
-from search.schema import DEFAULT_FIELDS, SEARCHABLE_FIELDS, SURFACE_FIELDS, category_key
+from search.schema import (
+    DEFAULT_FIELDS,
+    SEARCHABLE_FIELDS,
+    SURFACE_FIELDS,
+    category_key,
+    source_key,
+)
 from search.surface import stemmed_field, surface_field
 from search.words import WORD_PATTERN, fold, strip_elision
 
@@ -1195,7 +1201,9 @@ def filter_query(
     """The restriction that `--source`, `--category`, `--since` and `--until` put on a search."""
     parts: list[wq.Query] = []
     if source:
-        parts.append(wq.Term("source", source.strip().lower()))
+        # A domain takes its subdomains (`orange.fr` → `actu.orange.fr`); a name is matched
+        # whole, case and accents aside (`schema.source_terms`).
+        parts.append(wq.Term("source_match", source_key(source) or ""))
     if category:
         # `societe` takes `societe/education` too.
         key = category_key(category)

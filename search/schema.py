@@ -7,8 +7,12 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from search.analysis import FrenchPositions, french_analyzer
 from search.copies import band_terms, signature
+from search.formats import domain_of
 from search.models import Article
 from search.surface import SurfacePositions, surface_analyzer, surface_field
+
+# Bumped when the fields change: an index with other fields is rebuilt, not updated.
+SCHEMA_VERSION = 2
 
 # Fields searched when a query names none, with their query-time boosts.
 DEFAULT_FIELDS = {"title": 2.0, "lead": 1.5, "dateline": 1.0, "body": 1.0}
@@ -49,7 +53,12 @@ def build_schema() -> Schema:
         author=text(),
         # Exact labels, for filters and counts: `actu.orange.fr`, `societe/education`; a
         # column each, read per hit by `search count` and `--facets` (search/views.py).
-        source=ID(stored=True, sortable=True),
+        source=ID(stored=True, sortable=True),  # the source's canonical key (`source_key`)
+        source_name=STORED(),  # its display name: `Orange Actu`, else the domain
+        # What `--source` matches: the key, the domains it is under, the folded name.
+        source_match=KEYWORD(commas=True, scorable=False),
+        # `key<TAB>display name`, to list each key with its names (`search stats`).
+        source_label=ID(),
         category_key=ID(sortable=True),
         url=STORED(),
         date=ID(stored=True, sortable=True),
@@ -65,6 +74,26 @@ def category_key(label: str) -> str:
     return " ".join(unidecode(label).lower().split())
 
 
+def source_key(name: str | None, url: str | None = None) -> str | None:
+    """A source's one canonical key: the domain of its URL when it has one, else its name's
+    (`www.AFP.com` → `afp.com`), else the name folded like a category (`Agence
+    France-Presse` → `agence france-presse`): one key per source, whatever the format
+    that gave it, the case or the `www.`."""
+    return domain_of(url) or domain_of(name) or (category_key(name) if name else None) or None
+
+
+def source_terms(key: str, name: str | None) -> list[str]:
+    """What `--source` matches an article by: its key, every domain its key is under
+    (`orange.fr` for `actu.orange.fr`, but not the bare `fr`), and its name folded."""
+    terms = [key]
+    if domain_of(key) == key:
+        labels = key.split(".")
+        terms.extend(".".join(labels[start:]) for start in range(1, len(labels) - 1))
+    if name:
+        terms.append(category_key(name))
+    return list(dict.fromkeys(term.replace(",", " ") for term in terms))
+
+
 def document_fields(article: Article) -> dict[str, str]:
     fields = {
         "id": article.id,
@@ -76,7 +105,7 @@ def document_fields(article: Article) -> dict[str, str]:
         "category": article.category,
         "category_key": category_key(article.category) if article.category else None,
         "author": article.author,
-        "source": article.source.lower() if article.source else None,
+        **_source_fields(article),
         "url": article.url,
         "date": article.date,
     }
@@ -91,3 +120,13 @@ def copy_fields(article: Article) -> dict[str, object]:
     if found is None:
         return {}
     return {"copy_signature": found, "copy_bands": " ".join(band_terms(found))}
+
+
+def _source_fields(article: Article) -> dict[str, str | None]:
+    key = source_key(article.source, article.url)
+    if key is None:
+        return {}
+    # A name that is a domain shows as the key (`www.AFP.com` → `afp.com`).
+    name = article.source if article.source and not domain_of(article.source) else key
+    return {"source": key, "source_name": name, "source_label": f"{key}\t{name}",
+            "source_match": ",".join(source_terms(key, name))}

@@ -62,8 +62,8 @@ from search.query import (
     shown,
 )
 from search.ranking import RERANK_DEPTH, positional_boost
-from search.schema import DEFAULT_FIELDS, category_key
-from search.snippets import SnippetFormatter, fragmenter, lead_snippet
+from search.schema import DEFAULT_FIELDS, category_key, source_key
+from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
@@ -409,10 +409,10 @@ class Searcher:
         ones, not a search that finds nothing."""
         reader = self._searcher.reader()
         if filters.source:
-            sources = [term.decode() for term in reader.lexicon("source")]
-            if filters.source.strip().lower() not in sources:
-                raise FilterError(_unknown("source", filters.source,
-                                           filters.source.strip().lower(), sources))
+            key = source_key(filters.source) or ""
+            if key not in {term.decode() for term in reader.lexicon("source_match")}:
+                sources = [term.decode() for term in reader.lexicon("source")]
+                raise FilterError(_unknown("source", filters.source, key, sources))
         if filters.category:
             key = category_key(filters.category)
             keys = [term.decode() for term in reader.lexicon("category_key")]
@@ -683,10 +683,12 @@ def _restricted(query, restriction):
 
 def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False) -> Hit:
     fields = hit.fields()
+    marked_title: tuple[tuple[int, int], ...] = ()
     if snippet:
         found = hit.highlights("body", top=SNIPPET_FRAGMENTS)
         if not found or not found.highlights:
             found = lead_snippet(fields.get("body", ""))
+            marked_title = title_highlights(hit, _ExactHighlighter)
     else:
         found = Snippet("")
     return Hit(
@@ -698,6 +700,8 @@ def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False)
         dateline=fields.get("dateline"),
         category=fields.get("category"),
         source=fields.get("source"),
+        source_name=fields.get("source_name"),
+        title_highlights=marked_title,
         url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, 4) if scored else None,

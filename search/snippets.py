@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from whoosh.highlight import ContextFragmenter, Formatter
+from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 
 from search.models import Snippet
 
@@ -79,3 +79,13 @@ def lead_snippet(body: str, limit: int = LEAD_CHARS) -> Snippet:
     if " " in cut:
         cut = cut[: cut.rindex(" ")]
     return Snippet(cut + " " + ELLIPSIS)
+
+
+def title_highlights(hit, highlighter_class=Highlighter) -> tuple[tuple[int, int], ...]:
+    """Where the query's words stand in a Whoosh hit's title (offsets into the stored
+    title), for a hit whose body matched none: its title is what matched. Marked by
+    `highlighter_class`, the one that marks the body."""
+    title = hit.get("title") or ""
+    highlighter = highlighter_class(fragmenter=WholeFragmenter(), formatter=SnippetFormatter())
+    found = highlighter.highlight_hit(hit, "title", top=1)
+    return found.highlights if found and found.text == title else ()

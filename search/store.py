@@ -45,7 +45,7 @@ from search.errors import (
     SearchError,
 )
 from search.models import Count, IndexCheck, IndexStats
-from search.schema import build_schema
+from search.schema import SCHEMA_VERSION, build_schema
 from search.whoosh_fast.reading import MappedStorage
 
 CURRENT = "CURRENT"
@@ -87,6 +87,16 @@ CORRUPTION_ERRORS = (
 )
 
 
+def default_index_dir() -> Path:
+    """The index's folder when neither `--index` nor SEARCH_INDEX names one: the user's
+    data folder (XDG Base Directory: `$XDG_DATA_HOME`, absolute, else `~/.local/share`),
+    the same wherever the command runs."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(data_home):  # the specification: a relative path is ignored
+        data_home = os.path.join(Path.home(), ".local", "share")
+    return Path(data_home) / "search" / "index"
+
+
 def show_folder(index_dir: Path) -> str:
     return f"{index_dir}{os.sep}"
 
@@ -120,7 +130,7 @@ def _generation_to_read(index_dir: Path) -> Path:
                 f"{index_dir} is a file, not an index folder: name another folder with --index."
             )
         raise IndexMissingError(
-            f"No index in {show_folder(index_dir)}. Run `search rebuild` first.")
+            f"No index in {show_folder(index_dir)}: run `search index PATH...` first.")
     name = current_generation(index_dir)
     if name is None:
         raise damaged(index_dir, f"its {CURRENT} file is garbled")
@@ -195,10 +205,11 @@ def open_index(index_dir: Path):
 
 
 def _open_generation(index_dir: Path, generation: Path):
-    outdated = IndexOutdatedError(
-        f"The index in {show_folder(index_dir)} was built by an older version of search, which "
-        "analyzed words differently. Run `search rebuild` to rebuild it."
-    )
+    def outdated(which: str = "analyzed words") -> IndexOutdatedError:
+        return IndexOutdatedError(
+            f"The index in {show_folder(index_dir)} was built by an older version of search, "
+            f"which {which} differently. Run `search rebuild` to rebuild it.")
+
     problem = _cheap_check(generation)
     if problem:
         raise damaged(index_dir, problem)
@@ -208,11 +219,14 @@ def _open_generation(index_dir: Path, generation: Path):
             reader.doc_count()
     except (AttributeError, ImportError):
         # The pickled schema names analyzer classes this version no longer has.
-        raise outdated from None
+        raise outdated() from None
     except (*CORRUPTION_ERRORS, TypeError) as error:  # TypeError: a garbled pickle
         raise damaged(index_dir, error) from None
-    if _format(generation).get("analyzer") != ANALYZER_VERSION:
-        raise outdated
+    found = _format(generation)
+    if found.get("analyzer") != ANALYZER_VERSION:
+        raise outdated()
+    if found.get("schema", 1) != SCHEMA_VERSION:
+        raise outdated("stored articles")
     return ix
 
 
@@ -435,7 +449,8 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
         (generation / READERS).touch()
         yield generation, _start_generation(generation, base)
         (generation / FORMAT).write_text(
-            json.dumps({"analyzer": ANALYZER_VERSION, "checksums": True}), "utf-8")
+            json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
+                        "checksums": True}), "utf-8")
         record_checksums(generation, base)
         fsync_tree(generation)
     except BaseException:
@@ -480,7 +495,7 @@ def stats(index_dir: Path) -> IndexStats:
                     documents=searcher.doc_count(),
                     first_date=dates[0].decode() if dates else None,
                     last_date=dates[-1].decode() if dates else None,
-                    sources=_counts(searcher, "source"),
+                    sources=_source_counts(searcher),
                     categories=_counts(searcher, "category_key"),
                     size_bytes=sum(f.stat().st_size for f in generation.iterdir()),
                     updated_at=(index_dir / CURRENT).stat().st_mtime,
@@ -493,12 +508,27 @@ def stats(index_dir: Path) -> IndexStats:
 
 def _counts(searcher, fieldname: str) -> tuple[Count, ...]:
     """Live documents per term of an ID field, most first (deleted ones not counted)."""
-    counts = []
+    counts = [Count(term, live) for term, live in _live_terms(searcher, fieldname)]
+    return tuple(sorted(counts, key=lambda c: (-c.documents, c.label)))
+
+
+def _live_terms(searcher, fieldname: str) -> Iterator[tuple[str, int]]:
+    """Each term of an ID field with its live documents (deleted ones not counted)."""
     for term in searcher.lexicon(fieldname):
-        matcher = searcher.postings(fieldname, term)
-        live = sum(1 for _ in matcher.all_ids())
+        live = sum(1 for _ in searcher.postings(fieldname, term).all_ids())
         if live:
-            counts.append(Count(term.decode(), live))
+            yield term.decode(), live
+
+
+def _source_counts(searcher) -> tuple[Count, ...]:
+    """Each source's key with its documents and the display name most of them give it."""
+    names: dict[str, list[tuple[int, str]]] = {}
+    for label, live in _live_terms(searcher, "source_label"):
+        key, _, name = label.partition("\t")
+        names.setdefault(key, []).append((live, name))
+    counts = [Count(key, sum(live for live, _ in found),
+                    min(found, key=lambda pair: (-pair[0], pair[1]))[1])
+              for key, found in names.items()]
     return tuple(sorted(counts, key=lambda c: (-c.documents, c.label)))
 
 

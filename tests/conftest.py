@@ -21,9 +21,11 @@ RABAT = "000_69f7196542c3eaa4.txt"
 
 @pytest.fixture(autouse=True)
 def isolated_index(tmp_path, monkeypatch):
-    """No test touches the repository's own index/: SEARCH_INDEX points to a temporary one."""
+    """No test touches the user's index: SEARCH_INDEX points to a temporary one, and so
+    does the default folder, for tests that unset it."""
     index_dir = tmp_path / "index"
     monkeypatch.setenv("SEARCH_INDEX", str(index_dir))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("NO_COLOR", raising=False)
     return index_dir
 

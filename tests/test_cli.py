@@ -1,9 +1,12 @@
+import csv
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +16,7 @@ from search.cli import cli
 from search.index import build
 from search.models import Article
 
-from .conftest import RABAT, SEEDS, TACHKENT
+from .conftest import RABAT, SEEDS, TACHKENT, write_export
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def test_query_prints_ranked_hits_with_marked_snippets(run, built):
     assert lines[3].startswith(f"   undated · Politique · {SEEDS / RABAT} · score ")
     assert "**coopération** **bilatérale**" in lines[4]
     assert lines[6].startswith("2. Le président du Mazhilis")
-    assert lines[7].startswith(f"   2025-04 · Tachkent · {SEEDS / TACHKENT} · score ")
+    assert lines[7].startswith(f"   2025-04 · dateline Tachkent · {SEEDS / TACHKENT} · score ")
     assert "\x1b[" not in result.output  # not a terminal: plain markers, no colour codes
 
 
@@ -115,14 +118,46 @@ def test_bad_input_gets_one_line_and_exit_1(run, built, args, message):
 def test_missing_index_says_how_to_build_it(run, isolated_index):
     result = run("query", "maroc")
     assert (result.exit_code, result.output) == (
-        1, f"Error: No index in {isolated_index}/. Run `search rebuild` first.\n"
+        1, f"Error: No index in {isolated_index}/: run `search index PATH...` first.\n"
     )
+
+
+@pytest.mark.parametrize("data_home, expected", [
+    ("{tmp}/data", "{tmp}/data/search/index"),
+    ("", "{tmp}/home/.local/share/search/index"),
+    ("relative/data", "{tmp}/home/.local/share/search/index"),  # XDG: a relative one is ignored
+])
+def test_the_default_index_is_the_users_wherever_the_command_runs(
+        run, tmp_path, monkeypatch, data_home, expected):
+    monkeypatch.delenv("SEARCH_INDEX")
+    monkeypatch.setenv("XDG_DATA_HOME", data_home.format(tmp=tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert run("index", str(SEEDS)).exit_code == 0
+    folder = expected.format(tmp=tmp_path)
+    assert (Path(folder) / "CURRENT").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run("query", "Tachkent").output.startswith("1 article matches")
+    assert not (elsewhere / "index").exists() and not (tmp_path / "index").exists()
+    assert run("stats").output.startswith(f"Index:       {folder}\n")
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_writing_without_a_path_says_what_to_give(run, isolated_index, command):
+    result = run(command)
+    assert (result.exit_code, result.output) == (2, (
+        f"Error: Name the folders or files of articles to index: `search {command} PATH...`, "
+        "e.g. `search index seeds/` in the source folder for the bundled examples. "
+        f"See `search {command} --help`.\n"))
+    assert not isolated_index.exists()
 
 
 def test_index_option_overrides_the_environment(run, built, tmp_path):
     result = run("query", "--index", str(tmp_path / "other"), "maroc")
     assert (result.exit_code, result.output) == (
-        1, f"Error: No index in {tmp_path / 'other'}/. Run `search rebuild` first.\n"
+        1, f"Error: No index in {tmp_path / 'other'}/: run `search index PATH...` first.\n"
     )
 
 
@@ -190,7 +225,7 @@ def test_hostile_article_prints_safely(run, hostile_index):
     lines = result.output.splitlines()
     assert lines[:3] == ["1 article matches «coopération bilatérale».", "",
                          rf"1. Sommet{SHOWN} sur la coopération"]
-    assert re.fullmatch(r"   undated · afp\\x07\.com · Ra\\x08bat · Poli\\x9btique · "
+    assert re.fullmatch(r"   undated · afp\\x07\.com · dateline Ra\\x08bat · Poli\\x9btique · "
                         r"https://afp\.com/\\x1b\]0;pwned\\x1b\\ · score \d+\.\d\d", lines[3])
     assert lines[4].startswith(
         r"   La **coopération**\x1b]52;c;cm0gLXJmIH4=\x07 **bilatérale**\x07\x08\x9b2J avance."
@@ -213,8 +248,10 @@ def test_hostile_article_in_json(run, hostile_index):
     assert _unsafe(result.output) == []
     result.output.encode("utf-8")
     hit, = json.loads(result.output)["hits"]
-    assert (hit["title"], hit["source"], hit["url"], hit["category"], hit["dateline"]) == (
-        f"Sommet{ATTACK} sur la coopération", f"afp{BEL}.com", f"https://afp.com/{OSC0}",
+    # the source's key is its URL's domain; the name it gives is kept exact
+    assert (hit["title"], hit["source"], hit["source_name"], hit["url"], hit["category"],
+            hit["dateline"]) == (
+        f"Sommet{ATTACK} sur la coopération", "afp.com", f"afp{BEL}.com", f"https://afp.com/{OSC0}",
         f"Poli{CSI8}tique", f"Ra{BACKSPACE}bat",
     )
     assert {hit["snippet"][start:end] for start, end in hit["highlights"]} == {
@@ -452,7 +489,8 @@ def test_hostile_article_in_csv_and_jsonl(run, hostile_index):
     assert result.exit_code == 0
     assert [c for c in result.output if unicodedata.category(c) in {"Cc", "Cf", "Cs"}
             and c != "\n"] == []
-    assert r"afp\x07.com" in result.output
+    [row] = list(csv.DictReader(io.StringIO(result.output)))
+    assert row["source"] == "afp.com"  # the source's key; its name is not an export column
     lines = run("query", "coopération", "--jsonl", "--fields", "title,body").output
     assert _unsafe(lines) == []
     assert json.loads(lines)["title"] == f"Sommet{ATTACK} sur la coopération"
@@ -488,3 +526,71 @@ def test_an_export_with_a_bad_filter_prints_only_the_error(built):
     result = CliRunner().invoke(cli, ["query", "maroc", "--all", "--csv", "--source", "afp"])
     assert (result.exit_code, result.output) == (
         1, "Error: No article has the source 'afp'. `search stats` lists the sources.\n")
+
+
+@pytest.fixture
+def sources_index(run, tmp_path, isolated_index):
+    write_export(tmp_path / "export.jsonl", [
+        {"id": 1, "url": "https://actu.orange.fr/a", "article": "Accord signé à Rabat."},
+        {"id": 2, "url": "https://www.orange.fr/b", "article": "Accord signé à Dakar."},
+        {"id": 3, "source": "Orange Actu", "article": "Accord signé à Lomé."},
+        {"id": 4, "url": "https://sport.orange.fr/c", "source": "orange ACTU",
+         "article": "Accord signé à Accra."},
+        {"id": 5, "url": "https://lorange.fr/d", "article": "Accord signé à Niamey."},
+    ])
+    assert run("rebuild", str(tmp_path / "export.jsonl")).exit_code == 0
+    return isolated_index
+
+
+@pytest.mark.parametrize("source, ids", [
+    ("orange.fr", ["1", "2", "4"]),  # a domain takes its subdomains, not lorange.fr
+    ("www.orange.fr", ["1", "2", "4"]),
+    ("https://orange.fr/x", ["1", "2", "4"]),
+    ("actu.orange.fr", ["1"]),
+    ("ACTU.Orange.FR", ["1"]),
+    ("Orange Actu", ["3", "4"]),  # a name: the articles that give it, whatever their domain
+    ("orange actu", ["3", "4"]),
+    ("lorange.fr", ["5"]),
+])
+def test_a_source_is_a_domain_with_its_subdomains_or_a_name(run, sources_index, source, ids):
+    result = run("query", "accord", "--source", source, "--json")
+    assert sorted(hit["id"].split("#")[1] for hit in json.loads(result.output)["hits"]) == ids
+
+
+def test_stats_sources_lists_every_source_with_its_key_name_and_count(run, sources_index):
+    assert run("stats", "--sources").output == (
+        "  articles  source           name\n"
+        "         1  actu.orange.fr   actu.orange.fr\n"
+        "         1  lorange.fr       lorange.fr\n"
+        "         1  orange actu      Orange Actu\n"
+        "         1  orange.fr        orange.fr\n"
+        "         1  sport.orange.fr  orange ACTU\n"
+    )
+
+
+def test_hits_show_the_display_name_and_a_labelled_dateline(run, sources_index):
+    lines = run("query", "Lomé").output.splitlines()
+    assert lines[3].startswith("   undated · Orange Actu · ")
+
+
+def test_a_match_in_the_title_alone_is_marked_in_the_title(run, tmp_path, isolated_index):
+    (tmp_path / "lome.txt").write_text(
+        "title: Sommet de Lomé\n\nLe président a ouvert la réunion des ministres.", "utf-8")
+    assert run("index", str(tmp_path)).exit_code == 0
+    lines = run("query", "somm*", "lome").output.splitlines()
+    assert (lines[2], lines[4]) == ("1. **Sommet** de **Lomé**",
+                                    "   Le président a ouvert la réunion des ministres.")
+    [hit] = json.loads(run("query", "--json", "lome").output)["hits"]
+    assert (hit["title_highlights"], hit["highlights"]) == ([[10, 14]], [])
+
+
+def test_stats_show_each_sources_name_after_its_key_when_it_differs(run, sources_index):
+    output = run("stats").output
+    assert output[output.index("Sources:"):output.index("Categories:")] == (
+        "Sources:\n"
+        "         1  actu.orange.fr\n"
+        "         1  lorange.fr\n"
+        "         1  orange actu      Orange Actu\n"
+        "         1  orange.fr\n"
+        "         1  sport.orange.fr  orange ACTU\n"
+    )

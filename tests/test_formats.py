@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.dates import french_date, normalize_date
-from search.formats import source_from_url
+from search.formats import domain_of
+from search.formats.html import headline
 from search.formats.records import (
     FIELD_NAMES,
     FIELDS,
@@ -72,10 +73,16 @@ def test_french_dates(text, year, expected):
         ("https://www.lemonde.fr/a", "lemonde.fr"),
         ("lemonde.fr/a", "lemonde.fr"),
         ("", None),
+        ("www.AFP.com", "afp.com"),
+        ("Actu.Orange.FR.", "actu.orange.fr"),
+        ("Orange Actu", None),
+        ("AFP", None),
+        ("2.5", None),
+        ("http://[::1", None),
     ],
 )
-def test_source_from_url(url, source):
-    assert source_from_url(url) == source
+def test_domain_of_a_url_or_a_domain_name(url, source):
+    assert domain_of(url) == source
 
 
 def test_text_header():
@@ -122,6 +129,40 @@ def test_news_page_keeps_only_the_article():
     for noise in ("cookies", "Accueil", "Partager", "Kénitra", "Mohammedia", "commentaire",
                   "adresse e-mail", "Articles liés", "Sénégal", "Tous droits", "S'abonner"):
         assert noise not in article.body
+
+
+def test_a_saved_wayback_machine_copy_is_read_as_the_page_it_saved():
+    """archive.org's toolbar around an older page whose article is laid out in a table:
+    the article is read (it was dropped as none), without the toolbar, from the saved URL."""
+    [article] = parse(FIXTURES / "wayback-page.html")
+    assert (article.title, article.date, article.source) == (
+        "Visite du ministre à Rabat", "2011-05-23", "dw.de")
+    assert article.url == "http://www.dw.de/fr/visite-du-ministre-%C3%A0-rabat/a-15098254"
+    assert article.body.split("\n\n") == [
+        "Le ministre allemand des Affaires étrangères est arrivé lundi à Rabat pour une visite "
+        "de deux jours consacrée à la coopération économique.",
+        "Au cours de ses entretiens avec son homologue marocain, le ministre a évoqué les "
+        "projets d'énergie solaire dans le sud du pays et la formation professionnelle des jeunes.",
+    ]
+
+
+@pytest.mark.parametrize("title, sitename, url, first_line, expected", [
+    ("Visite à Rabat - Gala", "Gala", None, None, "Visite à Rabat"),
+    ("Visite à Rabat | DW | 23.05.2011", None, "https://www.dw.com/fr/a", None, "Visite à Rabat"),
+    ("Visite à Rabat | DW", None, "https://www.dw.com/fr/a", None, "Visite à Rabat"),
+    ("Maroc - Kazakhstan | Le Monde.fr", "Le Monde", None, None, "Maroc - Kazakhstan"),
+    ("Maroc - Kazakhstan | lemonde.fr", None, "https://www.lemonde.fr/x", None, "Maroc - Kazakhstan"),
+    ("Le Monde - Maroc - Kazakhstan", None, "https://www.lemonde.fr/a", None, "Maroc - Kazakhstan"),
+    ("Accord – Orange Actu", "Orange Actu", "https://actu.orange.fr/a", None, "Accord"),
+    ("Visite à Rabat | Le Diplomate", None, None, "Visite à Rabat", "Visite à Rabat"),  # its <h1>
+    # kept: no segment is the site's name
+    ("Maroc - Kazakhstan : accord", None, "https://x.fr/a", None, "Maroc - Kazakhstan : accord"),
+    ("Sommet de Lomé - 2020", None, "https://x.fr/a", None, "Sommet de Lomé - 2020"),
+    ("Gala", "Gala", None, None, "Gala"),
+    ("Visite | Gala", None, None, "Visite à Rabat", "Visite | Gala"),
+])
+def test_a_pages_title_without_the_sites_name(title, sitename, url, first_line, expected):
+    assert headline(title, sitename, url, first_line) == expected
 
 
 def test_a_page_with_no_article_is_skipped():

@@ -31,7 +31,7 @@ from search.ingest import (
 from search.models import Article, Skipped
 from search.searcher import search
 
-from .conftest import RABAT, SEEDS, TACHKENT
+from .conftest import RABAT, SEEDS, TACHKENT, write_export
 
 
 def test_scraped_page_seed():
@@ -568,7 +568,7 @@ def test_an_export_is_read_and_hashed_without_holding_it(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert (found.articles, articles) == (1000, 1000)
+    assert (found.size, articles) == (export.stat().st_size, 1000)
     assert found.fingerprint == fingerprint(export.read_bytes(), {})
     assert peak < 2 << 20 and export.stat().st_size > 4 * (2 << 20)
 
@@ -606,3 +606,42 @@ def test_any_file_name_is_read_and_shown_printable(names):
         for text in (item.id, item.path):
             assert text.isprintable()
             text.encode("utf-8")
+
+
+def test_progress_counts_each_byte_of_an_export_once_record_by_record(tmp_path):
+    export = tmp_path / "export.jsonl"
+    write_export(export, [{"id": n, "text": f"Article {n} " * (n + 1)} for n in range(50)])
+    told: list[int] = []
+    items = list(parse_file(SourceFile(export, tmp_path), progress=told.append))
+    assert len(items) == 50
+    assert sum(told) == export.stat().st_size
+    assert len(told) > 1 and all(step > 0 for step in told)  # not all at the end
+
+
+@pytest.mark.parametrize("name, data", [
+    ("a.txt", "Un titre\n\nUn article sur Lomé.".encode()),
+    ("empty.txt", b""),
+    ("image.txt", b"\x89PNG\x00\x00"),
+    ("page.html", b"<html><body><p>Accueil</p></body></html>"),
+])
+def test_progress_counts_a_whole_file_once_read_or_skipped(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    told: list[int] = []
+    list(parse_file(SourceFile(tmp_path / name, tmp_path), progress=told.append))
+    assert sum(told) == len(data)
+
+
+def test_an_index_write_tells_bytes_then_what_follows_the_last_article(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_export(corpus / "export.jsonl", [{"id": n, "text": f"Visite {n} à Lomé."}
+                                           for n in range(20)])
+    (corpus / "a.txt").write_text("Un titre\n\nUn article sur Lomé.", "utf-8")
+    told: list = []
+    update([corpus], tmp_path / "index", on_start=lambda total: told.append(("start", total)),
+           progress=lambda n: told.append(n), on_stage=told.append)
+    size = sum(file.stat().st_size for file in corpus.iterdir())
+    assert told[0] == ("start", size)
+    assert sum(step for step in told[1:-2]) == size
+    assert told[-2:] == ["Writing and merging segments",
+                         "Recording checksums and switching to the new generation"]

@@ -75,14 +75,14 @@ PLAIN = (
     "1 article matches «{query}».\n"
     "\n"
     "1. {title}\n"
-    "   {date} · {source} · {dateline} · {category} · {url} · score 1.50\n"
+    "   {date} · {source} · dateline {dateline} · {category} · {url} · score 1.50\n"
     "   {snippet}\n"
 )
 TERMINAL = (
     "1 article matches «{query}».\n"
     "\n"
     "1. \x1b[1m{title}\x1b[0m\n"
-    "   \x1b[2m{date} · {source} · {dateline} · {category} · {url} · score 1.50\x1b[0m\n"
+    "   \x1b[2m{date} · {source} · dateline {dateline} · {category} · {url} · score 1.50\x1b[0m\n"
     "   {snippet}\n"
 )
 
@@ -181,10 +181,11 @@ def test_json_keys_and_values():
     snippet = Snippet("\x1b[2J la coopération", ((8, 19),))
     assert json.loads(results_json(_results(snippet=snippet))) == {
         "query": "sommet", "total": 1, "partial": False, "suggestions": [],
-        "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet", "date": "2025-04",
+        "hits": [{"rank": 1, "id": "a", "path": "a.txt", "title": "Le sommet",
+                  "title_highlights": [], "date": "2025-04",
                   "dateline": "Rabat", "category": "Politique", "source": "afp.com",
-                  "url": "https://afp.com/a", "score": 1.5, "snippet": "\x1b[2J la coopération",
-                  "highlights": [[8, 19]], "copies": []}],
+                  "source_name": None, "url": "https://afp.com/a", "score": 1.5,
+                  "snippet": "\x1b[2J la coopération", "highlights": [[8, 19]], "copies": []}],
     }
 
 
@@ -470,7 +471,7 @@ def test_a_hit_with_copies_says_how_many(copies, total, count_line, about):
     results = dataclasses.replace(_results(copies=copies), total=total)
     lines = results_text(results, PlainStyle()).splitlines()
     assert lines[0] == count_line
-    assert lines[3] == ("   2025-04 · afp.com · Rabat · Politique · https://afp.com/a · score 1.50"
+    assert lines[3] == ("   2025-04 · afp.com · dateline Rabat · Politique · https://afp.com/a · score 1.50"
                         + about)
     assert json.loads(results_json(results))["hits"][0]["copies"] == list(copies)
 

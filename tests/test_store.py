@@ -26,7 +26,7 @@ from .conftest import SEEDS, generations, write_export
 def test_missing_index(tmp_path):
     with pytest.raises(IndexMissingError) as error:
         search(tmp_path / "nowhere", "maroc")
-    assert str(error.value) == f"No index in {tmp_path / 'nowhere'}/. Run `search rebuild` first."
+    assert str(error.value) == f"No index in {tmp_path / 'nowhere'}/: run `search index PATH...` first."
 
 
 @pytest.mark.parametrize(
@@ -288,3 +288,50 @@ def test_a_manifest_of_the_wrong_types_is_damage_for_an_update(tmp_path, entry):
         update([SEEDS], index_dir)
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
+
+
+def test_an_index_with_the_fields_of_an_older_version_says_to_rebuild(tmp_path):
+    """An index written with other fields (before sources had a key and a name) is not
+    updated with the new ones: it is rebuilt."""
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    found = json.loads((generation / "format.json").read_text())
+    del found["schema"]  # as the older version wrote it
+    (generation / "format.json").write_text(json.dumps(found))
+    store_module.record_checksums(generation, None)
+    with pytest.raises(IndexOutdatedError, match=r"which stored articles differently\. Run "
+                                                 r"`search rebuild` to rebuild it\.$"):
+        update([SEEDS], index_dir)
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
+SOURCES_PAGE = """<html><head><title>{title} - Gala</title>
+<meta property="og:site_name" content="Gala">
+<link rel="canonical" href="https://www.gala.fr/{slug}"></head>
+<body><article><h1>{title}</h1><p>{title}: le ministre des affaires étrangères a reçu son
+homologue pour un entretien sur la coopération régionale et la sécurité.</p></article></body></html>"""
+
+
+def test_each_source_has_one_key_and_a_display_name_whatever_its_format(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "page.html").write_text(SOURCES_PAGE.format(title="Visite à Rabat", slug="a"), "utf-8")
+    write_export(corpus / "export.jsonl", [
+        {"id": 1, "url": "https://gala.fr/b", "article": "Le ministre est à Lomé."},
+        {"id": 2, "url": "http://WWW.Gala.FR/c", "source": "Gala", "article": "À Dakar."},
+        {"id": 3, "url": "https://actu.orange.fr/d", "article": "À Niamey."},
+        {"id": 4, "source": "Agence France-Presse", "article": "À Bamako."},
+        {"id": 5, "source": "agence france-presse", "article": "À Accra."},
+        {"id": 6, "source": "www.AFP.com", "article": "À Abuja."},
+    ])
+    index_dir = tmp_path / "index"
+    rebuild([corpus], index_dir)
+    sources = store_module.stats(index_dir).sources
+    assert [(count.label, count.name, count.documents) for count in sources] == [
+        ("gala.fr", "Gala", 3),
+        ("agence france-presse", "Agence France-Presse", 2),
+        ("actu.orange.fr", "actu.orange.fr", 1),
+        ("afp.com", "afp.com", 1),
+    ]

@@ -78,12 +78,23 @@ def first_sentence(paragraph: str) -> str:
     return _SENTENCE_END.split(paragraph, maxsplit=1)[0]
 
 
-def source_from_url(url: str | None) -> str | None:
-    """`https://www.actu.orange.fr/x` → `actu.orange.fr`."""
-    if not url:
+# A domain name: dot-separated labels of letters, digits and hyphens, the last with a letter.
+_DOMAIN = re.compile(r"\A(?:[\w-]+\.)+[\w-]*[^\W\d_][\w-]*\Z")
+
+
+def domain_of(text: str | None) -> str | None:
+    """The domain a URL or a bare domain name names, lower case, without `www.`:
+    `https://www.Actu.Orange.fr/x` and `www.actu.orange.fr` → `actu.orange.fr`; None for
+    a name that is not one (`Orange Actu`)."""
+    if not text:
         return None
+    text = text.strip()
+    if "//" not in text:  # `lemonde.fr/a`, `www.AFP.com`: a domain and maybe a path
+        if not _DOMAIN.match(text.split("/", 1)[0].rstrip(".")):
+            return None
+        text = "//" + text
     try:
-        host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+        host = (urlsplit(text).hostname or "").lower().rstrip(".")
     except ValueError:  # `http://[::1`: not a URL a domain can be read from
         return None
     host = host.removeprefix("www.")
@@ -120,7 +131,7 @@ def complete(
         date=_clean(date),
         dateline=_clean(dateline),
         category=_clean(category),
-        source=_clean(source) or source_from_url(_clean(url)),
+        source=_clean(source) or domain_of(_clean(url)),
         url=_clean(url),
         author=_clean(author),
         lead=_clean(lead),
