@@ -72,6 +72,36 @@ def _rv(word: str) -> int:
     return len(word)
 
 
+# Verbs in -ier (`négocier`), folded. Snowball reads their folded participle (`negocie`,
+# `négocié`) as the `-ie` of an -ir verb (`finie`) and removes it whole: `negoc`, while
+# `negocier` gives `negoci`. Every `-ifier` verb is one.
+_IER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_ier.txt"))
+_IER_ENDINGS = frozenset(("ie", "ies", "iez"))
+
+
+def keep_ier_verb_i(stem: str, word: str) -> str:
+    """`negoc` of `negocie` → `negoci`, like `negocier`: the `i` of an -ier verb that
+    Snowball removed with an -ir ending (`-ie`, `-ies`) or with `-iez`."""
+    if word[len(stem):] in _IER_ENDINGS and (stem + "ier" in _IER_VERBS or stem.endswith("if")):
+        return stem + "i"
+    return stem
+
+
+# Verbs in -érer (`considérer`), as folded stems (`consider`). Folded, their imperfect
+# `considerait` ends like the conditional of `aimerait`, and Snowball cuts it to `consid`.
+_ERER_STEMS = frozenset(fold(verb)[:-2] for verb in load_words("verbs_erer.txt"))
+_ERER_LONGEST = max(map(len, _ERER_STEMS))
+
+
+def keep_erer_verb_stem(stem: str, word: str) -> str:
+    """`consid` of `considerait` → `consider`, the stem of `considérer`: Snowball took the
+    `er` of an -érer verb for the start of a future or conditional ending."""
+    for end in range(min(len(word), _ERER_LONGEST), len(stem), -1):
+        if word[:end] in _ERER_STEMS:
+            return word[:end]
+    return stem
+
+
 def _undouble(word: str) -> str:
     return word[:-1] if word.endswith(_UNDOUBLE) else word
 
@@ -132,6 +162,7 @@ def stem(word: str) -> str:
     stemmed = _SNOWBALL.stemWord(restore_accented_ending(word))
     if not stemmed.isascii():  # a restored accent Snowball left in place
         stemmed = stemmed.translate(_UNACCENT)
+    stemmed = keep_erer_verb_stem(keep_ier_verb_i(stemmed, word), word)
     return strip_verb_endings(stemmed, word)
 
 

@@ -189,3 +189,61 @@ def test_french_positions_leave_other_analyzers_to_whoosh():
     text = "Le président de la République"
     assert (list(FrenchPositions().word_values(text, other, mode="index"))
             == list(Positions().word_values(text, other, mode="index")))
+
+
+# Issue 11: pairs Snowball keeps on accented words, kept on folded ones (accents optional).
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        # -ier verbs: the folded participle is not the -ie of an -ir verb.
+        ("réfugiés", "réfugiée"),
+        ("refugiee", "réfugiés"),
+        ("réfugiés", "réfugier"),
+        ("négocié", "négocier"),
+        ("negocie", "négociée"),
+        ("négociez", "négociations"),
+        ("publié", "publiée"),
+        ("publies", "publier"),
+        ("confié", "confiées"),
+        ("identifié", "identifier"),
+        ("qualifiés", "qualifier"),
+        ("étudié", "étudier"),
+        ("associé", "associer"),
+        ("allié", "alliés"),
+        ("alliee", "allier"),
+        # -érer verbs: the folded imperfect is not a future.
+        ("considérait", "considérer"),
+        ("considerait", "considéré"),
+        ("préféraient", "préférer"),
+        ("opérait", "opération"),
+        ("libérait", "libérer"),
+        ("coopéraient", "coopération"),
+        ("tolérait", "tolérance"),
+        # ... nor the accents of the words typed without them.
+        ("securite", "sécurité"),
+        ("deleguee", "déléguée"),
+    ],
+)
+def test_folded_words_keep_snowball_s_pairs(first, second):
+    assert analyze(first) == analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("finie", "finier"),
+        ("partie", "parier"),
+        ("alliés", "aller"),
+        ("copie", "COP"),
+        ("gêner", "générer"),  # but générait and gênerait fold alike
+        ("referait", "référer"),
+        ("rêverait", "révérer"),
+        ("délit", "délier"),
+        ("deviez", "dévier"),
+        ("générale", "générer"),
+        ("moderne", "modérer"),
+        ("alternative", "altérer"),
+    ],
+)
+def test_folded_words_do_not_join_their_look_alikes(first, second):
+    assert analyze(first) != analyze(second)
