@@ -57,6 +57,32 @@ def restore_accented_ending(word: str) -> str:
     return word
 
 
+# Feminine agent nouns, singular and plural endings → their masculine's.
+_FEMININE_AGENT_ENDINGS = (
+    ("trices", "teurs"), ("trice", "teur"), ("drices", "deurs"), ("drice", "deur"),
+    ("euses", "eurs"), ("euse", "eur"),
+)
+_FEMININE_ENDINGS = tuple(feminine for feminine, _ in _FEMININE_AGENT_ENDINGS)
+_NOT_FEMININE_AGENTS = frozenset(fold(word) for word in load_words("not_feminine_agents.txt"))
+
+
+def masculine_agent(word: str) -> str:
+    """A feminine agent noun's masculine, which Snowball stems alike: `ambassadrice` →
+    `ambassadeur`, `chanteuses` → `chanteurs`. Not the feminines of -eux adjectives
+    (`heureuse`), nor the other words of `not_feminine_agents.txt` (`matrice`), nor short
+    words (`creuse`, `Meuse`)."""
+    if not word.endswith(_FEMININE_ENDINGS):
+        return word
+    for feminine, masculine in _FEMININE_AGENT_ENDINGS:
+        if word.endswith(feminine):
+            base = word[: -len(feminine)]
+            singular = base + feminine.removesuffix("s")
+            if len(base) < 2 or singular in _NOT_FEMININE_AGENTS:
+                return word
+            return base + masculine
+    return word
+
+
 _VOWELS = frozenset("aeiouy")
 _UNDOUBLE = ("enn", "onn", "ett", "ell", "eill")
 _STRIPPED = ("ent", "dr", "ndu", "rdu", "ndus", "rdus")
@@ -159,7 +185,7 @@ def stem(word: str) -> str:
     """
     if any(ch.isdigit() for ch in word):
         return word
-    stemmed = _SNOWBALL.stemWord(restore_accented_ending(word))
+    stemmed = _SNOWBALL.stemWord(restore_accented_ending(masculine_agent(word)))
     if not stemmed.isascii():  # a restored accent Snowball left in place
         stemmed = stemmed.translate(_UNACCENT)
     stemmed = keep_erer_verb_stem(keep_ier_verb_i(stemmed, word), word)
