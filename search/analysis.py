@@ -105,6 +105,19 @@ _IER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_ier.txt"))
 _IER_ENDINGS = frozenset(("ie", "ies", "iez"))
 
 
+# Verbs in -iquer (`communiquer`), as folded stems (`communiqu`) after the part Snowball
+# keeps when it cuts their `-ique(s)` as a suffix (`commun`).
+_IQUER_VERBS = frozenset(fold(verb)[:-5] for verb in load_words("verbs_iquer.txt"))
+_IQUE_ENDINGS = frozenset(("ique", "iques"))
+
+
+def keep_iquer_verb_stem(stem: str, word: str) -> str:
+    """`commun` of `communique` (`communiqué`) → `communiqu`, like `communiquer`, not `commune`."""
+    if word[len(stem):] in _IQUE_ENDINGS and stem in _IQUER_VERBS:
+        return stem + "iqu"
+    return stem
+
+
 def keep_ier_verb_i(stem: str, word: str) -> str:
     """`negoc` of `negocie` → `negoci`, like `negocier`: the `i` of an -ier verb that
     Snowball removed with an -ir ending (`-ie`, `-ies`) or with `-iez`."""
@@ -174,6 +187,24 @@ def strip_verb_endings(stem: str, word: str) -> str:
     return stem
 
 
+# Ordinals written with digits: `150e`, `150è`, `150ème`, `150eme`, `150ième`, `150ᵉ` are one
+# term, `150e`; `1er`, `1re`, `1ère` (and plurals) are `1er`; `2nd`, `2nde` are `2e`.
+_ORDINAL = re.compile(r"(\d+)(?:e|eme|ieme|em|es|emes|iemes)")
+_FIRST = re.compile(r"1(?:ers?|res?|eres?)")
+_SECOND = re.compile(r"2nde?s?")
+
+
+def ordinal(word: str) -> str:
+    """The one term of an ordinal written with digits; any other word with digits as it is."""
+    if _FIRST.fullmatch(word):
+        return "1er"
+    if _SECOND.fullmatch(word):
+        return "2e"
+    if match := _ORDINAL.fullmatch(word):
+        return match[1] + "e"
+    return word
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Snowball French, adapted to folded words.
@@ -181,14 +212,15 @@ def stem(word: str) -> str:
     Snowball reads some endings only with their accent (`-ée`, `-ière`, `-èrent`): those are
     given back first (`restore_accented_ending`). It also leaves a few frequent verb endings
     (`-ent`, `-dre`, `-du`), removed after it (`strip_verb_endings`). Words with digits
-    (`2024`, `150e`) are kept as they are.
+    are kept as they are (`2024`), ordinals as one term (`150eme` → `150e`, `ordinal`).
     """
     if any(ch.isdigit() for ch in word):
-        return word
+        return ordinal(word)
     stemmed = _SNOWBALL.stemWord(restore_accented_ending(masculine_agent(word)))
     if not stemmed.isascii():  # a restored accent Snowball left in place
         stemmed = stemmed.translate(_UNACCENT)
-    stemmed = keep_erer_verb_stem(keep_ier_verb_i(stemmed, word), word)
+    stemmed = keep_ier_verb_i(keep_iquer_verb_stem(stemmed, word), word)
+    stemmed = keep_erer_verb_stem(stemmed, word)
     return strip_verb_endings(stemmed, word)
 
 

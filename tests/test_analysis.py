@@ -287,3 +287,39 @@ def test_feminine_agent_nouns_join_their_masculine(first, second):
 )
 def test_other_euse_and_trice_words_keep_their_ending(first, second):
     assert analyze(first) != analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("communiqué", "communiquer"),
+        ("communique", "communiqués"),
+        ("revendiqué", "revendiquer"),
+    ],
+)
+def test_iquer_participles_join_their_verb(first, second):
+    assert analyze(first) == analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("communiqué", "commune"), ("communiqués", "communes"), ("revendiqué", "revendre")],
+)
+def test_iquer_participles_do_not_join_look_alikes(first, second):
+    assert analyze(first) != analyze(second)
+
+
+# Issue 11: ordinals written with digits agree, whatever their suffix.
+@pytest.mark.parametrize(
+    "text, term",
+    [
+        ("150e", "150e"), ("150è", "150e"), ("150ème", "150e"), ("150eme", "150e"),
+        ("150ième", "150e"), ("150ᵉ", "150e"), ("150es", "150e"), ("150EME", "150e"),
+        ("1er", "1er"), ("1re", "1er"), ("1ère", "1er"), ("1ères", "1er"), ("1ᵉʳ", "1er"),
+        ("2nd", "2e"), ("2nde", "2e"), ("2e", "2e"),
+        ("2024", "2024"), ("150m", "150m"), ("covid19", "covid19"), ("4x4", "4x4"),
+        ("1erement", "1erement"), ("11er", "11er"),
+    ],
+)
+def test_ordinals_written_with_digits_are_one_term(text, term):
+    assert analyze(text) == [term]
