@@ -41,7 +41,11 @@ _ACCENTED_ENDINGS = (
 # adjectives and `-férer`/`-hérer` verbs (`différent`, `cohérent`, `préfèrent`), which are
 # left to the `-ent` rule below; `-chèrent` (`marchèrent`) is a passé simple again.
 _NOT_PASSE_SIMPLE = re.compile(r"(?:f|[^c]h)erent$")
-_RESTORED = ("erent", *(folded for folded, _ in _ACCENTED_ENDINGS))
+_RESTORED = ("erent", "at", "ates", "ames", *(folded for folded, _ in _ACCENTED_ENDINGS))
+# The imperfect subjunctive of -er verbs (`donnât`, `donnâmes`, `donnâtes`), folded.
+_ER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_er.txt"))
+_NOT_CIRCUMFLEX = frozenset(fold(word) for word in load_words("not_circumflex.txt"))
+_CIRCUMFLEX_ENDINGS = (("at", "ât"), ("ates", "âtes"), ("ames", "âmes"))
 _UNACCENT = str.maketrans("éè", "ee")
 
 
@@ -51,6 +55,12 @@ def restore_accented_ending(word: str) -> str:
         return word
     if word.endswith("erent"):
         return word if _NOT_PASSE_SIMPLE.search(word) else word[:-5] + "èrent"
+    for folded, accented in _CIRCUMFLEX_ENDINGS:
+        if word.endswith(folded):
+            base = word[: -len(folded)]
+            if base + "er" in _ER_VERBS and word not in _NOT_CIRCUMFLEX:
+                return base + accented
+            return word
     for folded, accented in _ACCENTED_ENDINGS:
         if word.endswith(folded):
             return word[: -len(folded)] + accented

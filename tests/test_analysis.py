@@ -323,3 +323,22 @@ def test_iquer_participles_do_not_join_look_alikes(first, second):
 )
 def test_ordinals_written_with_digits_are_one_term(text, term):
     assert analyze(text) == [term]
+
+
+# Issue 11: the imperfect subjunctive of -er verbs, folded, is read with its circumflex.
+@pytest.mark.parametrize(
+    "first, second",
+    [("donnât", "donner"), ("donnat", "donnait"), ("adressâmes", "adresser"),
+     ("aimâtes", "aimer"), ("qu'il arrivât", "arrivée")],
+)
+def test_imperfect_subjunctive_joins_its_verb(first, second):
+    assert analyze(first) == analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("contrat", "contrer"), ("format", "former"), ("soldat", "solder"), ("mandat", "mander"),
+     ("entames", "enter"), ("candidat", "candide"), ("état", "été"), ("Rabat", "rabattre")],
+)
+def test_words_in_at_keep_their_ending(first, second):
+    assert analyze(first) != analyze(second)
