@@ -32,15 +32,21 @@ ANALYZER_VERSION = 2
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
 # `-ee(s)` is always `-ée(s)` (`renforcee` → `renforcée`), `-iere(s)` is `-ière(s)`, and
-# `-ye(s)` is `-yé(s)` (`employe` → `employé`, stemmed like `employer`).
+# `-ye(s)` is `-yé(s)` (`employe` → `employé`, stemmed like `employer`), `-ierement` is
+# `-ièrement` (`premierement`, like `premier`), and `-ite(s)` is read as `-ité(s)`, whose
+# adjective Snowball finds (`securite` → `secur`, `egalite` like `egal`; `limite`, `petite`
+# or `visite` lose their `e` as before), except `-ivité` (`_NOT_ITE`).
 _ACCENTED_ENDINGS = (
-    ("ees", "ées"), ("ee", "ée"), ("ieres", "ières"), ("iere", "ière"),
-    ("yes", "yés"), ("ye", "yé"),
+    ("ees", "ées"), ("ee", "ée"), ("ieres", "ières"), ("iere", "ière"), ("ierement", "ièrement"),
+    ("yes", "yés"), ("ye", "yé"), ("ites", "ités"), ("ite", "ité"),
 )
 # `-erent` is the passé simple `-èrent` (`abordèrent`), except in `-férent`/`-hérent`
 # adjectives and `-férer`/`-hérer` verbs (`différent`, `cohérent`, `préfèrent`), which are
 # left to the `-ent` rule below; `-chèrent` (`marchèrent`) is a passé simple again.
 _NOT_PASSE_SIMPLE = re.compile(r"(?:f|[^c]h)erent$")
+# `-ivité` is left folded: Snowball would cut `-ivité` whole (`collectivités` like
+# `collections`, `productivité` like `production`).
+_NOT_ITE = ("ivite", "ivites")
 _RESTORED = ("erent", "at", "ates", "ames", *(folded for folded, _ in _ACCENTED_ENDINGS))
 # The imperfect subjunctive of -er verbs (`donnât`, `donnâmes`, `donnâtes`), folded.
 _ER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_er.txt"))
@@ -62,7 +68,7 @@ def restore_accented_ending(word: str) -> str:
                 return base + accented
             return word
     for folded, accented in _ACCENTED_ENDINGS:
-        if word.endswith(folded):
+        if word.endswith(folded) and not word.endswith(_NOT_ITE):
             return word[: -len(folded)] + accented
     return word
 
@@ -119,6 +125,15 @@ _IER_ENDINGS = frozenset(("ie", "ies", "iez"))
 # keeps when it cuts their `-ique(s)` as a suffix (`commun`).
 _IQUER_VERBS = frozenset(fold(verb)[:-5] for verb in load_words("verbs_iquer.txt"))
 _IQUE_ENDINGS = frozenset(("ique", "iques"))
+
+
+def keep_asser_verb_stem(stem: str, word: str) -> str:
+    """`debarr` of `debarrasse` (`débarrassé`) → `debarrass`, like `débarrasser`: Snowball
+    took the `-asse(s)` of an -asser verb for an imperfect subjunctive (`donnasse`)."""
+    for ending in ("asse", "asses"):
+        if word == stem + ending and stem + "asser" in _ER_VERBS:
+            return stem + "ass"
+    return stem
 
 
 def keep_iquer_verb_stem(stem: str, word: str) -> str:
@@ -229,6 +244,7 @@ def stem(word: str) -> str:
     stemmed = _SNOWBALL.stemWord(restore_accented_ending(masculine_agent(word)))
     if not stemmed.isascii():  # a restored accent Snowball left in place
         stemmed = stemmed.translate(_UNACCENT)
+    stemmed = keep_asser_verb_stem(stemmed, word)
     stemmed = keep_ier_verb_i(keep_iquer_verb_stem(stemmed, word), word)
     stemmed = keep_erer_verb_stem(stemmed, word)
     return strip_verb_endings(stemmed, word)

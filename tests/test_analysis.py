@@ -342,3 +342,31 @@ def test_imperfect_subjunctive_joins_its_verb(first, second):
 )
 def test_words_in_at_keep_their_ending(first, second):
     assert analyze(first) != analyze(second)
+
+
+# Issue 11: -ité, folded, is read as Snowball reads it with its accent.
+@pytest.mark.parametrize(
+    "first, second",
+    [("sécurité", "securite"), ("activité", "activites"), ("égalité", "égal"),
+     ("nationalités", "nationale"), ("responsabilité", "responsable"), ("petite", "petites"),
+     ("interdite", "interdit"), ("limite", "limiter"), ("visite", "visité")],
+)
+def test_ite_nouns_join_as_snowball_joins_them(first, second):
+    assert analyze(first) == analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("dépassé", "dépasser"), ("débarrassés", "débarrasser"), ("premièrement", "premier"),
+     ("particulierement", "particulière")],
+)
+def test_asser_verbs_and_ierement_adverbs_join_their_family(first, second):
+    assert analyze(first) == analyze(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("collectivités", "collectif"), ("productivité", "production"), ("dépassé", "dette")],
+)
+def test_ivite_nouns_keep_their_ending(first, second):
+    assert analyze(first) != analyze(second)
