@@ -52,7 +52,7 @@ _RESTORED = ("erent", "at", "ates", "ames", *(folded for folded, _ in _ACCENTED_
 _ER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_er.txt"))
 _NOT_CIRCUMFLEX = frozenset(fold(word) for word in load_words("not_circumflex.txt"))
 _CIRCUMFLEX_ENDINGS = (("at", "ât"), ("ates", "âtes"), ("ames", "âmes"))
-_UNACCENT = str.maketrans("éè", "ee")
+_UNACCENT = str.maketrans("éèâ", "eea")
 
 
 def restore_accented_ending(word: str) -> str:
@@ -114,13 +114,6 @@ def _rv(word: str) -> int:
     return len(word)
 
 
-# Verbs in -ier (`négocier`), folded. Snowball reads their folded participle (`negocie`,
-# `négocié`) as the `-ie` of an -ir verb (`finie`) and removes it whole: `negoc`, while
-# `negocier` gives `negoci`. Every `-ifier` verb is one.
-_IER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_ier.txt"))
-_IER_ENDINGS = frozenset(("ie", "ies", "iez"))
-
-
 # Verbs in -iquer (`communiquer`), as folded stems (`communiqu`) after the part Snowball
 # keeps when it cuts their `-ique(s)` as a suffix (`commun`).
 _IQUER_VERBS = frozenset(fold(verb)[:-5] for verb in load_words("verbs_iquer.txt"))
@@ -141,6 +134,13 @@ def keep_iquer_verb_stem(stem: str, word: str) -> str:
     if word[len(stem):] in _IQUE_ENDINGS and stem in _IQUER_VERBS:
         return stem + "iqu"
     return stem
+
+
+# Verbs in -ier (`négocier`), folded. Snowball reads their folded participle (`negocie`,
+# `négocié`) as the `-ie` of an -ir verb (`finie`) and removes it whole: `negoc`, while
+# `negocier` gives `negoci`. Every `-ifier` verb is one.
+_IER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_ier.txt"))
+_IER_ENDINGS = frozenset(("ie", "ies", "iez"))
 
 
 def keep_ier_verb_i(stem: str, word: str) -> str:

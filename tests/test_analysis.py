@@ -370,3 +370,8 @@ def test_asser_verbs_and_ierement_adverbs_join_their_family(first, second):
 )
 def test_ivite_nouns_keep_their_ending(first, second):
     assert analyze(first) != analyze(second)
+
+
+@pytest.mark.parametrize("word", ["optât", "optat", "usât", "errât", "optâmes", "enflâtes"])
+def test_terms_are_plain_ascii_when_snowball_leaves_a_given_back_accent(word):
+    assert all(term.isascii() for term in analyze(word)), analyze(word)
