@@ -49,22 +49,32 @@ _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
 # terms of the version that built it, and must be rebuilt (search.store checks). The
 # lexicon's data gives terms too: its checksum is the low 32 bits.
-ANALYZER_RULES_VERSION = 3
+ANALYZER_RULES_VERSION = 4
 ANALYZER_VERSION = ANALYZER_RULES_VERSION << 32 | LEXICON_VERSION
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
 # `-ee(s)` is always `-ée(s)` (`renforcee` → `renforcée`), `-iere(s)` is `-ière(s)`, and
-# `-ye(s)` is `-yé(s)` (`employe` → `employé`, stemmed like `employer`).
+# `-ye(s)` is `-yé(s)` (`employe` → `employé`, stemmed like `employer`), `-ierement` is
+# `-ièrement` (`premierement`, like `premier`), and `-ite(s)` is read as `-ité(s)`, whose
+# adjective Snowball finds (`securite` → `secur`, `egalite` like `egal`; `limite`, `petite`
+# or `visite` lose their `e` as before), except `-ivité` (`_NOT_ITE`).
 _ACCENTED_ENDINGS = (
-    ("ees", "ées"), ("ee", "ée"), ("ieres", "ières"), ("iere", "ière"),
-    ("yes", "yés"), ("ye", "yé"),
+    ("ees", "ées"), ("ee", "ée"), ("ieres", "ières"), ("iere", "ière"), ("ierement", "ièrement"),
+    ("yes", "yés"), ("ye", "yé"), ("ites", "ités"), ("ite", "ité"),
 )
 # `-erent` is the passé simple `-èrent` (`abordèrent`), except in `-férent`/`-hérent`
 # adjectives and `-férer`/`-hérer` verbs (`différent`, `cohérent`, `préfèrent`), which are
 # left to the `-ent` rule below; `-chèrent` (`marchèrent`) is a passé simple again.
 _NOT_PASSE_SIMPLE = re.compile(r"(?:f|[^c]h)erent$")
-_RESTORED = ("erent", *(folded for folded, _ in _ACCENTED_ENDINGS))
-_UNACCENT = str.maketrans("éè", "ee")
+# `-ivité` is left folded: Snowball would cut `-ivité` whole (`collectivités` like
+# `collections`, `productivité` like `production`).
+_NOT_ITE = ("ivite", "ivites")
+_RESTORED = ("erent", "at", "ates", "ames", *(folded for folded, _ in _ACCENTED_ENDINGS))
+# The imperfect subjunctive of -er verbs (`donnât`, `donnâmes`, `donnâtes`), folded.
+_ER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_er.txt"))
+_NOT_CIRCUMFLEX = frozenset(fold(word) for word in load_words("not_circumflex.txt"))
+_CIRCUMFLEX_ENDINGS = (("at", "ât"), ("ates", "âtes"), ("ames", "âmes"))
+_UNACCENT = str.maketrans("éèâ", "eea")
 
 
 def restore_accented_ending(word: str) -> str:
@@ -73,9 +83,41 @@ def restore_accented_ending(word: str) -> str:
         return word
     if word.endswith("erent"):
         return word if _NOT_PASSE_SIMPLE.search(word) else word[:-5] + "èrent"
-    for folded, accented in _ACCENTED_ENDINGS:
+    for folded, accented in _CIRCUMFLEX_ENDINGS:
         if word.endswith(folded):
+            base = word[: -len(folded)]
+            if base + "er" in _ER_VERBS and word not in _NOT_CIRCUMFLEX:
+                return base + accented
+            return word
+    for folded, accented in _ACCENTED_ENDINGS:
+        if word.endswith(folded) and not word.endswith(_NOT_ITE):
             return word[: -len(folded)] + accented
+    return word
+
+
+# Feminine agent nouns, singular and plural endings → their masculine's.
+_FEMININE_AGENT_ENDINGS = (
+    ("trices", "teurs"), ("trice", "teur"), ("drices", "deurs"), ("drice", "deur"),
+    ("euses", "eurs"), ("euse", "eur"),
+)
+_FEMININE_ENDINGS = tuple(feminine for feminine, _ in _FEMININE_AGENT_ENDINGS)
+_NOT_FEMININE_AGENTS = frozenset(fold(word) for word in load_words("not_feminine_agents.txt"))
+
+
+def masculine_agent(word: str) -> str:
+    """A feminine agent noun's masculine, which Snowball stems alike: `ambassadrice` →
+    `ambassadeur`, `chanteuses` → `chanteurs`. Not the feminines of -eux adjectives
+    (`heureuse`), nor the other words of `not_feminine_agents.txt` (`matrice`), nor short
+    words (`creuse`, `Meuse`)."""
+    if not word.endswith(_FEMININE_ENDINGS):
+        return word
+    for feminine, masculine in _FEMININE_AGENT_ENDINGS:
+        if word.endswith(feminine):
+            base = word[: -len(feminine)]
+            singular = base + feminine.removesuffix("s")
+            if len(base) < 2 or singular in _NOT_FEMININE_AGENTS:
+                return word
+            return base + masculine
     return word
 
 
@@ -92,6 +134,58 @@ def _rv(word: str) -> int:
         if word[i] in _VOWELS:
             return i + 1
     return len(word)
+
+
+# Verbs in -iquer (`communiquer`), as folded stems (`communiqu`) after the part Snowball
+# keeps when it cuts their `-ique(s)` as a suffix (`commun`).
+_IQUER_VERBS = frozenset(fold(verb)[:-5] for verb in load_words("verbs_iquer.txt"))
+_IQUE_ENDINGS = frozenset(("ique", "iques"))
+
+
+def keep_asser_verb_stem(stem: str, word: str) -> str:
+    """`debarr` of `debarrasse` (`débarrassé`) → `debarrass`, like `débarrasser`: Snowball
+    took the `-asse(s)` of an -asser verb for an imperfect subjunctive (`donnasse`)."""
+    for ending in ("asse", "asses"):
+        if word == stem + ending and stem + "asser" in _ER_VERBS:
+            return stem + "ass"
+    return stem
+
+
+def keep_iquer_verb_stem(stem: str, word: str) -> str:
+    """`commun` of `communique` (`communiqué`) → `communiqu`, like `communiquer`, not `commune`."""
+    if word[len(stem):] in _IQUE_ENDINGS and stem in _IQUER_VERBS:
+        return stem + "iqu"
+    return stem
+
+
+# Verbs in -ier (`négocier`), folded. Snowball reads their folded participle (`negocie`,
+# `négocié`) as the `-ie` of an -ir verb (`finie`) and removes it whole: `negoc`, while
+# `negocier` gives `negoci`. Every `-ifier` verb is one.
+_IER_VERBS = frozenset(fold(verb) for verb in load_words("verbs_ier.txt"))
+_IER_ENDINGS = frozenset(("ie", "ies", "iez"))
+
+
+def keep_ier_verb_i(stem: str, word: str) -> str:
+    """`negoc` of `negocie` → `negoci`, like `negocier`: the `i` of an -ier verb that
+    Snowball removed with an -ir ending (`-ie`, `-ies`) or with `-iez`."""
+    if word[len(stem):] in _IER_ENDINGS and (stem + "ier" in _IER_VERBS or stem.endswith("if")):
+        return stem + "i"
+    return stem
+
+
+# Verbs in -érer (`considérer`), as folded stems (`consider`). Folded, their imperfect
+# `considerait` ends like the conditional of `aimerait`, and Snowball cuts it to `consid`.
+_ERER_STEMS = frozenset(fold(verb)[:-2] for verb in load_words("verbs_erer.txt"))
+_ERER_LONGEST = max(map(len, _ERER_STEMS))
+
+
+def keep_erer_verb_stem(stem: str, word: str) -> str:
+    """`consid` of `considerait` → `consider`, the stem of `considérer`: Snowball took the
+    `er` of an -érer verb for the start of a future or conditional ending."""
+    for end in range(min(len(word), _ERER_LONGEST), len(stem), -1):
+        if word[:end] in _ERER_STEMS:
+            return word[:end]
+    return stem
 
 
 def _undouble(word: str) -> str:
@@ -140,6 +234,24 @@ def strip_verb_endings(stem: str, word: str) -> str:
     return stem
 
 
+# Ordinals written with digits: `150e`, `150è`, `150ème`, `150eme`, `150ième`, `150ᵉ` are one
+# term, `150e`; `1er`, `1re`, `1ère` (and plurals) are `1er`; `2nd`, `2nde` are `2e`.
+_ORDINAL = re.compile(r"(\d+)(?:e|eme|ieme|em|es|emes|iemes)")
+_FIRST = re.compile(r"1(?:ers?|res?|eres?)")
+_SECOND = re.compile(r"2nde?s?")
+
+
+def ordinal(word: str) -> str:
+    """The one term of an ordinal written with digits; any other word with digits as it is."""
+    if _FIRST.fullmatch(word):
+        return "1er"
+    if _SECOND.fullmatch(word):
+        return "2e"
+    if match := _ORDINAL.fullmatch(word):
+        return match[1] + "e"
+    return word
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Snowball French, adapted to folded words.
@@ -147,13 +259,16 @@ def stem(word: str) -> str:
     Snowball reads some endings only with their accent (`-ée`, `-ière`, `-èrent`): those are
     given back first (`restore_accented_ending`). It also leaves a few frequent verb endings
     (`-ent`, `-dre`, `-du`), removed after it (`strip_verb_endings`). Words with digits
-    (`2024`, `150e`) are kept as they are.
+    are kept as they are (`2024`), ordinals as one term (`150eme` → `150e`, `ordinal`).
     """
     if any(ch.isdigit() for ch in word):
-        return word
-    stemmed = _SNOWBALL.stemWord(restore_accented_ending(word))
+        return ordinal(word)
+    stemmed = _SNOWBALL.stemWord(restore_accented_ending(masculine_agent(word)))
     if not stemmed.isascii():  # a restored accent Snowball left in place
         stemmed = stemmed.translate(_UNACCENT)
+    stemmed = keep_asser_verb_stem(stemmed, word)
+    stemmed = keep_ier_verb_i(keep_iquer_verb_stem(stemmed, word), word)
+    stemmed = keep_erer_verb_stem(stemmed, word)
     return strip_verb_endings(stemmed, word)
 
 

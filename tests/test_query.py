@@ -284,7 +284,7 @@ def test_content_words_that_look_like_stop_words_are_kept(text, term):
     "text, expected_terms",
     [
         ("sud-sud", {"sud"}),
-        ("l’ambassadrice", {"ambassadric"}),
+        ("l’ambassadrice", {"ambassadeur"}),
     ],
 )
 def test_terms_searched(text, expected_terms):
@@ -350,7 +350,7 @@ def test_fuzzy_terms_keep_their_first_letter():
 @pytest.mark.parametrize("deleted", [False, True])
 @pytest.mark.parametrize(
     "term",  # frequencies all 1, all 2, mixed; in every document, every 7th, the 3000th
-    [analyze("Kazakhstan")[0], "cooper", "sud", "ambassadric", "visit", "3000"])
+    [analyze("Kazakhstan")[0], "cooper", "sud", "ambassadeur", "visit", "3000"])
 def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch, term,
                                                           deleted, whole_blocks):
     import re
