@@ -32,7 +32,9 @@ STEM = analysis.term("coopération")
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("coopération", [("coopération", [(STEM, "stem", 2, [("cooperation", 2)])])]),
+        # `Cooper` folds as `coopérer` typed without accents: one of the family now.
+        ("coopération", [("coopération", [(STEM, "stem", 2, [("cooperation", 2),
+                                                             ("cooper", 1)])])]),
         ('"renforcer la coopération"', [('"renforcer la coopération"', [
             ("renforcer", "exact", 1, [("renforcer", 1)]), ("la", "exact", 2, [("la", 2)]),
             ("cooperation", "exact", 2, [("cooperation", 2)])])]),
