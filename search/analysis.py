@@ -298,7 +298,7 @@ def term(word: str, query: bool = False) -> str | None:
 # k * PARAGRAPH_STRIDE on (no paragraph has that many words), so that a phrase or a
 # proximity never spans two paragraphs and `pos // PARAGRAPH_STRIDE` is the paragraph.
 PARAGRAPH_STRIDE = 100_000
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 # Roman numerals written after a name (`Mohammed VI`, `Louis XIV`, `Jean-Paul II`), as
 # kings and popes number them, get ROMAN_MARK before them instead of a stem: `VI` and
@@ -521,9 +521,9 @@ class FrenchTokenizer(RegexTokenizer):
 
 
 def _paragraphs(value: str) -> Iterator[tuple[int, int]]:
-    """The (start, end) of each paragraph of `value`, as `_PARAGRAPH_BREAK.split` cuts it."""
+    """The (start, end) of each paragraph of `value`, as `PARAGRAPH_BREAK.split` cuts it."""
     start = 0
-    for found in _PARAGRAPH_BREAK.finditer(value):
+    for found in PARAGRAPH_BREAK.finditer(value):
         yield start, found.start()
         start = found.end()
     yield start, len(value)
@@ -607,7 +607,7 @@ class FrenchPositions(Positions):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         positions: dict[str, list[int]] = {}
-        for paragraph, text_of_paragraph in enumerate(_PARAGRAPH_BREAK.split(value)):
+        for paragraph, text_of_paragraph in enumerate(PARAGRAPH_BREAK.split(value)):
             words = _WORD.findall(text_of_paragraph)
             infos = list(map(_text_word_info, words))
             pos = paragraph * PARAGRAPH_STRIDE - 1
@@ -625,13 +625,18 @@ class FrenchPositions(Positions):
                     positions[text] = [pos]
                 else:
                     found.append(pos)
-        boost = self.field_boost
-        for text, poslist in positions.items():
-            if len(poslist) == 1:  # most words of a text
-                yield text, 1, boost, _one_position(poslist[0])
-                continue
-            deltas = [poslist[0], *(b - a for a, b in itertools.pairwise(poslist))]
-            yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
+        yield from position_postings(positions, self.field_boost)
+
+
+def position_postings(positions: dict[str, list[int]], boost: float):
+    """`Positions.word_values`' tuples (term, frequency, weight, encoded positions) of
+    each term and its ascending positions in one text."""
+    for text, poslist in positions.items():
+        if len(poslist) == 1:  # most words of a text
+            yield text, 1, boost, _one_position(poslist[0])
+            continue
+        deltas = [poslist[0], *(b - a for a, b in itertools.pairwise(poslist))]
+        yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
 
 
 def _encode_positions(deltas: list[int]) -> bytes:

@@ -271,8 +271,9 @@ class Searcher:
                                      reader, expand=True, fieldname=fieldname))
             analyzer = self._ix.schema["body"].analyzer
             title = views.marked(fields.get("title", ""), terms["title"], analyzer)
+            body = fields.get("body", "")
             paragraphs = tuple(views.marked(paragraph, terms["body"], analyzer)
-                               for paragraph in views.PARAGRAPH_BREAK.split(fields.get("body", ""))
+                               for paragraph in analysis.PARAGRAPH_BREAK.split(body)
                                if paragraph.strip())
         return ArticleView(
             id=fields["id"], path=fields["path"], title=title.text, date=fields.get("date"),

@@ -10,7 +10,6 @@ holding the same text analyzed so: `title:"..."` stays a phrase of the title.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -18,12 +17,11 @@ from functools import lru_cache
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.formats import Positions
 
-from search.analysis import PARAGRAPH_STRIDE, _encode_positions, _one_position
+from search.analysis import PARAGRAPH_BREAK, PARAGRAPH_STRIDE, position_postings
 from search.words import WORD_PATTERN, fold, strip_elision
 
 # The words of paragraph k get positions from k * PARAGRAPH_STRIDE on, as in the stemmed
 # fields, so a phrase never spans two paragraphs.
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WORD = re.compile(WORD_PATTERN)
 
 SURFACE_PREFIX = "surface_"
@@ -53,7 +51,7 @@ def surface_form(word: str) -> str:
 def surface_words(text: str) -> Iterator[tuple[int, str, int, int]]:
     """(position, surface form, start, end) of each word of `text`, paragraph k's words
     numbered from k * PARAGRAPH_STRIDE."""
-    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    breaks = [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
     paragraph, next_break, pos = 0, breaks[0] if breaks else None, 0
     for match in _WORD.finditer(text):
         if next_break is not None and match.start() >= next_break:
@@ -121,13 +119,7 @@ class SurfacePositions(Positions):
                 positions[form] = [pos]
             else:
                 found.append(pos)
-        boost = self.field_boost
-        for text, poslist in positions.items():
-            if len(poslist) == 1:
-                yield text, 1, boost, _one_position(poslist[0])
-                continue
-            deltas = [poslist[0], *(b - a for a, b in itertools.pairwise(poslist))]
-            yield text, len(poslist), len(poslist) * boost, _encode_positions(deltas)
+        yield from position_postings(positions, self.field_boost)
 
 
 def exact_matches(text: str, words: frozenset[str],

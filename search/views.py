@@ -9,7 +9,6 @@ categories, by intersecting with the postings of each label (a handful of terms)
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,8 +21,6 @@ from search.errors import SearchError
 from search.models import Count, CountSeries, CountTable, Facet, Snippet
 from search.snippets import SnippetFormatter
 
-# Paragraphs are separated by a blank line in a stored body (the analyzer's rule too).
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 BUCKETS = ("month", "week", "year", "source", "category")
 FACETS = ("source", "category", "year")
 FACET_SIZE = 10  # labels shown per facet
