@@ -540,9 +540,16 @@ def hit_jsonl(hit: Hit, fields: tuple[str, ...]) -> str:
     return _json(data)
 
 
+# A cell a spreadsheet would read as a formula (`=HYPERLINK(...)`, `+cmd|...`, `@SUM`).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(text: str) -> str:
     """`text` for a CSV cell: line breaks and tabs kept (the cell is quoted), every other
-    control or invisible character as in `visible`."""
+    control or invisible character as in `visible`, and a cell that a spreadsheet would
+    run as a formula led by `'` (OWASP's advice against CSV injection)."""
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
     return "\n".join("\t".join(visible(piece) for piece in line.split("\t"))
                      for line in text.split("\n"))
 

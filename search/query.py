@@ -168,7 +168,8 @@ def query_words(text: str) -> list[str]:
     (`title:"a b"`, `coop*`, `-` and operators left out), for `search explain`."""
     words = []
     for token in _tokens(normalize_query(text)):
-        if token.kind == "phrase" or token.kind == "word" and token.text not in _OPERATORS:
+        if token.kind == "phrase" or (token.kind == "word" and token.text not in _OPERATORS
+                                      and not _is_proximity(token.text)):
             if words and words[-1].endswith(":"):  # `title:` before a phrase
                 words[-1] += token.text
             else:
@@ -244,7 +245,7 @@ def _classify(token: _Token, following: _Token | None) -> tuple[str, str]:
         _check_truncations(phrase[1:-1], quoted=None)
         if slop and not 1 <= int(slop) <= MAX_PHRASE_SLOP:
             raise QuerySyntaxError(
-                f'A phrase\'s words are at most {MAX_PHRASE_SLOP} words apart: write '
+                f'A phrase\'s words are 1 to {MAX_PHRASE_SLOP} words apart: write '
                 f'"a b"~5, not \'{shown(token.text)}\'.')
         # Whoosh's phrase pattern stops at a line break: the rest would be read as syntax.
         return token.kind, re.sub(r"\s+", " ", phrase) + (f"~{int(slop)}" if slop else "")
@@ -1254,6 +1255,11 @@ _NEAR_MESSAGE = (f"NEAR takes a distance of 1 to {NEAR_MAX} words, written NEAR/
                  "(NEAR alone is NEAR/{default}), not '{word}'.")
 
 
+def _is_proximity(word: str) -> bool:
+    """`NEAR`, `NEAR/n`, `w/n` or `SAME`, written well or not."""
+    return word in ("NEAR", "SAME") or _NEAR.match(word) is not None
+
+
 def _proximity_operator(word: str) -> str | None:
     """`NEAR`, `NEAR/n`, `w/n` as `NEAR/n `, `SAME` as `SAME `; None for any other word."""
     if word == "SAME":
@@ -1355,6 +1361,9 @@ def _spanned(query: wq.Query, fieldname: str, reader) -> wq.Query | None:
         return _stemmed_phrase(query, fieldname)
     if isinstance(query, _Expansion) and query.fieldname == surface_field(fieldname):
         return _stemmed_expansion(query, fieldname, reader)
+    if type(query) is wq.Term and query.fieldname == surface_field(fieldname):  # `=word`
+        found = term(query.text, query=True)
+        return wq.Term(fieldname, found) if found else wq.NullQuery
     if query.field() != fieldname:
         return None
     if type(query) is wq.Term or isinstance(query, wq.Phrase):

@@ -29,9 +29,10 @@ _CANDIDATES = 20
 # A form one edit further from the word ranks alike when this many times more frequent.
 FREQUENCY_PER_EDIT = 100
 
-# The words of a query that are words to correct: not operators, fields, or marked words.
-_QUERY_WORD = re.compile(r"(?<![\w*?~@])([^\W\d_][^\W_]*(?:['’][^\W_]+)*)(?![\w*?~:])")
-_OPERATORS = frozenset({"AND", "OR", "NOT", "ET", "OU", "SAUF"})
+# The words of a query that are words to correct: not operators (`NEAR/3`, `w/3`), fields,
+# or marked words.
+_QUERY_WORD = re.compile(r"(?<![\w*?~@/])([^\W\d_][^\W_]*(?:['’][^\W_]+)*)(?![\w*?~:/])")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ET", "OU", "SAUF", "NEAR", "SAME"})
 
 
 def vocabulary(frequencies: Iterable[tuple[str, int]]) -> dict[str, int]:

@@ -54,6 +54,11 @@ def test_explain(index, text, expected):
     assert searched(index, text) == expected
 
 
+def test_explain_leaves_proximity_operators_out(index):
+    assert [word.word for word in explain(index, "Rabat NEAR/3 coopération SAME la").words] == [
+        "Rabat", "coopération", "la"]
+
+
 def test_explain_names_the_fields(index):
     assert [word.fields for word in explain(index, "title:Rabat coopération la").words] == [
         ("title",), ("title", "lead", "dateline", "body"), ()]

@@ -144,6 +144,9 @@ def phrase_term(text: str) -> tuple[int, str] | None:
         ("bénin", None),
         ("macédoine", None),
         ("francophonie", None),
+        ("poutine", None),  # the dish; the president is capitalised
+        ("suède", None),  # the leather
+        ("macron", None),  # the diacritic
         # Surnames and first names that look like a country or a prefix.
         ("Franco", None),
         ("Gréco", None),

@@ -504,3 +504,17 @@ def test_a_group_of_copies_in_json():
         {"id": "a", "path": "a.txt", "title": "Visite", "date": None, "source": None,
          "category": None, "url": "https://a", "similarity": 1.0}]}
     assert "\x1b" not in copies_json("a", GROUP)
+
+
+@pytest.mark.parametrize("title, cell", [
+    ('=HYPERLINK("http://evil","clic")', '"\'=HYPERLINK(""http://evil"",""clic"")"'),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("@SUM(1+1)", "'@SUM(1+1)"),
+    ("-2+3", "'-2+3"),
+    ("Le sommet", "Le sommet"),
+    ("Paix = guerre", "Paix = guerre"),  # only a cell's first character makes a formula
+])
+def test_a_csv_cell_never_runs_as_a_formula(title, cell):
+    from search.output import hit_csv
+    [hit] = _results(title=title).hits
+    assert hit_csv(hit, ("title",)) == cell + "\n"

@@ -134,9 +134,9 @@ def test_rewrites_into_whoosh_syntax(text, whoosh_text):
         ("wo~rd", fuzzy("wo~rd")),
         ("~maroc", fuzzy("~maroc")),
         ('"maroc rabat"~2x', fuzzy("~2x")),
-        ('"maroc rabat"~0', 'A phrase\'s words are at most 50 words apart: write "a b"~5, '
+        ('"maroc rabat"~0', 'A phrase\'s words are 1 to 50 words apart: write "a b"~5, '
                             'not \'"maroc rabat"~0\'.'),
-        ('"maroc rabat"~51', 'A phrase\'s words are at most 50 words apart: write "a b"~5, '
+        ('"maroc rabat"~51', 'A phrase\'s words are 1 to 50 words apart: write "a b"~5, '
                              'not \'"maroc rabat"~51\'.'),
         ("=maroc~", "A word is exact (=) or fuzzy (~), not both: '=maroc~'."),
         ("=co*", truncation("co*")),
@@ -737,6 +737,9 @@ def paragraph_searcher():
     ("maroc w/2 rabat", {"one paragraph", "third paragraph"}),
     ("maroc NEAR/1 rabat", {"one paragraph"}),  # a stop word (`et`) is not counted
     ('"maroc puis" SAME rabat', {"third paragraph"}),
+    ('"maroc" SAME rabat', {"one paragraph", "third paragraph", "six apart",
+                            "six apart, reversed"}),
+    ("=maroc NEAR/1 =rabat", {"one paragraph"}),
     ("(maroc OR autre) SAME chose", {"one paragraph"}),
     ("mar* SAME rab*", {"one paragraph", "third paragraph", "six apart",
                         "six apart, reversed"}),

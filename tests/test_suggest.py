@@ -47,6 +47,10 @@ def test_closest_words(word, closest):
         ("maroc rabat", []),
         ("maroc OR rabat", []),  # operators are not words to correct
         ("coperation~ ambas*", []),  # fuzzy and truncated words are left as typed
+        ("maroc NEAR/3 ambasadeur", ["maroc NEAR/3 ambassadeur", "maroc NEAR/3 ambassadeurs"]),
+        ("maroc w/3 rabat", []),  # `w/3` and `NEAR` are operators, not words
+        ("maroc NEAR rabat SAME ambasadeur",
+         ["maroc NEAR rabat SAME ambassadeur", "maroc NEAR rabat SAME ambassadeurs"]),
     ],
 )
 def test_suggestions(query, suggested):
