@@ -20,10 +20,13 @@ an article changes the groups by itself (locality-sensitive hashing, as in datas
 signature is cut into BANDS bands of ROWS values, each band gives one term (`band_terms`),
 which the index keeps in its `copy_bands` field beside the stored signature. The articles
 that share a band term with an article are its candidates, each verified against the
-threshold: two articles at 0.8 share a band with probability 0.96, at 0.9 with 0.998.
+threshold: two articles at 0.8 share a band with probability 0.94, at 0.9 with 0.995.
 Each band term is one more term in the index, and terms of one article each are what
-Whoosh writes slowest: six bands, not more (ten added about 17 % to the CPU time of
-indexing, the signatures alone 2 %: bench/RESULTS.md).
+Whoosh writes slowest: four bands of three values (two terms fewer than six of four,
+for 0.94 against 0.96 at 0.8, and more candidates to verify below the threshold).
+Halving the signature to 64 values would save about 0.04 ms an article, and its coarser
+estimate made two pairs at 0.76 and 0.79 copies and lost one at 0.81 on the judged
+sample (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from functools import cache
 
 COPY_THRESHOLD = 0.8
 SIGNATURE_SIZE = 128  # MinHash permutations: the estimate's standard error at 0.8 is 0.035
-BANDS = 6  # of ROWS values each, from the signature's first BANDS * ROWS
-ROWS = 4
+BANDS = 4  # of ROWS values each, from the signature's first BANDS * ROWS
+ROWS = 3
 MIN_WORDS = 20
 SEED = 1  # datasketch's default: the permutations every signature is made with
 
@@ -64,14 +67,37 @@ def words(body: str) -> list[bytes]:
 @cache
 def _sketching():
     """numpy, and datasketch's MinHash made once and cleared for each body (making one costs
-    as much as filling it). Imported here, for indexing only: datasketch imports scipy,
-    which would add a third of a second or more to every query."""
+    as much as filling it). Imported here, for indexing only (`_minhash_class`)."""
     import numpy as np
-    from datasketch import MinHash
+
+    MinHash = _minhash_class()
 
     # Odd 64-bit multipliers that mix three word hashes into one shingle hash.
     mix = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
-    return np, mix, MinHash(num_perm=SIGNATURE_SIZE, seed=SEED, hashfunc=int)
+    return np, mix, MinHash(num_perm=SIGNATURE_SIZE, seed=SEED, hashfunc=np.asarray)
+
+
+def _minhash_class() -> type:
+    """datasketch's MinHash, without the rest of datasketch: its package imports its LSH
+    classes, which import scipy.integrate, 0.75 s of CPU in every indexing process (of
+    about 0.9 s for all of datasketch) for a function MinHash never calls. Its `minhash`
+    module is imported under a bare stand-in for the package (the same directory, no
+    `__init__`), which is then dropped: a later `import datasketch` runs the package
+    whole and finds that module already imported."""
+    import importlib.util
+    import sys
+    import types
+
+    if "datasketch" not in sys.modules:
+        spec = importlib.util.find_spec("datasketch")
+        bare = types.ModuleType("datasketch")
+        bare.__path__ = list(spec.submodule_search_locations)
+        sys.modules["datasketch"] = bare
+        try:
+            importlib.import_module("datasketch.minhash")
+        finally:
+            del sys.modules["datasketch"]
+    return sys.modules["datasketch.minhash"].MinHash
 
 
 def signature(body: str) -> bytes | None:
@@ -79,25 +105,33 @@ def signature(body: str) -> bytes | None:
     it; None for a body too short to tell a copy (MIN_WORDS).
 
     Each word is hashed once (CRC-32: the same in every process and on every machine) and
-    three consecutive hashes are mixed into a shingle's."""
-    found = shingles(body)
+    three consecutive hashes are mixed into a shingle's. The shingles' hashes go to
+    datasketch as one batch of one array that its hash function (`np.asarray`) passes on
+    whole: with one Python int a shingle, its loop calling the hash function on each took
+    as long as all its numpy work."""
+    found = _shingle_hashes(body)
     if found is None:
         return None
     sketch = _sketching()[2]
     sketch.clear()
-    sketch.update_batch(found)
+    sketch.update_batch((found,))
     return sketch.hashvalues.astype("<u4").tobytes()
 
 
 def shingles(body: str) -> list[int] | None:
     """The 32-bit hashes of the body's word 3-grams (None below MIN_WORDS words): the set
     whose Jaccard similarity the signatures estimate."""
+    found = _shingle_hashes(body)
+    return None if found is None else found.tolist()
+
+
+def _shingle_hashes(body: str):
     found = words(body)
     if len(found) < MIN_WORDS:
         return None
     np, (a, b), _ = _sketching()
     hashes = np.fromiter(map(zlib.crc32, found), dtype=np.uint64, count=len(found))
-    return ((hashes[:-2] * a + hashes[1:-1] * b + hashes[2:]) >> np.uint64(32)).tolist()
+    return ((hashes[:-2] * a + hashes[1:-1] * b + hashes[2:]) >> np.uint64(32)).astype(np.uint32)
 
 
 def _values(signature: bytes) -> tuple[int, ...]:

@@ -1,6 +1,8 @@
 """Copies of one dispatch: signatures, groups, and groups in the index as it is updated."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,8 @@ from search.copies import (
     COPY_THRESHOLD,
     MIN_WORDS,
     ROWS,
+    SEED,
+    SIGNATURE_SIZE,
     are_copies,
     band_terms,
     earliest_first,
@@ -99,11 +103,33 @@ def test_similarity_estimates_the_shingles_jaccard():
 
 
 def test_the_band_figures_of_the_module_doc():
-    """Two bodies at 0.8 share a band term with probability 0.96; at 0.9, 0.998."""
+    """Two bodies at 0.8 share a band term with probability 0.94; at 0.9, 0.995."""
     def shares(s):
         return 1 - (1 - s ** ROWS) ** BANDS
-    assert round(shares(COPY_THRESHOLD), 2) == 0.96
-    assert round(shares(0.9), 3) == 0.998
+    assert round(shares(COPY_THRESHOLD), 2) == 0.94
+    assert round(shares(0.9), 3) == 0.995
+
+
+@pytest.mark.parametrize("body", [DISPATCH, UPDATED, OTHER, " ".join(["mot"] * MIN_WORDS)])
+def test_a_signature_is_datasketchs_minhash_of_the_shingles(body):
+    """The shingles passed as one array give what datasketch gives them one by one."""
+    import numpy as np
+    from datasketch import MinHash
+
+    sketch = MinHash(num_perm=SIGNATURE_SIZE, seed=SEED, hashfunc=int)
+    sketch.update_batch(copies.shingles(body))
+    assert signature(body) == sketch.hashvalues.astype(np.dtype("<u4")).tobytes()
+
+
+def test_signing_imports_neither_scipy_nor_datasketchs_lsh():
+    """A fresh process, as indexing is: only datasketch's MinHash module is imported."""
+    program = ("import sys; from search.copies import signature; "
+               f"assert signature({DISPATCH!r}); "
+               "print(sorted(name for name in sys.modules "
+               "if name.startswith(('scipy', 'datasketch'))))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout == "['datasketch.hashfunc', 'datasketch.minhash']\n"
 
 
 def test_band_terms_are_one_a_band_and_equal_for_equal_bodies():
