@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from search import output
 from search.errors import SearchError
@@ -334,6 +335,12 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
         raise click.UsageError("Choose one of --json, --csv and --jsonl.")
     if every_hit and not (as_csv or as_jsonl):
         raise click.UsageError("--all prints every hit as --csv or --jsonl: add one of them.")
+    exported = as_csv or as_jsonl
+    if ctx.get_parameter_source("fields") is not ParameterSource.DEFAULT and not exported:
+        raise click.UsageError("--fields chooses the columns of --csv or --jsonl: add one of them.")
+    if facets and exported:
+        raise click.UsageError("--facets goes with the text or --json output, not with --csv or "
+                               "--jsonl; `search count --by source` counts in CSV.")
     if as_csv or as_jsonl:
         _export(text, sort, filters, fields, as_csv, limit=None if every_hit else limit,
                 index_dir=index_dir)
@@ -423,6 +430,9 @@ def count(words: tuple[str, ...], by: str, source: str | None, category: str | N
     """
     if as_csv and as_json:
         raise click.UsageError("Choose one of --csv and --json.")
+    if any(not other.strip() for other in others):
+        raise click.UsageError("--compare takes a query; to count every article, leave the "
+                               "words of the first one out.")
     filters = Filters(source=source, category=category, since=since, until=until)
     with _one_line_errors():
         table = count_articles(index_dir, [" ".join(words), *others], by=by, filters=filters)

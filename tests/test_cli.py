@@ -436,6 +436,15 @@ def test_count_compares_queries_in_csv_and_json(run, built):
      "id,date,source,category,title,url,path,score,snippet,body. See `search query --help`."),
     (["query", "maroc", "--csv", "--jsonl"],
      "Error: Choose one of --json, --csv and --jsonl. See `search query --help`."),
+    (["query", "maroc", "--fields", "id"],
+     "Error: --fields chooses the columns of --csv or --jsonl: add one of them. "
+     "See `search query --help`."),
+    (["query", "maroc", "--csv", "--facets"],
+     "Error: --facets goes with the text or --json output, not with --csv or --jsonl; "
+     "`search count --by source` counts in CSV. See `search query --help`."),
+    (["count", "maroc", "--compare", " "],
+     "Error: --compare takes a query; to count every article, leave the words of the first "
+     "one out. See `search count --help`."),
 ])
 def test_view_usage_errors_are_one_line(run, built, args, message):
     result = run(*args)
