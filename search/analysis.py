@@ -40,7 +40,7 @@ from search.lexicon import (
     hides,
     longest_phrase,
 )
-from search.words import WORD_PATTERN, fold, load_words, strip_elision
+from search.words import WORD_PATTERN, fold, load_words, strip_elision, surface_form
 
 STOP_WORDS = frozenset(load_words("stopwords.txt"))
 
@@ -484,13 +484,6 @@ def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
         number = end
 
 
-@lru_cache(maxsize=10_000)
-def stop_word_form(word: str) -> str:
-    """A word without elision, folded: how a stop word is kept where Whoosh asks to keep
-    them (the highlighter does, for every word of every text it marks)."""
-    return fold(strip_elision(word))
-
-
 class FrenchTokenizer(RegexTokenizer):
     """Words as WORD_PATTERN cuts them, each a token of its own that knows its paragraph
     (`paragraph`, counted from 0 at each blank line) and takes the position of its rank in
@@ -507,7 +500,7 @@ class FrenchTokenizer(RegexTokenizer):
                 value, positions, chars, keeporiginal, removestops, start_pos, start_char,
                 tokenize, mode, **kwargs)
             return
-        for paragraph, (start, end) in enumerate(_paragraphs(value)):
+        for paragraph, (start, end) in enumerate(paragraph_spans(value)):
             for rank, match in enumerate(self.expression.finditer(value, start, end)):
                 t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
                 t.text, t.boost, t.stopped, t.paragraph = match.group(), 1.0, False, paragraph
@@ -520,7 +513,7 @@ class FrenchTokenizer(RegexTokenizer):
                 yield t
 
 
-def _paragraphs(value: str) -> Iterator[tuple[int, int]]:
+def paragraph_spans(value: str) -> Iterator[tuple[int, int]]:
     """The (start, end) of each paragraph of `value`, as `PARAGRAPH_BREAK.split` cuts it."""
     start = 0
     for found in PARAGRAPH_BREAK.finditer(value):
@@ -569,7 +562,7 @@ class FrenchTermFilter(Filter):
                             entity.endchar = tokens[start + length - 1].endchar
                         yield entity
                 if text is None:
-                    if not t.removestops and (kept := stop_word_form(t.text)):
+                    if not t.removestops and (kept := surface_form(t.text)):
                         t.text, t.stopped = kept, True
                         yield t
                     continue

@@ -18,7 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from search.analysis import term
-from search.surface import surface_form
+from search.words import surface_form
 
 # A query that finds this many articles or fewer gets suggestions.
 FEW_HITS = 2

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.formats import Positions
 
-from search.analysis import PARAGRAPH_BREAK, PARAGRAPH_STRIDE, position_postings
-from search.words import WORD_PATTERN, fold, strip_elision
+from search.analysis import PARAGRAPH_STRIDE, paragraph_spans, position_postings
+from search.words import WORD_PATTERN, surface_form
 
 # The words of paragraph k get positions from k * PARAGRAPH_STRIDE on, as in the stemmed
 # fields, so a phrase never spans two paragraphs.
@@ -41,28 +40,16 @@ def is_surface_field(fieldname: str | None) -> bool:
     return bool(fieldname) and fieldname.startswith(SURFACE_PREFIX)
 
 
-@lru_cache(maxsize=500_000)
-def surface_form(word: str) -> str:
-    """A word as the tokenizer cut it, as the surface fields hold it: `L’Élysée` → `elysee`;
-    empty for a word that folds to nothing (symbols)."""
-    return fold(strip_elision(word))
-
-
 def surface_words(text: str) -> Iterator[tuple[int, str, int, int]]:
     """(position, surface form, start, end) of each word of `text`, paragraph k's words
     numbered from k * PARAGRAPH_STRIDE."""
-    breaks = [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
-    paragraph, next_break, pos = 0, breaks[0] if breaks else None, 0
-    for match in _WORD.finditer(text):
-        if next_break is not None and match.start() >= next_break:
-            while paragraph < len(breaks) and match.start() >= breaks[paragraph]:
-                paragraph += 1
-            next_break = breaks[paragraph] if paragraph < len(breaks) else None
-            pos = paragraph * PARAGRAPH_STRIDE
-        form = surface_form(match.group())
-        if form:
-            yield pos, form, match.start(), match.end()
-            pos += 1
+    for paragraph, (start, end) in enumerate(paragraph_spans(text)):
+        pos = paragraph * PARAGRAPH_STRIDE
+        for match in _WORD.finditer(text, start, end):
+            form = surface_form(match.group())
+            if form:
+                yield pos, form, match.start(), match.end()
+                pos += 1
 
 
 class SurfaceTokenizer(Tokenizer):

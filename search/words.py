@@ -8,6 +8,7 @@ ASCII form every later step works on. Kept apart from the analyzer so that data 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib import resources
 
 from unidecode import unidecode
@@ -39,6 +40,14 @@ def strip_elision(word: str) -> str:
 def fold(word: str) -> str:
     """Accents and ligatures to plain lowercase ASCII letters and digits: `Œuvre` → `oeuvre`."""
     return "".join(ch for ch in unidecode(word).lower() if ch.isalnum())
+
+
+@lru_cache(maxsize=500_000)
+def surface_form(word: str) -> str:
+    """A word as the tokenizer cut it, elision stripped and folded, as the surface fields
+    and the kept stop words hold it: `L’Élysée` → `elysee`; empty for a word that folds to
+    nothing (symbols)."""
+    return fold(strip_elision(word))
 
 
 def load_words(name: str) -> list[str]:

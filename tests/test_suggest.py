@@ -1,7 +1,7 @@
 import pytest
 
 from search.suggest import closest_words, suggestions, vocabulary
-from search.surface import surface_form
+from search.words import surface_form
 
 KNOWN = vocabulary([
     ("ambassadeur", 50), ("ambassadeurs", 20), ("ambassade", 30), ("maroc", 100),
