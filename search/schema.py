@@ -7,8 +7,8 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from search.analysis import FrenchPositions, french_analyzer
 from search.copies import band_terms, signature
-from search.formats import domain_of
 from search.models import Article
+from search.sources import domain_of
 from search.surface import SurfacePositions, surface_analyzer, surface_field
 
 # Bumped when the fields change, or what they hold (3: copy bands of three values):

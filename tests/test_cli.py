@@ -603,3 +603,14 @@ def test_stats_show_each_sources_name_after_its_key_when_it_differs(run, sources
         "         1  orange.fr\n"
         "         1  sport.orange.fr  orange ACTU\n"
     )
+
+
+def test_the_query_side_loads_no_ingest_or_process_machinery():
+    """`import search.cli` (every command, queries included) leaves the ingest formats,
+    sub-writers and the copies' numerical libraries to the commands that write."""
+    code = ("import sys, search.cli; print(sorted(name for name in ('multiprocessing', "
+            "'ctypes', 'search.formats', 'search.ingest', 'numpy', 'datasketch') "
+            "if name in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout == "[]\n"

@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.dates import french_date, normalize_date
-from search.formats import domain_of
 from search.formats.html import headline
 from search.formats.records import (
     FIELD_NAMES,
@@ -18,6 +17,7 @@ from search.formats.records import (
 from search.formats.text import parse_text
 from search.ingest import SourceFile, parse_file
 from search.models import Article, Skipped
+from search.sources import domain_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,10 +9,10 @@ through (a NUL, a lone surrogate from a JSON `"\\ud800"`), what is indexed is va
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from search.dates import french_date
 from search.models import Article
+from search.sources import domain_of
 
 TITLE_MAX_CHARS = 120
 OPENING_CHARS = 300  # where a dateline's date is looked for
@@ -76,29 +76,6 @@ def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
 
 def first_sentence(paragraph: str) -> str:
     return _SENTENCE_END.split(paragraph, maxsplit=1)[0]
-
-
-# A domain name: dot-separated labels of letters, digits and hyphens, the last with a letter.
-_DOMAIN = re.compile(r"\A(?:[\w-]+\.)+[\w-]*[^\W\d_][\w-]*\Z")
-
-
-def domain_of(text: str | None) -> str | None:
-    """The domain a URL or a bare domain name names, lower case, without `www.`:
-    `https://www.Actu.Orange.fr/x` and `www.actu.orange.fr` → `actu.orange.fr`; None for
-    a name that is not one (`Orange Actu`)."""
-    if not text:
-        return None
-    text = text.strip()
-    if "//" not in text:  # `lemonde.fr/a`, `www.AFP.com`: a domain and maybe a path
-        if not _DOMAIN.match(text.split("/", 1)[0].rstrip(".")):
-            return None
-        text = "//" + text
-    try:
-        host = (urlsplit(text).hostname or "").lower().rstrip(".")
-    except ValueError:  # `http://[::1`: not a URL a domain can be read from
-        return None
-    host = host.removeprefix("www.")
-    return host if any(char.isalnum() for char in host) else None
 
 
 def _clean(value: str | None) -> str | None:

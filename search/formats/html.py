@@ -19,8 +19,9 @@ import re
 
 from unidecode import unidecode
 
-from search.formats import complete, domain_of
+from search.formats import complete
 from search.models import Article
+from search.sources import domain_of
 
 # An article's text holds a few links, a list of headlines almost nothing else.
 LINK_SHARE_MAX = 0.5
