@@ -20,7 +20,6 @@ snippets can highlight the article's own spelling.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -39,6 +38,7 @@ from search.lexicon import (
     entries,
     hides,
     longest_phrase,
+    normalized_words,
 )
 from search.words import WORD_PATTERN, fold, load_words, strip_elision, surface_form
 
@@ -316,47 +316,16 @@ ROMAN_NUMERALS = frozenset(_roman(number) for number in range(2, 40)) - {"X"}
 _WORD = re.compile(WORD_PATTERN)
 
 
-def _folded_words(text: str) -> list[str]:
-    """The words of `text` as the lexicon compares them: folded, elisions stripped."""
-    return [fold(strip_elision(word)) for word in _WORD.findall(text)]
-
-
-def _forms_of_several_words() -> Iterator[list[str]]:
-    for entry in entries():
-        for form in entry.forms:
-            if len(words := _folded_words(form)) > 1:
-                yield words
-
-
+# The lexicon's forms of several words, as their folded words.
+_SEVERAL_WORDS = [words for entry in entries() for form in entry.forms
+                  if len(words := normalized_words(form)) > 1]
 # The words that can start a form of several words: the others skip `longest_phrase`. A
 # form that starts with a stop word (`la Hollande`, `au Salvador`) is looked for from its
 # second word: stop words are the most frequent words, and have no term to come before.
-_FORM_STARTS = frozenset(
-    words[0] for words in _forms_of_several_words() if words[0] not in STOP_WORDS)
-_FORM_SECONDS = frozenset(
-    words[1] for words in _forms_of_several_words() if words[0] in STOP_WORDS)
+_FORM_STARTS = frozenset(words[0] for words in _SEVERAL_WORDS if words[0] not in STOP_WORDS)
+_FORM_SECONDS = frozenset(words[1] for words in _SEVERAL_WORDS if words[0] in STOP_WORDS)
 # Their first two words, which most words that start a form (`est`, `pays`) are not followed by.
-_FORM_PAIRS = frozenset((words[0], words[1]) for words in _forms_of_several_words())
-
-
-# The lexicon's single-word forms, folded and sorted, with their entity terms: a truncated
-# query word (`kazak*`) finds the entities whose forms it begins.
-_SINGLE_FORMS = sorted({
-    (folded[0], found) for entry in entries() for form in entry.forms
-    if len(folded := _folded_words(form)) == 1
-    and (found := entity_of_word(folded[0], form, query=True)) is not None
-})
-
-
-def entities_of_prefix(prefix: str) -> list[str]:
-    """The entity terms of the single-word forms that begin with `prefix` (folded)."""
-    found: set[str] = set()
-    for folded, entity in itertools.islice(
-            _SINGLE_FORMS, bisect.bisect_left(_SINGLE_FORMS, (prefix, "")), None):
-        if not folded.startswith(prefix):
-            break
-        found.add(entity)
-    return sorted(found)
+_FORM_PAIRS = frozenset((words[0], words[1]) for words in _SEVERAL_WORDS)
 
 
 # What `_word_info` says of a word besides its term, as bits: a word more than a name
@@ -447,7 +416,7 @@ def _in_context(infos: list[tuple[str | None, str, int]], words: Sequence[str], 
 def phrase_entity(text: str) -> str | None:
     """The entity term when the words of `text` are exactly one form of several words
     (`États-Unis`, `Nations-unies`): a query word that stands for the entity."""
-    folded = _folded_words(text)
+    folded = normalized_words(text)
     if len(folded) < 2:
         return None
     found = longest_phrase(folded, 0)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from search.errors import LexiconError
-from search.words import WORD_PATTERN, fold, load_words, strip_elision
+from search.words import WORD_PATTERN, load_words, strip_elision, surface_form
 
 ENTITY_MARK = "@"  # fold() never yields "@": no ordinary word has an entity's term
 
@@ -58,7 +58,7 @@ def normalized_words(form: str) -> tuple[str, ...]:
 
     "Côte d'Ivoire" → ("cote", "ivoire"); "nord-coréen" → ("nord", "coreen").
     """
-    return tuple(fold(strip_elision(word)) for word in _WORD_RE.findall(form))
+    return tuple(map(surface_form, _WORD_RE.findall(form)))
 
 
 def inflections(masculine: str, feminine: str | None = None) -> tuple[str, ...]:
