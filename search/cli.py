@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -15,10 +16,10 @@ import click
 from click.core import ParameterSource
 
 from search import output
+from search.backend import BACKENDS, Backend, open_backend, reading
 from search.errors import SearchError
-from search.searcher import SORT_ORDERS, Filters, article, copies_of, search
-from search.searcher import count as count_articles
-from search.searcher import stream as stream_hits
+from search.models import Filters
+from search.searcher import SORT_ORDERS
 from search.views import BUCKETS
 
 
@@ -38,6 +39,30 @@ index_option = click.option(
     help="Folder of the index (or set SEARCH_INDEX); default $XDG_DATA_HOME/search/index, "
          "else ~/.local/share/search/index.",
 )
+
+
+def backend_options(function):
+    """--index, --backend and --url, given to the command as one `backend`."""
+
+    @functools.wraps(function)
+    def with_backend(*args, index_dir: Path, backend_name: str | None, url: str | None,
+                     **kwargs):
+        with _one_line_errors():
+            backend = open_backend(backend_name, index_dir=index_dir, url=url)
+        return function(*args, backend=backend, **kwargs)
+
+    for decorator in reversed([
+        index_option,
+        click.option("--backend", "backend_name", envvar="SEARCH_BACKEND",
+                     type=click.Choice(BACKENDS),
+                     help="Where the index lives: whoosh (a folder, the default) or "
+                          "opensearch (a cluster; or set SEARCH_BACKEND)."),
+        click.option("--url", envvar="SEARCH_URL", metavar="URL",
+                     help="The OpenSearch cluster, e.g. http://localhost:9200 (or set "
+                          "SEARCH_URL)."),
+    ]):
+        with_backend = decorator(with_backend)
+    return with_backend
 
 
 class _OneLineErrors(click.Group):
@@ -86,7 +111,7 @@ def corpus_command(function):
     for decorator in reversed([
         cli.command(),
         click.argument("corpus", nargs=-1, type=click.Path(path_type=Path)),
-        index_option,
+        backend_options,
         click.option("--map", "field_map", multiple=True, callback=_field_map,
                      metavar="FIELD=NAME",
                      help="Read FIELD from the JSON key NAME (fields: id, title, body, lead, "
@@ -101,7 +126,7 @@ def corpus_command(function):
 
 
 @corpus_command
-def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
+def index(corpus: tuple[Path, ...], backend: Backend, field_map: dict, verbose: bool,
           allow_removal: bool) -> None:
     """Bring the index up to date with CORPUS folders or files.
 
@@ -114,13 +139,11 @@ def index(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: b
       search index archive/ exports/afp.jsonl
       search index exports/lemonde.jsonl --map body=texte_integral --map title=titre
     """
-    from search.index import update
-
-    _write(update, corpus, index_dir, field_map, verbose, allow_removal)
+    _write(backend, corpus, False, field_map, verbose, allow_removal)
 
 
 @corpus_command
-def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose: bool,
+def rebuild(corpus: tuple[Path, ...], backend: Backend, field_map: dict, verbose: bool,
             allow_removal: bool) -> None:
     """Rebuild the index from scratch from CORPUS folders or files.
 
@@ -131,12 +154,10 @@ def rebuild(corpus: tuple[Path, ...], index_dir: Path, field_map: dict, verbose:
     Examples:
       search rebuild archive/ exports/afp.jsonl
     """
-    from search.index import rebuild as rebuild_index
-
-    _write(rebuild_index, corpus, index_dir, field_map, verbose, allow_removal)
+    _write(backend, corpus, True, field_map, verbose, allow_removal)
 
 
-def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
+def _write(backend: Backend, corpus, fresh: bool, field_map: dict, verbose: bool,
            allow_removal: bool) -> None:
     if not corpus:
         command = click.get_current_context().info_name
@@ -147,9 +168,9 @@ def _write(function, corpus, index_dir: Path, field_map: dict, verbose: bool,
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
         with _one_line_errors():
-            report = function(
+            report = backend.update(
                 paths,
-                index_dir,
+                fresh=fresh,
                 field_map=field_map,
                 allow_removal=allow_removal,
                 progress=bar.advance if bar else None,
@@ -210,8 +231,8 @@ class _ProgressBar:
 @cli.command()
 @click.option("--sources", "all_sources", is_flag=True,
               help="List every source: its key, display name and number of articles.")
-@index_option
-def stats(all_sources: bool, index_dir: Path) -> None:
+@backend_options
+def stats(all_sources: bool, backend: Backend) -> None:
     """What the index holds: documents, dates, sources, categories, size, last update.
 
     A source is known by one key: the domain of its articles' URLs without `www.`
@@ -223,24 +244,20 @@ def stats(all_sources: bool, index_dir: Path) -> None:
       search stats
       search stats --sources
     """
-    from search.store import stats as index_stats
-
     with _one_line_errors():
-        found = index_stats(index_dir)
+        found = backend.stats()
     click.echo(output.sources_text(found) if all_sources else output.stats_text(found), nl=False)
 
 
 @cli.command()
-@index_option
-def check(index_dir: Path) -> None:
+@backend_options
+def check(backend: Backend) -> None:
     """Verify the index: every file against its checksum, every article and posting read.
 
     Exits with status 1 and says what to do if anything is damaged.
     """
-    from search.store import check as check_index
-
     with _one_line_errors():
-        found = check_index(index_dir)
+        found = backend.check()
     click.echo(output.check_text(found), nl=False)
     if found.problems:
         sys.exit(1)
@@ -288,12 +305,12 @@ def filter_options(function):
 @click.option("--fields", default=",".join(output.DEFAULT_EXPORT_FIELDS), show_default=True,
               help="Columns of --csv and --jsonl, among: "
                    + ",".join(output.EXPORT_FIELDS) + ".")
-@index_option
+@backend_options
 @click.pass_context
 def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
           source: str | None, category: str | None, since: str | None, until: str | None,
           copies: bool, as_json: bool, with_explain: bool, facets: bool, every_hit: bool,
-          as_csv: bool, as_jsonl: bool, fields: str, index_dir: Path) -> None:
+          as_csv: bool, as_jsonl: bool, fields: str, backend: Backend) -> None:
     """Search the index. Words are ANDed and find their word family (cooperation finds
     coopérer); also "phrases", OR, NOT, -word, (groups), title:/lead:/body:/dateline:/
     category:/author: fields, word* truncation and word~ fuzzy terms.
@@ -343,10 +360,10 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
                                "--jsonl; `search count --by source` counts in CSV.")
     if as_csv or as_jsonl:
         _export(text, sort, filters, fields, as_csv, limit=None if every_hit else limit,
-                index_dir=index_dir)
+                backend=backend)
         return
-    with _one_line_errors():
-        results = search(index_dir, text, limit=limit, sort=sort, filters=filters,
+    with _one_line_errors(), reading(backend) as reader:
+        results = reader.search(text, limit=limit, sort=sort, filters=filters,
                          facets=facets, explain=with_explain, copies=copies)
     if as_json:
         click.echo(output.results_json(results), nl=False)
@@ -357,8 +374,8 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
 @cli.command()
 @click.argument("words", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@index_option
-def explain(words: tuple[str, ...], as_json: bool, index_dir: Path) -> None:
+@backend_options
+def explain(words: tuple[str, ...], as_json: bool, backend: Backend) -> None:
     """Show what each word of a query searches: its index terms, where each came from
     (lexicon, stem, exact, truncated, fuzzy), how many articles have it, and the words as
     written in the archive that it stands for, to see why an article matched and which
@@ -370,23 +387,21 @@ def explain(words: tuple[str, ...], as_json: bool, index_dir: Path) -> None:
       search explain 'coop* "renforcer la coopération" Tokaiev~'
       search explain --json ambassadrice
     """
-    from search.searcher import explain as explain_query
-
-    with _one_line_errors():
-        found = explain_query(index_dir, " ".join(words))
+    with _one_line_errors(), reading(backend) as reader:
+        found = reader.explain(" ".join(words))
     click.echo(output.explanation_json(found) if as_json else output.explanation_text(found),
                nl=False)
 
 
 def _export(text: str, sort: str, filters: Filters, fields: str, as_csv: bool,
-            limit: int | None, index_dir: Path) -> None:
+            limit: int | None, backend: Backend) -> None:
     """Hits printed as they are read from the index, never all held at once."""
     try:
         columns = output.check_fields(fields)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--fields'") from None
-    with _one_line_errors():
-        hits = stream_hits(index_dir, text, sort=sort, filters=filters,
+    with _one_line_errors(), reading(backend) as reader:
+        hits = reader.stream(text, sort=sort, filters=filters,
                           snippets="snippet" in columns, bodies="body" in columns,
                           limit=limit)
         first = list(itertools.islice(hits, 1))  # a bad filter fails before the header
@@ -408,10 +423,10 @@ def _export(text: str, sort: str, filters: Filters, fields: str, as_csv: bool,
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV: the bucket, then one column "
                                                     "per query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@index_option
+@backend_options
 def count(words: tuple[str, ...], by: str, source: str | None, category: str | None,
           since: str | None, until: str | None, others: tuple[str, ...], as_csv: bool,
-          as_json: bool, index_dir: Path) -> None:
+          as_json: bool, backend: Backend) -> None:
     """Count the articles matching a query (all of them, no cap), by month, week, year,
     source or category: a table with bars, or --csv / --json for a spreadsheet or a plot.
 
@@ -434,8 +449,8 @@ def count(words: tuple[str, ...], by: str, source: str | None, category: str | N
         raise click.UsageError("--compare takes a query; to count every article, leave the "
                                "words of the first one out.")
     filters = Filters(source=source, category=category, since=since, until=until)
-    with _one_line_errors():
-        table = count_articles(index_dir, [" ".join(words), *others], by=by, filters=filters)
+    with _one_line_errors(), reading(backend) as reader:
+        table = reader.count([" ".join(words), *others], by=by, filters=filters)
     if as_csv:
         click.echo(output.count_csv(table), nl=False)
     elif as_json:
@@ -451,9 +466,9 @@ def count(words: tuple[str, ...], by: str, source: str | None, category: str | N
               help="List the article's group of copies of one dispatch instead, the earliest "
                    "first, with each one's similarity.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@index_option
+@backend_options
 def show(article_id: str, highlight: str | None, copies: bool, as_json: bool,
-         index_dir: Path) -> None:
+         backend: Backend) -> None:
     """Print one whole article: its metadata, then its text paragraph by paragraph (where
     the source had paragraphs), with the words of --highlight marked as `query` marks them.
     ID is the `id` of `search query --json` or of an export.
@@ -465,14 +480,14 @@ def show(article_id: str, highlight: str | None, copies: bool, as_json: bool,
       search show 'orangesum.jsonl#18790' --copies
     """
     if copies:
-        with _one_line_errors():
-            group = copies_of(index_dir, article_id)
+        with _one_line_errors(), reading(backend) as reader:
+            group = reader.copies_of(article_id)
         click.echo(output.copies_json(article_id, group) if as_json
                    else output.copies_text(article_id, group, output.style_for(sys.stdout)),
                    nl=False)
         return
-    with _one_line_errors():
-        view = article(index_dir, article_id, highlight)
+    with _one_line_errors(), reading(backend) as reader:
+        view = reader.article(article_id, highlight)
     if as_json:
         click.echo(output.article_json(view), nl=False)
     else:

@@ -41,6 +41,16 @@ class Unchanged:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Restrictions on which articles may match, whatever the query says."""
+
+    source: str | None = None
+    category: str | None = None
+    since: str | None = None  # an ISO date prefix (2020, 2020-06, 2020-06-15) or a preset (7d)
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class Snippet:
     """A passage of an article; `highlights` are (start, end) offsets into `text`."""
 

@@ -14,7 +14,7 @@ import os
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from whoosh import collectors, highlight, scoring
@@ -46,6 +46,7 @@ from search.models import (
     CountTable,
     Explanation,
     Facet,
+    Filters,
     Hit,
     SearchResults,
     Snippet,
@@ -72,16 +73,6 @@ SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
 SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
 RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions on which articles may match, whatever the query says."""
-
-    source: str | None = None
-    category: str | None = None
-    since: str | None = None  # an ISO date prefix (2020, 2020-06, 2020-06-15) or a preset (7d)
-    until: str | None = None
 
 
 def resolved(filters: Filters) -> Filters:

@@ -4,7 +4,8 @@ import pytest
 
 from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
 from search.index import rebuild
-from search.searcher import Filters, search
+from search.models import Filters
+from search.searcher import search
 
 from .conftest import RABAT, TACHKENT, index_of
 

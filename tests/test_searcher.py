@@ -13,9 +13,10 @@ from whoosh import query as wq
 
 from search.cli import cli
 from search.errors import SearchError
+from search.models import Filters
 from search.query import MAX_FUZZY_CHARS, MAX_FUZZY_EDITS, parse_query
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
-from search.searcher import Filters, open_searcher
+from search.searcher import open_searcher
 from search.store import open_index
 
 WORDS = ["maroc", "Tokaïev", "Tokaiev", "coopération", "cooper", "sud-sud", "l'ambassadrice",

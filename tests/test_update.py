@@ -14,7 +14,8 @@ from search import searcher as searcher_module
 from search.cli import cli
 from search.errors import CorpusError, IndexWriteError, QuerySyntaxError, SubWriterFailed
 from search.index import rebuild, update
-from search.searcher import Filters, search
+from search.models import Filters
+from search.searcher import search
 from search.store import stats
 from search.whoosh_fast import writer as writer_module
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from search import views
 from search.errors import FilterError, QuerySyntaxError, SearchError, UnknownArticleError
 from search.index import rebuild
-from search.models import Count, CountSeries, CountTable, Facet
-from search.searcher import Filters, open_searcher
+from search.models import Count, CountSeries, CountTable, Facet, Filters
+from search.searcher import open_searcher
 from search.views import count_table
 
 from .conftest import write_export
