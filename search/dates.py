@@ -78,6 +78,9 @@ def _month(name: str) -> int:
 # `--since`/`--until` presets, counted back from today: `7d` is the date 7 days ago.
 _RELATIVE = re.compile(r"\A(?P<count>[0-9]{1,4})(?P<unit>[dwmy])\Z")
 DATE_PRESETS = ("today", "yesterday", "7d", "30d", "3m", "1y")
+PRESET_YEARS = 100  # the furthest back a preset goes: an archive's dates, not history's
+PRESETS_WRITTEN = ("today, yesterday, or days, weeks, months or years before today (7d, 2w, "
+                   f"3m, 1y; at most {PRESET_YEARS} years)")
 
 
 def today() -> date:
@@ -100,11 +103,12 @@ def resolve_date(value: str, now: date | None = None) -> str:
         return value
     count, unit = int(found["count"]), found["unit"]
     if unit in "dw":
-        if count * 7 > 365 * 200:
-            return value
-        return (now - timedelta(days=count * (7 if unit == "w" else 1))).isoformat()
-    months = now.year * 12 + now.month - 1 - count * (12 if unit == "y" else 1)
-    year, month = divmod(months, 12)
-    if year < 1800:
-        return value  # out of the calendar: the filter says so
+        days = count * (7 if unit == "w" else 1)
+        if days > 366 * PRESET_YEARS:
+            return value  # too far back: the filter says so
+        return (now - timedelta(days=days)).isoformat()
+    back = count * (12 if unit == "y" else 1)
+    if back > 12 * PRESET_YEARS:
+        return value
+    year, month = divmod(now.year * 12 + now.month - 1 - back, 12)
     return date(year, month + 1, min(now.day, _days_in(year, month + 1))).isoformat()

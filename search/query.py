@@ -37,7 +37,7 @@ from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
 from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
-from search.dates import iso
+from search.dates import PRESETS_WRITTEN, iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import (
     DEFAULT_FIELDS,
@@ -1231,7 +1231,8 @@ def _check_date(name: str, value: str) -> None:
     found = _ISO_DATE.match(value)
     if not found:
         raise QuerySyntaxError(
-            f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{shown(value)}'."
+            f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, or {PRESETS_WRITTEN}, "
+            f"not '{shown(value)}'."
         )
     year, month, day = (int(part) if part else None for part in found.groups())
     if iso(year, month, day) is None:

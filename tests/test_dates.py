@@ -27,8 +27,14 @@ TODAY = date(2024, 3, 31)
     ("demain", "demain"),
     ("7", "7"),
     ("d7", "d7"),
-    ("9999y", "9999y"),  # before the calendar the filter takes
+    ("9999y", "9999y"),  # more than 100 years back: left for the filter to refuse
     ("99999d", "99999d"),
+    ("9999w", "9999w"),
+    ("101y", "101y"),
+    ("1201m", "1201m"),
+    ("100y", "1924-03-31"),
+    ("1200m", "1924-03-31"),
+    ("5200w", "1924-08-03"),
 ])
 def test_presets_name_a_day_before_today(value, expected):
     assert resolve_date(value, TODAY) == expected

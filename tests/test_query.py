@@ -218,7 +218,9 @@ def test_only_searchable_fields_are_ever_searched(text, fields):
 
 
 def bad_form(name: str, value: str) -> str:
-    return f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, not '{value}'."
+    return (f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, or today, yesterday, "
+            f"or days, weeks, months or years before today (7d, 2w, 3m, 1y; at most 100 "
+            f"years), not '{value}'.")
 
 
 def not_real(name: str, value: str) -> str:
