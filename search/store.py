@@ -308,6 +308,11 @@ def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS, *,
         raise IndexWriteError(
             f"{index_dir} is a file, not an index folder: name another folder with --index."
         )
+    if _holds_other_files(index_dir):
+        raise IndexWriteError(
+            f"{show_folder(index_dir)} holds files and no index: name an empty or new folder "
+            "with --index, so that nothing of yours is mixed with the index's files."
+        )
     index_dir.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir / LOCK
     if lock_path.is_symlink() or lock_path.exists() and not lock_path.is_file():
@@ -334,6 +339,18 @@ def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS, *,
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _holds_other_files(index_dir: Path) -> bool:
+    """Whether `index_dir` is a folder with something in it and nothing of an index (a
+    `--index` naming the wrong folder: writing there would mix the index with its files)."""
+    try:
+        names = [entry.name for entry in os.scandir(index_dir)]
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    ours = (CURRENT, LOCK, READERS)
+    return bool(names) and not any(name in ours or name.startswith(GENERATION_PREFIX)
+                                   for name in names)
 
 
 def fsync_tree(folder: Path) -> None:

@@ -1,6 +1,7 @@
 """`search.store`: the index folder, its generations, damage found and repaired, readers."""
 
 import json
+import os
 import re
 import shutil
 import time
@@ -14,6 +15,7 @@ from search.errors import (
     IndexLockedError,
     IndexMissingError,
     IndexOutdatedError,
+    IndexWriteError,
     SearchError,
 )
 from search.index import rebuild, update
@@ -335,3 +337,19 @@ def test_each_source_has_one_key_and_a_display_name_whatever_its_format(tmp_path
         ("actu.orange.fr", "actu.orange.fr", 1),
         ("afp.com", "afp.com", 1),
     ]
+
+
+def test_a_folder_of_other_files_is_not_made_an_index(tmp_path):
+    """`--index ~/Documents` by mistake: refused, the folder left as it was."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mes notes", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Maroc\n\nVisite.\n", encoding="utf-8")
+    with pytest.raises(IndexWriteError) as raised:
+        update([corpus], folder)
+    assert str(raised.value) == (
+        f"{folder}{os.sep} holds files and no index: name an empty or new folder with "
+        "--index, so that nothing of yours is mixed with the index's files.")
+    assert [entry.name for entry in folder.iterdir()] == ["notes.txt"]
