@@ -162,6 +162,7 @@ class ArticleView:
     lead: str | None
     paragraphs: tuple[Snippet, ...]
     title_highlights: tuple[tuple[int, int], ...] = ()
+    source_name: str | None = None  # the source's display name (`source` is its key)
 
 
 @dataclass(frozen=True)

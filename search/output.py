@@ -556,7 +556,8 @@ def _csv_safe(text: str) -> str:
 
 def article_text(view: ArticleView, style: PlainStyle) -> str:
     """What `search show` prints: the title, a line of metadata, then each paragraph."""
-    about = [view.date or "undated", view.source, view.dateline, view.category, view.author]
+    about = [view.date or "undated", view.source_name or view.source, view.dateline,
+             view.category, view.author]
     lines = [style.bold(render(Snippet(view.title, view.title_highlights), style)),
              style.dim(" · ".join(visible(part) for part in about if part)),
              style.dim(f"{visible(view.id)} · {visible(view.url or view.path)}")]
@@ -572,7 +573,8 @@ def article_json(view: ArticleView) -> str:
         "id": view.id, "path": view.path, "title": view.title,
         "title_highlights": [list(span) for span in view.title_highlights],
         "date": view.date, "dateline": view.dateline, "category": view.category,
-        "source": view.source, "url": view.url, "author": view.author, "lead": view.lead,
+        "source": view.source, "source_name": view.source_name, "url": view.url,
+        "author": view.author, "lead": view.lead,
         "paragraphs": [{"text": p.text, "highlights": [list(span) for span in p.highlights]}
                        for p in view.paragraphs],
     }

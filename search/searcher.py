@@ -119,7 +119,7 @@ class Searcher:
         filters = resolved(filters)
         restriction = filter_query(schema, **vars(filters))
         if not text.strip() and restriction is not None:
-            return self._listing(text, restriction, limit, filters, facets)
+            return self._listing(text, restriction, limit, filters, facets, copies)
         query = parse_query(text, schema)
         depth = limit if copies or "copy_bands" not in schema else _window(limit)
         with self._reading():
@@ -180,12 +180,19 @@ class Searcher:
         return self._vocabulary
 
     def _listing(self, text: str, restriction, limit: int, filters: Filters,
-                 facets: bool) -> SearchResults:
-        """No words, only filters: the matching articles, newest first."""
+                 facets: bool, copies: bool) -> SearchResults:
+        """No words, only filters: the matching articles, newest first, one per group of
+        copies unless `copies` (as `search` does)."""
+        grouped = not copies and "copy_bands" in self._ix.schema
         with self._reading():
             self._check_known(filters)
-            results = self._run(restriction, limit, "date", None)
-            hits = tuple(_hit(rank, hit, False) for rank, hit in enumerate(results, start=1))
+            results = self._run(restriction, _window(limit) if grouped else limit, "date", None)
+            if grouped:
+                hits = self._one_per_group(results, limit, False, lambda depth: self._run(
+                    restriction, depth, "date", None))
+            else:
+                hits = tuple(_hit(rank, hit, False)
+                             for rank, hit in enumerate(results, start=1))
             found = self._facets(restriction) if facets else ()
             return SearchResults(query=text, total=len(results), partial=False, hits=hits,
                                  facets=found)
@@ -270,7 +277,8 @@ class Searcher:
             id=fields["id"], path=fields["path"], title=title.text, date=fields.get("date"),
             dateline=fields.get("dateline"), category=fields.get("category"),
             source=fields.get("source"), url=fields.get("url"), author=fields.get("author"),
-            lead=fields.get("lead"), paragraphs=paragraphs, title_highlights=title.highlights)
+            lead=fields.get("lead"), paragraphs=paragraphs, title_highlights=title.highlights,
+            source_name=fields.get("source_name"))
 
     def _unknown_id(self, article_id: str) -> str:
         known = [term.decode("utf-8") for term in self._searcher.reader().lexicon("id")]

@@ -27,6 +27,7 @@ from search.copies import (
 )
 from search.errors import UnknownArticleError
 from search.index import update
+from search.models import Filters
 from search.searcher import copies_of, open_searcher, search
 
 from .conftest import write_export
@@ -218,6 +219,22 @@ def test_copies_in_the_index_are_one_hit(export, isolated_index, second, grouped
         assert sorted((hit.id, hit.copies) for hit in results.hits) == [
             ("export.jsonl#1", ()), ("export.jsonl#2", ())]
     assert len(search(isolated_index, "Mauritanie", copies=True).hits) == 2
+
+
+@pytest.mark.parametrize("copies, expected", [
+    (False, [("export.jsonl#3", ("export.jsonl#1",)), ("export.jsonl#2", ())]),
+    (True, [("export.jsonl#1", ()), ("export.jsonl#2", ()), ("export.jsonl#3", ())]),
+])
+def test_a_listing_without_words_groups_copies_too(export, isolated_index, copies, expected):
+    """Newest first; the group of 1 and 3 shows its earliest, 3, at the rank of its
+    newest, as a query's groups show at the rank of their best."""
+    write_export(export, [record(1, DISPATCH, date="2020-05-04"),
+                          record(2, OTHER, date="2020-05-03"),
+                          record(3, DISPATCH, date="2020-05-01")])
+    update([export], isolated_index)
+    results = search(isolated_index, "", filters=Filters(since="2020"), copies=copies)
+    assert results.total == 3
+    assert [(hit.id, hit.copies) for hit in results.hits] == expected
 
 
 def test_a_group_shows_its_earliest_at_the_rank_of_its_best(export, isolated_index):
