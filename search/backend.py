@@ -127,14 +127,16 @@ class WhooshBackend:
 
 def open_backend(name: str | None = None, *, index_dir: Path | None = None,
                  url: str | None = None) -> Backend:
-    """The backend `name` (default: `SEARCH_BACKEND`, else Whoosh) on `index_dir` (Whoosh)
-    or `url` (OpenSearch; default `SEARCH_URL`)."""
+    """The backend `name` (default: `SEARCH_BACKEND`, else Whoosh) on `index_dir` (Whoosh;
+    default `SEARCH_INDEX`, else the user's folder) or `url` (OpenSearch; default
+    `SEARCH_URL`)."""
     name = name or os.environ.get("SEARCH_BACKEND") or DEFAULT_BACKEND
     if name == "whoosh":
         if index_dir is None:
             from search.store import default_index_dir
 
-            index_dir = default_index_dir()
+            named = os.environ.get("SEARCH_INDEX")
+            index_dir = Path(named) if named else default_index_dir()
         return WhooshBackend(index_dir)
     if name == "opensearch":
         url = url or os.environ.get("SEARCH_URL")

@@ -283,6 +283,22 @@ def filter_options(function):
     return function
 
 
+def _filters(source: str | None, category: str | None, since: str | None,
+             until: str | None) -> Filters:
+    """The filter options as `Filters`; one given empty is a usage error, not no filter."""
+    given = {"source": source, "category": category, "since": since, "until": until}
+    for name, value in given.items():
+        if value is not None and not value.strip():
+            raise click.ClickException(f"--{name} is empty: give a value, or leave --{name} "
+                                       "out.")
+    return Filters(**given)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the option `name` was given on the command line (or by the environment)."""
+    return ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
+
+
 @cli.command()
 @click.argument("words", nargs=-1)
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
@@ -343,9 +359,13 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
       search query maroc --copies
     """
     text = " ".join(words)
-    filters = Filters(source=source, category=category, since=since, until=until)
+    filters = _filters(source, category, since, until)
     if not words and not any(vars(filters).values()):
         raise click.UsageError("Missing argument 'WORDS...'.", ctx=ctx)
+    if not text.strip() and sort == "relevance" and _given(ctx, "sort"):
+        raise click.ClickException("--sort relevance ranks the articles by their words: give "
+                                   "words, or leave --sort out to list the filters' articles "
+                                   "newest first.")
     if with_explain and not as_json:
         raise click.UsageError("--explain goes with --json; `search explain` prints it as text.")
     if as_csv + as_jsonl + as_json > 1:
@@ -353,7 +373,7 @@ def query(ctx: click.Context, words: tuple[str, ...], limit: int, sort: str,
     if every_hit and not (as_csv or as_jsonl):
         raise click.UsageError("--all prints every hit as --csv or --jsonl: add one of them.")
     exported = as_csv or as_jsonl
-    if ctx.get_parameter_source("fields") is not ParameterSource.DEFAULT and not exported:
+    if _given(ctx, "fields") and not exported:
         raise click.UsageError("--fields chooses the columns of --csv or --jsonl: add one of them.")
     if facets and exported:
         raise click.UsageError("--facets goes with the text or --json output, not with --csv or "
@@ -448,7 +468,7 @@ def count(words: tuple[str, ...], by: str, source: str | None, category: str | N
     if any(not other.strip() for other in others):
         raise click.UsageError("--compare takes a query; to count every article, leave the "
                                "words of the first one out.")
-    filters = Filters(source=source, category=category, since=since, until=until)
+    filters = _filters(source, category, since, until)
     with _one_line_errors(), reading(backend) as reader:
         table = reader.count([" ".join(words), *others], by=by, filters=filters)
     if as_csv:

@@ -451,6 +451,20 @@ def test_view_usage_errors_are_one_line(run, built, args, message):
     assert (result.exit_code, result.output) == (2, message + "\n")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["query", "--since", "2020", "--sort", "relevance"],
+     "Error: --sort relevance ranks the articles by their words: give words, or leave "
+     "--sort out to list the filters' articles newest first."),
+    (["query", "--source", ""],
+     "Error: --source is empty: give a value, or leave --source out."),
+    (["count", "maroc", "--category", " "],
+     "Error: --category is empty: give a value, or leave --category out."),
+])
+def test_options_that_cannot_filter_or_rank_are_one_error(run, built, args, message):
+    result = run(*args)
+    assert (result.exit_code, result.output) == (1, message + "\n")
+
+
 def test_count_since_a_preset(run, built, monkeypatch):
     from datetime import date
 
@@ -614,3 +628,14 @@ def test_the_query_side_loads_no_ingest_or_process_machinery():
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert found.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("article_id, source, source_name", [
+    ("export.jsonl#3", "orange actu", "Orange Actu"),
+    ("export.jsonl#1", "actu.orange.fr", "actu.orange.fr"),
+])
+def test_show_names_the_source_as_query_does(run, sources_index, article_id, source,
+                                             source_name):
+    data = json.loads(run("show", article_id, "--json").output)
+    assert (data["source"], data["source_name"]) == (source, source_name)
+    assert run("show", article_id).output.splitlines()[1].split(" · ")[1] == source_name
