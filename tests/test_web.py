@@ -12,10 +12,10 @@ from starlette.testclient import TestClient
 
 from search.backend import WhooshBackend
 from search.index import rebuild, update
-from search.models import Snippet
+from search.models import CountSeries, CountTable, Snippet
 from search.output import visible
 from search.web import create_app
-from search.web.render import link, pieces, query_string
+from search.web.render import AXIS, chart, link, pieces, query_string
 from tests.conftest import RABAT, SEEDS, TACHKENT, write_export
 
 DISPATCH = ("Le ministre des Affaires étrangères a reçu son homologue pour un entretien consacré "
@@ -261,3 +261,27 @@ def test_query_string():
     params = {"q": "a&b", "source": "", "page": "2"}
     assert query_string(params, page=None) == "?q=a%26b"
     assert query_string(params, since="7d") == "?q=a%26b&page=2&since=7d"
+
+
+def month_table(counts: dict[str, int]) -> CountTable:
+    return CountTable(by="month", labels=tuple(counts), series=(
+        CountSeries(query="q", total=sum(counts.values()), counts=tuple(counts.values())),))
+
+
+@pytest.mark.parametrize(("counts", "by", "bars", "unplaced"), [
+    ({"2020-01": 2, "2020-02": 0, "2020-03": 4, "(undated)": 3}, "month",
+     [("2020-01", 2, 61.0), ("2020-02", 0, 0.0), ("2020-03", 4, 122.0)], 3),
+    ({f"{2000 + n // 12}-{n % 12 + 1:02}": 1 for n in range(37)}, "year",
+     [("2000", 12, 122.0), ("2001", 12, 122.0), ("2002", 12, 122.0), ("2003", 1, 10.17)], 0),
+    ({"(undated)": 5}, None, None, None),
+    ({"2020-01": 0, "(date less precise)": 2}, None, None, None),
+])
+def test_chart(counts, by, bars, unplaced):
+    drawn = chart(month_table(counts))
+    if by is None:
+        assert drawn is None
+        return
+    assert drawn.by == by
+    assert [(bar.label, bar.count, bar.height) for bar in drawn.bars] == bars
+    assert drawn.unplaced == unplaced
+    assert all(bar.y + bar.height == drawn.height - AXIS for bar in drawn.bars)

@@ -26,14 +26,13 @@ from starlette.templating import Jinja2Templates
 from search import output
 from search.backend import Backend
 from search.errors import SearchError, UnknownArticleError
-from search.models import SearchResults, Snippet
+from search.models import CountTable, SearchResults, Snippet
 from search.web import render
 from search.web.form import MAX_PAGE, PAGE_SIZE, SORT_LABELS, FormError, SearchForm, read_form
 from search.web.pool import ReaderPool
 
 HERE = Path(__file__).parent
 EXPORT_FIELDS = output.DEFAULT_EXPORT_FIELDS
-CHART_MONTHS = 36  # more months than this in the hit set: the chart counts by year
 # No script runs on the page, and nothing is loaded from elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -190,16 +189,12 @@ def _closing(pool: ReaderPool):
     return lifespan
 
 
-def _counts(reader, form: SearchForm, results: SearchResults):
-    """The hit set counted by month (by year when it spans more than CHART_MONTHS months),
-    for the chart; None when nothing matched every word (a count has no partial matches)."""
+def _counts(reader, form: SearchForm, results: SearchResults) -> CountTable | None:
+    """The hit set counted by month, for the chart; None when nothing matched every word
+    (a count has no partial matches)."""
     if not results.total or results.partial:
         return None
-    table = reader.count([form.q], by="month", filters=form.filters)
-    months = [label for label in table.labels if label not in render.UNPLACED]
-    if len(months) > CHART_MONTHS:
-        table = reader.count([form.q], by="year", filters=form.filters)
-    return table
+    return reader.count([form.q], by="month", filters=form.filters)
 
 
 def _last_page(results: SearchResults) -> int:

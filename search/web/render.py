@@ -103,13 +103,23 @@ CHART_WIDTH, CHART_HEIGHT, AXIS = 720, 140, 18
 TICKS = 8  # labels written under the axis, at most
 
 
+CHART_MONTHS = 36  # more months than this: a bar per year
+
+
 def chart(table: CountTable) -> Chart | None:
-    """The first series of `table` as bars (None when no article has a usable date)."""
+    """The first series of a count by month as bars, a bar per month or, over more than
+    CHART_MONTHS, per year (None when no article has a usable date)."""
     series = table.series[0]
     dated = [(label, count) for label, count in zip(table.labels, series.counts, strict=True)
              if label not in UNPLACED]
     if not dated or not any(count for _, count in dated):
         return None
+    by = table.by
+    if by == "month" and len(dated) > CHART_MONTHS:
+        by, years = "year", {}
+        for label, count in dated:
+            years[label[:4]] = years.get(label[:4], 0) + count
+        dated = list(years.items())
     largest = max(count for _, count in dated)
     step = CHART_WIDTH / len(dated)
     plot = CHART_HEIGHT - AXIS
@@ -118,6 +128,6 @@ def chart(table: CountTable) -> Chart | None:
             width=round(max(step - 1, 0.5), 2), height=round(count / largest * plot, 2))
         for index, (label, count) in enumerate(dated))
     every = max(1, -(-len(bars) // TICKS))
-    return Chart(by=table.by, bars=bars, ticks=bars[::every], largest=largest,
+    return Chart(by=by, bars=bars, ticks=bars[::every], largest=largest,
                  unplaced=series.total - sum(count for _, count in dated),
                  width=CHART_WIDTH, height=CHART_HEIGHT)
