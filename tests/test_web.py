@@ -4,13 +4,16 @@ seeds, a hostile article and a dispatch with its copy."""
 import csv
 import io
 import shutil
+import socket
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from search.backend import WhooshBackend
+from search.cli import cli
 from search.index import rebuild, update
 from search.models import CountSeries, CountTable, Snippet
 from search.output import visible
@@ -285,3 +288,22 @@ def test_chart(counts, by, bars, unplaced):
     assert [(bar.label, bar.count, bar.height) for bar in drawn.bars] == bars
     assert drawn.unplaced == unplaced
     assert all(bar.y + bar.height == drawn.height - AXIS for bar in drawn.bars)
+
+
+def test_serve_reports_a_missing_index_in_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: No index in {tmp_path / 'none'}/: run `search index "
+                             "PATH...` first.\n")
+
+
+def test_serve_reports_a_busy_port_in_one_line(client, corpus):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--index", str(corpus.parent / "index"),
+                                          "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: Cannot listen on 127.0.0.1:{port}: address already "
+                                  "in use; choose another --port or --host.\n")
