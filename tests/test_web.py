@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from search.backend import WhooshBackend
+from search.backend import WhooshBackend, reading
 from search.cli import cli
 from search.index import rebuild, update
-from search.models import CountSeries, CountTable, Snippet
+from search.models import CountSeries, CountTable, Filters, Snippet
 from search.output import visible
 from search.web import create_app
 from search.web.render import AXIS, chart, link, pieces, query_string
@@ -101,11 +101,12 @@ def test_search_page(client, url, status, present, absent):
 @pytest.mark.parametrize(("url", "message"), [
     ("/?q=%22Union", "Unbalanced quote: close the phrase with another &#34;."),
     ("/?q=x&sort=popular", "Tri inconnu « popular » : choisissez « relevance » ou « date »."),
-    ("/?q=x&page=0", "Page « 0 » impossible : les pages vont de 1 à 25 (l’export CSV donne "
+    ("/?q=x&page=0", "Page « 0 » impossible : les pages vont de 1 à 50 (l’export CSV donne "
                      "tous les résultats)."),
-    ("/?q=x&page=deux", "Page « deux » impossible : les pages vont de 1 à 25 (l’export CSV "
+    ("/?q=x&page=deux", "Page « deux » impossible : les pages vont de 1 à 50 (l’export CSV "
                         "donne tous les résultats)."),
-    ("/?q=cooperation&page=2", "Page 2 impossible : cette recherche a 1 page(s) de résultats."),
+    ("/?q=cooperation&page=2", "Page 2 impossible : cette recherche n’a pas autant de pages "
+                               "de résultats."),
     ("/?q=cooperation&since=2020-13", "--since takes a real date (years 1800 to 2200) written "
                                       "2020, 2020-06 or 2020-06-15, not &#39;2020-13&#39;."),
     ("/?q=cooperation&copies=oui", "Le paramètre « copies » vaut 1 (chaque copie) ou 0."),
@@ -307,3 +308,23 @@ def test_serve_reports_a_busy_port_in_one_line(client, corpus):
     assert result.exit_code == 1
     assert result.output.endswith(f"Error: Cannot listen on 127.0.0.1:{port}: address already "
                                   "in use; choose another --port or --host.\n")
+
+
+@pytest.mark.parametrize("copies", [False, True])
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+@pytest.mark.parametrize(("text", "filters"), [
+    ("ministre", Filters()), ("cooperation OR ministre", Filters(since="2024")),
+    ("", Filters(since="2020")),
+])
+@pytest.mark.parametrize("offset", [0, 1, 2, 4, 9])
+def test_a_page_is_the_slice_of_the_hits_before_it(client, corpus, copies, sort, text, filters,
+                                                   offset):
+    """Reader.search's offset (the web page's pages) skips the first hits, and only them."""
+    backend = WhooshBackend(corpus.parent / "index")
+    with reading(backend) as reader:
+        page = reader.search(text, limit=2, offset=offset, sort=sort, filters=filters,
+                             copies=copies)
+        whole = reader.search(text, limit=offset + 2, sort=sort, filters=filters,
+                              copies=copies)
+    assert page.hits == whole.hits[offset:]
+    assert page.total == whole.total

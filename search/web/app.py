@@ -73,24 +73,24 @@ def create_app(backend: Backend) -> Starlette:
                                                  "error": str(error)}, 400)
         if not form.asked:
             return page(request, "search.html", {"form": form})
+        first = (form.page - 1) * PAGE_SIZE + 1  # the rank of the page's first hit
         try:
             with pool.reader() as reader:
-                results = reader.search(form.q, limit=form.page * PAGE_SIZE, sort=form.sort,
+                results = reader.search(form.q, limit=PAGE_SIZE, sort=form.sort,
                                         filters=form.filters, facets=True,
-                                        copies=form.copies)
+                                        copies=form.copies, offset=first - 1)
                 table = _counts(reader, form, results)
         except SearchError as error:
             return page(request, "search.html", {"form": form, "error": output.visible(
                 str(error))}, 400)
-        hits = results.hits[(form.page - 1) * PAGE_SIZE:]
-        if not hits and form.page > 1:
+        if not results.hits and form.page > 1:
             return page(request, "search.html", {"form": form, "error": (
-                f"Page {form.page} impossible : cette recherche a "
-                f"{_last_page(results)} page(s) de résultats.")}, 400)
+                f"Page {form.page} impossible : cette recherche n’a pas autant de pages de "
+                "résultats.")}, 400)
         return page(request, "search.html", {
-            "form": form, "results": results, "hits": hits,
-            "first_rank": (form.page - 1) * PAGE_SIZE + 1,
-            "more": len(results.hits) == form.page * PAGE_SIZE and form.page < MAX_PAGE
+            "form": form, "results": results, "hits": results.hits, "first_rank": first,
+            # copies shown once can make the last page shorter than `total` says
+            "more": len(results.hits) == PAGE_SIZE and form.page < MAX_PAGE
             and results.total > form.page * PAGE_SIZE,
             "chart": render.chart(table) if table else None})
 
@@ -195,7 +195,3 @@ def _counts(reader, form: SearchForm, results: SearchResults) -> CountTable | No
     if not results.total or results.partial:
         return None
     return reader.count([form.q], by="month", filters=form.filters)
-
-
-def _last_page(results: SearchResults) -> int:
-    return max(1, -(-len(results.hits) // PAGE_SIZE))

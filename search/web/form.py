@@ -11,10 +11,9 @@ from search.models import Filters
 from search.searcher import SORT_ORDERS
 
 PAGE_SIZE = 20
-# Pages are read by asking for the first page * PAGE_SIZE hits and showing the last
-# PAGE_SIZE (the Reader has no offset), so a page costs more the further it is: past the
-# last one, the CSV export gives every hit.
-MAX_PAGE = 25
+# A page reads the hits before it without building their snippets (Reader.search's
+# offset); past the last page, the CSV export gives every hit.
+MAX_PAGE = 50
 SORT_LABELS = {"relevance": "pertinence", "date": "date, les plus récents d’abord"}
 PARAMETERS = ("q", "source", "category", "since", "until", "sort", "page", "copies")
 MAX_LENGTH = 1000  # characters of one parameter
