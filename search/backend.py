@@ -43,7 +43,9 @@ class Reader(Protocol):
 
     def search(self, text: str, *, limit: int = 10, sort: str = "relevance",
                filters: Filters = Filters(), facets: bool = False, explain: bool = False,
-               copies: bool = False) -> SearchResults: ...
+               copies: bool = False, offset: int = 0) -> SearchResults:
+        """The best `limit` hits after the first `offset` (a page of results; ranks go on
+        from offset + 1), `total` counting them all."""
 
     def count(self, texts: Sequence[str], *, by: str = "month",
               filters: Filters = Filters()) -> CountTable: ...

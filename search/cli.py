@@ -514,6 +514,35 @@ def show(article_id: str, highlight: str | None, copies: bool, as_json: bool,
         click.echo(output.article_text(view, output.style_for(sys.stdout)), nl=False)
 
 
+@cli.command()
+@backend_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on: 127.0.0.1 serves this machine only; 0.0.0.0 "
+                   "every network it is on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+def serve(backend: Backend, host: str, port: int) -> None:
+    """Serve the search as a web page, in French, for colleagues who do not use a terminal.
+
+    The same queries, filters, facets, counts and CSV export as the commands, over the
+    same index, read-only; a new index written by `search index` is picked up without a
+    restart. Open http://HOST:PORT/ in a browser; Ctrl-C stops it.
+
+    \b
+    Examples:
+      search serve
+      search serve --index /srv/press/index --host 0.0.0.0 --port 8080
+    """
+    from search.web.serve import run
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {output.visible(backend.location)} on {url} (Ctrl-C stops).",
+                   err=True)
+
+    with _one_line_errors():
+        run(backend, host=host, port=port, on_ready=ready)
+
+
 def main() -> None:
     """Entry point; a closed pipe (`search query x | head`) ends quietly, and a terminal
     that cannot show a character (a Latin-1 locale) gets its escape instead of a crash."""

@@ -104,11 +104,12 @@ class Searcher:
     def search(
         self, text: str, *, limit: int = 10, sort: str = "relevance",
         filters: Filters = Filters(), facets: bool = False, explain: bool = False,
-        copies: bool = False,
+        copies: bool = False, offset: int = 0,
     ) -> SearchResults:
         """Articles matching every word of `text`; if none does, the best partial matches.
         With `facets`, the top sources, categories and years of all of them; with
-        `explain`, what each word searched (`explain`).
+        `explain`, what each word searched (`explain`). `offset` skips the first hits (a
+        page of results): their snippets are not built, and ranks go on from offset + 1.
 
         One article per group of copies of a dispatch (`search.copies`), carrying the ids
         of the others, unless `copies`: then every copy is a hit of its own. `total`
@@ -119,9 +120,10 @@ class Searcher:
         filters = resolved(filters)
         restriction = filter_query(schema, **vars(filters))
         if not text.strip() and restriction is not None:
-            return self._listing(text, restriction, limit, filters, facets, copies)
+            return self._listing(text, restriction, limit, filters, facets, copies, offset)
         query = parse_query(text, schema)
-        depth = limit if copies or "copy_bands" not in schema else _window(limit)
+        wanted = offset + limit
+        depth = wanted if copies or "copy_bands" not in schema else _window(wanted)
         with self._reading():
             self._check_known(filters)
             results = self._run(query, depth, sort, restriction)
@@ -132,13 +134,13 @@ class Searcher:
                 partial = results.scored_length() > 0
             if sort == "relevance":
                 self._rerank(results, query, depth)
-            if depth == limit:
+            if depth == wanted:
                 hits = tuple(_hit(rank, hit, sort == "relevance")
-                             for rank, hit in enumerate(results, start=1))
+                             for rank, hit in enumerate(results, start=1) if rank > offset)
             else:
-                hits = self._one_per_group(results, limit, sort == "relevance",
+                hits = self._one_per_group(results, wanted, sort == "relevance",
                                            lambda depth: self._ranked(query, depth, sort,
-                                                                      restriction))
+                                                                      restriction), offset)
             found = len(results)
             closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
                        if partial or found <= FEW_HITS else [])
@@ -180,19 +182,21 @@ class Searcher:
         return self._vocabulary
 
     def _listing(self, text: str, restriction, limit: int, filters: Filters,
-                 facets: bool, copies: bool) -> SearchResults:
+                 facets: bool, copies: bool, offset: int = 0) -> SearchResults:
         """No words, only filters: the matching articles, newest first, one per group of
-        copies unless `copies` (as `search` does)."""
+        copies unless `copies` (as `search` does), less the first `offset`."""
         grouped = not copies and "copy_bands" in self._ix.schema
+        wanted = offset + limit
         with self._reading():
             self._check_known(filters)
-            results = self._run(restriction, _window(limit) if grouped else limit, "date", None)
+            results = self._run(restriction, _window(wanted) if grouped else wanted, "date",
+                                None)
             if grouped:
-                hits = self._one_per_group(results, limit, False, lambda depth: self._run(
-                    restriction, depth, "date", None))
+                hits = self._one_per_group(results, wanted, False, lambda depth: self._run(
+                    restriction, depth, "date", None), offset)
             else:
                 hits = tuple(_hit(rank, hit, False)
-                             for rank, hit in enumerate(results, start=1))
+                             for rank, hit in enumerate(results, start=1) if rank > offset)
             found = self._facets(restriction) if facets else ()
             return SearchResults(query=text, total=len(results), partial=False, hits=hits,
                                  facets=found)
@@ -295,11 +299,13 @@ class Searcher:
             self._rerank(results, query, depth)
         return results
 
-    def _one_per_group(self, results, limit: int, scored: bool, deeper) -> tuple[Hit, ...]:
-        """The first `limit` groups of copies among the ranked `results`, each shown by its
-        earliest article (`search.copies.earliest_first`) at the rank of its best, with
-        the ids of the group's other articles in the index. The hits are read deeper
-        (`deeper(depth)`) until `limit` groups are found or none is left."""
+    def _one_per_group(self, results, limit: int, scored: bool, deeper,
+                       offset: int = 0) -> tuple[Hit, ...]:
+        """The first `limit` groups of copies among the ranked `results`, less the first
+        `offset`, each shown by its earliest article (`search.copies.earliest_first`) at
+        the rank of its best, with the ids of the group's other articles in the index. The
+        hits are read deeper (`deeper(depth)`) until `limit` groups are found or none is
+        left."""
         while True:
             docnums = [docnum for _, docnum in results.top_n]
             stored = [self._searcher.stored_fields(docnum) for docnum in docnums]
@@ -308,7 +314,7 @@ class Searcher:
                 break
             results = deeper(2 * len(docnums))
         hits = []
-        for rank, members in enumerate(groups[:limit], start=1):
+        for rank, members in enumerate(groups[offset:limit], start=offset + 1):
             shown = min(members, key=lambda at: _earliest(stored[at]))
             others = {stored[at]["id"]: stored[at] for at in members if at != shown}
             others.update((fields["id"], fields) for _, fields in
