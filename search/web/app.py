@@ -122,13 +122,19 @@ def create_app(backend: Backend) -> Starlette:
         except SearchError as error:
             return page(request, "search.html", {"form": SearchForm(), "error": str(error)},
                         400)
-        reader, version = pool.take()
+        # A reader of its own, not one of the pool's: a long download never holds up
+        # the searches of others (an export needs nothing a pooled reader keeps).
+        try:
+            reader = backend.reader()
+        except SearchError as error:
+            return page(request, "search.html", {"form": form, "error": output.visible(
+                str(error))}, 400)
         try:
             hits = reader.stream(form.q, sort=form.sort, filters=form.filters,
                                  snippets=False)
             first = list(itertools.islice(hits, 1))  # a bad query fails before the header
         except BaseException as error:
-            pool.give_back(reader, version)
+            reader.close()
             if isinstance(error, SearchError):
                 return page(request, "search.html", {"form": form, "error": output.visible(
                     str(error))}, 400)
@@ -141,7 +147,7 @@ def create_app(backend: Backend) -> Starlette:
                     yield output.hit_csv(hit, EXPORT_FIELDS)
             finally:
                 hits.close()
-                pool.give_back(reader, version)
+                reader.close()
 
         return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
             **SECURITY_HEADERS,
