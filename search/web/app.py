@@ -28,7 +28,15 @@ from search.backend import Backend
 from search.errors import SearchError, UnknownArticleError
 from search.models import CountTable, SearchResults, Snippet
 from search.web import render
-from search.web.form import MAX_PAGE, PAGE_SIZE, SORT_LABELS, FormError, SearchForm, read_form
+from search.web.form import (
+    MAX_PAGE,
+    PAGE_SIZE,
+    PARAMETERS,
+    SORT_LABELS,
+    FormError,
+    SearchForm,
+    read_form,
+)
 from search.web.pool import ReaderPool
 
 HERE = Path(__file__).parent
@@ -54,10 +62,8 @@ def create_app(backend: Backend) -> Starlette:
                                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.globals.update(
         pieces=render.pieces, snippet=Snippet, shown=render.shown, link=render.link,
-        number=render.number,
-        query_string=render.query_string, unplaced=render.UNPLACED,
-        facet_titles=FACET_TITLES, date_presets=DATE_PRESETS, sort_labels=SORT_LABELS,
-        location=backend.location)
+        number=render.number, query_string=render.query_string, unplaced=render.UNPLACED,
+        facet_titles=FACET_TITLES, date_presets=DATE_PRESETS, sort_labels=SORT_LABELS)
     templates = Jinja2Templates(env=environment)
 
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
@@ -97,8 +103,7 @@ def create_app(backend: Backend) -> Starlette:
     def article(request: Request) -> Response:
         article_id = request.query_params.get("id", "")
         highlight = request.query_params.get("q", "")
-        back = {name: request.query_params.get(name, "") for name in
-                ("q", "source", "category", "since", "until", "sort", "page", "copies")}
+        back = {name: request.query_params.get(name, "") for name in PARAMETERS}
         if not article_id:
             return page(request, "error.html", {"error": "Aucun article demandé : l’adresse "
                                                          "doit donner ?id=..."}, 400)
