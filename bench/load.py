@@ -78,7 +78,7 @@ def requests_mix(base: str, words: list[str]) -> list[tuple[str, str]]:
         if 'rel="next"' in page:
             mix.append(("page 2", f"{base}/?{urlencode({'q': text, 'page': 2})}"))
         mix.append(("filters + date sort",
-                    f"{base}/?{urlencode({'q': text, 'since': '2019', 'sort': 'date'})}"))
+                    f"{base}/?{urlencode({'q': text, 'since': '2020', 'sort': 'date'})}"))
         found = ARTICLE_LINK.search(page)
         if found:
             mix.append(("article", f"{base}/article?{found.group(1).replace('&amp;', '&')}"))
@@ -104,6 +104,19 @@ def client(number: int, mix: list[tuple[str, str]], stop: float, latencies: dict
                 errors[f"{kind}: {status}"] += 1
 
 
+def run_clients(clients: int, mix: list[tuple[str, str]], seconds: float, latencies: dict,
+                errors: dict) -> None:
+    """`clients` threads loading pages for `seconds`; each finishes the page under way."""
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(n, mix, stop, latencies, errors, lock))
+               for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def server_cpu(pid: int) -> float:
     """User + system CPU seconds of the server process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -117,6 +130,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--queries", type=int, default=4,
                         help="queries of each kind of bench/queries.json in the mix")
+    parser.add_argument("--warmup", type=float, default=0,
+                        help="seconds of the same load before measuring (readers warm)")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help="the kinds of page in the mix, among: " + ", ".join(KINDS))
     args = parser.parse_args()
 
     queries = json.loads(QUERIES.read_text("utf-8"))["queries"]
@@ -126,32 +143,34 @@ def main() -> None:
     server = start_server(args.index, port)
     try:
         log(f"server up on {base}; preparing the mix of {len(words)} queries")
-        mix = requests_mix(base, words)
+        kinds = [kind.strip() for kind in args.kinds.split(",")]
+        mix = [(kind, url) for kind, url in requests_mix(base, words) if kind in kinds]
         latencies: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, int] = defaultdict(int)
-        lock = threading.Lock()
+        if args.warmup:
+            log(f"{args.clients} clients for {args.warmup:.0f} s of warm-up, not measured")
+            run_clients(args.clients, mix, args.warmup, defaultdict(list), defaultdict(int))
         load_before, cpu_before = load_average(), server_cpu(server.pid)
         log(f"{args.clients} clients for {args.seconds:.0f} s on {len(mix)} pages")
         started = time.monotonic()
-        stop = started + args.seconds
-        threads = [threading.Thread(target=client, args=(n, mix, stop, latencies, errors, lock))
-                   for n in range(args.clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_clients(args.clients, mix, args.seconds, latencies, errors)
         wall = time.monotonic() - started
         cpu = server_cpu(server.pid) - cpu_before
         load_after = load_average()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.terminate()  # uvicorn finishes the requests under way first
+        try:
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     report(args, mix, latencies, errors, wall, cpu, load_before, load_after)
 
 
 def report(args, mix, latencies, errors, wall, cpu, load_before, load_after) -> None:
     every = [value for kind in KINDS for value in latencies.get(kind, [])]
-    print(f"search serve under load: {args.clients} clients, {wall:.0f} s, index {args.index}")
+    print(f"search serve under load: {args.clients} clients, {wall:.0f} s after "
+          f"{args.warmup:.0f} s of warm-up, index {args.index}, pages: {args.kinds}")
     print(f"code {code_version()}; machine {json.dumps(machine())}")
     print(f"load average before {load_before}, after {load_after}; server CPU {cpu:.0f} s "
           f"({cpu / wall:.2f} cores)")

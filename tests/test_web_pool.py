@@ -43,18 +43,31 @@ class FakeBackend:
 
 def test_readers_are_reused_one_request_at_a_time():
     backend = FakeBackend()
-    pool = ReaderPool(backend, idle=2)
+    pool = ReaderPool(backend, size=2)
     with pool.reader() as first:
         with pool.reader() as second:
             assert first is not second  # overlapping requests: two readers
-            with pool.reader() as third:
-                assert third not in (first, second)
-    assert pool.idle_count() == 2
-    # third and second were given back first; first found the pool full and was closed
-    assert [reader.closed for reader in backend.opened] == [True, False, False]
+            waiting = threading.Thread(target=lambda: got.append(pool.take()))
+            got = []
+            waiting.start()
+        waiting.join()  # the third request got the reader given back
+    assert got == [(second, "g1")]
+    pool.give_back(*got[0])
+    assert len(backend.opened) == 2 and pool.idle_count() == 2
     with pool.reader() as again:
-        assert again is second
-    assert len(backend.opened) == 3
+        assert again in (first, second)
+    assert not any(reader.closed for reader in backend.opened)
+
+
+def test_a_failed_open_frees_its_place():
+    backend = FakeBackend()
+    pool = ReaderPool(backend, size=1)
+    backend.reader = lambda: (_ for _ in ()).throw(OSError("no index"))
+    with pytest.raises(OSError), pool.reader():
+        pass
+    del backend.reader
+    with pool.reader() as reader:
+        assert reader.version == "g1"
 
 
 def test_new_version_reopens_and_closes_old_readers():
@@ -78,7 +91,7 @@ def test_new_version_reopens_and_closes_old_readers():
 @pytest.mark.parametrize("threads", [2, 8])
 def test_concurrent_requests_never_share_a_reader(threads):
     backend = FakeBackend()
-    pool = ReaderPool(backend, idle=3)
+    pool = ReaderPool(backend, size=3)
     failures = []
 
     def requests(number: int) -> None:
@@ -97,5 +110,6 @@ def test_concurrent_requests_never_share_a_reader(threads):
     for worker in workers:
         worker.join()
     assert failures == []
+    assert len([reader for reader in backend.opened if reader.version == "g2"]) <= 3
     pool.close()
     assert all(reader.closed for reader in backend.opened)

@@ -28,7 +28,15 @@ from search.backend import Backend
 from search.errors import SearchError, UnknownArticleError
 from search.models import CountTable, SearchResults, Snippet
 from search.web import render
-from search.web.form import MAX_PAGE, PAGE_SIZE, SORT_LABELS, FormError, SearchForm, read_form
+from search.web.form import (
+    MAX_PAGE,
+    PAGE_SIZE,
+    PARAMETERS,
+    SORT_LABELS,
+    FormError,
+    SearchForm,
+    read_form,
+)
 from search.web.pool import ReaderPool
 
 HERE = Path(__file__).parent
@@ -54,10 +62,8 @@ def create_app(backend: Backend) -> Starlette:
                                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.globals.update(
         pieces=render.pieces, snippet=Snippet, shown=render.shown, link=render.link,
-        number=render.number,
-        query_string=render.query_string, unplaced=render.UNPLACED,
-        facet_titles=FACET_TITLES, date_presets=DATE_PRESETS, sort_labels=SORT_LABELS,
-        location=backend.location)
+        number=render.number, query_string=render.query_string, unplaced=render.UNPLACED,
+        facet_titles=FACET_TITLES, date_presets=DATE_PRESETS, sort_labels=SORT_LABELS)
     templates = Jinja2Templates(env=environment)
 
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
@@ -97,8 +103,7 @@ def create_app(backend: Backend) -> Starlette:
     def article(request: Request) -> Response:
         article_id = request.query_params.get("id", "")
         highlight = request.query_params.get("q", "")
-        back = {name: request.query_params.get(name, "") for name in
-                ("q", "source", "category", "since", "until", "sort", "page", "copies")}
+        back = {name: request.query_params.get(name, "") for name in PARAMETERS}
         if not article_id:
             return page(request, "error.html", {"error": "Aucun article demandé : l’adresse "
                                                          "doit donner ?id=..."}, 400)
@@ -122,13 +127,19 @@ def create_app(backend: Backend) -> Starlette:
         except SearchError as error:
             return page(request, "search.html", {"form": SearchForm(), "error": str(error)},
                         400)
-        reader, version = pool.take()
+        # A reader of its own, not one of the pool's: a long download never holds up
+        # the searches of others (an export needs nothing a pooled reader keeps).
+        try:
+            reader = backend.reader()
+        except SearchError as error:
+            return page(request, "search.html", {"form": form, "error": output.visible(
+                str(error))}, 400)
         try:
             hits = reader.stream(form.q, sort=form.sort, filters=form.filters,
                                  snippets=False)
             first = list(itertools.islice(hits, 1))  # a bad query fails before the header
         except BaseException as error:
-            pool.give_back(reader, version)
+            reader.close()
             if isinstance(error, SearchError):
                 return page(request, "search.html", {"form": form, "error": output.visible(
                     str(error))}, 400)
@@ -141,7 +152,7 @@ def create_app(backend: Backend) -> Starlette:
                     yield output.hit_csv(hit, EXPORT_FIELDS)
             finally:
                 hits.close()
-                pool.give_back(reader, version)
+                reader.close()
 
         return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
             **SECURITY_HEADERS,
