@@ -150,6 +150,26 @@ def _write_manifest(client: OpenSearch, alias: str, index: str,
         "updated_at": time.time()})
 
 
+SNOWBALL_BATCH = 5000  # words per _analyze request (the cluster allows 10,000 tokens)
+
+
+def cluster_snowball(client: OpenSearch) -> Callable[[list[str]], list[str]]:
+    """The cluster's own Snowball French, word by word, through `_analyze`."""
+    def stems(words: list[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(words), SNOWBALL_BATCH):
+            batch = words[start:start + SNOWBALL_BATCH]
+            tokens = client.indices.analyze(body={
+                "tokenizer": "keyword", "filter": [{"type": "stemmer", "language": "french"}],
+                "text": batch})["tokens"]
+            if len(tokens) != len(batch):
+                raise IndexWriteError("The cluster's Snowball stemmer gave "
+                                      f"{len(tokens)} stems for {len(batch)} words.")
+            found.extend(token["token"] for token in tokens)
+        return found
+    return stems
+
+
 def _vocabulary(changed, progress: Callable[[int], None] | None) -> set[str]:
     """The folded words of the searchable fields of every article of the changed files."""
     words: set[str] = set()
@@ -188,8 +208,9 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
         if new:
             if on_stage:
                 on_stage("Reading the articles' words for the analyzer")
-            client.indices.create(index=target, body=index_body(
-                _vocabulary(changed, None), shards=shards, replicas=replicas))
+            body = index_body(_vocabulary(changed, None), cluster_snowball(client),
+                              shards=shards, replicas=replicas)
+            client.indices.create(index=target, body=body)
         if on_start:
             on_start(expected)
         try:

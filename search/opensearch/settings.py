@@ -25,12 +25,13 @@ words leave a gap in positions where Whoosh renumbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import Stemmer
 
 from search.analysis import PARAGRAPH_BREAK, STOP_WORDS, stem
-from search.lexicon import ENTITY_MARK, entries, normalized_words, word_entities
+from search.lexicon import ENTITY_MARK, entries, hides, normalized_words, word_entities
 from search.schema import SEARCHABLE_FIELDS
 from search.words import ELISIONS, fold
 
@@ -44,6 +45,9 @@ PARAGRAPH_TOKEN = "zzparagraphzz"
 # A lexicon phrase's synonym, a plain word the synonym parser leaves whole, replaced by the
 # entity's term afterwards (the synonym rules are analyzed by the tokenizer, which drops `@`).
 _PHRASE_MARK = "zzphrasezz"
+
+# A word of a lexicon phrase that gets its plain term there, not its entity's.
+_PLAIN_MARK = "zzplainzz"
 
 _SNOWBALL = Stemmer.Stemmer("french")
 
@@ -86,24 +90,50 @@ def _phrase_mark(term: str) -> str:
         "_", "x"))
 
 
-def stem_rules(vocabulary: Iterable[str]) -> list[str]:
+Snowball = Callable[[list[str]], list[str]]
+
+
+def python_snowball(words: list[str]) -> list[str]:
+    """Snowball French as PyStemmer has it (OpenSearch's may be an older version: the
+    loader asks the cluster instead, search.opensearch.loading.cluster_snowball)."""
+    return _SNOWBALL.stemWords(words)
+
+
+def _plain_words(words: tuple[str, ...], phrase_term: str) -> list[str]:
+    """The words of a lexicon phrase, those that lose their own entity term in it marked
+    _PLAIN_MARK (search.analysis._in_context): the words that name the phrase's entity
+    (`Errachid` in `Ould Errachid`) or that it hides (`Guinée` in `Guinée-Bissau`)."""
+    plain = []
+    for word in words:
+        own = word_terms().get(word)
+        if own is not None and (own == phrase_term or hides(phrase_term, own)):
+            word = _PLAIN_MARK + word
+        plain.append(word)
+    return plain
+
+
+@lru_cache(maxsize=1)
+def word_terms() -> dict[str, str]:
+    """The entity term of each folded one-word form whose case does not matter."""
+    return {folded: term for folded, term, _, case_matters in word_entities()
+            if not case_matters}
+
+
+def stem_rules(vocabulary: Iterable[str], snowball: Snowball = python_snowball) -> list[str]:
     """stemmer_override rules for the folded words of `vocabulary` that our stemmer
-    (search.analysis.stem) stems otherwise than Snowball French, which OpenSearch applies
-    to every other word."""
+    (search.analysis.stem) stems otherwise than `snowball` (the cluster's Snowball French,
+    which then stems every other word)."""
     lexicon = {folded for folded, *_ in word_entities()}
-    rules = []
-    for word in sorted(set(vocabulary)):
-        if not word or word in STOP_WORDS or word in lexicon or not word.isascii():
-            continue
-        ours = stem(word)
-        if ours != _SNOWBALL.stemWord(word):
-            rules.append(f"{word} => {ours}")
-    return rules
+    words = sorted(word for word in set(vocabulary) if word and word not in STOP_WORDS
+                   and word not in lexicon and word.isascii() and word.isalnum())
+    theirs = snowball(words)
+    return [f"{word} => {ours}" for word, other in zip(words, theirs, strict=True)
+            if (ours := stem(word)) != other]
 
 
-def analysis(vocabulary: Iterable[str] = ()) -> dict:
+def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowball) -> dict:
     """The `analysis` section of the index settings; `vocabulary` is the archive's folded
-    words, whose stems are ours."""
+    words, whose stems are ours, `snowball` the cluster's Snowball French."""
     cased, folded_rules = _entity_rules()
     phrases = _phrases()
     marks = {}
@@ -111,7 +141,7 @@ def analysis(vocabulary: Iterable[str] = ()) -> dict:
     for words, term in phrases.items():
         mark = _phrase_mark(term)
         marks[mark] = term
-        synonyms.append(f"{' '.join(words)} => {' '.join(words)}, {mark}")
+        synonyms.append(f"{' '.join(words)} => {' '.join(_plain_words(words, term))}, {mark}")
     shared = ["elision_fr"]
     folding = ["lowercase", "asciifolding", "fold_rest", "not_empty"]
     return {
@@ -128,23 +158,26 @@ def analysis(vocabulary: Iterable[str] = ()) -> dict:
             "paragraphs": {"type": "pattern_replace", "pattern": r"\A\s+\z",
                            "replacement": PARAGRAPH_TOKEN},
             "entities_cased": {"type": "stemmer_override", "rules": cased or ["zzz => zzz"]},
-            "fold_rest": {"type": "pattern_replace", "pattern": rf"[^\p{{L}}\p{{N}}{ENTITY_MARK}]",
+            "fold_rest": {"type": "pattern_replace",
+                          "pattern": rf"[^\p{{L}}\p{{N}}_{ENTITY_MARK}]",
                           "replacement": ""},
             "not_empty": {"type": "length", "min": 1},
             "entity_phrases": {"type": "synonym", "synonyms": synonyms, "lenient": True},
             "entities": {"type": "stemmer_override", "rules": folded_rules + [
                 f"{mark} => {term}" for mark, term in marks.items()]},
+            "unplain": {"type": "pattern_replace", "pattern": f"\\A{_PLAIN_MARK}",
+                        "replacement": ""},
             "stop_fr": {"type": "stop", "stopwords": sorted(STOP_WORDS)},
             "keep_paragraphs": {"type": "keyword_marker", "keywords": [PARAGRAPH_TOKEN]},
             "our_stems": {"type": "stemmer_override",
-                          "rules": stem_rules(vocabulary) or ["zzz => zzz"]},
+                          "rules": stem_rules(vocabulary, snowball) or ["zzz => zzz"]},
             "snowball_fr": {"type": "stemmer", "language": "french"},
         },
         "analyzer": {
             "french": {
                 "type": "custom", "char_filter": ["apostrophes"], "tokenizer": "words",
                 "filter": ["paragraphs", *shared, "entities_cased", *folding, "entity_phrases",
-                           "entities", "stop_fr", "keep_paragraphs", "our_stems",
+                           "entities", "unplain", "stop_fr", "keep_paragraphs", "our_stems",
                            "snowball_fr"],
             },
             "surface": {
@@ -180,9 +213,10 @@ def mappings() -> dict:
     }
 
 
-def index_body(vocabulary: Iterable[str] = (), *, shards: int = 1, replicas: int = 0) -> dict:
+def index_body(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowball, *,
+               shards: int = 1, replicas: int = 0) -> dict:
     """The whole body of an index creation."""
     return {"settings": {"index": {"number_of_shards": shards, "number_of_replicas": replicas,
                                    "max_result_window": 100_000},
-                         "analysis": analysis(vocabulary)},
+                         "analysis": analysis(vocabulary, snowball)},
             "mappings": mappings()}
