@@ -6,8 +6,8 @@ warnings summary says why.
 """
 
 import itertools
-import re
 import json
+import re
 import warnings
 
 import pytest
