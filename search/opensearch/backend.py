@@ -248,8 +248,10 @@ class OpenSearchReader:
 
     def _search(self, body: dict, **options) -> dict:
         try:
+            # A shard with no live copy is an error, never an answer with fewer hits.
             return self.client.search(index=self.index, body=body,
-                                      search_type="dfs_query_then_fetch", **options)
+                                      search_type="dfs_query_then_fetch",
+                                      allow_partial_search_results=False, **options)
         except TransportError as error:
             if isinstance(error, NotFoundError):
                 raise IndexMissingError(f"The index at {self.location} is gone: run "

@@ -39,3 +39,8 @@ def local_cluster(nodes: int = 1, folder: Path | None = None) -> Iterator[dict]:
         yield {**json.loads((Path(root) / "nodes.json").read_text()), "dir": root}
     finally:
         subprocess.run([sys.executable, str(SCRIPT), "stop", root], check=False)
+
+
+def restart_node(cluster: dict, name: str) -> None:
+    """Starts again a node of `cluster` (local_cluster's) that was stopped or killed."""
+    subprocess.run([sys.executable, str(SCRIPT), "restart", cluster["dir"], name], check=True)
