@@ -8,7 +8,6 @@ warnings summary says why.
 import itertools
 import json
 import re
-import warnings
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +19,7 @@ from .conftest import SEEDS, TACHKENT
 opensearchpy = pytest.importorskip(
     "opensearchpy", reason="opensearch-py is not installed: pip install -e '.[opensearch]'")
 
-from search.opensearch.local import local_cluster, missing_tools  # noqa: E402
+from .opensearch_nodes import cluster_or_skip  # noqa: E402
 
 BACKENDS = ("whoosh", "opensearch")
 _aliases = itertools.count()
@@ -29,11 +28,7 @@ _aliases = itertools.count()
 @pytest.fixture(scope="session")
 def cluster_url():
     """The URL of a one-node cluster for the session, or a skip that says why."""
-    why = missing_tools()
-    if why:
-        warnings.warn(f"OpenSearch tests skipped: {why}", stacklevel=1)
-        pytest.skip(f"no OpenSearch node: {why}")
-    with local_cluster() as cluster:
+    with cluster_or_skip() as cluster:
         yield cluster["url"]
 
 

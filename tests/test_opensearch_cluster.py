@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-import warnings
 
 import pytest
 
@@ -17,7 +16,9 @@ pytest.importorskip("opensearchpy",
                     reason="opensearch-py is not installed: pip install -e '.[opensearch]'")
 
 from search.opensearch import OpenSearchBackend  # noqa: E402
-from search.opensearch.local import local_cluster, missing_tools, restart_node  # noqa: E402
+from search.opensearch.local import restart_node  # noqa: E402
+
+from .opensearch_nodes import cluster_or_skip  # noqa: E402
 
 ARTICLES = 6000
 CITIES = ("Lomé", "Rabat", "Dakar", "Tunis", "Alger")
@@ -32,11 +33,7 @@ def record(n: int) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster():
-    why = missing_tools()
-    if why:
-        warnings.warn(f"OpenSearch cluster tests skipped: {why}", stacklevel=1)
-        pytest.skip(f"no OpenSearch node: {why}")
-    with local_cluster(nodes=3) as started:
+    with cluster_or_skip(nodes=3) as started:
         yield started
 
 
