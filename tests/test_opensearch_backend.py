@@ -168,3 +168,16 @@ def test_an_unreachable_cluster_is_one_line():
     assert (result.exit_code, result.output) == (1, (
         "Error: The OpenSearch cluster at http://127.0.0.1:9/x does not answer: is it "
         "running, and is the URL right?\n"))
+
+
+def test_explain_is_partial_on_a_cluster(cluster_url):
+    """The terms and their counts, not the forms as written nor the words a truncation
+    stands for (the cluster does not hand out its vocabulary)."""
+    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
+    assert run(cluster, "rebuild", str(SEEDS)).exit_code == 0
+    result = run(cluster, "explain", "maroc visit*")
+    assert (result.exit_code, result.output) == (0, (
+        "maroc (in title, lead, dateline, body)\n"
+        "  @maroc: lexicon Maroc (country), 2 articles\n"
+        "visit* (in title, lead, dateline, body)\n"
+        "  visit*: truncated, 2 articles\n"))

@@ -11,9 +11,9 @@ snippets come from the cluster's highlighter, counts and facets from aggregation
 of one dispatch are grouped as the Whoosh backend groups them, from the MinHash signatures
 of the hits (search.copies): groups have no single key to collapse on.
 
-Not done here, said by `explain`: the per-term breakdown of `search explain` (it needs the
-archive's vocabulary of surface forms), "did you mean" suggestions, and the re-ranking by
-word positions (search.ranking).
+Not done here: in `search explain`, the words a truncated or fuzzy word stands for and the
+forms as written of each term (they need the archive's vocabulary of surface forms);
+"did you mean" suggestions; the re-ranking by word positions (search.ranking).
 """
 
 from __future__ import annotations
@@ -28,16 +28,28 @@ from urllib.parse import urlsplit, urlunsplit
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
+from whoosh import query as wq
 
 from search import views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
 from search.copies import COPY_THRESHOLD, band_terms, earliest_first, group, similarity, usable
-from search.errors import FilterError, IndexMissingError, SearchError, UnknownArticleError
+from search.errors import (
+    FilterError,
+    IndexMissingError,
+    QuerySyntaxError,
+    SearchError,
+    UnknownArticleError,
+)
+from search.explain import ORIGINS
+from search.explain import _entity as entity_name
+from search.explain import _terms as explained_terms
 from search.models import (
     ArticleView,
     Copy,
     Count,
     CountTable,
+    ExplainedTerm,
+    ExplainedWord,
     Explanation,
     Facet,
     Filters,
@@ -49,11 +61,12 @@ from search.models import (
     Snippet,
 )
 from search.opensearch import loading
-from search.opensearch.dsl import SCHEMA, restriction, to_dsl
-from search.query import parse_query, shown
+from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
+from search.query import parse_query, query_words, shown
 from search.schema import category_key, source_key
 from search.searcher import SNIPPET_FRAGMENTS, SORT_ORDERS, _has_several_terms, _unknown
 from search.snippets import ELLIPSIS, lead_snippet
+from search.surface import stemmed_field
 
 DEFAULT_ALIAS = "search"
 PAGE = 500  # hits per request when streaming
@@ -449,8 +462,49 @@ class OpenSearchReader:
                      for score, f in found)
 
     def explain(self, text: str) -> Explanation:
-        raise SearchError("`search explain` is not available on the OpenSearch backend yet; "
-                          "use the Whoosh index (--backend whoosh) to see a query's terms.")
+        """Each word of `text` and the terms it searches with their article counts, as
+        search.explain gives them, but partial: truncated and fuzzy words list none of the
+        words they stand for, and no term lists its forms as written (both need the
+        archive's vocabulary, which the cluster does not hand out)."""
+        words = []
+        for word in query_words(text):
+            try:
+                parsed = parse_query(word, SCHEMA)
+            except QuerySyntaxError:  # a stop word or a symbol alone: nothing to search
+                words.append(ExplainedWord(word, ()))
+                continue
+            leaves = list(parsed.leaves()) if not parsed.is_leaf() else [parsed]
+            own = {leaf.text for leaf in leaves if type(leaf) is wq.Term}
+            searched: dict[tuple[str, str], list[dict]] = {}
+            for leaf in leaves:
+                if isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
+                    # the truncated or fuzzy word itself, for the words it stands for
+                    origin = "fuzzy" if isinstance(leaf, wq.FuzzyTerm) else "truncated"
+                    searched.setdefault((origin, leaf.written()), []).append(to_dsl(leaf))
+                for origin, term in explained_terms(leaf, _NoExpansions(), own):
+                    searched.setdefault((origin, term), []).append(
+                        {"term": {field_name(leaf.field()): term}})
+            terms = [ExplainedTerm(term, origin, self._documents(queries), (),
+                                   entity_name(term))
+                     for (origin, term), queries in searched.items()]
+            terms.sort(key=lambda found: (ORIGINS.index(found.origin),
+                                          0 if found.origin == "exact" else -found.documents))
+            fields = tuple(dict.fromkeys(stemmed_field(leaf.field()) for leaf in leaves))
+            words.append(ExplainedWord(word, fields, tuple(terms)))
+        return Explanation(text, tuple(words))
+
+    def _documents(self, queries: list[dict]) -> int:
+        """The articles any of `queries` matches."""
+        query = {"bool": {"should": queries, "minimum_should_match": 1}}
+        return self._search({"size": 0, "track_total_hits": True, "query": query})[
+            "hits"]["total"]["value"]
+
+
+class _NoExpansions:
+    """A reader with no segments: search.explain lists no truncated or fuzzy words."""
+
+    def leaf_readers(self) -> list:
+        return []
 
 
 def restriction_dates(filters: Filters) -> tuple[str | None, str | None]:
