@@ -65,13 +65,15 @@ from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
 from search.query import parse_query, query_words, shown
 from search.schema import category_key, source_key
 from search.searcher import SNIPPET_FRAGMENTS, SORT_ORDERS, _has_several_terms, _unknown
-from search.snippets import ELLIPSIS, lead_snippet
+from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
 from search.surface import stemmed_field
 
 DEFAULT_ALIAS = "search"
 PAGE = 500  # hits per request when streaming
 _START, _END = "\ue000", "\ue001"  # highlight tags no article contains
-_FRAGMENT_CHARS = 240
+# Sentences around a match, of about the length of a Whoosh fragment (the match and its
+# SURROUND_CHARS on each side).
+_FRAGMENT_CHARS = 2 * SURROUND_CHARS
 _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
 _COPY_WINDOW = 3  # hits read per group shown, before reading deeper
 
