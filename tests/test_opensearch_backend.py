@@ -163,11 +163,15 @@ def test_a_rebuild_replaces_the_index_only_when_it_is_complete(seeded, tmp_path)
     assert run(seeded, "query", "maroc").output.startswith("1 article matches «maroc».")
 
 
-def test_an_unreachable_cluster_is_one_line():
-    result = run(["--backend", "opensearch", "--url", "http://127.0.0.1:9/x"], "query", "maroc")
-    assert (result.exit_code, result.output) == (1, (
-        "Error: The OpenSearch cluster at http://127.0.0.1:9/x does not answer: is it "
-        "running, and is the URL right?\n"))
+@pytest.mark.parametrize(("args", "message"), [
+    (["query", "maroc"], "Error: The OpenSearch cluster at http://127.0.0.1:9/x does not "
+                         "answer: is it running, and is the URL right?"),
+    (["index", str(SEEDS)], "Error: Could not write the index at http://127.0.0.1:9/x: the "
+                            "cluster does not answer. The previous index is unchanged."),
+])
+def test_an_unreachable_cluster_is_one_line(args, message):
+    result = run(["--backend", "opensearch", "--url", "http://127.0.0.1:9/x"], *args)
+    assert (result.exit_code, result.output) == (1, message + "\n")
 
 
 def test_explain_is_partial_on_a_cluster(cluster_url):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
 from search.errors import CorpusError, IndexWriteError
@@ -254,6 +255,14 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
 
 def _reason(error: OpenSearchException) -> str:
     """One line from what the client or the cluster said."""
+    if isinstance(error, ClusterUnreachable):
+        return "the cluster does not answer"
+    if isinstance(error, helpers.BulkIndexError) and error.errors:
+        failed = next(iter(error.errors[0].values()))
+        cause = failed.get("error", {})
+        reason = cause.get("reason") if isinstance(cause, dict) else cause
+        count = len(error.errors)
+        return f"{count:,} article{'s' if count > 1 else ''} refused ({reason})"
     text = getattr(error, "error", None) or type(error).__name__
     info = getattr(error, "info", None)
     if isinstance(info, dict) and isinstance(info.get("error"), dict):
