@@ -298,6 +298,13 @@ forms_of = _LEXICON.forms_of
 hides = _LEXICON.hides
 
 
+def word_entities() -> Iterator[tuple[str, str, str, bool]]:
+    """(folded word, entity term, form as written, whether its case matters in text) of
+    every one-word form: the OpenSearch analyzer's rules (search.opensearch.settings)."""
+    for folded, (term, form, case) in _LEXICON.words.items():
+        yield folded, term, form, case != _ANY_CASE
+
+
 def entries() -> Iterator[Entry]:
     """Every entry, countries first, then organisations, then people, in the data's order."""
     return iter(_LEXICON.entries.values())

@@ -1,0 +1,587 @@
+"""`OpenSearchBackend(url)`: the Backend and Reader of search.backend on an OpenSearch cluster.
+
+The URL names the cluster and, as its path, the alias the articles are searched under
+(`http://HOST:9200/presse`; `search` by default). Credentials come from the environment
+(SEARCH_USER and SEARCH_PASSWORD), or from the URL; an https URL is checked against the
+system's certificates or SEARCH_CA_CERTS. SEARCH_SHARDS and SEARCH_REPLICAS size a new
+index (1 and 0 by default).
+
+Queries are ranked across shards with `dfs_query_then_fetch` (global term statistics),
+snippets come from the cluster's highlighter, counts and facets from aggregations. Copies
+of one dispatch are grouped as the Whoosh backend groups them, from the MinHash signatures
+of the hits (search.copies): groups have no single key to collapse on.
+
+Not done here: in `search explain`, the words a truncated or fuzzy word stands for and the
+forms as written of each term (they need the archive's vocabulary of surface forms);
+"did you mean" suggestions; the re-ranking by word positions (search.ranking).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
+from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
+from whoosh import query as wq
+
+from search import views
+from search.analysis import PARAGRAPH_BREAK, french_analyzer
+from search.copies import COPY_THRESHOLD, band_terms, earliest_first, group, similarity, usable
+from search.errors import (
+    FilterError,
+    IndexMissingError,
+    QuerySyntaxError,
+    SearchError,
+    UnknownArticleError,
+)
+from search.explain import ORIGINS
+from search.explain import _entity as entity_name
+from search.explain import _terms as explained_terms
+from search.models import (
+    ArticleView,
+    Copy,
+    Count,
+    CountTable,
+    ExplainedTerm,
+    ExplainedWord,
+    Explanation,
+    Facet,
+    Filters,
+    Hit,
+    IndexCheck,
+    IndexReport,
+    IndexStats,
+    SearchResults,
+    Snippet,
+)
+from search.opensearch import loading
+from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
+from search.query import parse_query, query_words, shown
+from search.schema import category_key, source_key
+from search.searcher import SNIPPET_FRAGMENTS, SORT_ORDERS, _has_several_terms, _unknown
+from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
+from search.surface import stemmed_field
+
+DEFAULT_ALIAS = "search"
+PAGE = 500  # hits per request when streaming
+_START, _END = "\ue000", "\ue001"  # highlight tags no article contains
+# Sentences around a match, of about the length of a Whoosh fragment (the match and its
+# SURROUND_CHARS on each side).
+_FRAGMENT_CHARS = 2 * SURROUND_CHARS
+_ALL_LABELS = 65_536  # terms aggregation size for dates and labels
+_COPY_WINDOW = 3  # hits read per group shown, before reading deeper
+
+
+def _client(url: str) -> tuple[OpenSearch, str, str]:
+    """(client, alias, the URL without credentials) of a backend URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SearchError(f"The OpenSearch URL '{shown(url)}' is not http(s)://HOST:PORT[/alias].")
+    alias = parts.path.strip("/") or DEFAULT_ALIAS
+    user = os.environ.get("SEARCH_USER") or parts.username
+    password = os.environ.get("SEARCH_PASSWORD") or parts.password
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    host = urlunsplit((parts.scheme, netloc, "", "", ""))
+    options = {"hosts": [host], "timeout": 60, "retry_on_timeout": True, "max_retries": 3}
+    if user:
+        options["http_auth"] = (user, password or "")
+    if parts.scheme == "https":
+        options.update(use_ssl=True, verify_certs=True)
+        if os.environ.get("SEARCH_CA_CERTS"):
+            options["ca_certs"] = os.environ["SEARCH_CA_CERTS"]
+    return OpenSearch(**options), alias, f"{host}/{alias}"
+
+
+def _cluster_error(location: str, error: Exception) -> SearchError:
+    if isinstance(error, ClusterUnreachable):
+        return SearchError(f"The OpenSearch cluster at {location} does not answer: is it "
+                           "running, and is the URL right?")
+    return SearchError(f"The OpenSearch cluster at {location} refused the request: "
+                       f"{loading._reason(error)}.")
+
+
+class OpenSearchBackend:
+    """An index on an OpenSearch cluster, under an alias."""
+
+    def __init__(self, url: str, *, shards: int | None = None,
+                 replicas: int | None = None) -> None:
+        self.client, self.alias, self.location = _client(url)
+        self.shards = shards or int(os.environ.get("SEARCH_SHARDS", "1"))
+        self.replicas = replicas if replicas is not None else int(
+            os.environ.get("SEARCH_REPLICAS", "0"))
+
+    def _current(self) -> str:
+        try:
+            index = loading.current_index(self.client, self.alias)
+        except OpenSearchException as error:
+            raise _cluster_error(self.location, error) from None
+        if index is None:
+            raise IndexMissingError(f"No index at {self.location}: run `search index FOLDER "
+                                    f"--backend opensearch --url {self.location}` first.")
+        return index
+
+    def reader(self) -> OpenSearchReader:
+        return OpenSearchReader(self.client, self._current(), self.location)
+
+    def version(self) -> str | None:
+        try:
+            index = loading.current_index(self.client, self.alias)
+            if index is None:
+                return None
+            return f"{index}@{loading.read_manifest(self.client, self.alias, index)[1]}"
+        except OpenSearchException as error:
+            raise _cluster_error(self.location, error) from None
+
+    def update(self, paths, *, fresh: bool = False, field_map: Mapping[str, str] = {},
+               allow_removal: bool = False, progress=None, on_start=None,
+               on_stage=None) -> IndexReport:
+        return loading.update(self.client, self.alias, self.location, paths, fresh=fresh,
+                              field_map=field_map, allow_removal=allow_removal,
+                              progress=progress, on_start=on_start, on_stage=on_stage,
+                              shards=self.shards, replicas=self.replicas)
+
+    def stats(self) -> IndexStats:
+        index = self._current()
+        client = self.client
+        try:
+            files, updated_at = loading.read_manifest(client, self.alias, index)
+            found = client.search(index=index, body={"size": 0, "track_total_hits": True, "aggs": {
+                "first": {"terms": {"field": "date", "size": 1, "order": {"_key": "asc"}}},
+                "last": {"terms": {"field": "date", "size": 1, "order": {"_key": "desc"}}},
+                "sources": {"terms": {"field": "source_label", "size": _ALL_LABELS}},
+                "categories": {"terms": {"field": "category_key", "size": _ALL_LABELS}}}})
+            size = client.indices.stats(index=index, metric="store")["_all"]["primaries"][
+                "store"]["size_in_bytes"]
+        except OpenSearchException as error:
+            raise _cluster_error(self.location, error) from None
+        aggs = found["aggregations"]
+        first = [b["key"] for b in aggs["first"]["buckets"]]
+        last = [b["key"] for b in aggs["last"]["buckets"]]
+        names: dict[str, list[tuple[int, str]]] = {}
+        for bucket in aggs["sources"]["buckets"]:
+            key, _, name = bucket["key"].partition("\t")
+            names.setdefault(key, []).append((bucket["doc_count"], name))
+        sources = [Count(key, sum(n for n, _ in found),
+                         min(found, key=lambda pair: (-pair[0], pair[1]))[1])
+                   for key, found in names.items()]
+        categories = [Count(b["key"], b["doc_count"]) for b in aggs["categories"]["buckets"]]
+        return IndexStats(
+            index_dir=self.location, documents=found["hits"]["total"]["value"],
+            first_date=first[0] if first else None, last_date=last[0] if last else None,
+            sources=tuple(sorted(sources, key=lambda c: (-c.documents, c.label))),
+            categories=tuple(sorted(categories, key=lambda c: (-c.documents, c.label))),
+            size_bytes=size, updated_at=updated_at,
+            field_maps=tuple((key, entry.field_map) for key, entry in sorted(files.items())
+                             if entry.field_map))
+
+    def check(self) -> IndexCheck:
+        index = self._current()
+        try:
+            health = self.client.cluster.health(index=index)
+            documents = self.client.count(index=index)["count"]
+        except OpenSearchException as error:
+            raise _cluster_error(self.location, error) from None
+        problems = () if health["status"] != "red" else (
+            f"index {index} is red: some of its shards have no copy on a live node",)
+        return IndexCheck(index_dir=self.location, generation=index, documents=documents,
+                          files_checked=0, problems=problems,
+                          advice="Bring the missing nodes back, or run `search rebuild`."
+                          if problems else "")
+
+
+def _snippet(fragments: Sequence[str], body: str) -> Snippet:
+    """The highlighter's fragments (with _START/_END around matches) as our Snippet: white
+    space collapsed, fragments joined by an ellipsis, offsets of the marked words."""
+    text, highlights, length = [], [], 0
+    first = " ".join(fragments[0].replace(_START, "").replace(_END, "").split()) if fragments \
+        else ""
+    if fragments and not " ".join(body.split()).startswith(first):
+        text.append(ELLIPSIS + " ")
+        length += 2
+    for number, fragment in enumerate(fragments):
+        if number:
+            text.append(f" {ELLIPSIS} ")
+            length += 3
+        collapsed = " ".join(fragment.split())
+        for piece_number, piece in enumerate(collapsed.split(_START)):
+            if piece_number:
+                marked, _, rest = piece.partition(_END)
+                highlights.append((length, length + len(marked)))
+                text.append(marked)
+                length += len(marked)
+                piece = rest
+            text.append(piece)
+            length += len(piece)
+    plain_body = " ".join(body.split())
+    last = " ".join(fragments[-1].replace(_START, "").replace(_END, "").split())
+    if fragments and not plain_body.endswith(last):
+        text.append(" " + ELLIPSIS)
+    return Snippet("".join(text), tuple(highlights))
+
+
+def _marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A whole field highlighted by the cluster, as its text and the offsets of its marks."""
+    text, highlights, length = [], [], 0
+    for number, piece in enumerate(marked.split(_START)):
+        if number:
+            word, _, piece = piece.partition(_END)
+            highlights.append((length, length + len(word)))
+            text.append(word)
+            length += len(word)
+        text.append(piece)
+        length += len(piece)
+    return "".join(text), tuple(highlights)
+
+
+_HIGHLIGHT = {
+    "pre_tags": [_START], "post_tags": [_END], "require_field_match": True,
+    "fields": {
+        "body": {"fragment_size": _FRAGMENT_CHARS, "number_of_fragments": SNIPPET_FRAGMENTS},
+        "body.exact": {"fragment_size": _FRAGMENT_CHARS,
+                       "number_of_fragments": SNIPPET_FRAGMENTS},
+        "title": {"number_of_fragments": 0}, "title.exact": {"number_of_fragments": 0},
+    },
+}
+
+
+class OpenSearchReader:
+    """Queries on one concrete index (the one the alias named when opened)."""
+
+    def __init__(self, client: OpenSearch, index: str, location: str) -> None:
+        self.client = client
+        self.index = index
+        self.location = location
+
+    def close(self) -> None:
+        pass
+
+    def _search(self, body: dict, **options) -> dict:
+        try:
+            # A shard with no live copy is an error, never an answer with fewer hits.
+            return self.client.search(index=self.index, body=body,
+                                      search_type="dfs_query_then_fetch",
+                                      allow_partial_search_results=False, **options)
+        except TransportError as error:
+            if isinstance(error, NotFoundError):
+                raise IndexMissingError(f"The index at {self.location} is gone: run "
+                                        "`search index` again.") from None
+            raise _cluster_error(self.location, error) from None
+        except OpenSearchException as error:
+            raise _cluster_error(self.location, error) from None
+
+    def _check_known(self, filters: Filters) -> None:
+        """An unknown --source or --category is named with the closest known ones."""
+        if filters.source:
+            key = source_key(filters.source) or ""
+            if not self._labels("source_match", key):
+                raise FilterError(_unknown("source", filters.source, key,
+                                           sorted(self._labels("source"))))
+        if filters.category:
+            key = category_key(filters.category)
+            keys = sorted(self._labels("category_key"))
+            if not any(known == key or known.startswith(key + "/") for known in keys):
+                parents = {known[:end] for known in keys
+                           for end in [i for i, ch in enumerate(known) if ch == "/"]}
+                raise FilterError(_unknown("category", filters.category, key,
+                                           sorted(parents.union(keys))))
+
+    def _labels(self, fieldname: str, only: str | None = None) -> set[str]:
+        terms = {"field": fieldname, "size": _ALL_LABELS}
+        if only is not None:
+            terms["include"] = [only]
+        found = self._search({"size": 0, "aggs": {"labels": {"terms": terms}}})
+        return {bucket["key"] for bucket in found["aggregations"]["labels"]["buckets"]}
+
+    def _query(self, text: str, filters: Filters, match_all: bool = True) -> dict:
+        clauses = restriction(filters)
+        if not text.strip():
+            return {"bool": {"filter": clauses}}
+        return {"bool": {"must": [to_dsl(parse_query(text, SCHEMA, match_all=match_all))],
+                         "filter": clauses}}
+
+    def _hits(self, query: dict, sort: str, size: int, after: list | None = None,
+              aggs: dict | None = None, highlight: bool = True) -> dict:
+        body: dict = {"query": query, "size": size, "track_total_hits": True,
+                      "sort": ([{"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+                               if sort == "date" else ["_score", {"id": "asc"}])}
+        if highlight:
+            body["highlight"] = _HIGHLIGHT
+        if after:
+            body["search_after"] = after
+        if aggs:
+            body["aggs"] = aggs
+        return self._search(body)
+
+    def _prepare(self, text: str, sort: str, filters: Filters) -> tuple[bool, str, dict]:
+        """(whether the filters alone list articles, the sort order, the DSL query)."""
+        if sort not in SORT_ORDERS:
+            raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
+        listing = not text.strip() and any(vars(filters).values())
+        query = self._query(text, filters)
+        self._check_known(filters)
+        return listing, "date" if listing else sort, query
+
+    def search(self, text: str, *, limit: int = 10, sort: str = "relevance",
+               filters: Filters = Filters(), facets: bool = False, explain: bool = False,
+               copies: bool = False) -> SearchResults:
+        listing, sort, query = self._prepare(text, sort, filters)
+        depth = limit if copies else limit * _COPY_WINDOW
+        aggs = _facet_aggs() if facets else None
+        found = self._hits(query, sort, depth, aggs=aggs)
+        partial = False
+        if not listing and not found["hits"]["hits"] and _has_several_terms(
+                parse_query(text, SCHEMA)):
+            query = self._query(text, filters, match_all=False)
+            found = self._hits(query, sort, depth, aggs=aggs)
+            partial = bool(found["hits"]["hits"])
+        scored = sort == "relevance" and not listing
+        raw = found["hits"]["hits"]
+        if copies:
+            hits = tuple(_hit(rank, item, scored) for rank, item in enumerate(raw, start=1))
+        else:
+            hits = self._one_per_group(raw, limit, scored)
+        return SearchResults(
+            query=text, total=found["hits"]["total"]["value"], partial=partial, hits=hits,
+            explanation=self.explain(text) if explain else None,
+            facets=_facets(found["aggregations"]) if facets else ())
+
+    def _one_per_group(self, raw: list[dict], limit: int, scored: bool) -> tuple[Hit, ...]:
+        """The first `limit` groups of copies among the hits, each shown by its earliest
+        article at the rank of its best, with the ids of the group's other articles."""
+        groups = group([_signature(item["_source"]) for item in raw])
+        hits = []
+        for rank, members in enumerate(groups[:limit], start=1):
+            shown_at = min(members, key=lambda at: _earliest(raw[at]["_source"]))
+            source = raw[shown_at]["_source"]
+            others = {raw[at]["_source"]["id"]: raw[at]["_source"] for at in members
+                      if at != shown_at}
+            others.update((fields["id"], fields) for _, fields in self._copies(source))
+            hit = _hit(rank, raw[members[0]], scored, shown=raw[shown_at])
+            hits.append(_with_copies(hit, sorted(others, key=lambda id: _earliest(others[id]))))
+        return tuple(hits)
+
+    def _copies(self, source: dict) -> list[tuple[float, dict]]:
+        mine = _signature(source)
+        if not usable(mine):
+            return []
+        found = self._search({"size": 1000, "query": {"bool": {
+            "filter": [{"terms": {"copy_bands": band_terms(mine)}}],
+            "must_not": [{"term": {"id": source["id"]}}]}}})
+        copies = []
+        for item in found["hits"]["hits"]:
+            theirs = _signature(item["_source"])
+            if usable(theirs) and (score := similarity(mine, theirs)) >= COPY_THRESHOLD:
+                copies.append((round(score, 3), item["_source"]))
+        return copies
+
+    def count(self, texts: Sequence[str], *, by: str = "month",
+              filters: Filters = Filters()) -> CountTable:
+        views.check_bucket(by)
+        queries = [self._query(text, filters) for text in texts]
+        self._check_known(filters)
+        field = {"source": "source", "category": "category_key"}.get(by, "date")
+        missing = views.NO_LABEL.get(by, "")
+        series = []
+        for text, query in zip(texts, queries, strict=True):
+            found = self._search({"size": 0, "query": query, "aggs": {"buckets": {"terms": {
+                "field": field, "size": _ALL_LABELS, "missing": missing}}}})
+            counts: Counter = Counter()
+            for bucket in found["aggregations"]["buckets"]["buckets"]:
+                label = bucket["key"] if field != "date" else views._date_bucket(
+                    bucket["key"], by)
+                counts[label] += bucket["doc_count"]
+            series.append((text, counts))
+        resolved = restriction_dates(filters)
+        return views.count_table(by, series, *resolved)
+
+    def stream(self, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
+               snippets: bool = True, bodies: bool = False,
+               limit: int | None = None) -> Iterator[Hit]:
+        listing, sort, query = self._prepare(text, sort, filters)
+        if not listing and not self._hits(query, sort, 1, highlight=False)["hits"]["hits"] \
+                and _has_several_terms(parse_query(text, SCHEMA)):
+            query = self._query(text, filters, match_all=False)
+        return self._pages(query, sort, snippets, bodies, limit,
+                           scored=sort == "relevance" and not listing)
+
+    def _pages(self, query: dict, sort: str, snippets: bool, bodies: bool,
+               limit: int | None, scored: bool) -> Iterator[Hit]:
+        rank, after = 0, None
+        while limit is None or rank < limit:
+            size = PAGE if limit is None else min(PAGE, limit - rank)
+            found = self._hits(query, sort, size, after=after, highlight=snippets)
+            page = found["hits"]["hits"]
+            for item in page:
+                rank += 1
+                yield _hit(rank, item, scored, snippet=snippets, body=bodies)
+            if len(page) < size:
+                return
+            after = page[-1]["sort"]
+
+    def _document(self, article_id: str) -> dict:
+        found = self._search({"size": 1, "query": {"term": {"id": article_id}}})
+        if not found["hits"]["hits"]:
+            ids = self._labels("id")
+            closest = difflib.get_close_matches(article_id, sorted(ids), n=3, cutoff=0.8)
+            message = f"No article has the id '{shown(article_id)}'."
+            if closest:
+                message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
+            raise UnknownArticleError(message + " `search query --json` shows the ids.")
+        return found["hits"]["hits"][0]["_source"]
+
+    def article(self, article_id: str, highlight: str | None = None) -> ArticleView:
+        fields = self._document(article_id)
+        terms = {"title": set(), "body": set()}
+        if highlight and highlight.strip():
+            for leaf in parse_query(highlight, SCHEMA).leaves():
+                name = getattr(leaf, "fieldname", None)
+                if name in terms and hasattr(leaf, "text"):
+                    terms[name].add(leaf.text)
+        analyzer = french_analyzer()
+        title = views.marked(fields.get("title", ""), terms["title"], analyzer)
+        paragraphs = tuple(views.marked(paragraph, terms["body"], analyzer)
+                           for paragraph in PARAGRAPH_BREAK.split(fields.get("body", ""))
+                           if paragraph.strip())
+        return ArticleView(
+            id=fields["id"], path=fields["path"], title=title.text, date=fields.get("date"),
+            dateline=fields.get("dateline"), category=fields.get("category"),
+            source=fields.get("source"), url=fields.get("url"), author=fields.get("author"),
+            lead=fields.get("lead"), paragraphs=paragraphs, title_highlights=title.highlights)
+
+    def copies_of(self, article_id: str) -> tuple[Copy, ...]:
+        fields = self._document(article_id)
+        found = [(1.0, fields), *self._copies(fields)]
+        found.sort(key=lambda pair: _earliest(pair[1]))
+        return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
+                          date=f.get("date"), source=f.get("source"),
+                          category=f.get("category"), url=f.get("url"), similarity=score)
+                     for score, f in found)
+
+    def explain(self, text: str) -> Explanation:
+        """Each word of `text` and the terms it searches with their article counts, as
+        search.explain gives them, but partial: truncated and fuzzy words list none of the
+        words they stand for, and no term lists its forms as written (both need the
+        archive's vocabulary, which the cluster does not hand out)."""
+        words = []
+        for word in query_words(text):
+            try:
+                parsed = parse_query(word, SCHEMA)
+            except QuerySyntaxError:  # a stop word or a symbol alone: nothing to search
+                words.append(ExplainedWord(word, ()))
+                continue
+            leaves = list(parsed.leaves()) if not parsed.is_leaf() else [parsed]
+            own = {leaf.text for leaf in leaves if type(leaf) is wq.Term}
+            searched: dict[tuple[str, str], list[dict]] = {}
+            for leaf in leaves:
+                if isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
+                    # the truncated or fuzzy word itself, for the words it stands for
+                    origin = "fuzzy" if isinstance(leaf, wq.FuzzyTerm) else "truncated"
+                    searched.setdefault((origin, leaf.written()), []).append(to_dsl(leaf))
+                for origin, term in explained_terms(leaf, _NoExpansions(), own):
+                    searched.setdefault((origin, term), []).append(
+                        {"term": {field_name(leaf.field()): term}})
+            terms = [ExplainedTerm(term, origin, self._documents(queries), (),
+                                   entity_name(term))
+                     for (origin, term), queries in searched.items()]
+            terms.sort(key=lambda found: (ORIGINS.index(found.origin),
+                                          0 if found.origin == "exact" else -found.documents))
+            fields = tuple(dict.fromkeys(stemmed_field(leaf.field()) for leaf in leaves))
+            words.append(ExplainedWord(word, fields, tuple(terms)))
+        return Explanation(text, tuple(words))
+
+    def _documents(self, queries: list[dict]) -> int:
+        """The articles any of `queries` matches."""
+        query = {"bool": {"should": queries, "minimum_should_match": 1}}
+        return self._search({"size": 0, "track_total_hits": True, "query": query})[
+            "hits"]["total"]["value"]
+
+
+class _NoExpansions:
+    """A reader with no segments: search.explain lists no truncated or fuzzy words."""
+
+    def leaf_readers(self) -> list:
+        return []
+
+
+def restriction_dates(filters: Filters) -> tuple[str | None, str | None]:
+    from search.dates import resolve_date
+
+    return (filters.since and resolve_date(filters.since),
+            filters.until and resolve_date(filters.until))
+
+
+def _facet_aggs() -> dict:
+    return {"source": {"terms": {"field": "source", "size": _ALL_LABELS,
+                                 "missing": views.NO_LABEL["source"]}},
+            "category": {"terms": {"field": "category_key", "size": _ALL_LABELS,
+                                   "missing": views.NO_LABEL["category"]}},
+            "date": {"terms": {"field": "date", "size": _ALL_LABELS, "missing": ""}}}
+
+
+def _facets(aggs: dict) -> tuple[Facet, ...]:
+    """search.views.facets from the aggregations."""
+    found = []
+    for name in views.FACETS:
+        counts: Counter = Counter()
+        for bucket in aggs["date" if name == "year" else name]["buckets"]:
+            label = views._date_bucket(bucket["key"], "year") if name == "year" else bucket["key"]
+            counts[label] += bucket["doc_count"]
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        found.append(Facet(name=name, counts=tuple(Count(label, n) for label, n in
+                                                   top[:views.FACET_SIZE]),
+                           others=sum(n for _, n in top[views.FACET_SIZE:])))
+    return tuple(found)
+
+
+def _signature(source: dict) -> bytes | None:
+    value = source.get("copy_signature")
+    return base64.b64decode(value) if value else None
+
+
+def _earliest(source: dict) -> tuple:
+    return earliest_first(source.get("date"), source["id"])
+
+
+def _with_copies(hit: Hit, copies: list[str]) -> Hit:
+    from dataclasses import replace
+
+    return replace(hit, copies=tuple(copies))
+
+
+def _hit(rank: int, item: dict, scored: bool, snippet: bool = True, body: bool = False,
+         shown: dict | None = None) -> Hit:
+    """A Hit of a search hit (`shown`: the hit whose article stands for it, its group's
+    earliest, at the rank of `item`)."""
+    shown = shown or item
+    source = shown["_source"]
+    highlight = shown.get("highlight", {})
+    text = source.get("body", "")
+    fragments = highlight.get("body") or highlight.get("body.exact")
+    title_marks: tuple[tuple[int, int], ...] = ()
+    if not snippet:
+        found = Snippet("")
+    elif fragments:
+        found = _snippet(fragments, text)
+    else:
+        found = lead_snippet(text)
+        marked = highlight.get("title") or highlight.get("title.exact")
+        if marked:
+            title, title_marks = _marks(marked[0])
+            if title != source.get("title"):
+                title_marks = ()
+    return Hit(
+        rank=rank, id=source["id"], path=source["path"], title=source.get("title", ""),
+        date=source.get("date"), dateline=source.get("dateline"),
+        category=source.get("category"), source=source.get("source"), url=source.get("url"),
+        score=item.get("_score") if scored else None, snippet=found,
+        body=text if body else None, source_name=source.get("source_name"),
+        title_highlights=title_marks)
+
+
+

@@ -1,0 +1,270 @@
+"""Writing articles to OpenSearch with the manifest logic of search.index.
+
+The manifest (`files.json` of a Whoosh generation: each file's fingerprint, its articles'
+hashes, its field map) is a document of the index `<alias>-manifests`, one per concrete
+index, written after the articles: an unchanged file is not parsed again, a changed export
+updates only the articles that changed. A rebuild, or the first load, creates a new
+concrete index (its analyzer's stems made from the articles' words), loads it, and only
+then moves the alias to it and deletes the old one: a failed load leaves the old index
+whole and searched.
+
+Articles go in bulk requests of BULK_CHUNK through opensearch-py's bulk helper, which
+retries a request the cluster refused as too busy (429) with exponential back-off.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
+from opensearchpy.exceptions import NotFoundError, OpenSearchException
+
+from search.errors import CorpusError, IndexWriteError
+from search.formats import printable
+from search.index import (
+    _changed_files,
+    _check_removal,
+    _is_under,
+    _Tally,
+    _Writer,
+)
+from search.ingest import check_field_map, find_article_files, parse_file, path_key
+from search.models import Article, IndexReport, Skipped
+from search.opensearch.settings import index_body
+from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
+from search.store import FileEntry, indexed_ids
+from search.words import WORD_PATTERN, surface_form
+
+BULK_CHUNK = 500
+BULK_RETRIES = 8  # a 429 is retried after 1, 2, 4... seconds
+_WORD = re.compile(WORD_PATTERN)
+_SURFACE_NAMES = frozenset(SURFACE_FIELDS.values())
+
+
+def document(fields: Mapping[str, object]) -> dict:
+    """The OpenSearch document of an article's Whoosh fields (search.schema): the surface
+    twins are subfields there, lists are lists."""
+    doc = {name: value for name, value in fields.items() if name not in _SURFACE_NAMES}
+    if "copy_signature" in doc:
+        doc["copy_signature"] = base64.b64encode(doc["copy_signature"]).decode()
+    if "copy_bands" in doc:
+        doc["copy_bands"] = doc["copy_bands"].split()
+    if "source_match" in doc:
+        doc["source_match"] = doc["source_match"].split(",")
+    return doc
+
+
+class BulkWriter:
+    """What search.index._Writer writes to, as bulk actions on one index: added and
+    updated articles are sent as they come, BULK_CHUNK at a time; deletions wait for
+    `commit`, so a refused mass removal removes nothing."""
+
+    def __init__(self, client: OpenSearch, index: str) -> None:
+        self.client = client
+        self.index = index
+        self.pending: list[dict] = []
+        self.deletions: list[str] = []
+
+    def add_document(self, **fields) -> None:
+        doc = document(fields)
+        self.pending.append({"_op_type": "index", "_index": self.index, "_id": doc["id"],
+                             "_source": doc})
+        if len(self.pending) >= BULK_CHUNK:
+            self.flush()
+
+    update_document = add_document
+
+    def delete_by_term(self, fieldname: str, value: str) -> None:
+        self.deletions.append(value)
+
+    def flush(self) -> None:
+        if self.pending:
+            actions, self.pending = self.pending, []
+            helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, max_retries=BULK_RETRIES,
+                         initial_backoff=1, max_backoff=60, request_timeout=120)
+
+    def commit(self) -> None:
+        self.flush()
+        self.pending = [{"_op_type": "delete", "_index": self.index, "_id": article_id}
+                        for article_id in self.deletions]
+        self.deletions = []
+        if self.pending:
+            actions, self.pending = self.pending, []
+            helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, max_retries=BULK_RETRIES,
+                         initial_backoff=1, max_backoff=60, raise_on_error=False,
+                         request_timeout=120)
+        self.client.indices.refresh(index=self.index)
+
+    def cancel(self) -> None:
+        self.pending, self.deletions = [], []
+
+
+class _BulkArticles(_Writer):
+    """search.index._Writer (ids, hashes, counts, the manifest's entries) on a BulkWriter."""
+
+    def __init__(self, writer: BulkWriter, files: dict[str, FileEntry], tally: _Tally) -> None:
+        self.writer = writer
+        self.files = files
+        self.tally = tally
+        self.owner = {id: key for key, entry in files.items() for id in entry.articles}
+        self.copies = True
+
+
+def manifests_index(alias: str) -> str:
+    return f"{alias}-manifests"
+
+
+def current_index(client: OpenSearch, alias: str) -> str | None:
+    """The concrete index the alias points to, or None."""
+    try:
+        found = client.indices.get_alias(name=alias)
+    except NotFoundError:
+        return None
+    return sorted(found)[-1] if found else None
+
+
+def read_manifest(client: OpenSearch, alias: str, index: str) -> tuple[dict[str, FileEntry], float]:
+    """The manifest of a concrete index, and when it was written."""
+    try:
+        found = client.get(index=manifests_index(alias), id=index)
+    except NotFoundError:
+        return {}, 0.0
+    data = json.loads(found["_source"]["files"])
+    return ({key: FileEntry(**entry) for key, entry in data.items()},
+            found["_source"].get("updated_at", 0.0))
+
+
+def _write_manifest(client: OpenSearch, alias: str, index: str,
+                    files: Mapping[str, FileEntry]) -> None:
+    if not client.indices.exists(index=manifests_index(alias)):
+        client.indices.create(index=manifests_index(alias), body={
+            "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
+            "mappings": {"dynamic": False, "properties": {}}})
+    client.index(index=manifests_index(alias), id=index, refresh=True, body={
+        "files": json.dumps({key: vars(entry) for key, entry in files.items()}),
+        "updated_at": time.time()})
+
+
+SNOWBALL_BATCH = 5000  # words per _analyze request (the cluster allows 10,000 tokens)
+
+
+def cluster_snowball(client: OpenSearch) -> Callable[[list[str]], list[str]]:
+    """The cluster's own Snowball French, word by word, through `_analyze`."""
+    def stems(words: list[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(words), SNOWBALL_BATCH):
+            batch = words[start:start + SNOWBALL_BATCH]
+            tokens = client.indices.analyze(body={
+                "tokenizer": "keyword", "filter": [{"type": "stemmer", "language": "french"}],
+                "text": batch})["tokens"]
+            if len(tokens) != len(batch):
+                raise IndexWriteError("The cluster's Snowball stemmer gave "
+                                      f"{len(tokens)} stems for {len(batch)} words.")
+            found.extend(token["token"] for token in tokens)
+        return found
+    return stems
+
+
+def _vocabulary(changed, progress: Callable[[int], None] | None) -> set[str]:
+    """The folded words of the searchable fields of every article of the changed files."""
+    words: set[str] = set()
+    for source, _, file_map in changed:
+        for item, _ in parse_file(source, file_map):
+            if isinstance(item, Article):
+                for name in SEARCHABLE_FIELDS:
+                    text = getattr(item, name, None)
+                    if text:
+                        words.update(map(surface_form, _WORD.findall(text)))
+    return words
+
+
+def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path], *,
+           fresh: bool = False, field_map: Mapping[str, str] = {}, allow_removal: bool = False,
+           progress=None, on_start=None, on_stage=None, shards: int = 1,
+           replicas: int = 0) -> IndexReport:
+    """search.index.update, on the cluster (see the module doc)."""
+    paths = list(paths)
+    check_field_map(field_map)
+    found = list(find_article_files(paths))
+    sources = [item for item in found if not isinstance(item, Skipped)]
+    tally = _Tally(skipped=[item for item in found if isinstance(item, Skipped)])
+    folders = [Path(path_key(path)) for path in paths if path.is_dir()]
+    try:
+        current = current_index(client, alias)
+        previous = read_manifest(client, alias, current)[0] if current else {}
+        new = fresh or current is None
+        files = {} if new else previous
+        changed, expected = _changed_files(sources, files, field_map, tally)
+        seen = {source.key for source in sources}
+        gone = [key for key in files if key not in seen and _is_under(key, folders)]
+        if not new and not changed and not gone:
+            return tally.report(location)
+        target = f"{alias}-{time.time_ns()}" if new else current
+        if new:
+            if on_stage:
+                on_stage("Reading the articles' words for the analyzer")
+            body = index_body(_vocabulary(changed, None), cluster_snowball(client),
+                              shards=shards, replicas=replicas)
+            client.indices.create(index=target, body=body)
+        if on_start:
+            on_start(expected)
+        try:
+            writer = _BulkArticles(BulkWriter(client, target), files, tally)
+            with writer:
+                for key in gone:
+                    writer.remove_file(key)
+                for source, print_, file_map in changed:
+                    known = files[source.key].articles if source.key in files else {}
+                    writer.write_file(source.key, source.id, print_,
+                                      parse_file(source, file_map, known, progress), file_map)
+                if not writer.owner:
+                    where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
+                    raise CorpusError(f"No article could be indexed from {where}; the index "
+                                      "was left as it was.")
+                if not allow_removal:
+                    # names the index as `URL/alias/`
+                    _check_removal(location, indexed_ids(previous), writer.owner.keys(), fresh)
+                if on_stage:
+                    on_stage("Refreshing the index")
+            _write_manifest(client, alias, target, files)
+        except BaseException:
+            if new:
+                client.indices.delete(index=target, ignore_unavailable=True)
+            raise
+        if new:
+            if on_stage:
+                on_stage("Moving the alias to the new index")
+            actions = [{"add": {"index": target, "alias": alias}}]
+            if current:
+                actions.insert(0, {"remove": {"index": current, "alias": alias}})
+            client.indices.update_aliases(body={"actions": actions})
+            if current:
+                client.indices.delete(index=current, ignore_unavailable=True)
+                client.delete(index=manifests_index(alias), id=current, ignore=[404])
+        return tally.report(location)
+    except OpenSearchException as error:
+        raise IndexWriteError(f"Could not write the index at {location}: {_reason(error)}. "
+                              "The previous index is unchanged.") from None
+
+
+def _reason(error: OpenSearchException) -> str:
+    """One line from what the client or the cluster said."""
+    if isinstance(error, ClusterUnreachable):
+        return "the cluster does not answer"
+    if isinstance(error, helpers.BulkIndexError) and error.errors:
+        failed = next(iter(error.errors[0].values()))
+        cause = failed.get("error", {})
+        reason = cause.get("reason") if isinstance(cause, dict) else cause
+        count = len(error.errors)
+        return f"{count:,} article{'s' if count > 1 else ''} refused ({reason})"
+    text = getattr(error, "error", None) or type(error).__name__
+    info = getattr(error, "info", None)
+    if isinstance(info, dict) and isinstance(info.get("error"), dict):
+        text = info["error"].get("reason") or text
+    return " ".join(str(text).split())

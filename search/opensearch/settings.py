@@ -1,0 +1,222 @@
+"""The index's settings and mappings on OpenSearch, generated from the definitions the
+Whoosh analyzer uses (search.words, search.analysis, search.lexicon), never written twice.
+
+The `french` analyzer gives each word the term `search.analysis.term` gives it:
+
+    pattern tokenizer (WORD_PATTERN, and paragraph breaks as tokens of their own)
+    → elision (ELISIONS, both apostrophes) → lexicon forms whose case matters (`ONU`)
+    → lowercase → asciifolding → what is left that is not a letter or digit removed (`fold`)
+    → lexicon forms of several words (synonyms, whose term is added at the first word)
+    → lexicon forms of one word (`@maroc`) → stop words (search/data/stopwords.txt)
+    → our stemmer's own stems, as `stemmer_override` rules for the archive's words where it
+      differs from Snowball → Snowball French for every other word.
+
+Paragraph breaks become the token PARAGRAPH_TOKEN, so that a phrase, NEAR or SAME never
+spans two paragraphs (search.analysis.PARAGRAPH_STRIDE does that in Whoosh). Each text
+field has an `exact` subfield holding its surface forms (search.surface: folded words as
+written, stop words kept), which exact phrases, truncation and fuzzy words search.
+
+Known differences with Whoosh (measured by bench/opensearch_parity.py): a Roman numeral
+after a name (`Mohammed VI` → `#vi`) gets its plain stem; the words of a form of several
+words that the form hides (`Guinée` in `Guinée-Bissau`) keep their own entity term; stop
+words leave a gap in positions where Whoosh renumbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import Stemmer
+
+from search.analysis import PARAGRAPH_BREAK, STOP_WORDS, stem
+from search.lexicon import ENTITY_MARK, entries, hides, normalized_words, word_entities
+from search.schema import SEARCHABLE_FIELDS
+from search.words import ELISIONS, fold
+
+# `search.words.WORD_PATTERN` in Java's syntax: Python's `[^\W_]` (a letter or digit in
+# any script) is `[\p{L}\p{N}]` there.
+_JAVA_LETTER = r"[\p{L}\p{N}\u0300-\u036f]"
+_JAVA_WORD = rf"{_JAVA_LETTER}+(?:['’ʼ]{_JAVA_LETTER}+)*"
+# `search.analysis.PARAGRAPH_BREAK`, a token of its own.
+_JAVA_BREAK = PARAGRAPH_BREAK.pattern
+PARAGRAPH_TOKEN = "zzparagraphzz"
+# A lexicon phrase's synonym, a plain word the synonym parser leaves whole, replaced by the
+# entity's term afterwards (the synonym rules are analyzed by the tokenizer, which drops `@`).
+_PHRASE_MARK = "zzphrasezz"
+
+# A word of a lexicon phrase that gets its plain term there, not its entity's.
+_PLAIN_MARK = "zzplainzz"
+
+_SNOWBALL = Stemmer.Stemmer("french")
+
+
+def _case_variants(form: str) -> list[str]:
+    """The spellings, before lowercasing, of a one-word form whose case matters in text
+    (`search.lexicon._written_as`): as written, and without its accents."""
+    word = form
+    plain = fold(form)
+    if word.isupper():
+        variants = [word, plain.upper()]
+    elif word.islower():
+        variants = [word, plain]
+    else:
+        variants = [word, plain.capitalize()]
+    return list(dict.fromkeys(variants))
+
+
+def _entity_rules() -> tuple[list[str], list[str]]:
+    """stemmer_override rules of the lexicon's one-word forms: those whose case matters
+    (matched before lowercasing), the others (matched folded)."""
+    cased, folded_rules = [], []
+    for folded, term, form, case_matters in word_entities():
+        if case_matters:
+            cased.extend(f"{variant} => {term}" for variant in _case_variants(form))
+        else:
+            folded_rules.append(f"{folded} => {term}")
+    return cased, folded_rules
+
+
+def _phrases() -> dict[tuple[str, ...], str]:
+    """Every lexicon form of several words, as its folded words, and its entity term."""
+    return {words: entry.term for entry in entries() for form in entry.forms
+            if len(words := normalized_words(form)) > 1}
+
+
+def _phrase_mark(term: str) -> str:
+    """The plain word standing for an entity term in the synonym rules."""
+    return _PHRASE_MARK + re.sub(r"[^a-z0-9]", "", term.removeprefix(ENTITY_MARK).replace(
+        "_", "x"))
+
+
+Snowball = Callable[[list[str]], list[str]]
+
+
+def python_snowball(words: list[str]) -> list[str]:
+    """Snowball French as PyStemmer has it (OpenSearch's may be an older version: the
+    loader asks the cluster instead, search.opensearch.loading.cluster_snowball)."""
+    return _SNOWBALL.stemWords(words)
+
+
+def _plain_words(words: tuple[str, ...], phrase_term: str) -> list[str]:
+    """The words of a lexicon phrase, those that lose their own entity term in it marked
+    _PLAIN_MARK (search.analysis._in_context): the words that name the phrase's entity
+    (`Errachid` in `Ould Errachid`) or that it hides (`Guinée` in `Guinée-Bissau`)."""
+    plain = []
+    for word in words:
+        own = word_terms().get(word)
+        if own is not None and (own == phrase_term or hides(phrase_term, own)):
+            word = _PLAIN_MARK + word
+        plain.append(word)
+    return plain
+
+
+@lru_cache(maxsize=1)
+def word_terms() -> dict[str, str]:
+    """The entity term of each folded one-word form whose case does not matter."""
+    return {folded: term for folded, term, _, case_matters in word_entities()
+            if not case_matters}
+
+
+def stem_rules(vocabulary: Iterable[str], snowball: Snowball = python_snowball) -> list[str]:
+    """stemmer_override rules for the folded words of `vocabulary` that our stemmer
+    (search.analysis.stem) stems otherwise than `snowball` (the cluster's Snowball French,
+    which then stems every other word)."""
+    lexicon = {folded for folded, *_ in word_entities()}
+    words = sorted(word for word in set(vocabulary) if word and word not in STOP_WORDS
+                   and word not in lexicon and word.isascii() and word.isalnum())
+    theirs = snowball(words)
+    return [f"{word} => {ours}" for word, other in zip(words, theirs, strict=True)
+            if (ours := stem(word)) != other]
+
+
+def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowball) -> dict:
+    """The `analysis` section of the index settings; `vocabulary` is the archive's folded
+    words, whose stems are ours, `snowball` the cluster's Snowball French."""
+    cased, folded_rules = _entity_rules()
+    phrases = _phrases()
+    marks = {}
+    synonyms = []
+    for words, term in phrases.items():
+        mark = _phrase_mark(term)
+        marks[mark] = term
+        synonyms.append(f"{' '.join(words)} => {' '.join(_plain_words(words, term))}, {mark}")
+    shared = ["elision_fr"]
+    folding = ["lowercase", "asciifolding", "fold_rest", "not_empty"]
+    return {
+        "char_filter": {
+            # ʼ (U+02BC), an apostrophe to WORD_PATTERN, is one to the elision filter too.
+            "apostrophes": {"type": "mapping", "mappings": ["\u02bc => \u2019"]},
+        },
+        "tokenizer": {
+            "words": {"type": "pattern", "pattern": f"{_JAVA_WORD}|{_JAVA_BREAK}", "group": 0},
+        },
+        "filter": {
+            "elision_fr": {"type": "elision", "articles": sorted(ELISIONS),
+                           "articles_case": True},
+            "paragraphs": {"type": "pattern_replace", "pattern": r"\A\s+\z",
+                           "replacement": PARAGRAPH_TOKEN},
+            "entities_cased": {"type": "stemmer_override", "rules": cased or ["zzz => zzz"]},
+            "fold_rest": {"type": "pattern_replace",
+                          "pattern": rf"[^\p{{L}}\p{{N}}_{ENTITY_MARK}]",
+                          "replacement": ""},
+            "not_empty": {"type": "length", "min": 1},
+            "entity_phrases": {"type": "synonym", "synonyms": synonyms, "lenient": True},
+            "entities": {"type": "stemmer_override", "rules": folded_rules + [
+                f"{mark} => {term}" for mark, term in marks.items()]},
+            "unplain": {"type": "pattern_replace", "pattern": f"\\A{_PLAIN_MARK}",
+                        "replacement": ""},
+            "stop_fr": {"type": "stop", "stopwords": sorted(STOP_WORDS)},
+            "keep_paragraphs": {"type": "keyword_marker", "keywords": [PARAGRAPH_TOKEN]},
+            "our_stems": {"type": "stemmer_override",
+                          "rules": stem_rules(vocabulary, snowball) or ["zzz => zzz"]},
+            "snowball_fr": {"type": "stemmer", "language": "french"},
+        },
+        "analyzer": {
+            "french": {
+                "type": "custom", "char_filter": ["apostrophes"], "tokenizer": "words",
+                "filter": ["paragraphs", *shared, "entities_cased", *folding, "entity_phrases",
+                           "entities", "unplain", "stop_fr", "keep_paragraphs", "our_stems",
+                           "snowball_fr"],
+            },
+            "surface": {
+                "type": "custom", "char_filter": ["apostrophes"], "tokenizer": "words",
+                "filter": ["paragraphs", *shared, *folding],
+            },
+            # Query terms are already ours (search.query): searched as they are.
+            "terms": {"type": "custom", "tokenizer": "whitespace"},
+        },
+    }
+
+
+def _text_field() -> dict:
+    return {"type": "text", "analyzer": "french", "search_analyzer": "terms",
+            "fields": {"exact": {"type": "text", "analyzer": "surface",
+                                 "search_analyzer": "terms"}}}
+
+
+def mappings() -> dict:
+    """The fields of an article document (those of search.schema, the surface twins as
+    `exact` subfields)."""
+    keyword = {"type": "keyword"}
+    stored_only = {"type": "keyword", "index": False, "doc_values": False}
+    return {
+        "dynamic": "strict",
+        "properties": {
+            **{name: _text_field() for name in SEARCHABLE_FIELDS},
+            "id": keyword, "path": stored_only, "url": stored_only,
+            "source": keyword, "source_name": stored_only, "source_match": keyword,
+            "source_label": keyword, "category_key": keyword, "date": keyword,
+            "copy_signature": {"type": "binary"}, "copy_bands": keyword,
+        },
+    }
+
+
+def index_body(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowball, *,
+               shards: int = 1, replicas: int = 0) -> dict:
+    """The whole body of an index creation."""
+    return {"settings": {"index": {"number_of_shards": shards, "number_of_replicas": replicas,
+                                   "max_result_window": 100_000},
+                         "analysis": analysis(vocabulary, snowball)},
+            "mappings": mappings()}

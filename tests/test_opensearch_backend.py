@@ -1,0 +1,187 @@
+"""The CLI on both backends: the same cases, the same output, on a real OpenSearch node.
+
+The node is started once per session by opensearch/node (Java 17 and Maven needed: the
+server is fetched from Maven Central); without them these tests are skipped, and the
+warnings summary says why.
+"""
+
+import itertools
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+
+from .conftest import SEEDS, TACHKENT
+
+opensearchpy = pytest.importorskip(
+    "opensearchpy", reason="opensearch-py is not installed: pip install -e '.[opensearch]'")
+
+from .opensearch_nodes import cluster_or_skip  # noqa: E402
+
+BACKENDS = ("whoosh", "opensearch")
+_aliases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster_url():
+    """The URL of a one-node cluster for the session, or a skip that says why."""
+    with cluster_or_skip() as cluster:
+        yield cluster["url"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    """The options that point a command at a fresh index of the backend."""
+    if request.param == "whoosh":
+        return ["--index", str(tmp_path / "index")]
+    url = request.getfixturevalue("cluster_url")
+    return ["--backend", "opensearch", "--url", f"{url}/test{next(_aliases)}"]
+
+
+def where(backend: list[str]) -> str:
+    return backend[-1]
+
+
+def run(backend: list[str], *args: str):
+    return CliRunner().invoke(cli, [*args, *backend], catch_exceptions=False)
+
+
+@pytest.fixture
+def seeded(backend):
+    result = run(backend, "rebuild", str(SEEDS))
+    assert (result.exit_code, result.output) == (
+        0, f"Index {where(backend)}: 2 added, 0 updated, 0 removed, 0 unchanged, 0 skipped.\n")
+    return backend
+
+
+def test_an_unchanged_corpus_is_not_read_again(seeded):
+    assert run(seeded, "index", str(SEEDS)).output == (
+        f"Index {where(seeded)}: 0 added, 0 updated, 0 removed, 2 unchanged, 0 skipped.\n")
+
+
+@pytest.mark.parametrize(("query", "first_line", "titles"), [
+    (["cooperation", "bilaterale"], "2 articles match «cooperation bilaterale».", 2),
+    (["Azoulay", "Errachid"],
+     "No article contains all the words; showing the best partial matches.", 2),
+    (["--limit", "1", "coopération"], "2 articles match «coopération» (showing 1).", 1),
+    (["Kénitra"], "No article matches «Kénitra».", 0),
+    (['"président de la République"'], "1 article matches «\"président de la République\"».", 1),
+    (['"République de la président"'], "No article matches «\"République de la président\"».", 0),
+    (["maroc NOT tachkent"], "1 article matches «maroc NOT tachkent».", 1),
+    (["visit*"], "2 articles match «visit*».", 2),
+    (["Tokaiev~"], "2 articles match «Tokaiev~».", 2),
+    (["maroc NEAR/5 kazakhstan"], "2 articles match «maroc NEAR/5 kazakhstan».", 2),
+    (["maroc SAME azoulay"], "1 article matches «maroc SAME azoulay».", 1),
+    (["title:maroc"], "1 article matches «title:maroc».", 1),
+    (["marocaines", "--since", "2025"], "1 article matches «marocaines».", 1),
+    (["kazakhes"], "2 articles match «kazakhes».", 2),
+])
+def test_queries_find_the_same_articles(seeded, query, first_line, titles):
+    result = run(seeded, "query", *query)
+    lines = result.output.splitlines()
+    assert (result.exit_code, lines[0]) == (0, first_line)
+    assert len([line for line in lines if re.match(r"\d+\. ", line)]) == titles
+
+
+@pytest.mark.parametrize("query", ["cooperation", "maroc kazakhstan", '"Sud-Sud"', "visit*"])
+def test_both_backends_return_the_same_ids(query, tmp_path, cluster_url):
+    whoosh = ["--index", str(tmp_path / "index")]
+    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
+    found = []
+    for backend in (whoosh, cluster):
+        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+        data = json.loads(run(backend, "query", "--json", query).output)
+        found.append((data["total"], data["partial"], sorted(hit["id"] for hit in data["hits"])))
+    assert found[0] == found[1]
+
+
+def test_snippets_mark_the_words_found(seeded):
+    data = json.loads(run(seeded, "query", "--json", "cooperation").output)
+    assert (data["total"], data["partial"]) == (2, False)
+    for hit in data["hits"]:
+        words = {hit["snippet"][start:end] for start, end in hit["highlights"]}
+        assert words == {"coopération"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["query", '"Union'], 'Error: Unbalanced quote: close the phrase with another ".'),
+    (["query", "maroc", "AND"], "Error: The query ends with an operator: add a word after it."),
+    (["query", "co*"], "Error: Truncation needs at least 3 letters before * or ?: 'co*'."),
+    (["query", "maroc", "--since", "2025-13"],
+     "Error: --since takes a real date (years 1800 to 2200) written 2020, 2020-06 or "
+     "2020-06-15, not '2025-13'."),
+    (["show", TACHKENT[:-1]], f"Error: No article has the id '{TACHKENT[:-1]}'. Closest: "
+                              f"{TACHKENT}. `search query --json` shows the ids."),
+])
+def test_bad_input_is_the_same_one_line(seeded, args, message):
+    result = run(seeded, *args)
+    assert (result.exit_code, result.output) == (1, message + "\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["count", "maroc", "--by", "year"],
+    ["count", "maroc", "--compare", "tachkent", "--by", "year", "--csv"],
+    ["count", "", "--by", "category", "--json"],
+    ["show", TACHKENT, "--highlight", "alimentaire"],
+    ["show", TACHKENT, "--json", "--highlight", "Maroc"],
+    ["query", "--facets", "--json", "maroc"],
+])
+def test_counts_and_articles_print_the_same(args, tmp_path, cluster_url):
+    whoosh = ["--index", str(tmp_path / "index")]
+    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
+    outputs = []
+    for backend in (whoosh, cluster):
+        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+        result = run(backend, *args)
+        assert result.exit_code == 0
+        outputs.append(result.output)
+    if args[0] == "query":  # scores differ between engines; the facets do not
+        outputs = [json.loads(output)["facets"] for output in outputs]
+    assert outputs[0] == outputs[1]
+
+
+def test_stats(seeded):
+    lines = run(seeded, "stats").output.splitlines()
+    assert lines[0] == f"Index:       {where(seeded)}"
+    assert lines[1:3] == ["Documents:   2", "Dates:       2025-04 to 2025-04"]
+
+
+def test_a_rebuild_replaces_the_index_only_when_it_is_complete(seeded, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("", encoding="utf-8")
+    failed = run(seeded, "rebuild", str(empty))
+    assert failed.exit_code == 1
+    assert run(seeded, "query", "maroc").output.startswith("2 articles match «maroc».")
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / TACHKENT).write_bytes((SEEDS / TACHKENT).read_bytes())
+    assert run(seeded, "rebuild", str(one)).exit_code == 0
+    assert run(seeded, "query", "maroc").output.startswith("1 article matches «maroc».")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["query", "maroc"], "Error: The OpenSearch cluster at http://127.0.0.1:9/x does not "
+                         "answer: is it running, and is the URL right?"),
+    (["index", str(SEEDS)], "Error: Could not write the index at http://127.0.0.1:9/x: the "
+                            "cluster does not answer. The previous index is unchanged."),
+])
+def test_an_unreachable_cluster_is_one_line(args, message):
+    result = run(["--backend", "opensearch", "--url", "http://127.0.0.1:9/x"], *args)
+    assert (result.exit_code, result.output) == (1, message + "\n")
+
+
+def test_explain_is_partial_on_a_cluster(cluster_url):
+    """The terms and their counts, not the forms as written nor the words a truncation
+    stands for (the cluster does not hand out its vocabulary)."""
+    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
+    assert run(cluster, "rebuild", str(SEEDS)).exit_code == 0
+    result = run(cluster, "explain", "maroc visit*")
+    assert (result.exit_code, result.output) == (0, (
+        "maroc (in title, lead, dateline, body)\n"
+        "  @maroc: lexicon Maroc (country), 2 articles\n"
+        "visit* (in title, lead, dateline, body)\n"
+        "  visit*: truncated, 2 articles\n"))
