@@ -202,7 +202,7 @@ def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeyp
     from whoosh import collectors
 
     from search.index import update
-    from search.searcher import _CountingTopCollector
+    from search.whoosh_fast.collector import CountingTopCollector
 
     for part in (1, 2):
         records = [{"id": f"{part}-{n}", "title": f"Sommet {n % 3}",
@@ -212,7 +212,7 @@ def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeyp
             "\n".join(json.dumps(record) for record in records) + "\n", "utf-8")
         update([path], tmp_path / "index")
     taken_whole = search(tmp_path / "index", text, limit=35)
-    monkeypatch.setattr(_CountingTopCollector, "collect_matches",
+    monkeypatch.setattr(CountingTopCollector, "collect_matches",
                         collectors.Collector.collect_matches)
     one_by_one = search(tmp_path / "index", text, limit=35)
     assert taken_whole == one_by_one
@@ -334,7 +334,7 @@ def test_the_words_of_a_query_share_one_budget_checked_before_reading(seed_index
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed)
     assert search(seed_index, "coopér* Tokaiev~2 parlementair*").total == 1
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed - 1)
-    monkeypatch.setattr("search.query._weights", read)
+    monkeypatch.setattr("search.whoosh_fast.queries.read_postings", read)
     with pytest.raises(QueryTooBroadError) as error:
         search(seed_index, "coopér* Tokaiev~2 parlementair*")
     assert str(error.value) == (
@@ -351,7 +351,7 @@ def _expanded(index_dir, text: str, total, measure) -> int:
 
     ix = open_index(index_dir)
     with ix.reader() as reader:
-        return total(measure(segment, leaf.field(), leaf._btexts(segment))
+        return total(measure(segment, leaf.field(), leaf.words(segment))
                      for segment, _ in reader.leaf_readers()
                      for leaf in parse_query(text, ix.schema).leaves()
                      if isinstance(leaf, _Expansion))
@@ -369,7 +369,7 @@ def test_a_bug_in_query_code_is_not_reported_as_damage(seed_index, monkeypatch):
     def broken(self, searcher, context=None):
         raise KeyError("a bug")
 
-    monkeypatch.setattr("search.query._AllWords.matcher", broken)
+    monkeypatch.setattr("search.whoosh_fast.queries.AllWords.matcher", broken)
     with pytest.raises(KeyError):
         search(seed_index, "coopération bilatérale")
 

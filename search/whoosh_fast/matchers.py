@@ -1,0 +1,231 @@
+"""Matchers over posting lists read whole: scores computed as Whoosh's BM25F computes them,
+and one word's fields ranked without scoring every posting (`BestOfFields`).
+
+Reads Whoosh's private internals: the shape of its matcher trees (`sum_plan`), its
+scorer's statistics, a list matcher's fields."""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+
+from whoosh import matching, scoring
+from whoosh.matching import FilterMatcher
+
+from search.whoosh_fast.postings import Block, blocks, field_lengths, length_column
+
+
+class ScoredList(matching.ListMatcher):
+    """Sorted document numbers with their final scores, skipped through by bisection."""
+
+    def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
+        super().__init__(ids, weights=scores, position=position)
+        self._best = max(scores, default=0.0)
+
+    @classmethod
+    def of(cls, scores: dict[int, float]) -> ScoredList:
+        ids = sorted(scores)
+        return cls(ids, [scores[docnum] for docnum in ids])
+
+    def copy(self):
+        return ScoredList(self._ids, self._weights, self._i)
+
+    def skip_to(self, id: int) -> None:
+        self._i = max(self._i, bisect_left(self._ids, id, self._i))
+
+    def score(self) -> float:
+        return self._weights[self._i]
+
+    def remaining(self) -> list[tuple[int, float]]:
+        """(document number, score) from the current one on."""
+        return list(zip(self._ids[self._i:], self._weights[self._i:], strict=True))
+
+    def max_quality(self) -> float:
+        return self._best
+
+    def block_quality(self) -> float:
+        return self._best
+
+    def supports(self, astype: str) -> bool:
+        return False
+
+
+class TermScorer:
+    """One term's BM25F score in a document from its frequency there, as Whoosh's
+    scorer and a boosted term's matcher compute it (with the same global statistics)."""
+
+    def __init__(self, searcher, fieldname: str, text: bytes, boost: float) -> None:
+        scorer = searcher.weighting.scorer(searcher, fieldname, text)
+        self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        self._boost = boost
+        self._reader, self._fieldname = searcher.reader(), fieldname
+        self._length = field_lengths(self._reader, fieldname)
+        self._lengths_known: float | None = None  # read when a bound is first asked for
+
+    def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
+        """(document number, score) for each (document number, term frequency)."""
+        idf, avgfl, b, k1 = self._statistics
+        boost, length, bm25 = self._boost, self._length, scoring.bm25
+        for docnum, tf in postings:
+            yield docnum, bm25(idf, tf, length(docnum), avgfl, b, k1) * boost
+
+    def score(self, docnum: int, tf: float) -> float:
+        idf, avgfl, b, k1 = self._statistics
+        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
+
+    def bound(self, block: Block) -> float:
+        """At least the score of every document of `block`: BM25 grows with the term's
+        frequency and falls with the field's length (Whoosh's block quality)."""
+        if self._lengths_known is None:
+            stored = length_column(self._reader, self._fieldname)
+            # Past the column's end, a document's length reads as 1 (`field_lengths`).
+            self._lengths_known = len(stored) if stored is not None else float("inf")
+        if (block.max_weight is None or not block.min_length
+                or block.ids and block.ids[-1] >= self._lengths_known):
+            return float("inf")
+        idf, avgfl, b, k1 = self._statistics
+        return scoring.bm25(idf, block.max_weight, block.min_length, avgfl, b, k1) * self._boost
+
+
+UNKNOWN = object()  # a matcher whose scores `sum_plan` cannot follow
+
+
+def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
+    """How Whoosh's matcher for an OR of terms adds its terms' scores, which decides a
+    score's last bits: None for a term absent from the segment, the index in `leaves`
+    of a (field, term, boost), (a, b) for a union adding a's score to b's, or a list
+    added left to right (Whoosh's preloaded OR, on segments of at most 5,000 documents);
+    `UNKNOWN` for anything else."""
+    if isinstance(matcher, matching.NullMatcherClass):
+        return None
+    if type(matcher) is matching.UnionMatcher:
+        a, b = sum_plan(matcher.a, leaves), sum_plan(matcher.b, leaves)
+        if UNKNOWN in (a, b):
+            return UNKNOWN
+        return b if a is None else a if b is None else (a, b)
+    if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
+        parts = [sum_plan(child, leaves) for child in matcher._submatchers]
+        if UNKNOWN in parts:
+            return UNKNOWN
+        return [part for part in parts if part is not None]
+    boost = 1.0
+    if type(matcher) is matching.WrappingMatcher:
+        matcher, boost = matcher.child, matcher.boost
+    if type(matcher) is FilterMatcher and matcher.boost == 1.0:  # deleted documents
+        matcher = matcher.child
+    term = getattr(matcher, "_term", None)
+    if not isinstance(term, tuple) or not hasattr(matcher, "_read_weights"):
+        return UNKNOWN
+    leaves.append((term[0], term[1], boost))
+    return len(leaves) - 1
+
+
+def _planned_sum(plan, scores: list[float | None]) -> float | None:
+    """The sum of `scores` (one per leaf, None where the document lacks it) added as
+    `plan` says."""
+    if type(plan) is int:
+        return scores[plan]
+    if type(plan) is tuple:
+        a, b = _planned_sum(plan[0], scores), _planned_sum(plan[1], scores)
+        return b if a is None else a if b is None else a + b
+    total = None
+    for part in plan:
+        score = _planned_sum(part, scores)
+        if score is not None:
+            total = score if total is None else total + score
+    return total
+
+
+# A block is skipped when its bound, so raised, is still below the k-th best score: the
+# bound adds the fields' bounds in another order than the scores are added.
+_BOUND_MARGIN = 1 + 1e-9
+
+
+class BestOfFields(ScoredList):
+    """The documents of one word's fields: counted from their ids, and scored only where
+    they can reach the best `limit` (`best`), or all scored when used as any other
+    matcher (under a filter, in a larger query).
+
+    The fields are taken best bound first (MaxScore): a document first met in a field
+    scores at most its block's bound there plus the bounds of the fields after it, so a
+    block is scored only while that sum can still reach the k-th best score so far. For
+    `plus`, the best articles have it in their title, and the documents without it in
+    their title are left unscored.
+    """
+
+    def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan) -> None:
+        reader = searcher.reader()
+        self._plan = plan
+        self._scorers = [TermScorer(searcher, fieldname, text, boost)
+                         for fieldname, text, boost in leaves]
+        self._leaf_ids: list[list[int]] = []  # per leaf, ascending
+        self._frequencies: list[dict[int, float]] = []
+        self._bounds: list[list[tuple[int, int, float]]] = []  # per leaf: first, last, bound
+        for (fieldname, text, _), scorer in zip(leaves, self._scorers, strict=True):
+            ids, frequencies, bounds = [], {}, []
+            for block in blocks(reader, fieldname, text):
+                if block.ids:
+                    ids.extend(block.ids)
+                    frequencies.update(zip(block.ids, block.weights, strict=True))
+                    bounds.append((block.ids[0], block.ids[-1], scorer.bound(block)))
+            self._leaf_ids.append(ids)
+            self._frequencies.append(frequencies)
+            self._bounds.append(bounds)
+        self._matching = set().union(*self._frequencies)
+
+    def __getattr__(self, name: str):
+        """Scores every document the first time the matcher is used as a list."""
+        if name not in ("_ids", "read_postings", "_i", "_best", "_values", "_scorer", "_term"):
+            raise AttributeError(name)
+        ids = sorted(self._matching)
+        ScoredList.__init__(self, ids, [self._score(docnum) for docnum in ids])
+        return getattr(self, name)
+
+    def count(self) -> int:
+        return len(self._matching)
+
+    def _score(self, docnum: int) -> float:
+        return _planned_sum(self._plan, [
+            None if tf is None else scorer.score(docnum, tf)
+            for scorer, tf in zip(self._scorers,
+                                  (frequencies.get(docnum) for frequencies in self._frequencies),
+                                  strict=True)])
+
+    def best(self, limit: int, items: list[tuple[float, int]], offset: int) -> list:
+        """`items`, a heap of (score, -document number) such as Whoosh's collector keeps,
+        with this segment's documents added (numbered from `offset`), kept to the `limit`
+        best: by score, then lowest number first."""
+        items = list(items)
+        if limit <= 0:
+            return items
+        leaves = sorted(range(len(self._leaf_ids)), key=lambda leaf: -self._ceiling(leaf))
+        for at, leaf in enumerate(leaves):
+            # A document first found in this field has no score from the ones before.
+            rest = sum(self._ceiling(later) for later in leaves[at + 1:])
+            earlier = [self._frequencies[before] for before in leaves[:at]]
+            blocks = sorted(self._blocks_of(leaf), key=lambda block: -block[0])
+            for bound, start, end in blocks:
+                if len(items) >= limit and (bound + rest) * _BOUND_MARGIN < items[0][0]:
+                    break
+                for docnum in self._leaf_ids[leaf][start:end]:
+                    if any(docnum in frequencies for frequencies in earlier):
+                        continue
+                    key = (self._score(docnum), -(offset + docnum))
+                    if len(items) < limit:
+                        heapq.heappush(items, key)
+                    elif key > items[0]:
+                        heapq.heapreplace(items, key)
+        return items
+
+    def _ceiling(self, leaf: int) -> float:
+        """At least the score of every document in a field."""
+        return max((bound for *_, bound in self._bounds[leaf]), default=0.0)
+
+    def _blocks_of(self, leaf: int) -> Iterator[tuple[float, int, int]]:
+        """(bound, start, end) of each block of a field: its postings are
+        `self._leaf_ids[leaf][start:end]`."""
+        ids = self._leaf_ids[leaf]
+        for first, last, bound in self._bounds[leaf]:
+            start = bisect_left(ids, first)
+            yield bound, start, bisect_left(ids, last + 1, start)
