@@ -176,7 +176,7 @@ class BestOfFields(ScoredList):
 
     def __getattr__(self, name: str):
         """Scores every document the first time the matcher is used as a list."""
-        if name not in ("_ids", "read_postings", "_i", "_best", "_values", "_scorer", "_term"):
+        if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
             raise AttributeError(name)
         ids = sorted(self._matching)
         ScoredList.__init__(self, ids, [self._score(docnum) for docnum in ids])
