@@ -142,6 +142,7 @@ class Searcher:
                        if partial or found <= FEW_HITS else [])
             facet_counts = self._facets(_restricted(query, restriction)) if facets else ()
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
+                                 total_exact=getattr(results, "total_exact", True),
                                  suggestions=tuple(closest),
                                  explanation=self.explain(text) if explain else None,
                                  facets=facet_counts)

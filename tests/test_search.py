@@ -503,3 +503,28 @@ def suggest_index(tmp_path_factory):
 )
 def test_did_you_mean(suggest_index, text, suggested):
     assert search(suggest_index, text).suggestions == suggested
+
+
+def test_a_total_that_would_cost_too_much_is_shown_as_a_lower_bound(tmp_path, monkeypatch):
+    """A word with more postings than `EXACT_COUNT_POSTINGS` is counted at least: the
+    total says so, in the text and in the JSON, and the hits are those of an exact count."""
+    import json
+
+    from search.index import build
+    from search.models import Article
+    from search.output import PlainStyle, results_json, results_text
+
+    # the best 30 have it in their title: the first 40; the blocks of the others are
+    # never decoded
+    build([Article(id=str(n), path=f"{n}.txt", title="Climat" if n < 40 else "Visite",
+                   body="Le climat change. " + "Une phrase. " * (n % 20))
+           for n in range(1000)], tmp_path / "index")
+    exact = search(tmp_path / "index", "climat")
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    at_least = search(tmp_path / "index", "climat")
+    assert (exact.total, exact.total_exact, at_least.total_exact) == (1000, True, False)
+    assert at_least.total <= 1000 and at_least.hits == exact.hits
+    assert results_text(at_least, PlainStyle()).splitlines()[0] == (
+        f"at least {at_least.total} articles match «climat» (showing 10).")
+    assert json.loads(results_json(at_least))["total_exact"] is False
+    assert "total_exact" not in json.loads(results_json(exact))

@@ -126,3 +126,36 @@ def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, 
                 expected.append((postings.id(), postings.weight()))
                 postings.next()
             assert list(read_postings(leaf, "body", b"climat")) == expected
+
+
+@given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       order=st.randoms(use_true_random=False))
+def test_blocks_decoded_when_asked_are_whoosh_s_postings(counts, blocklimit, deleted, order):
+    """`TermBlocks`: each block decoded alone, in any order, and each document's
+    frequency looked up, give the postings Whoosh reads, deleted documents left out."""
+    from search.whoosh_fast.postings import TermBlocks
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     blocklimit=blocklimit, deleted=[n for n in deleted if n < len(counts)])
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = {}
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected[postings.id()] = postings.weight()
+                postings.next()
+            terms = TermBlocks(leaf, "body", b"climat")
+            blocks = list(range(len(terms.heads)))
+            order.shuffle(blocks)
+            found = {docnum: weight for at in blocks
+                     for docnum, weight in zip(terms.block(at).ids, terms.block(at).weights,
+                                               strict=True)}
+            assert found == expected
+            assert terms.all_decoded()
+            assert [terms.frequency(docnum) for docnum in range(leaf.doc_count_all() + 1)] == [
+                expected.get(docnum) for docnum in range(leaf.doc_count_all() + 1)]
+            assert all(head.last >= max((d for d in expected if d <= head.last), default=-1)
+                       for head in terms.heads)

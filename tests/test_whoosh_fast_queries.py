@@ -199,3 +199,64 @@ def test_one_word_is_ranked_and_counted_as_by_brute_force(articles, segments, de
                      blocklimit=3)
     ours = parse_query(word, ix.schema)
     assert _best_and_total(ix, ours, limit) == _brute_force(ix, wq.Or(ours.subqueries), limit)
+
+
+@pytest.mark.parametrize("word", ["climat", "visite", "sommet"])
+@pytest.mark.parametrize("limit", [1, 10, 1000])
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (2, (0, 3, 97, 130, 291, 599))])
+def test_a_word_past_the_exact_count_is_ranked_alike_and_counted_at_least(
+        monkeypatch, word, limit, segments, deleted):
+    """Past `EXACT_COUNT_POSTINGS`, the same best documents; the total is marked inexact
+    and lies between the largest field's documents (less the deleted ones, which the
+    document frequencies still count) and the true total, unless every block was decoded
+    anyway (then it is exact and marked so)."""
+    from whoosh import query as wq
+
+    import search.whoosh_fast.queries
+
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit=16)
+    ours = parse_query(word, ix.schema)
+    best, total = _brute_force(ix, wq.Or(ours.subqueries), limit)
+    monkeypatch.setattr(search.whoosh_fast.queries, "EXACT_COUNT_POSTINGS", 0)
+    (found_best, found_total), exact = _best_total_and_exactness(ix, ours, limit)
+    assert found_best == best
+    with ix.searcher() as searcher:
+        largest = max(len(list(searcher.docs_for_query(field))) for field in ours.subqueries)
+    assert (found_total == total) if exact else (
+        largest - len(deleted) <= found_total <= total)
+    assert exact or limit < total
+
+
+def _best_total_and_exactness(ix, query, limit: int):
+    from whoosh import scoring
+
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        collector = CountingTopCollector(limit, usequality=False)
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
+        return (results.top_n, len(results)), results.total_exact
+
+
+@pytest.mark.parametrize("segments", [1, 2])
+def test_a_word_ranked_decodes_only_the_blocks_that_can_make_the_top(monkeypatch, segments):
+    """`climat` in every body, and in the one-word title of every 50th article: the best
+    10 are among those, and the blocks of the bodies of the others are never decoded."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.postings import TermBlocks
+
+    decoded = set()
+    real_block = TermBlocks.block
+    monkeypatch.setattr(TermBlocks, "block",
+                        lambda self, at: decoded.add((id(self), at)) or real_block(self, at))
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    ix = _word_index([{"title": "Climat" if n % 50 == 0 else "Visite",
+                       "body": "Le climat change. " + "Une phrase. " * (n % 20)}
+                      for n in range(2000)], segments, blocklimit=16)
+    query = parse_query("climat", ix.schema)
+    (best, total), exact = _best_total_and_exactness(ix, query, 10)
+    assert (best, exact) == (_brute_force(ix, wq.Or(query.subqueries), 10)[0], False)
+    assert 2000 / segments <= total <= 2000
+    assert 0 < len(decoded) < 2000 / 16 / 2

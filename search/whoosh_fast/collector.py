@@ -15,7 +15,8 @@ from search.whoosh_fast.matchers import BestOfFields, ScoredList
 
 
 class CountingTopCollector(collectors.TopCollector):
-    """Whoosh's top-N collector, counting every match.
+    """Whoosh's top-N collector, counting every match (`total_exact` says whether the
+    count is exact or a lower bound).
 
     Once it holds N hits, Whoosh's collector rebuilds the matcher tree every ten
     matches without the branches that cannot reach the N-th score: the top N stay
@@ -23,6 +24,14 @@ class CountingTopCollector(collectors.TopCollector):
     of its 5,386 articles on OrangeSum). Here the tree is rebuilt without its
     exhausted branches only.
     """
+
+    total_exact = True  # False once a matcher counted only at least its documents
+
+    def results(self):
+        """Whoosh's results, with `total_exact`."""
+        found = super().results()
+        found.total_exact = self.total_exact
+        return found
 
     def _collect(self, global_docnum, score):
         key = super()._collect(global_docnum, score)
@@ -38,9 +47,10 @@ class CountingTopCollector(collectors.TopCollector):
             super().collect_matches()
             return
         if isinstance(matcher, BestOfFields):
-            # counted from its documents' ids, scored only where they can make the top
-            self.total += matcher.count()
+            # scored only where they can make the top, counted from their documents' ids
             self.items = matcher.best(self.limit, self.items, self.offset)
+            self.total += matcher.count()
+            self.total_exact = self.total_exact and matcher.count_is_exact
             return
         documents = matcher.remaining()
         self.total += len(documents)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from whoosh import matching, scoring
 from whoosh.matching import FilterMatcher
 
-from search.whoosh_fast.postings import Block, blocks, field_lengths, length_column
+from search.whoosh_fast.postings import Block, TermBlocks, field_lengths, length_column
 
 
 class ScoredList(matching.ListMatcher):
@@ -81,8 +81,8 @@ class TermScorer:
             stored = length_column(self._reader, self._fieldname)
             # Past the column's end, a document's length reads as 1 (`field_lengths`).
             self._lengths_known = len(stored) if stored is not None else float("inf")
-        if (block.max_weight is None or not block.min_length
-                or block.ids and block.ids[-1] >= self._lengths_known):
+        last = block.last if block.last is not None else (block.ids[-1] if block.ids else -1)
+        if block.max_weight is None or not block.min_length or last >= self._lengths_known:
             return float("inf")
         idf, avgfl, b, k1 = self._statistics
         return scoring.bm25(idf, block.max_weight, block.min_length, avgfl, b, k1) * self._boost
@@ -143,73 +143,109 @@ _BOUND_MARGIN = 1 + 1e-9
 
 
 class BestOfFields(ScoredList):
-    """The documents of one word's fields: counted from their ids, and scored only where
-    they can reach the best `limit` (`best`), or all scored when used as any other
-    matcher (under a filter, in a larger query).
+    """The documents of one word's fields: scored only where they can reach the best
+    `limit` (`best`), counted from their ids (exactly when `count_is_exact`, else at
+    least), or all scored when used as any other matcher (under a filter, in a larger
+    query).
 
     The fields are taken best bound first (MaxScore): a document first met in a field
     scores at most its block's bound there plus the bounds of the fields after it, so a
-    block is scored only while that sum can still reach the k-th best score so far. For
-    `plus`, the best articles have it in their title, and the documents without it in
-    their title are left unscored.
+    block is decoded and scored only while that sum can still reach the k-th best score
+    so far. For `plus`, the best articles have it in their title, and the documents
+    without it in their title are left unscored.
+
+    Counting exactly decodes every block of every field (the union of their documents);
+    past `exact_postings` postings, only the blocks ranking needs are decoded and the
+    count is a lower bound: the documents of the largest field (its document frequency,
+    less the segment's deleted documents), or those decoded, whichever is more.
     """
 
-    def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan) -> None:
+    def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan,
+                 exact_postings: float = float("inf")) -> None:
         reader = searcher.reader()
         self._plan = plan
         self._scorers = [TermScorer(searcher, fieldname, text, boost)
                          for fieldname, text, boost in leaves]
-        self._leaf_ids: list[list[int]] = []  # per leaf, ascending
-        self._frequencies: list[dict[int, float]] = []
-        self._bounds: list[list[tuple[int, int, float]]] = []  # per leaf: first, last, bound
-        for (fieldname, text, _), scorer in zip(leaves, self._scorers, strict=True):
-            ids, frequencies, bounds = [], {}, []
-            for block in blocks(reader, fieldname, text):
-                if block.ids:
-                    ids.extend(block.ids)
-                    frequencies.update(zip(block.ids, block.weights, strict=True))
-                    bounds.append((block.ids[0], block.ids[-1], scorer.bound(block)))
-            self._leaf_ids.append(ids)
-            self._frequencies.append(frequencies)
-            self._bounds.append(bounds)
-        self._matching = set().union(*self._frequencies)
+        self._terms = [TermBlocks(reader, fieldname, text) for fieldname, text, _ in leaves]
+        self._bounds = [[scorer.bound(head) for head in terms.heads]
+                        for scorer, terms in zip(self._scorers, self._terms, strict=True)]
+        frequencies = [reader.doc_frequency(fieldname, text) for fieldname, text, _ in leaves]
+        self.count_is_exact = sum(frequencies) <= exact_postings
+        deleted = reader.doc_count_all() - reader.doc_count()
+        self._at_least = max((found - deleted for found in frequencies), default=0)
 
     def __getattr__(self, name: str):
         """Scores every document the first time the matcher is used as a list."""
         if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
             raise AttributeError(name)
-        ids = sorted(self._matching)
-        ScoredList.__init__(self, ids, [self._score(docnum) for docnum in ids])
+        frequencies = [self._frequencies(leaf) for leaf in range(len(self._terms))]
+        ids = sorted(set().union(*frequencies))
+        ScoredList.__init__(self, ids, [
+            _planned_sum(self._plan, [
+                None if (tf := found.get(docnum)) is None else scorer.score(docnum, tf)
+                for scorer, found in zip(self._scorers, frequencies, strict=True)])
+            for docnum in ids])
         return getattr(self, name)
 
+    def _frequencies(self, leaf: int) -> dict[int, float]:
+        """docnum → the term's frequency, for every document of a field."""
+        terms, found = self._terms[leaf], {}
+        for at in range(len(terms.heads)):
+            block = terms.block(at)
+            found.update(zip(block.ids, block.weights, strict=True))
+        return found
+
     def count(self) -> int:
-        return len(self._matching)
+        """The documents matched: exactly when `count_is_exact`, else at least."""
+        if not self.count_is_exact:
+            if not all(terms.all_decoded() for terms in self._terms):
+                return max(self._at_least, len(self._decoded_ids()))
+            self.count_is_exact = True
+        documents: set[int] = set()
+        for terms in self._terms:
+            for at in range(len(terms.heads)):
+                documents.update(terms.block(at).ids)
+        return len(documents)
+
+    def _decoded_ids(self) -> set[int]:
+        return {docnum for terms in self._terms for block in terms.decoded()
+                for docnum in block.ids}
 
     def _score(self, docnum: int) -> float:
         return _planned_sum(self._plan, [
             None if tf is None else scorer.score(docnum, tf)
             for scorer, tf in zip(self._scorers,
-                                  (frequencies.get(docnum) for frequencies in self._frequencies),
+                                  (terms.frequency(docnum) for terms in self._terms),
                                   strict=True)])
 
     def best(self, limit: int, items: list[tuple[float, int]], offset: int) -> list:
         """`items`, a heap of (score, -document number) such as Whoosh's collector keeps,
         with this segment's documents added (numbered from `offset`), kept to the `limit`
-        best: by score, then lowest number first."""
+        best: by score, then lowest number first.
+
+        A document of a decoded block is scored only if its score in this field plus
+        the bounds of its blocks in the other fields (read from their headers) can still
+        reach the k-th best: the other fields' blocks are decoded only for those."""
         items = list(items)
         if limit <= 0:
             return items
-        leaves = sorted(range(len(self._leaf_ids)), key=lambda leaf: -self._ceiling(leaf))
+        leaves = sorted(range(len(self._terms)), key=lambda leaf: -self._ceiling(leaf))
         for at, leaf in enumerate(leaves):
             # A document first found in this field has no score from the ones before.
             rest = sum(self._ceiling(later) for later in leaves[at + 1:])
-            earlier = [self._frequencies[before] for before in leaves[:at]]
-            blocks = sorted(self._blocks_of(leaf), key=lambda block: -block[0])
-            for bound, start, end in blocks:
-                if len(items) >= limit and (bound + rest) * _BOUND_MARGIN < items[0][0]:
+            earlier = [self._terms[before] for before in leaves[:at]]
+            others = leaves[:at] + leaves[at + 1:]
+            bounds, scorer = self._bounds[leaf], self._scorers[leaf]
+            for number in sorted(range(len(bounds)), key=lambda block: -bounds[block]):
+                if len(items) >= limit and (bounds[number] + rest) * _BOUND_MARGIN < items[0][0]:
                     break
-                for docnum in self._leaf_ids[leaf][start:end]:
-                    if any(docnum in frequencies for frequencies in earlier):
+                block = self._terms[leaf].block(number)
+                for docnum, tf in zip(block.ids, block.weights, strict=True):
+                    if len(items) >= limit and (
+                            scorer.score(docnum, tf) + self._bound_elsewhere(docnum, others)
+                    ) * _BOUND_MARGIN < items[0][0]:
+                        continue
+                    if any(terms.frequency(docnum) is not None for terms in earlier):
                         continue
                     key = (self._score(docnum), -(offset + docnum))
                     if len(items) < limit:
@@ -218,14 +254,16 @@ class BestOfFields(ScoredList):
                         heapq.heapreplace(items, key)
         return items
 
+    def _bound_elsewhere(self, docnum: int, leaves: list[int]) -> float:
+        """At least the score of `docnum` in the fields `leaves`: the bound of the block
+        that would hold it in each, without decoding it."""
+        total = 0.0
+        for leaf in leaves:
+            at = self._terms[leaf].block_at(docnum)
+            if at is not None:
+                total += self._bounds[leaf][at]
+        return total
+
     def _ceiling(self, leaf: int) -> float:
         """At least the score of every document in a field."""
-        return max((bound for *_, bound in self._bounds[leaf]), default=0.0)
-
-    def _blocks_of(self, leaf: int) -> Iterator[tuple[float, int, int]]:
-        """(bound, start, end) of each block of a field: its postings are
-        `self._leaf_ids[leaf][start:end]`."""
-        ids = self._leaf_ids[leaf]
-        for first, last, bound in self._bounds[leaf]:
-            start = bisect_left(ids, first)
-            yield bound, start, bisect_left(ids, last + 1, start)
+        return max(self._bounds[leaf], default=0.0)

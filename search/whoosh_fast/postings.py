@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import re
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -51,6 +52,7 @@ class Block:
     weights: Sequence[float]
     max_weight: float | None = None
     min_length: int | None = None
+    last: int | None = None  # its last document, deleted or not, where known
 
 
 def blocks(reader, fieldname: str, text: bytes) -> Iterator[Block]:
@@ -80,6 +82,76 @@ def blocks(reader, fieldname: str, text: bytes) -> Iterator[Block]:
             ids, weights = [ids[at] for at in kept], [weights[at] for at in kept]
         yield Block(ids, weights, postings.block_max_weight(), postings.block_min_length())
         postings._next_block()
+
+
+class TermBlocks:
+    """One term's postings in a segment, every block's header read first (its last
+    document, largest frequency and shortest field: `heads`), each block decoded only
+    when asked for, once (ids and frequencies without positions, deleted documents left
+    out): a word's best documents are found without decoding the blocks that cannot hold
+    them. Postings that are not Whoosh 3's are read whole, as one block without bounds."""
+
+    def __init__(self, reader, fieldname: str, text: bytes) -> None:
+        postings = reader.postings(fieldname, text)
+        self._deleted = frozenset()
+        if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
+            postings, self._deleted = postings.child, reader.deleted_docs_set
+        self._postings = postings
+        self._decoded: dict[int, Block] = {}
+        self.heads: list[Block] = []  # without ids: `last`, `max_weight`, `min_length`
+        self._positions: list[int] = []
+        if not hasattr(postings, "_read_weights"):
+            block = next(blocks(reader, fieldname, text))
+            self._decoded[0] = block
+            self.heads.append(Block((), (), None, None, last=block.ids[-1] if block.ids else -1))
+            self._lasts = [self.heads[0].last]
+            return
+        postings.reset()  # a filter may have moved it past deleted documents
+        position = postings._baseoffset
+        while postings.is_active():
+            self._positions.append(position)
+            self.heads.append(Block((), (), postings.block_max_weight(),
+                                    postings.block_min_length(), last=postings._maxid))
+            position = postings._nextoffset
+            postings._next_block()
+        self._lasts = [head.last for head in self.heads]
+
+    def block(self, at: int) -> Block:
+        """The block `at`, decoded."""
+        found = self._decoded.get(at)
+        if found is None:
+            postings, head = self._postings, self.heads[at]
+            postings._goto(self._positions[at])
+            ids, weights = ids_and_weights(postings)
+            if self._deleted:
+                kept = [at for at, docnum in enumerate(ids) if docnum not in self._deleted]
+                ids, weights = [ids[at] for at in kept], [weights[at] for at in kept]
+            found = self._decoded[at] = Block(ids, weights, head.max_weight, head.min_length,
+                                              last=head.last)
+        return found
+
+    def decoded(self) -> list[Block]:
+        """The blocks decoded so far."""
+        return list(self._decoded.values())
+
+    def all_decoded(self) -> bool:
+        return len(self._decoded) == len(self.heads)
+
+    def block_at(self, docnum: int) -> int | None:
+        """The block that would hold `docnum`; None past the last."""
+        at = bisect_left(self._lasts, docnum)
+        return at if at < len(self.heads) else None
+
+    def frequency(self, docnum: int) -> float | None:
+        """The term's frequency in `docnum`, None if it is not there."""
+        at = self.block_at(docnum)
+        if at is None:
+            return None
+        block = self.block(at)
+        found = bisect_left(block.ids, docnum)
+        if found < len(block.ids) and block.ids[found] == docnum:
+            return block.weights[found]
+        return None
 
 
 # The start of a Whoosh 3 postings block's data, `dumps((ids, weights, values), 2)`: the
