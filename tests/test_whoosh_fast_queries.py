@@ -260,3 +260,42 @@ def test_a_word_ranked_decodes_only_the_blocks_that_can_make_the_top(monkeypatch
     assert (best, exact) == (_brute_force(ix, wq.Or(query.subqueries), 10)[0], False)
     assert 2000 / segments <= total <= 2000
     assert 0 < len(decoded) < 2000 / 16 / 2
+
+
+def _planned_sum(plan, scores):
+    """The sum of `scores` (None where a document lacks a leaf) added as `plan` says, a
+    step at a time: Whoosh's union adds a's score to b's, skipping an absent one."""
+    if type(plan) is int:
+        return scores[plan]
+    if type(plan) is tuple:
+        a, b = _planned_sum(plan[0], scores), _planned_sum(plan[1], scores)
+        return b if a is None else a if b is None else a + b
+    total = None
+    for part in plan:
+        score = _planned_sum(part, scores)
+        if score is not None:
+            total = score if total is None else total + score
+    return total
+
+
+def _plans(leaves: int):
+    """Plans over the leaves 0..leaves-1, each leaf once, as `sum_plan` makes them."""
+    def shaped(order):
+        if len(order) == 1:
+            return st.just(order[0])
+        return st.integers(1, len(order) - 1).flatmap(lambda cut: st.one_of(
+            st.tuples(shaped(order[:cut]), shaped(order[cut:])),
+            st.just([*order[:cut], *order[cut:]])))
+    return st.permutations(range(leaves)).flatmap(shaped)
+
+
+@given(data=st.data(), leaves=st.integers(1, 6))
+def test_a_compiled_sum_adds_as_the_plan_says(data, leaves):
+    from search.whoosh_fast.matchers import compiled_sum
+
+    plan = data.draw(_plans(leaves))
+    scores = data.draw(st.lists(st.one_of(st.none(), st.floats(1e-6, 50.0)),
+                                min_size=leaves, max_size=leaves)
+                       .filter(lambda found: any(score is not None for score in found)))
+    assert compiled_sum(plan)([0.0 if s is None else s for s in scores]) == _planned_sum(
+        plan, scores)

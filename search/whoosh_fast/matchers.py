@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 
 from whoosh import matching, scoring
 from whoosh.matching import FilterMatcher
@@ -121,20 +122,27 @@ def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
     return len(leaves) - 1
 
 
-def _planned_sum(plan, scores: list[float | None]) -> float | None:
-    """The sum of `scores` (one per leaf, None where the document lacks it) added as
-    `plan` says."""
+def compiled_sum(plan) -> Callable[[list[float]], float]:
+    """The sum of the leaves' scores added as `plan` (`sum_plan`) says, as one function of
+    them, 0.0 where a document lacks a leaf: adding 0.0 changes no bit of a sum, so a
+    document's score is the one Whoosh's tree adds up."""
     if type(plan) is int:
-        return scores[plan]
+        return itemgetter(plan)
     if type(plan) is tuple:
-        a, b = _planned_sum(plan[0], scores), _planned_sum(plan[1], scores)
-        return b if a is None else a if b is None else a + b
-    total = None
-    for part in plan:
-        score = _planned_sum(part, scores)
-        if score is not None:
-            total = score if total is None else total + score
-    return total
+        first, second = compiled_sum(plan[0]), compiled_sum(plan[1])
+        return lambda scores: first(scores) + second(scores)
+    parts = [compiled_sum(part) for part in plan]
+    if not parts:
+        return lambda scores: 0.0
+    if len(parts) == 1:
+        return parts[0]
+
+    def added(scores: list[float]) -> float:
+        total = parts[0](scores)
+        for part in parts[1:]:
+            total += part(scores)
+        return total
+    return added
 
 
 # A block is skipped when its bound, so raised, is still below the k-th best score: the
@@ -163,7 +171,7 @@ class BestOfFields(ScoredList):
     def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan,
                  exact_postings: float = float("inf")) -> None:
         reader = searcher.reader()
-        self._plan = plan
+        self._sum = compiled_sum(plan)
         self._scorers = [TermScorer(searcher, fieldname, text, boost)
                          for fieldname, text, boost in leaves]
         self._terms = [TermBlocks(reader, fieldname, text) for fieldname, text, _ in leaves]
@@ -181,9 +189,8 @@ class BestOfFields(ScoredList):
         frequencies = [self._frequencies(leaf) for leaf in range(len(self._terms))]
         ids = sorted(set().union(*frequencies))
         ScoredList.__init__(self, ids, [
-            _planned_sum(self._plan, [
-                None if (tf := found.get(docnum)) is None else scorer.score(docnum, tf)
-                for scorer, found in zip(self._scorers, frequencies, strict=True)])
+            self._sum([0.0 if (tf := found.get(docnum)) is None else scorer.score(docnum, tf)
+                       for scorer, found in zip(self._scorers, frequencies, strict=True)])
             for docnum in ids])
         return getattr(self, name)
 
@@ -212,11 +219,12 @@ class BestOfFields(ScoredList):
                 for docnum in block.ids}
 
     def _score(self, docnum: int) -> float:
-        return _planned_sum(self._plan, [
-            None if tf is None else scorer.score(docnum, tf)
-            for scorer, tf in zip(self._scorers,
-                                  (terms.frequency(docnum) for terms in self._terms),
-                                  strict=True)])
+        scores = [0.0] * len(self._terms)
+        for leaf, terms in enumerate(self._terms):
+            tf = terms.frequency(docnum)
+            if tf is not None:
+                scores[leaf] = self._scorers[leaf].score(docnum, tf)
+        return self._sum(scores)
 
     def best(self, limit: int, items: list[tuple[float, int]], offset: int) -> list:
         """`items`, a heap of (score, -document number) such as Whoosh's collector keeps,
