@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import heapq
+import itertools
 import os
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from operator import itemgetter
 from pathlib import Path
 
 from whoosh import query as wq
@@ -174,8 +177,8 @@ class Searcher:
             reader = self._searcher.reader()
             with self._reading():
                 self._vocabulary = vocabulary(
-                    (text.decode(), info.doc_frequency()) for name in DEFAULT_FIELDS
-                    for text, info in reader.iter_field(surface_field(name)))
+                    (text.decode(), count) for name in DEFAULT_FIELDS
+                    for text, count in _document_frequencies(reader, surface_field(name)))
         return self._vocabulary
 
     def _listing(self, text: str, restriction, limit: int, filters: Filters,
@@ -538,6 +541,17 @@ def _ranked_terms(query) -> list[str]:
             return [found for word in words if (found := analysis.term(word))]
         return words if query.fieldname == RANKED_FIELD else []
     return [term for child in query.children() for term in _ranked_terms(child)]
+
+
+def _document_frequencies(reader, fieldname: str) -> Iterator[tuple[bytes, int]]:
+    """(term, articles) of every term of a field, in order, as `reader.iter_field` gives
+    them, read segment by segment and merged: over several segments, Whoosh looks every
+    term up in each of them (the vocabulary of the 36k index: 19 s of CPU, 3.7 here)."""
+    streams = [((text, info.doc_frequency()) for text, info in leaf.iter_field(fieldname))
+               for leaf, _ in reader.leaf_readers()]
+    for text, found in itertools.groupby(heapq.merge(*streams, key=itemgetter(0)),
+                                         key=itemgetter(0)):
+        yield text, sum(count for _, count in found)
 
 
 class _ExactHighlighter(MarkingHighlighter):

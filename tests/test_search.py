@@ -528,3 +528,21 @@ def test_a_total_that_would_cost_too_much_is_shown_as_a_lower_bound(tmp_path, mo
         f"at least {at_least.total} articles match «climat» (showing 10).")
     assert json.loads(results_json(at_least))["total_exact"] is False
     assert "total_exact" not in json.loads(results_json(exact))
+
+
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (3, (0, 5, 6, 29))])
+def test_document_frequencies_read_segment_by_segment_are_whoosh_s(segments, deleted):
+    """The vocabulary of "did you mean", read segment by segment and merged: the terms in
+    Whoosh's order, each with the articles Whoosh counts."""
+    from search.searcher import _document_frequencies
+
+    from .test_whoosh_fast_postings import _word_index
+
+    ix = _word_index([{"title": f"Visite {n % 7}", "body": f"Le climat {n} à Rabat {n % 3}."}
+                      for n in range(30)], segments, deleted)
+    with ix.reader() as reader:
+        for fieldname in ("title", "body"):
+            expected = [(text, info.doc_frequency())
+                        for text, info in reader.iter_field(fieldname)]
+            assert list(_document_frequencies(reader, fieldname)) == expected
+            assert len(expected) > 5
