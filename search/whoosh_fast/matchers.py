@@ -263,13 +263,18 @@ class BestOfFields(ScoredList):
         return items
 
     def _bound_elsewhere(self, docnum: int, leaves: list[int]) -> float:
-        """At least the score of `docnum` in the fields `leaves`: the bound of the block
-        that would hold it in each, without decoding it."""
+        """At least the score of `docnum` in the fields `leaves`: its score where the block
+        that would hold it is decoded, else that block's bound, without decoding it."""
         total = 0.0
         for leaf in leaves:
-            at = self._terms[leaf].block_at(docnum)
-            if at is not None:
+            terms = self._terms[leaf]
+            at = terms.block_at(docnum)
+            if at is None:
+                continue
+            if not terms.is_decoded(at):
                 total += self._bounds[leaf][at]
+            elif (tf := terms.frequency(docnum)) is not None:
+                total += self._scorers[leaf].score(docnum, tf)
         return total
 
     def _ceiling(self, leaf: int) -> float:

@@ -181,6 +181,9 @@ class TermBlocks:
         """The blocks decoded so far."""
         return list(self._decoded.values())
 
+    def is_decoded(self, at: int) -> bool:
+        return at in self._decoded
+
     def all_decoded(self) -> bool:
         return len(self._decoded) == len(self.heads)
 
