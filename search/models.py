@@ -125,6 +125,9 @@ class SearchResults:
     suggestions: tuple[str, ...] = ()
     explanation: Explanation | None = None  # with `--explain`
     facets: tuple[Facet, ...] = ()  # with `--facets`: of every hit, not only those shown
+    # False when `total` is a lower bound: counting exactly would have cost more than ranking
+    # (a very frequent word on a large archive).
+    total_exact: bool = True
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,8 @@ def results_text(results: SearchResults, style: PlainStyle) -> str:
     notes = [f"showing {len(results.hits)}"] if len(results.hits) < results.total else []
     if any(hit.copies for hit in results.hits):
         notes.append("copies of a dispatch shown once, --copies shows each")
-    lines.append(f"{results.total} {noun} {about}"
+    at_least = "" if results.total_exact else "at least "  # counting them all costs too much
+    lines.append(f"{at_least}{results.total} {noun} {about}"
                  + (f" ({'; '.join(notes)})." if notes else "."))
     if results.suggestions:
         lines.append(_did_you_mean(results).rstrip("\n"))
@@ -222,6 +223,7 @@ def results_json(results: SearchResults) -> str:
     data = {
         "query": results.query,
         "total": results.total,
+        **({} if results.total_exact else {"total_exact": False}),  # `total` is a lower bound
         "partial": results.partial,
         "suggestions": list(results.suggestions),
         **({"explain": _explanation_data(results.explanation)["words"]}

@@ -18,23 +18,14 @@ inside a word is not a field, a `~` only ends a checked fuzzy word).
 
 from __future__ import annotations
 
-import heapq
-import pickle
 import re
 import unicodedata
-import zlib
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
-from whoosh import matching, qparser, scoring
+from whoosh import matching, qparser
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.matching import FilterMatcher
 from whoosh.query import spans
 from whoosh.util import make_binary_tree
-from whoosh.util.numeric import byte_to_length
 
 from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
 from search.dates import PRESETS_WRITTEN, iso
@@ -47,6 +38,7 @@ from search.schema import (
     source_key,
 )
 from search.surface import stemmed_field, surface_field
+from search.whoosh_fast.queries import AllWords, Expansion, OneWord, SummedOr, field_terms
 from search.words import WORD_PATTERN, fold, strip_elision
 
 MAX_QUERY_CHARS = 1000
@@ -363,77 +355,22 @@ def _fuzzy(value: str, word: str, options: str) -> str:
     return _plain(word) + "~" + options
 
 
-class ScoredList(matching.ListMatcher):
-    """Sorted document numbers with their final scores, skipped through by bisection."""
-
-    def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
-        super().__init__(ids, weights=scores, position=position)
-        self._best = max(scores, default=0.0)
-
-    @classmethod
-    def of(cls, scores: dict[int, float]) -> ScoredList:
-        ids = sorted(scores)
-        return cls(ids, [scores[docnum] for docnum in ids])
-
-    def copy(self):
-        return ScoredList(self._ids, self._weights, self._i)
-
-    def skip_to(self, id: int) -> None:
-        self._i = max(self._i, bisect_left(self._ids, id, self._i))
-
-    def score(self) -> float:
-        return self._weights[self._i]
-
-    def remaining(self) -> list[tuple[int, float]]:
-        """(document number, score) from the current one on."""
-        return list(zip(self._ids[self._i:], self._weights[self._i:], strict=True))
-
-    def max_quality(self) -> float:
-        return self._best
-
-    def block_quality(self) -> float:
-        return self._best
-
-    def supports(self, astype: str) -> bool:
-        return False
-
-
-class _Expansion:
-    """Truncated and fuzzy words: their terms listed once per query and index reader, and
-    matched as one list of documents, each scored the sum of its terms' scores.
-
-    Whoosh expands a prefix or fuzzy word again each time it is asked (matching, then the
-    highlighter for every hit; a fuzzy word computes an edit distance against every term
-    of its first letter), and matches an expansion as a tree of one matcher per term,
-    which its collector walks every ten matches: `prem*` expands to hundreds of terms.
-    Here each term's postings are read once into one sorted list where a document has the
-    sum of its terms' BM25F scores, times the boost: on an index of more than 5,000
-    documents, exactly what Whoosh's tree computes (adding the same numbers in another
-    order), so the ranking does not change. On a smaller one, Whoosh gives every
-    document of a multi-term expansion the score 1 (its preloaded OR of a "constant
-    score" query), which ranks them in index order: here they rank by relevance on
-    any index.
-    """
+class _Expansion(Expansion):
+    """A truncated or fuzzy word of a query (`whoosh_fast.queries.Expansion`), stopped
+    when it stands for more than `MAX_EXPANDED_TERMS` terms of a field in a segment, or
+    when the words of its query would read more than their budget of postings."""
 
     budget: _Budget | None = None  # shared by the expansions of one parsed query
     typed: str | None = None  # the word as the query wrote it, for messages
 
-    def _btexts(self, ixreader) -> list[bytes]:
-        cache = self.__dict__.setdefault("_expansions", [])
-        for reader, words in cache:
-            if reader is ixreader:
-                return words
-        words = []
-        for word in super()._btexts(ixreader):
-            if word:
-                words.append(word)
-                if len(words) > MAX_EXPANDED_TERMS:
-                    raise self._too_broad()
+    def listed(self, count: int) -> None:
+        if count > MAX_EXPANDED_TERMS:
+            raise self._too_broad()
+
+    def expanded(self, segment, words: list[bytes]) -> None:
         if self.budget is not None:
             fieldname = self.field()
-            self.budget.spend(sum(ixreader.doc_frequency(fieldname, word) for word in words))
-        cache.append((ixreader, words))
-        return words
+            self.budget.spend(sum(segment.doc_frequency(fieldname, word) for word in words))
 
     def written(self) -> str:
         """The word as the query wrote it, for messages."""
@@ -443,42 +380,8 @@ class _Expansion:
     def _too_broad(self) -> QueryTooBroadError:
         return _too_broad([self.written()])
 
-    def scores(self, searcher) -> dict[int, float]:
-        """Each matching document's score: the sum of its expanded terms' scores."""
-        fieldname = self.field()
-        reader = searcher.reader()
-        scores: dict[int, float] = {}
-        for word in self._btexts(reader):
-            scorer = _TermScorer(searcher, fieldname, word, self.boost)
-            for docnum, score in scorer.each(_weights(reader, fieldname, word)):
-                scores[docnum] = scores.get(docnum, 0.0) + score
-        return scores
 
-    def matcher(self, searcher, context=None):
-        return ScoredList.of(self.scores(searcher))
-
-
-class _SummedOr(wq.Or):
-    """An OR scored as one list: each document has the sum of its branches' scores, as
-    Whoosh's OR gives it.
-
-    The sums are added in the query's order, where Whoosh's tree of unions adds them in
-    an order of its own: a score can differ from Whoosh's in its last bit, so that two
-    articles Whoosh scores exactly alike from different fields (one word in the title of
-    the one, in the body of the other) may rank the other way round. Identical articles,
-    such as republished dispatches, still score alike.
-
-    A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
-    matches thousands of documents: Whoosh's union of matchers, then its collector, walk
-    them a document at a time, where a list scored at once is taken whole
-    (`searcher._CountingTopCollector`).
-    """
-
-    def matcher(self, searcher, context=None):
-        return ScoredList.of(_scores(self, searcher, context))
-
-
-class _RankedFuzzy(_SummedOr):
+class _RankedFuzzy(SummedOr):
     """`word~` in one field: the word's own term, then its fuzzy neighbours (`_fuzzy_word`).
     Whoosh's fuzzy plugin sets the edits and the prefix it read on the query it is given:
     they are the fuzzy term's."""
@@ -543,7 +446,7 @@ def expanded_words(leaf: wq.Query, reader) -> set[str]:
     if not isinstance(leaf, _Expansion):
         return set()
     return {word.decode() if isinstance(word, bytes) else word
-            for segment, _ in reader.leaf_readers() for word in leaf._btexts(segment)}
+            for segment, _ in reader.leaf_readers() for word in leaf.words(segment)}
 
 
 def expand_first(query: wq.Query, reader) -> None:
@@ -554,423 +457,24 @@ def expand_first(query: wq.Query, reader) -> None:
     for segment, _ in reader.leaf_readers():
         for leaf in leaves:
             if isinstance(leaf, _Expansion):
-                leaf._btexts(segment)
-
-
-class _TermScorer:
-    """One term's BM25F score in a document from its frequency there, as Whoosh's
-    scorer and a boosted term's matcher compute it (with the same global statistics)."""
-
-    def __init__(self, searcher, fieldname: str, text: bytes, boost: float) -> None:
-        scorer = searcher.weighting.scorer(searcher, fieldname, text)
-        self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-        self._boost = boost
-        self._reader, self._fieldname = searcher.reader(), fieldname
-        self._length = _field_lengths(self._reader, fieldname)
-        self._lengths_known: float | None = None  # read when a bound is first asked for
-
-    def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
-        """(document number, score) for each (document number, term frequency)."""
-        idf, avgfl, b, k1 = self._statistics
-        boost, length, bm25 = self._boost, self._length, scoring.bm25
-        for docnum, tf in postings:
-            yield docnum, bm25(idf, tf, length(docnum), avgfl, b, k1) * boost
-
-    def score(self, docnum: int, tf: float) -> float:
-        idf, avgfl, b, k1 = self._statistics
-        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
-
-    def bound(self, block: _Block) -> float:
-        """At least the score of every document of `block`: BM25 grows with the term's
-        frequency and falls with the field's length (Whoosh's block quality)."""
-        if self._lengths_known is None:
-            stored = _length_column(self._reader, self._fieldname)
-            # Past the column's end, a document's length reads as 1 (`_field_lengths`).
-            self._lengths_known = len(stored) if stored is not None else float("inf")
-        if (block.max_weight is None or not block.min_length
-                or block.ids and block.ids[-1] >= self._lengths_known):
-            return float("inf")
-        idf, avgfl, b, k1 = self._statistics
-        return scoring.bm25(idf, block.max_weight, block.min_length, avgfl, b, k1) * self._boost
-
-
-_LENGTH_OF_BYTE = [byte_to_length(byte) for byte in range(256)]
-
-
-def _length_column(reader, fieldname: str) -> bytes | None:
-    """The length byte of `fieldname` in each document of a Whoosh 3 segment, read at
-    once; None for any other reader."""
-    try:
-        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        return column._dbfile.get(column._basepos, column._count)
-    except AttributeError:
-        return None
-
-
-def _field_lengths(reader, fieldname: str) -> Callable[[int], int]:
-    """docnum → the length of `fieldname` in that document, as `reader.doc_field_length`
-    gives it, from the segment's length column read at once: a fifth of the time of a
-    truncation was that call's five levels of Python per posting. Whoosh 3's column;
-    any other reader asks document by document."""
-    stored = _length_column(reader, fieldname)
-    if stored is None:
-        return lambda docnum: reader.doc_field_length(docnum, fieldname, 1)
-    table = _LENGTH_OF_BYTE
-    return lambda docnum: table[stored[docnum]] if docnum < len(stored) else 1
-
-
-@dataclass
-class _Block:
-    """One block of a term's postings: its documents (ascending), their term frequencies,
-    and the block's largest frequency and shortest field length (None when unknown)."""
-
-    ids: Sequence[int]
-    weights: Sequence[float]
-    max_weight: float | None = None
-    min_length: int | None = None
-
-
-def _blocks(reader, fieldname: str, text: bytes) -> Iterator[_Block]:
-    """The postings of a term a block at a time where they are Whoosh 3's (a posting at a
-    time costs three method calls), else as one block without statistics.
-
-    A segment with deleted documents wraps its postings in a filter that would take them
-    one at a time again: its blocks are read beneath it, without the deleted documents
-    (the block's statistics, which counted them, still bound the others)."""
-    postings = reader.postings(fieldname, text)
-    deleted = frozenset()
-    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
-        postings, deleted = postings.child, reader.deleted_docs_set
-    if not hasattr(postings, "_read_weights"):
-        ids, weights = [], []
-        while postings.is_active():
-            if postings.id() not in deleted:
-                ids.append(postings.id())
-                weights.append(postings.weight())
-            postings.next()
-        yield _Block(ids, weights)
-        return
-    while postings.is_active():
-        ids, weights = _ids_and_weights(postings)
-        if deleted:
-            kept = [at for at, docnum in enumerate(ids) if docnum not in deleted]
-            ids, weights = [ids[at] for at in kept], [weights[at] for at in kept]
-        yield _Block(ids, weights, postings.block_max_weight(), postings.block_min_length())
-        postings._next_block()
-
-
-# The start of a Whoosh 3 postings block's data, `dumps((ids, weights, values), 2)`: the
-# gaps between its document numbers (ints), then its term frequencies (None when all are 1,
-# else floats, or one float when all are alike: never followed by another), each maybe
-# memoized.
-_IDS_AND_WEIGHTS = re.compile(rb"""\x80\x02
-    (?: \( (?:K.|M..|J....)* t | \) | (?:K.|M..|J....){1,3} [\x85-\x87] ) (?:q.|r....)?
-    (?: N | \( (?:G.{8})* t | (?:G.{8}){1,3} [\x85-\x87] | G.{8} (?!G) ) (?:q.|r....)?
-    """, re.S | re.X)
-# Bytes enough for that start: the pickle's header, then at most 5 bytes a gap and 9 a
-# frequency.
-_HEADER_BYTES = 16
-_POSTING_BYTES = 14
-
-
-def _ids_and_weights(postings) -> tuple[Sequence[int], Sequence[float]]:
-    """The document numbers and term frequencies of the block `postings` is in, decoded
-    without its positions.
-
-    Whoosh decodes a block whole, positions included: 128 byte strings that protocol 2
-    pickles as calls, four fifths of the time of reading a frequent word (`plus`: 21.5 ms
-    for its 89 body blocks on OrangeSum's first segment, 4.7 ms here). Only the start of
-    the block is uncompressed and read; a block that does not read back as Whoosh wrote
-    it (its last number is not the one its header gives) is left to Whoosh."""
-    count = postings._blocklength
-    data = postings._postfile.get(postings._dataoffset,
-                                  postings._nextoffset - postings._dataoffset)
-    if postings._compression:
-        data = zlib.decompressobj().decompress(data, _HEADER_BYTES + _POSTING_BYTES * count)
-    found = _IDS_AND_WEIGHTS.match(data)
-    if found and not postings._byteids:
-        gaps, weights = pickle.loads(found.group() + b"\x86.")  # TUPLE2, STOP
-        ids = list(accumulate(gaps))
-        if isinstance(weights, float):
-            weights = [weights] * count
-        elif weights is None:
-            weights = [1.0] * count
-        if len(ids) == len(weights) == count and ids and ids[-1] == postings._maxid:
-            return ids, weights
-    postings._read_ids()
-    postings._read_weights()
-    return postings._ids, postings._weights
-
-
-def _weights(reader, fieldname: str, text: bytes) -> Iterator[tuple[int, float]]:
-    """(document number, term frequency) of every posting of a term, read a block at a
-    time (`_blocks`)."""
-    for block in _blocks(reader, fieldname, text):
-        yield from zip(block.ids, block.weights, strict=True)
-
-
-# A word whose postings outnumber the documents still in the running by more than this is
-# looked up document by document (skipping whole blocks) rather than read whole.
-PROBE_RATIO = 16
-
-
-class _AllWords(wq.And):
-    """Several words, each in any of its fields (`Macron gouvernement`): the commonest
-    query, matched by reading postings into tables rather than through Whoosh's tree.
-
-    Whoosh intersects one union of field matchers per word, moving through them a document
-    at a time in Python, which on two frequent words costs more than reading their postings
-    whole. Here the rarest word's postings are read, each next word's are read whole or,
-    when they far outnumber the documents left, looked up for those only; the documents
-    that have every word then get the sum of their BM25F scores, as Whoosh's tree gives them
-    but added in another order (see `_SummedOr`). On OrangeSum, the same hits, order and
-    totals as Whoosh's `And`; p95 for two words 57.6 → 35.7 ms, three words 49.5 → 28.1 ms
-    (`bench/speed.py` queries, same run).
-    """
-
-    def matcher(self, searcher, context=None):
-        reader = searcher.reader()
-        words = sorted((_in_fields(searcher, group) for group in self.subqueries),
-                       key=lambda terms: sum(count for *_, count in terms))
-        found: list[int] | None = None  # documents with every word so far, ascending
-        tables = []  # per field of every word: its term frequencies and its BM25F scorer
-        for terms in words:
-            probe = (found is not None
-                     and len(found) * PROBE_RATIO < sum(count for *_, count in terms))
-            documents: set[int] = set()
-            for fieldname, text, boost, _ in terms:
-                frequencies = (_looked_up(reader.postings(fieldname, text), found) if probe
-                               else dict(_weights(reader, fieldname, text)))
-                documents.update(frequencies)
-                tables.append((frequencies, _TermScorer(searcher, fieldname, text, boost)))
-            found = sorted(documents if found is None else documents.intersection(found))
-            if not found:
-                return ScoredList([], [])
-        scores = dict.fromkeys(found, 0.0)
-        for frequencies, scorer in tables:
-            for docnum, score in scorer.each(
-                    (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
-                scores[docnum] += score
-        return ScoredList(found, list(scores.values()))
-
-
-def _field_terms(group: wq.Query) -> list[wq.Term] | None:
-    """The plain terms of one word searched in several fields, or None if `group` is more."""
-    terms = group.subqueries if isinstance(group, wq.Or) else [group]
-    if group.boost == 1.0 and all(type(term) is wq.Term for term in terms):
-        return terms
-    return None
-
-
-def _in_fields(searcher, group: wq.Query) -> list[tuple[str, bytes, float, int]]:
-    """(field, term, boost, document count) of each field in which the word of `group` is."""
-    reader = searcher.reader()
-    terms = [(term.fieldname, searcher.schema[term.fieldname].to_bytes(term.text), term.boost)
-             for term in _field_terms(group)]
-    return [(fieldname, text, boost, count) for fieldname, text, boost in terms
-            if (count := reader.doc_frequency(fieldname, text))]
-
-
-def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
-    """Each of `documents` (ascending) that `postings` has, with `postings` moved to it
-    (skipping whole blocks on the way)."""
-    for docnum in documents:
-        # Inactive from the start when every posting is of a deleted document.
-        if postings.is_active() and postings.id() < docnum:
-            postings.skip_to(docnum)
-        if not postings.is_active():
-            return
-        if postings.id() == docnum:
-            yield docnum
-
-
-def _looked_up(postings, documents: list[int]) -> dict[int, float]:
-    """The term frequency in each of `documents` (ascending) that has the term."""
-    return {docnum: postings.weight() for docnum in postings_at(postings, documents)}
+                leaf.words(segment)
 
 
 def _all_words(query: wq.Query) -> wq.Query:
-    """Every AND of plain words in `query` matched as `_AllWords`."""
+    """Every AND of plain words in `query` matched as `AllWords`."""
     if type(query) is wq.And and query.boost == 1.0 and all(
-            _field_terms(group) is not None for group in query.subqueries):
-        return _AllWords(query.subqueries)
+            field_terms(group) is not None for group in query.subqueries):
+        return AllWords(query.subqueries)
     if isinstance(query, wq.CompoundQuery):
         query.subqueries = [_all_words(child) for child in query.subqueries]
     return query
 
 
-class _OneWord(wq.Or):
-    """One plain word in its fields (`plus`, the commonest query), ranked without scoring
-    every posting, and counted exactly.
-
-    Whoosh walks a union of the fields' matchers a document at a time, scoring each
-    (`plus`: 26,000 postings on OrangeSum's 36,000 articles). Here each field's postings
-    are read a block at a time; the total is the size of the union of their documents.
-    Only the documents of blocks whose best possible score (Whoosh's block quality: the
-    largest term frequency, the shortest field) can still reach the top get scored
-    (`BestOfFields`), each exactly as Whoosh's tree scores it: the same hits, order,
-    scores and totals. On OrangeSum's 36,000 articles, matching and counting a frequent
-    word costs 1.5 to 3.6 µs a posting where Whoosh's union took 17 (`plus`: 440 → 40 ms),
-    the rest being the reading of every block for the total (`_ids_and_weights`).
-    """
-
-    def matcher(self, searcher, context=None):
-        whoosh = super().matcher(searcher, context)
-        leaves: list[tuple[str, bytes, float]] = []
-        plan = _sum_plan(whoosh, leaves)
-        if plan is _UNKNOWN or plan is None:
-            return whoosh
-        return BestOfFields(searcher, leaves, plan)
-
-
 def _one_word(query: wq.Query) -> wq.Query:
-    """A query of one plain word in several fields as `_OneWord`."""
-    if type(query) is wq.Or and not query.scale and _field_terms(query) is not None:
-        return _OneWord(query.subqueries, boost=query.boost)
+    """A query of one plain word in several fields as `OneWord`."""
+    if type(query) is wq.Or and not query.scale and field_terms(query) is not None:
+        return OneWord(query.subqueries, boost=query.boost)
     return query
-
-
-_UNKNOWN = object()  # a matcher whose scores `_sum_plan` cannot follow
-
-
-def _sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
-    """How Whoosh's matcher for an OR of terms adds its terms' scores, which decides a
-    score's last bits: None for a term absent from the segment, the index in `leaves`
-    of a (field, term, boost), (a, b) for a union adding a's score to b's, or a list
-    added left to right (Whoosh's preloaded OR, on segments of at most 5,000 documents);
-    `_UNKNOWN` for anything else."""
-    if isinstance(matcher, matching.NullMatcherClass):
-        return None
-    if type(matcher) is matching.UnionMatcher:
-        a, b = _sum_plan(matcher.a, leaves), _sum_plan(matcher.b, leaves)
-        if _UNKNOWN in (a, b):
-            return _UNKNOWN
-        return b if a is None else a if b is None else (a, b)
-    if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
-        parts = [_sum_plan(child, leaves) for child in matcher._submatchers]
-        if _UNKNOWN in parts:
-            return _UNKNOWN
-        return [part for part in parts if part is not None]
-    boost = 1.0
-    if type(matcher) is matching.WrappingMatcher:
-        matcher, boost = matcher.child, matcher.boost
-    if type(matcher) is FilterMatcher and matcher.boost == 1.0:  # deleted documents
-        matcher = matcher.child
-    term = getattr(matcher, "_term", None)
-    if not isinstance(term, tuple) or not hasattr(matcher, "_read_weights"):
-        return _UNKNOWN
-    leaves.append((term[0], term[1], boost))
-    return len(leaves) - 1
-
-
-def _planned_sum(plan, scores: list[float | None]) -> float | None:
-    """The sum of `scores` (one per leaf, None where the document lacks it) added as
-    `plan` says."""
-    if type(plan) is int:
-        return scores[plan]
-    if type(plan) is tuple:
-        a, b = _planned_sum(plan[0], scores), _planned_sum(plan[1], scores)
-        return b if a is None else a if b is None else a + b
-    total = None
-    for part in plan:
-        score = _planned_sum(part, scores)
-        if score is not None:
-            total = score if total is None else total + score
-    return total
-
-
-# A block is skipped when its bound, so raised, is still below the k-th best score: the
-# bound adds the fields' bounds in another order than the scores are added.
-_BOUND_MARGIN = 1 + 1e-9
-
-
-class BestOfFields(ScoredList):
-    """The documents of one word's fields: counted from their ids, and scored only where
-    they can reach the best `limit` (`best`), or all scored when used as any other
-    matcher (under a filter, in a larger query).
-
-    The fields are taken best bound first (MaxScore): a document first met in a field
-    scores at most its block's bound there plus the bounds of the fields after it, so a
-    block is scored only while that sum can still reach the k-th best score so far. For
-    `plus`, the best articles have it in their title, and the documents without it in
-    their title are left unscored.
-    """
-
-    def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan) -> None:
-        reader = searcher.reader()
-        self._plan = plan
-        self._scorers = [_TermScorer(searcher, fieldname, text, boost)
-                         for fieldname, text, boost in leaves]
-        self._leaf_ids: list[list[int]] = []  # per leaf, ascending
-        self._frequencies: list[dict[int, float]] = []
-        self._bounds: list[list[tuple[int, int, float]]] = []  # per leaf: first, last, bound
-        for (fieldname, text, _), scorer in zip(leaves, self._scorers, strict=True):
-            ids, frequencies, bounds = [], {}, []
-            for block in _blocks(reader, fieldname, text):
-                if block.ids:
-                    ids.extend(block.ids)
-                    frequencies.update(zip(block.ids, block.weights, strict=True))
-                    bounds.append((block.ids[0], block.ids[-1], scorer.bound(block)))
-            self._leaf_ids.append(ids)
-            self._frequencies.append(frequencies)
-            self._bounds.append(bounds)
-        self._matching = set().union(*self._frequencies)
-
-    def __getattr__(self, name: str):
-        """Scores every document the first time the matcher is used as a list."""
-        if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
-            raise AttributeError(name)
-        ids = sorted(self._matching)
-        ScoredList.__init__(self, ids, [self._score(docnum) for docnum in ids])
-        return getattr(self, name)
-
-    def count(self) -> int:
-        return len(self._matching)
-
-    def _score(self, docnum: int) -> float:
-        return _planned_sum(self._plan, [
-            None if tf is None else scorer.score(docnum, tf)
-            for scorer, tf in zip(self._scorers,
-                                  (frequencies.get(docnum) for frequencies in self._frequencies),
-                                  strict=True)])
-
-    def best(self, limit: int, items: list[tuple[float, int]], offset: int) -> list:
-        """`items`, a heap of (score, -document number) such as Whoosh's collector keeps,
-        with this segment's documents added (numbered from `offset`), kept to the `limit`
-        best: by score, then lowest number first."""
-        items = list(items)
-        if limit <= 0:
-            return items
-        leaves = sorted(range(len(self._leaf_ids)), key=lambda leaf: -self._ceiling(leaf))
-        for at, leaf in enumerate(leaves):
-            # A document first found in this field has no score from the ones before.
-            rest = sum(self._ceiling(later) for later in leaves[at + 1:])
-            earlier = [self._frequencies[before] for before in leaves[:at]]
-            blocks = sorted(self._blocks_of(leaf), key=lambda block: -block[0])
-            for bound, start, end in blocks:
-                if len(items) >= limit and (bound + rest) * _BOUND_MARGIN < items[0][0]:
-                    break
-                for docnum in self._leaf_ids[leaf][start:end]:
-                    if any(docnum in frequencies for frequencies in earlier):
-                        continue
-                    key = (self._score(docnum), -(offset + docnum))
-                    if len(items) < limit:
-                        heapq.heappush(items, key)
-                    elif key > items[0]:
-                        heapq.heapreplace(items, key)
-        return items
-
-    def _ceiling(self, leaf: int) -> float:
-        """At least the score of every document in a field."""
-        return max((bound for *_, bound in self._bounds[leaf]), default=0.0)
-
-    def _blocks_of(self, leaf: int) -> Iterator[tuple[float, int, int]]:
-        """(bound, start, end) of each block of a field: its postings are
-        `self._leaf_ids[leaf][start:end]`."""
-        ids = self._leaf_ids[leaf]
-        for first, last, bound in self._bounds[leaf]:
-            start = bisect_left(ids, first)
-            yield bound, start, bisect_left(ids, last + 1, start)
 
 
 class _Prefix(_Expansion, wq.Prefix):
@@ -1103,7 +607,7 @@ def make_parser(schema, *, match_all: bool = True) -> qparser.QueryParser:
 
 
 def _summed(parsed: wq.Query) -> wq.Query:
-    """A ranked OR of many words as `_SummedOr`.
+    """A ranked OR of many words as `SummedOr`.
 
     Whoosh's default OR walks a tree of union matchers for every matching document, and a
     20-word query matches most of an archive: its preloaded OR was 4x faster on such
@@ -1111,45 +615,18 @@ def _summed(parsed: wq.Query) -> wq.Query:
     taken whole by the collector.
     """
     if type(parsed) is wq.Or and not parsed.scale:
-        return _SummedOr(parsed.subqueries, boost=parsed.boost)
+        return SummedOr(parsed.subqueries, boost=parsed.boost)
     return parsed
-
-
-def _scores(query: wq.Query, searcher, context) -> dict[int, float]:
-    """Every document `query` matches, with its score."""
-    if isinstance(query, _Expansion):
-        return query.scores(searcher)
-    if type(query) is wq.Term:
-        reader = searcher.reader()
-        text = searcher.schema[query.fieldname].to_bytes(query.text)
-        if not reader.doc_frequency(query.fieldname, text):
-            return {}
-        scorer = _TermScorer(searcher, query.fieldname, text, query.boost)
-        return dict(scorer.each(_weights(reader, query.fieldname, text)))
-    if isinstance(query, wq.Or) and type(query) is not _OneWord and not query.scale:
-        scores: dict[int, float] = {}
-        for child in query.subqueries:
-            for docnum, score in _scores(child, searcher, context).items():
-                scores[docnum] = scores.get(docnum, 0.0) + score
-        if query.boost != 1.0:
-            scores = {docnum: score * query.boost for docnum, score in scores.items()}
-        return scores
-    matcher = query.matcher(searcher, context)
-    scores = {}
-    while matcher.is_active():
-        scores[matcher.id()] = matcher.score()
-        matcher.next()
-    return scores
 
 
 def _expansions_in_fields(query: wq.Query) -> wq.Query:
     """Every truncated or fuzzy word of `query`, searched in several fields, as
-    `_SummedOr`."""
+    `SummedOr`."""
     if (type(query) is wq.Or and not query.scale
             and all(sub.is_leaf() or type(sub) in (wq.Or, _RankedFuzzy)
                     for sub in query.subqueries)
             and any(isinstance(leaf, _Expansion) for leaf in query.leaves())):
-        return _SummedOr(query.subqueries, boost=query.boost)
+        return SummedOr(query.subqueries, boost=query.boost)
     if isinstance(query, wq.CompoundQuery):
         query.subqueries = [_expansions_in_fields(child) for child in query.subqueries]
     return query

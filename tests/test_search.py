@@ -202,7 +202,7 @@ def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeyp
     from whoosh import collectors
 
     from search.index import update
-    from search.searcher import _CountingTopCollector
+    from search.whoosh_fast.collector import CountingTopCollector
 
     for part in (1, 2):
         records = [{"id": f"{part}-{n}", "title": f"Sommet {n % 3}",
@@ -212,7 +212,7 @@ def test_lists_scored_at_once_are_collected_as_whoosh_collects(tmp_path, monkeyp
             "\n".join(json.dumps(record) for record in records) + "\n", "utf-8")
         update([path], tmp_path / "index")
     taken_whole = search(tmp_path / "index", text, limit=35)
-    monkeypatch.setattr(_CountingTopCollector, "collect_matches",
+    monkeypatch.setattr(CountingTopCollector, "collect_matches",
                         collectors.Collector.collect_matches)
     one_by_one = search(tmp_path / "index", text, limit=35)
     assert taken_whole == one_by_one
@@ -334,7 +334,7 @@ def test_the_words_of_a_query_share_one_budget_checked_before_reading(seed_index
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed)
     assert search(seed_index, "coopér* Tokaiev~2 parlementair*").total == 1
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed - 1)
-    monkeypatch.setattr("search.query._weights", read)
+    monkeypatch.setattr("search.whoosh_fast.queries.read_postings", read)
     with pytest.raises(QueryTooBroadError) as error:
         search(seed_index, "coopér* Tokaiev~2 parlementair*")
     assert str(error.value) == (
@@ -351,7 +351,7 @@ def _expanded(index_dir, text: str, total, measure) -> int:
 
     ix = open_index(index_dir)
     with ix.reader() as reader:
-        return total(measure(segment, leaf.field(), leaf._btexts(segment))
+        return total(measure(segment, leaf.field(), leaf.words(segment))
                      for segment, _ in reader.leaf_readers()
                      for leaf in parse_query(text, ix.schema).leaves()
                      if isinstance(leaf, _Expansion))
@@ -369,7 +369,7 @@ def test_a_bug_in_query_code_is_not_reported_as_damage(seed_index, monkeypatch):
     def broken(self, searcher, context=None):
         raise KeyError("a bug")
 
-    monkeypatch.setattr("search.query._AllWords.matcher", broken)
+    monkeypatch.setattr("search.whoosh_fast.queries.AllWords.matcher", broken)
     with pytest.raises(KeyError):
         search(seed_index, "coopération bilatérale")
 
@@ -503,3 +503,46 @@ def suggest_index(tmp_path_factory):
 )
 def test_did_you_mean(suggest_index, text, suggested):
     assert search(suggest_index, text).suggestions == suggested
+
+
+def test_a_total_that_would_cost_too_much_is_shown_as_a_lower_bound(tmp_path, monkeypatch):
+    """A word with more postings than `EXACT_COUNT_POSTINGS` is counted at least: the
+    total says so, in the text and in the JSON, and the hits are those of an exact count."""
+    import json
+
+    from search.index import build
+    from search.models import Article
+    from search.output import PlainStyle, results_json, results_text
+
+    # the best 30 have it in their title: the first 40; the blocks of the others are
+    # never decoded
+    build([Article(id=str(n), path=f"{n}.txt", title="Climat" if n < 40 else "Visite",
+                   body="Le climat change. " + "Une phrase. " * (n % 20))
+           for n in range(1000)], tmp_path / "index")
+    exact = search(tmp_path / "index", "climat")
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    at_least = search(tmp_path / "index", "climat")
+    assert (exact.total, exact.total_exact, at_least.total_exact) == (1000, True, False)
+    assert at_least.total <= 1000 and at_least.hits == exact.hits
+    assert results_text(at_least, PlainStyle()).splitlines()[0] == (
+        f"at least {at_least.total} articles match «climat» (showing 10).")
+    assert json.loads(results_json(at_least))["total_exact"] is False
+    assert "total_exact" not in json.loads(results_json(exact))
+
+
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (3, (0, 5, 6, 29))])
+def test_document_frequencies_read_segment_by_segment_are_whoosh_s(segments, deleted):
+    """The vocabulary of "did you mean", read segment by segment and merged: the terms in
+    Whoosh's order, each with the articles Whoosh counts."""
+    from search.searcher import _document_frequencies
+
+    from .test_whoosh_fast_postings import _word_index
+
+    ix = _word_index([{"title": f"Visite {n % 7}", "body": f"Le climat {n} à Rabat {n % 3}."}
+                      for n in range(30)], segments, deleted)
+    with ix.reader() as reader:
+        for fieldname in ("title", "body"):
+            expected = [(text, info.doc_frequency())
+                        for text, info in reader.iter_field(fieldname)]
+            assert list(_document_frequencies(reader, fieldname)) == expected
+            assert len(expected) > 5

@@ -1,0 +1,282 @@
+"""Matchers over posting lists read whole: scores computed as Whoosh's BM25F computes them,
+and one word's fields ranked without scoring every posting (`BestOfFields`).
+
+Reads Whoosh's private internals: the shape of its matcher trees (`sum_plan`), its
+scorer's statistics, a list matcher's fields."""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
+
+from whoosh import matching, scoring
+from whoosh.matching import FilterMatcher
+
+from search.whoosh_fast.postings import Block, TermBlocks, field_lengths, length_column
+
+
+class ScoredList(matching.ListMatcher):
+    """Sorted document numbers with their final scores, skipped through by bisection."""
+
+    def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
+        super().__init__(ids, weights=scores, position=position)
+        self._best = max(scores, default=0.0)
+
+    @classmethod
+    def of(cls, scores: dict[int, float]) -> ScoredList:
+        ids = sorted(scores)
+        return cls(ids, [scores[docnum] for docnum in ids])
+
+    def copy(self):
+        return ScoredList(self._ids, self._weights, self._i)
+
+    def skip_to(self, id: int) -> None:
+        self._i = max(self._i, bisect_left(self._ids, id, self._i))
+
+    def score(self) -> float:
+        return self._weights[self._i]
+
+    def remaining(self) -> list[tuple[int, float]]:
+        """(document number, score) from the current one on."""
+        return list(zip(self._ids[self._i:], self._weights[self._i:], strict=True))
+
+    def max_quality(self) -> float:
+        return self._best
+
+    def block_quality(self) -> float:
+        return self._best
+
+    def supports(self, astype: str) -> bool:
+        return False
+
+
+class TermScorer:
+    """One term's BM25F score in a document from its frequency there, as Whoosh's
+    scorer and a boosted term's matcher compute it (with the same global statistics)."""
+
+    def __init__(self, searcher, fieldname: str, text: bytes, boost: float) -> None:
+        scorer = searcher.weighting.scorer(searcher, fieldname, text)
+        self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        self._boost = boost
+        self._reader, self._fieldname = searcher.reader(), fieldname
+        self._length = field_lengths(self._reader, fieldname)
+        self._lengths_known: float | None = None  # read when a bound is first asked for
+
+    def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
+        """(document number, score) for each (document number, term frequency)."""
+        idf, avgfl, b, k1 = self._statistics
+        boost, length, bm25 = self._boost, self._length, scoring.bm25
+        for docnum, tf in postings:
+            yield docnum, bm25(idf, tf, length(docnum), avgfl, b, k1) * boost
+
+    def score(self, docnum: int, tf: float) -> float:
+        idf, avgfl, b, k1 = self._statistics
+        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
+
+    def bound(self, block: Block) -> float:
+        """At least the score of every document of `block`: BM25 grows with the term's
+        frequency and falls with the field's length (Whoosh's block quality)."""
+        if self._lengths_known is None:
+            stored = length_column(self._reader, self._fieldname)
+            # Past the column's end, a document's length reads as 1 (`field_lengths`).
+            self._lengths_known = len(stored) if stored is not None else float("inf")
+        last = block.last if block.last is not None else (block.ids[-1] if block.ids else -1)
+        if block.max_weight is None or not block.min_length or last >= self._lengths_known:
+            return float("inf")
+        idf, avgfl, b, k1 = self._statistics
+        return scoring.bm25(idf, block.max_weight, block.min_length, avgfl, b, k1) * self._boost
+
+
+UNKNOWN = object()  # a matcher whose scores `sum_plan` cannot follow
+
+
+def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
+    """How Whoosh's matcher for an OR of terms adds its terms' scores, which decides a
+    score's last bits: None for a term absent from the segment, the index in `leaves`
+    of a (field, term, boost), (a, b) for a union adding a's score to b's, or a list
+    added left to right (Whoosh's preloaded OR, on segments of at most 5,000 documents);
+    `UNKNOWN` for anything else."""
+    if isinstance(matcher, matching.NullMatcherClass):
+        return None
+    if type(matcher) is matching.UnionMatcher:
+        a, b = sum_plan(matcher.a, leaves), sum_plan(matcher.b, leaves)
+        if UNKNOWN in (a, b):
+            return UNKNOWN
+        return b if a is None else a if b is None else (a, b)
+    if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
+        parts = [sum_plan(child, leaves) for child in matcher._submatchers]
+        if UNKNOWN in parts:
+            return UNKNOWN
+        return [part for part in parts if part is not None]
+    boost = 1.0
+    if type(matcher) is matching.WrappingMatcher:
+        matcher, boost = matcher.child, matcher.boost
+    if type(matcher) is FilterMatcher and matcher.boost == 1.0:  # deleted documents
+        matcher = matcher.child
+    term = getattr(matcher, "_term", None)
+    if not isinstance(term, tuple) or not hasattr(matcher, "_read_weights"):
+        return UNKNOWN
+    leaves.append((term[0], term[1], boost))
+    return len(leaves) - 1
+
+
+def compiled_sum(plan) -> Callable[[list[float]], float]:
+    """The sum of the leaves' scores added as `plan` (`sum_plan`) says, as one function of
+    them, 0.0 where a document lacks a leaf: adding 0.0 changes no bit of a sum, so a
+    document's score is the one Whoosh's tree adds up."""
+    if type(plan) is int:
+        return itemgetter(plan)
+    if type(plan) is tuple:
+        first, second = compiled_sum(plan[0]), compiled_sum(plan[1])
+        return lambda scores: first(scores) + second(scores)
+    parts = [compiled_sum(part) for part in plan]
+    if not parts:
+        return lambda scores: 0.0
+    if len(parts) == 1:
+        return parts[0]
+
+    def added(scores: list[float]) -> float:
+        total = parts[0](scores)
+        for part in parts[1:]:
+            total += part(scores)
+        return total
+    return added
+
+
+# A block is skipped when its bound, so raised, is still below the k-th best score: the
+# bound adds the fields' bounds in another order than the scores are added.
+_BOUND_MARGIN = 1 + 1e-9
+
+
+class BestOfFields(ScoredList):
+    """The documents of one word's fields: scored only where they can reach the best
+    `limit` (`best`), counted from their ids (exactly when `count_is_exact`, else at
+    least), or all scored when used as any other matcher (under a filter, in a larger
+    query).
+
+    The fields are taken best bound first (MaxScore): a document first met in a field
+    scores at most its block's bound there plus the bounds of the fields after it, so a
+    block is decoded and scored only while that sum can still reach the k-th best score
+    so far. For `plus`, the best articles have it in their title, and the documents
+    without it in their title are left unscored.
+
+    Counting exactly decodes every block of every field (the union of their documents);
+    past `exact_postings` postings, only the blocks ranking needs are decoded and the
+    count is a lower bound: the documents of the largest field (its document frequency,
+    less the segment's deleted documents), or those decoded, whichever is more.
+    """
+
+    def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan,
+                 exact_postings: float = float("inf")) -> None:
+        reader = searcher.reader()
+        self._sum = compiled_sum(plan)
+        self._scorers = [TermScorer(searcher, fieldname, text, boost)
+                         for fieldname, text, boost in leaves]
+        self._terms = [TermBlocks(reader, fieldname, text) for fieldname, text, _ in leaves]
+        self._bounds = [[scorer.bound(head) for head in terms.heads]
+                        for scorer, terms in zip(self._scorers, self._terms, strict=True)]
+        frequencies = [reader.doc_frequency(fieldname, text) for fieldname, text, _ in leaves]
+        self.count_is_exact = sum(frequencies) <= exact_postings
+        deleted = reader.doc_count_all() - reader.doc_count()
+        self._at_least = max((found - deleted for found in frequencies), default=0)
+
+    def __getattr__(self, name: str):
+        """Scores every document the first time the matcher is used as a list."""
+        if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
+            raise AttributeError(name)
+        frequencies = [self._frequencies(leaf) for leaf in range(len(self._terms))]
+        ids = sorted(set().union(*frequencies))
+        ScoredList.__init__(self, ids, [
+            self._sum([0.0 if (tf := found.get(docnum)) is None else scorer.score(docnum, tf)
+                       for scorer, found in zip(self._scorers, frequencies, strict=True)])
+            for docnum in ids])
+        return getattr(self, name)
+
+    def _frequencies(self, leaf: int) -> dict[int, float]:
+        """docnum → the term's frequency, for every document of a field."""
+        terms, found = self._terms[leaf], {}
+        for at in range(len(terms.heads)):
+            block = terms.block(at)
+            found.update(zip(block.ids, block.weights, strict=True))
+        return found
+
+    def count(self) -> int:
+        """The documents matched: exactly when `count_is_exact`, else at least."""
+        if not self.count_is_exact:
+            if not all(terms.all_decoded() for terms in self._terms):
+                return max(self._at_least, len(self._decoded_ids()))
+            self.count_is_exact = True
+        documents: set[int] = set()
+        for terms in self._terms:
+            for at in range(len(terms.heads)):
+                documents.update(terms.block(at).ids)
+        return len(documents)
+
+    def _decoded_ids(self) -> set[int]:
+        return {docnum for terms in self._terms for block in terms.decoded()
+                for docnum in block.ids}
+
+    def _score(self, docnum: int) -> float:
+        scores = [0.0] * len(self._terms)
+        for leaf, terms in enumerate(self._terms):
+            tf = terms.frequency(docnum)
+            if tf is not None:
+                scores[leaf] = self._scorers[leaf].score(docnum, tf)
+        return self._sum(scores)
+
+    def best(self, limit: int, items: list[tuple[float, int]], offset: int) -> list:
+        """`items`, a heap of (score, -document number) such as Whoosh's collector keeps,
+        with this segment's documents added (numbered from `offset`), kept to the `limit`
+        best: by score, then lowest number first.
+
+        A document of a decoded block is scored only if its score in this field plus
+        the bounds of its blocks in the other fields (read from their headers) can still
+        reach the k-th best: the other fields' blocks are decoded only for those."""
+        items = list(items)
+        if limit <= 0:
+            return items
+        leaves = sorted(range(len(self._terms)), key=lambda leaf: -self._ceiling(leaf))
+        for at, leaf in enumerate(leaves):
+            # A document first found in this field has no score from the ones before.
+            rest = sum(self._ceiling(later) for later in leaves[at + 1:])
+            earlier = [self._terms[before] for before in leaves[:at]]
+            others = leaves[:at] + leaves[at + 1:]
+            bounds, scorer = self._bounds[leaf], self._scorers[leaf]
+            for number in sorted(range(len(bounds)), key=lambda block: -bounds[block]):
+                if len(items) >= limit and (bounds[number] + rest) * _BOUND_MARGIN < items[0][0]:
+                    break
+                block = self._terms[leaf].block(number)
+                for docnum, tf in zip(block.ids, block.weights, strict=True):
+                    if len(items) >= limit and (
+                            scorer.score(docnum, tf) + self._bound_elsewhere(docnum, others)
+                    ) * _BOUND_MARGIN < items[0][0]:
+                        continue
+                    if any(terms.frequency(docnum) is not None for terms in earlier):
+                        continue
+                    key = (self._score(docnum), -(offset + docnum))
+                    if len(items) < limit:
+                        heapq.heappush(items, key)
+                    elif key > items[0]:
+                        heapq.heapreplace(items, key)
+        return items
+
+    def _bound_elsewhere(self, docnum: int, leaves: list[int]) -> float:
+        """At least the score of `docnum` in the fields `leaves`: its score where the block
+        that would hold it is decoded, else that block's bound, without decoding it."""
+        total = 0.0
+        for leaf in leaves:
+            terms = self._terms[leaf]
+            at = terms.block_at(docnum)
+            if at is None:
+                continue
+            if not terms.is_decoded(at):
+                total += self._bounds[leaf][at]
+            elif (tf := terms.frequency(docnum)) is not None:
+                total += self._scorers[leaf].score(docnum, tf)
+        return total
+
+    def _ceiling(self, leaf: int) -> float:
+        """At least the score of every document in a field."""
+        return max(self._bounds[leaf], default=0.0)

@@ -1,0 +1,212 @@
+"""Whoosh queries matched through our own matchers (`search.whoosh_fast.matchers`): the
+same documents and scores as Whoosh's own classes, computed from posting lists read
+whole rather than a document at a time.
+
+Overrides Whoosh's private hook `_btexts` (the terms a truncated or fuzzy word stands for)."""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+
+from search.whoosh_fast.matchers import UNKNOWN, BestOfFields, ScoredList, TermScorer, sum_plan
+from search.whoosh_fast.postings import looked_up, read_postings
+
+
+class Expansion:
+    """Truncated and fuzzy words: their terms listed once per query and index reader, and
+    matched as one list of documents, each scored the sum of its terms' scores.
+
+    Whoosh expands a prefix or fuzzy word again each time it is asked (matching, then the
+    highlighter for every hit; a fuzzy word computes an edit distance against every term
+    of its first letter), and matches an expansion as a tree of one matcher per term,
+    which its collector walks every ten matches: `prem*` expands to hundreds of terms.
+    Here each term's postings are read once into one sorted list where a document has the
+    sum of its terms' BM25F scores, times the boost: on an index of more than 5,000
+    documents, exactly what Whoosh's tree computes (adding the same numbers in another
+    order), so the ranking does not change. On a smaller one, Whoosh gives every
+    document of a multi-term expansion the score 1 (its preloaded OR of a "constant
+    score" query), which ranks them in index order: here they rank by relevance on
+    any index.
+    """
+
+    def _btexts(self, ixreader) -> list[bytes]:
+        cache = self.__dict__.setdefault("_expansions", [])
+        for reader, words in cache:
+            if reader is ixreader:
+                return words
+        words = []
+        for word in super()._btexts(ixreader):
+            if word:
+                words.append(word)
+                self.listed(len(words))
+        self.expanded(ixreader, words)
+        cache.append((ixreader, words))
+        return words
+
+    def words(self, segment) -> list[bytes]:
+        """The terms this word stands for in one segment, listed once."""
+        return self._btexts(segment)
+
+    def listed(self, count: int) -> None:
+        """Called as each term is listed, with the count so far: may stop the listing by
+        raising."""
+
+    def expanded(self, segment, words: list[bytes]) -> None:
+        """Called once the terms of a segment are listed, before any posting is read."""
+
+    def scores(self, searcher) -> dict[int, float]:
+        """Each matching document's score: the sum of its expanded terms' scores."""
+        fieldname = self.field()
+        reader = searcher.reader()
+        scores: dict[int, float] = {}
+        for word in self._btexts(reader):
+            scorer = TermScorer(searcher, fieldname, word, self.boost)
+            for docnum, score in scorer.each(read_postings(reader, fieldname, word)):
+                scores[docnum] = scores.get(docnum, 0.0) + score
+        return scores
+
+    def matcher(self, searcher, context=None):
+        return ScoredList.of(self.scores(searcher))
+
+
+class SummedOr(wq.Or):
+    """An OR scored as one list: each document has the sum of its branches' scores, as
+    Whoosh's OR gives it.
+
+    The sums are added in the query's order, where Whoosh's tree of unions adds them in
+    an order of its own: a score can differ from Whoosh's in its last bit, so that two
+    articles Whoosh scores exactly alike from different fields (one word in the title of
+    the one, in the body of the other) may rank the other way round. Identical articles,
+    such as republished dispatches, still score alike.
+
+    A truncated word (`prem*`) in each of its fields, or a ranked OR of many words,
+    matches thousands of documents: Whoosh's union of matchers, then its collector, walk
+    them a document at a time, where a list scored at once is taken whole
+    (`searcher._CountingTopCollector`).
+    """
+
+    def matcher(self, searcher, context=None):
+        return ScoredList.of(scores_of(self, searcher, context))
+
+
+# A word whose postings outnumber the documents still in the running by more than this is
+# looked up document by document (skipping whole blocks) rather than read whole.
+PROBE_RATIO = 16
+
+
+class AllWords(wq.And):
+    """Several words, each in any of its fields (`Macron gouvernement`): the commonest
+    query, matched by reading postings into tables rather than through Whoosh's tree.
+
+    Whoosh intersects one union of field matchers per word, moving through them a document
+    at a time in Python, which on two frequent words costs more than reading their postings
+    whole. Here the rarest word's postings are read, each next word's are read whole or,
+    when they far outnumber the documents left, looked up for those only; the documents
+    that have every word then get the sum of their BM25F scores, as Whoosh's tree gives them
+    but added in another order (see `SummedOr`). On OrangeSum, the same hits, order and
+    totals as Whoosh's `And`; p95 for two words 57.6 → 35.7 ms, three words 49.5 → 28.1 ms
+    (`bench/speed.py` queries, same run).
+    """
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        words = sorted((_in_fields(searcher, group) for group in self.subqueries),
+                       key=lambda terms: sum(count for *_, count in terms))
+        found: list[int] | None = None  # documents with every word so far, ascending
+        tables = []  # per field of every word: its term frequencies and its BM25F scorer
+        for terms in words:
+            probe = (found is not None
+                     and len(found) * PROBE_RATIO < sum(count for *_, count in terms))
+            documents: set[int] = set()
+            for fieldname, text, boost, _ in terms:
+                frequencies = (looked_up(reader.postings(fieldname, text), found) if probe
+                               else dict(read_postings(reader, fieldname, text)))
+                documents.update(frequencies)
+                tables.append((frequencies, TermScorer(searcher, fieldname, text, boost)))
+            found = sorted(documents if found is None else documents.intersection(found))
+            if not found:
+                return ScoredList([], [])
+        scores = dict.fromkeys(found, 0.0)
+        for frequencies, scorer in tables:
+            for docnum, score in scorer.each(
+                    (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
+                scores[docnum] += score
+        return ScoredList(found, list(scores.values()))
+
+
+def field_terms(group: wq.Query) -> list[wq.Term] | None:
+    """The plain terms of one word searched in several fields, or None if `group` is more."""
+    terms = group.subqueries if isinstance(group, wq.Or) else [group]
+    if group.boost == 1.0 and all(type(term) is wq.Term for term in terms):
+        return terms
+    return None
+
+
+def _in_fields(searcher, group: wq.Query) -> list[tuple[str, bytes, float, int]]:
+    """(field, term, boost, document count) of each field in which the word of `group` is."""
+    reader = searcher.reader()
+    terms = [(term.fieldname, searcher.schema[term.fieldname].to_bytes(term.text), term.boost)
+             for term in field_terms(group)]
+    return [(fieldname, text, boost, count) for fieldname, text, boost in terms
+            if (count := reader.doc_frequency(fieldname, text))]
+
+
+# A word with more postings than this in a segment is counted at least, not exactly: an
+# exact count decodes every block of the word, where ranking decodes only the blocks that
+# can hold the best documents (`plus` on OrangeSum's 36,000 articles: 30.3 ms ranked and
+# counted, 24.4 ranked; a segment of 36,000 articles holds at most 20,277 postings of a
+# word, so every count there is exact). Not measured at larger sizes yet.
+EXACT_COUNT_POSTINGS = 100_000
+
+
+class OneWord(wq.Or):
+    """One plain word in its fields (`plus`, the commonest query), ranked without scoring
+    every posting, and counted exactly up to `EXACT_COUNT_POSTINGS` postings a segment.
+
+    Whoosh walks a union of the fields' matchers a document at a time, scoring each
+    (`plus`: 26,000 postings on OrangeSum's 36,000 articles). Here each field's postings
+    are read a block at a time; the total is the size of the union of their documents.
+    Only the documents of blocks whose best possible score (Whoosh's block quality: the
+    largest term frequency, the shortest field) can still reach the top get scored
+    (`BestOfFields`), each exactly as Whoosh's tree scores it: the same hits, order,
+    scores and totals. On OrangeSum's 36,000 articles, matching and counting a frequent
+    word costs 1.5 to 3.6 µs a posting where Whoosh's union took 17 (`plus`: 440 → 40 ms),
+    the rest being the decoding of every block for the total: past
+    `EXACT_COUNT_POSTINGS`, only the blocks ranking needs are decoded, and the total is a
+    lower bound (`BestOfFields.count_is_exact`).
+    """
+
+    def matcher(self, searcher, context=None):
+        whoosh = super().matcher(searcher, context)
+        leaves: list[tuple[str, bytes, float]] = []
+        plan = sum_plan(whoosh, leaves)
+        if plan is UNKNOWN or plan is None:
+            return whoosh
+        return BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
+
+
+def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
+    """Every document `query` matches, with its score."""
+    if isinstance(query, Expansion):
+        return query.scores(searcher)
+    if type(query) is wq.Term:
+        reader = searcher.reader()
+        text = searcher.schema[query.fieldname].to_bytes(query.text)
+        if not reader.doc_frequency(query.fieldname, text):
+            return {}
+        scorer = TermScorer(searcher, query.fieldname, text, query.boost)
+        return dict(scorer.each(read_postings(reader, query.fieldname, text)))
+    if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
+        scores: dict[int, float] = {}
+        for child in query.subqueries:
+            for docnum, score in scores_of(child, searcher, context).items():
+                scores[docnum] = scores.get(docnum, 0.0) + score
+        if query.boost != 1.0:
+            scores = {docnum: score * query.boost for docnum, score in scores.items()}
+        return scores
+    matcher = query.matcher(searcher, context)
+    scores = {}
+    while matcher.is_active():
+        scores[matcher.id()] = matcher.score()
+        matcher.next()
+    return scores

@@ -1,0 +1,161 @@
+"""`search.whoosh_fast.postings`: postings read a block at a time and field lengths read
+at once, against what Whoosh's own reader gives."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search.analysis import analyze
+from search.schema import build_schema
+
+
+@pytest.mark.parametrize("whole_blocks", [False, True])  # decoded by Whoosh, positions too
+@pytest.mark.parametrize("deleted", [False, True])
+@pytest.mark.parametrize(
+    "term",  # frequencies all 1, all 2, mixed; in every document, every 7th, the 3000th
+    [analyze("Kazakhstan")[0], "cooper", "sud", "ambassadeur", "visit", "3000"])
+def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch, term,
+                                                          deleted, whole_blocks):
+    import re
+
+    import search.whoosh_fast.postings
+    from search.index import build
+    from search.models import Article
+    from search.store import open_index
+    from search.whoosh_fast.postings import read_postings
+
+    if whole_blocks:
+        monkeypatch.setattr(search.whoosh_fast.postings, "_IDS_AND_WEIGHTS", re.compile(b"never"))
+    # Enough documents for several posting blocks (Whoosh: 128 postings a block), numbers
+    # far apart for gaps of every size.
+    build([Article(id=str(n), path=f"{n}.txt", title="",
+                   body=f"Visite {n * 1000} visite : coopération Sud-Sud, {'sud ' * (n % 3)}"
+                        "Kazakhstan. " + ("L'ambassadrice." if n % 7 == 0 else ""))
+           for n in range(300)], tmp_path / "index")
+    ix = open_index(tmp_path / "index")
+    if deleted:  # the segment keeps their postings, filtered out when read
+        with ix.writer() as writer:
+            for n in (0, 7, 130, 299):
+                writer.delete_by_term("id", str(n))
+    with ix.reader() as reader:
+        assert reader.has_deletions() == deleted
+        expected = []
+        postings = reader.postings("body", term)
+        while postings.is_active():
+            expected.append((postings.id(), postings.weight()))
+            postings.next()
+        assert list(read_postings(reader, "body", term.encode())) == expected
+        assert len(expected) > (0 if term == "3000" else 10)
+
+
+def built_blocks_index(folder):
+    """Articles enough for several posting blocks, words in titles and bodies, some
+    articles deleted (their postings stay until a merge)."""
+    from search.index import build
+    from search.models import Article
+    from search.store import open_index
+
+    build([Article(id=str(n), path=f"{n}.txt",
+                   title=f"Sommet {n}" + (" sur le climat" if n % 5 == 0 else ""),
+                   body=f"Visite {n} : coopération Sud-Sud, {'sud ' * (n % 3)}Kazakhstan. "
+                        + ("Le climat, l'ambassadrice. " if n % 7 == 0 else "")
+                        + ("Accord gazier." if n % 50 == 0 else ""))
+           for n in range(400)], folder)
+    ix = open_index(folder)
+    with ix.writer() as writer:
+        for n in (0, 7, 35, 350):
+            writer.delete_by_term("id", str(n))
+    return ix
+
+
+@pytest.fixture(scope="module")
+def blocks_index(tmp_path_factory):
+    return built_blocks_index(tmp_path_factory.mktemp("blocks") / "index")
+
+
+def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
+    from search.whoosh_fast.postings import field_lengths
+
+    with blocks_index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for fieldname in ("title", "body", "dateline"):
+                length = field_lengths(leaf, fieldname)
+                assert [length(docnum) for docnum in range(leaf.doc_count_all())] == [
+                    leaf.doc_field_length(docnum, fieldname, 1) or 1
+                    for docnum in range(leaf.doc_count_all())]
+
+
+def _word_index(articles: list[dict[str, str]], segments: int = 1, deleted=(),
+                blocklimit: int = 128):
+    """An index in memory of `articles` (field → text, `id` their number), written in
+    `segments` segments with posting blocks of `blocklimit`, the `deleted` ones removed
+    (their postings stay in their segment)."""
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.filedb.filestore import RamStorage
+
+    ix = RamStorage().create_index(build_schema())
+    size = -(-len(articles) // segments)
+    for start in range(0, len(articles), size):
+        writer = ix.writer(codec=W3Codec(blocklimit=blocklimit))
+        for number in range(start, min(start + size, len(articles))):
+            writer.add_document(id=str(number), **articles[number])
+        writer.commit(merge=False)
+    if deleted:
+        writer = ix.writer()
+        for number in deleted:
+            writer.delete_by_term("id", str(number))
+        writer.commit(merge=False)
+    return ix
+
+
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), segments=st.integers(1, 2))
+def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, segments):
+    """Blocks of every size, with frequencies all 1, all alike, or mixed."""
+    from search.whoosh_fast.postings import read_postings
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     segments, blocklimit=blocklimit)
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = []
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected.append((postings.id(), postings.weight()))
+                postings.next()
+            assert list(read_postings(leaf, "body", b"climat")) == expected
+
+
+@given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       order=st.randoms(use_true_random=False))
+def test_blocks_decoded_when_asked_are_whoosh_s_postings(counts, blocklimit, deleted, order):
+    """`TermBlocks`: each block decoded alone, in any order, and each document's
+    frequency looked up, give the postings Whoosh reads, deleted documents left out."""
+    from search.whoosh_fast.postings import TermBlocks
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     blocklimit=blocklimit, deleted=[n for n in deleted if n < len(counts)])
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = {}
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected[postings.id()] = postings.weight()
+                postings.next()
+            terms = TermBlocks(leaf, "body", b"climat")
+            blocks = list(range(len(terms.heads)))
+            order.shuffle(blocks)
+            found = {docnum: weight for at in blocks
+                     for docnum, weight in zip(terms.block(at).ids, terms.block(at).weights,
+                                               strict=True)}
+            assert found == expected
+            assert terms.all_decoded()
+            assert [terms.frequency(docnum) for docnum in range(leaf.doc_count_all() + 1)] == [
+                expected.get(docnum) for docnum in range(leaf.doc_count_all() + 1)]
+            assert all(head.last >= max((d for d in expected if d <= head.last), default=-1)
+                       for head in terms.heads)

@@ -1,0 +1,301 @@
+"""`search.whoosh_fast.queries`, `.matchers` and `.collector`: our matchers give the
+documents, scores, order and totals that Whoosh's own classes give."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search.query import parse_query
+
+from .test_whoosh_fast_postings import _word_index, built_blocks_index
+
+
+@pytest.fixture(scope="module")
+def blocks_index(tmp_path_factory):
+    return built_blocks_index(tmp_path_factory.mktemp("blocks") / "index")
+
+
+def _scores(ix, query) -> dict[int, float]:
+    """Every document `query` matches in `ix`, with its score."""
+    with ix.searcher() as searcher:
+        return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
+
+
+@pytest.mark.parametrize("probe_ratio", [0, 16, 10**9])  # look up always / as built / never
+@pytest.mark.parametrize(
+    "text",
+    ["sommet climat", "climat sommet sud", "gazier sommet", "climat kazakhstan accord",
+     "title:climat sud", "climat introuvable"],
+)
+def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio, text):
+    from whoosh import query as wq
+
+    import search.whoosh_fast.queries
+
+    monkeypatch.setattr(search.whoosh_fast.queries, "PROBE_RATIO", probe_ratio)
+    ours = parse_query(text, blocks_index.schema)
+    assert type(ours) is search.whoosh_fast.queries.AllWords
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, wq.And(ours.subqueries)))
+    assert bool(found) == (text != "climat introuvable")
+
+
+def _as_whoosh_matches(query):
+    """`query` with our matchers replaced by Whoosh's own, every expanded term scored."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.queries import AllWords, Expansion, SummedOr
+
+    if isinstance(query, Expansion):
+        if isinstance(query, wq.FuzzyTerm):
+            return wq.FuzzyTerm(query.fieldname, query.text, query.boost, query.maxdist,
+                                query.prefixlength, constantscore=False)
+        whoosh_class = wq.Prefix if isinstance(query, wq.Prefix) else wq.Wildcard
+        return whoosh_class(query.fieldname, query.text, query.boost, constantscore=False)
+    if isinstance(query, wq.CompoundQuery):
+        whoosh_class = {AllWords: wq.And, SummedOr: wq.Or}.get(type(query), type(query))
+        return whoosh_class([_as_whoosh_matches(child) for child in query.subqueries],
+                            boost=query.boost)
+    return query
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kazak*", "sud*", "coopérat*", "coop?r*", "climat~", "ambasadrice~", "title:somm*",
+     "sommet clim*", "(sommet OR kazak*) sud"],
+)
+def test_truncated_and_fuzzy_words_score_as_whoosh_s_or(blocks_index, text):
+    ours = parse_query(text, blocks_index.schema)
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
+    assert found
+
+
+@pytest.mark.parametrize("text", ["sommet climat Kazakhstan ambassadrice", "gazier introuvable",
+                                  "Sud-Sud coopération, sommet"])
+def test_ranked_words_score_as_whoosh_s_or(blocks_index, text):
+    from search.query import parse_words
+    from search.whoosh_fast.queries import SummedOr
+
+    ours = parse_words(text, blocks_index.schema)
+    assert type(ours) is SummedOr
+    found = _scores(blocks_index, ours)
+    assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
+    assert found
+
+
+def _best_and_total(ix, query, limit: int):
+    """The top `limit` (score, document) and the total, as `Searcher._run` collects them."""
+    from whoosh import scoring
+
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        collector = CountingTopCollector(limit, usequality=False)
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
+        return results.top_n, len(results)
+
+
+def _brute_force(ix, query, limit: int):
+    """The top `limit` (score, document) of every match of `query` scored by Whoosh, the
+    lowest document first among equal scores, and their number."""
+    from whoosh import scoring
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        scored = [(hit.score, hit.docnum) for hit in searcher.search(query, limit=None)]
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return scored[:limit], len(scored)
+
+
+def _skewed(count: int) -> list[dict[str, str]]:
+    """`climat` in most bodies, as often as the article's number modulo 7, more rarely in
+    titles, leads and datelines, `sommet` in every sixth body, `gazier` in a few."""
+    return [{"title": f"Visite {n}" + (" climat" if n % 10 == 3 else ""),
+             "lead": "Le climat." if n % 3 == 0 else "Une rencontre.",
+             "dateline": "CLIMAT" if n % 45 == 0 else "Rabat",
+             "body": f"Visite {n}. " + "Le climat change. " * (n % 7) + "Une phrase. " * (n % 11)
+                     + ("Le sommet. " if n % 6 == 0 else "") + ("Gazier." if n % 97 == 0 else "")}
+            for n in range(count)]
+
+
+@pytest.mark.parametrize("word", ["climat", "sommet", "gazier", "visite", "introuvable"])
+@pytest.mark.parametrize("limit", [1, 10, 30, 1000])
+@pytest.mark.parametrize(
+    "segments, deleted, blocklimit",
+    [(1, (), 128), (3, (), 128), (2, (0, 3, 97, 130, 291, 599), 128),
+     (3, (0, 3, 194, 300, 301, 302, 400), 16)],
+)
+def test_one_word_ranks_and_counts_as_scoring_every_posting(word, limit, segments, deleted,
+                                                            blocklimit):
+    from whoosh import query as wq
+
+    from search.whoosh_fast.queries import OneWord
+
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit)
+    ours = parse_query(word, ix.schema)
+    assert type(ours) is OneWord
+    whoosh = wq.Or(ours.subqueries)
+    assert _best_and_total(ix, ours, limit) == _brute_force(ix, whoosh, limit)
+    assert _best_and_total(ix, ours, limit) == _best_and_total(ix, whoosh, limit)
+
+
+@pytest.mark.parametrize("segments, blocklimit", [(1, 16), (2, 16), (1, 128)])
+@pytest.mark.parametrize("limit, expected", [(1, [250]), (5, [250, 0, 1, 2, 3])])
+def test_one_word_s_equal_scores_rank_lowest_document_first(segments, blocklimit, limit,
+                                                            expected):
+    """Articles alike score alike: the block of the best one is scored first, and the
+    lower numbers of the earlier blocks still take the ties from its neighbours."""
+    articles = [{"body": "Le sommet sommet sommet." if n == 250 else "Le sommet, une phrase."}
+                for n in range(300)]
+    ix = _word_index(articles, segments, blocklimit=blocklimit)
+    best, total = _best_and_total(ix, parse_query("sommet", ix.schema), limit)
+    assert ([docnum for _, docnum in best], total) == (expected, 300)
+
+
+@pytest.mark.parametrize("word, most_scored", [("climat", 0.2)])
+def test_one_word_scores_only_the_documents_that_can_make_the_top(monkeypatch, word,
+                                                                  most_scored):
+    """`climat` is in 546 articles, in the title of 60: only those can make the top 30."""
+    from search.whoosh_fast.matchers import BestOfFields
+
+    ix = _word_index(_skewed(600), segments=2, deleted=(3, 130))
+    scored = []
+    real_score = BestOfFields._score
+    monkeypatch.setattr(BestOfFields, "_score",
+                        lambda self, docnum: scored.append(docnum) or real_score(self, docnum))
+    _, total = _best_and_total(ix, parse_query(word, ix.schema), 30)
+    assert total > 400
+    assert len(scored) < most_scored * total
+
+
+@pytest.mark.parametrize("word", ["climat", "sommet", "visite"])
+def test_one_word_under_a_filter_scores_as_whoosh_s_or(word):
+    """Inside a larger query, every document is scored, as Whoosh's tree adds them."""
+    from whoosh import query as wq
+
+    ix = _word_index(_skewed(300), segments=2, deleted=(0, 6, 12))
+    ours = parse_query(word, ix.schema)
+    only = wq.ConstantScoreQuery(wq.Term("id", "12") | wq.TermRange("id", "1", "2"), 0.0)
+    assert (_scores(ix, wq.And([ours, only]))
+            == _scores(ix, wq.And([wq.Or(ours.subqueries), only])))
+    assert _scores(ix, ours) == _scores(ix, wq.Or(ours.subqueries))
+
+
+_FIELD_TEXT = st.lists(st.sampled_from(["climat", "climat", "sommet", "visite", "accord"]),
+                       max_size=8).map(" ".join)
+
+
+@given(articles=st.lists(st.fixed_dictionaries(
+           {"title": _FIELD_TEXT, "lead": _FIELD_TEXT, "dateline": _FIELD_TEXT,
+            "body": _FIELD_TEXT}), min_size=1, max_size=40),
+       segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),
+       limit=st.integers(1, 12), word=st.sampled_from(["climat", "sommet"]))
+def test_one_word_is_ranked_and_counted_as_by_brute_force(articles, segments, deleted, limit,
+                                                          word):
+    from whoosh import query as wq
+
+    ix = _word_index(articles, segments, [n for n in deleted if n < len(articles)],
+                     blocklimit=3)
+    ours = parse_query(word, ix.schema)
+    assert _best_and_total(ix, ours, limit) == _brute_force(ix, wq.Or(ours.subqueries), limit)
+
+
+@pytest.mark.parametrize("word", ["climat", "visite", "sommet"])
+@pytest.mark.parametrize("limit", [1, 10, 1000])
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (2, (0, 3, 97, 130, 291, 599))])
+def test_a_word_past_the_exact_count_is_ranked_alike_and_counted_at_least(
+        monkeypatch, word, limit, segments, deleted):
+    """Past `EXACT_COUNT_POSTINGS`, the same best documents; the total is marked inexact
+    and lies between the largest field's documents (less the deleted ones, which the
+    document frequencies still count) and the true total, unless every block was decoded
+    anyway (then it is exact and marked so)."""
+    from whoosh import query as wq
+
+    import search.whoosh_fast.queries
+
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit=16)
+    ours = parse_query(word, ix.schema)
+    best, total = _brute_force(ix, wq.Or(ours.subqueries), limit)
+    monkeypatch.setattr(search.whoosh_fast.queries, "EXACT_COUNT_POSTINGS", 0)
+    (found_best, found_total), exact = _best_total_and_exactness(ix, ours, limit)
+    assert found_best == best
+    with ix.searcher() as searcher:
+        largest = max(len(list(searcher.docs_for_query(field))) for field in ours.subqueries)
+    assert (found_total == total) if exact else (
+        largest - len(deleted) <= found_total <= total)
+    assert exact or limit < total
+
+
+def _best_total_and_exactness(ix, query, limit: int):
+    from whoosh import scoring
+
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        collector = CountingTopCollector(limit, usequality=False)
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
+        return (results.top_n, len(results)), results.total_exact
+
+
+@pytest.mark.parametrize("segments", [1, 2])
+def test_a_word_ranked_decodes_only_the_blocks_that_can_make_the_top(monkeypatch, segments):
+    """`climat` in every body, and in the one-word title of every 50th article: the best
+    10 are among those, and the blocks of the bodies of the others are never decoded."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.postings import TermBlocks
+
+    decoded = set()
+    real_block = TermBlocks.block
+    monkeypatch.setattr(TermBlocks, "block",
+                        lambda self, at: decoded.add((id(self), at)) or real_block(self, at))
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    ix = _word_index([{"title": "Climat" if n % 50 == 0 else "Visite",
+                       "body": "Le climat change. " + "Une phrase. " * (n % 20)}
+                      for n in range(2000)], segments, blocklimit=16)
+    query = parse_query("climat", ix.schema)
+    (best, total), exact = _best_total_and_exactness(ix, query, 10)
+    assert (best, exact) == (_brute_force(ix, wq.Or(query.subqueries), 10)[0], False)
+    assert 2000 / segments <= total <= 2000
+    assert 0 < len(decoded) < 2000 / 16 / 2
+
+
+def _planned_sum(plan, scores):
+    """The sum of `scores` (None where a document lacks a leaf) added as `plan` says, a
+    step at a time: Whoosh's union adds a's score to b's, skipping an absent one."""
+    if type(plan) is int:
+        return scores[plan]
+    if type(plan) is tuple:
+        a, b = _planned_sum(plan[0], scores), _planned_sum(plan[1], scores)
+        return b if a is None else a if b is None else a + b
+    total = None
+    for part in plan:
+        score = _planned_sum(part, scores)
+        if score is not None:
+            total = score if total is None else total + score
+    return total
+
+
+def _plans(leaves: int):
+    """Plans over the leaves 0..leaves-1, each leaf once, as `sum_plan` makes them."""
+    def shaped(order):
+        if len(order) == 1:
+            return st.just(order[0])
+        return st.integers(1, len(order) - 1).flatmap(lambda cut: st.one_of(
+            st.tuples(shaped(order[:cut]), shaped(order[cut:])),
+            st.just([*order[:cut], *order[cut:]])))
+    return st.permutations(range(leaves)).flatmap(shaped)
+
+
+@given(data=st.data(), leaves=st.integers(1, 6))
+def test_a_compiled_sum_adds_as_the_plan_says(data, leaves):
+    from search.whoosh_fast.matchers import compiled_sum
+
+    plan = data.draw(_plans(leaves))
+    scores = data.draw(st.lists(st.one_of(st.none(), st.floats(1e-6, 50.0)),
+                                min_size=leaves, max_size=leaves)
+                       .filter(lambda found: any(score is not None for score in found)))
+    assert compiled_sum(plan)([0.0 if s is None else s for s in scores]) == _planned_sum(
+        plan, scores)
