@@ -8,6 +8,7 @@ warnings summary says why.
 import itertools
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -185,3 +186,19 @@ def test_explain_is_partial_on_a_cluster(cluster_url):
         "  @maroc: lexicon Maroc (country), 2 articles\n"
         "visit* (in title, lead, dateline, body)\n"
         "  visit*: truncated, 2 articles\n"))
+
+
+@pytest.mark.parametrize("copies", [False, True])
+def test_a_page_of_hits_is_the_slice_of_the_hits_before_it(seeded, copies):
+    """The web page's pages (`offset`), on both backends."""
+    from search.backend import open_backend, reading
+
+    options = dict(zip(seeded[::2], seeded[1::2], strict=True))
+    index = options.get("--index")
+    backend = open_backend(options.get("--backend", "whoosh"),
+                           index_dir=Path(index) if index else None, url=options.get("--url"))
+    with reading(backend) as reader:
+        every = reader.search("coopération", limit=10, copies=copies).hits
+        page = reader.search("coopération", limit=1, offset=1, copies=copies).hits
+    assert len(every) == 2
+    assert [(hit.rank, hit.id) for hit in page] == [(hit.rank, hit.id) for hit in every[1:]]

@@ -329,9 +329,11 @@ class OpenSearchReader:
 
     def search(self, text: str, *, limit: int = 10, sort: str = "relevance",
                filters: Filters = Filters(), facets: bool = False, explain: bool = False,
-               copies: bool = False) -> SearchResults:
+               copies: bool = False, offset: int = 0) -> SearchResults:
+        """As the Whoosh reader's `search`: `offset` skips the first hits (a page)."""
         listing, sort, query = self._prepare(text, sort, filters)
-        depth = limit if copies else limit * _COPY_WINDOW
+        wanted = offset + limit
+        depth = wanted if copies else wanted * _COPY_WINDOW
         aggs = _facet_aggs() if facets else None
         found = self._hits(query, sort, depth, aggs=aggs)
         partial = False
@@ -343,20 +345,23 @@ class OpenSearchReader:
         scored = sort == "relevance" and not listing
         raw = found["hits"]["hits"]
         if copies:
-            hits = tuple(_hit(rank, item, scored) for rank, item in enumerate(raw, start=1))
+            hits = tuple(_hit(rank, item, scored) for rank, item in enumerate(raw, start=1)
+                         if offset < rank <= wanted)
         else:
-            hits = self._one_per_group(raw, limit, scored)
+            hits = self._one_per_group(raw, wanted, scored, offset)
         return SearchResults(
             query=text, total=found["hits"]["total"]["value"], partial=partial, hits=hits,
             explanation=self.explain(text) if explain else None,
             facets=_facets(found["aggregations"]) if facets else ())
 
-    def _one_per_group(self, raw: list[dict], limit: int, scored: bool) -> tuple[Hit, ...]:
-        """The first `limit` groups of copies among the hits, each shown by its earliest
-        article at the rank of its best, with the ids of the group's other articles."""
+    def _one_per_group(self, raw: list[dict], limit: int, scored: bool,
+                       offset: int = 0) -> tuple[Hit, ...]:
+        """The first `limit` groups of copies among the hits, less the first `offset`, each
+        shown by its earliest article at the rank of its best, with the ids of the group's
+        other articles."""
         groups = group([_signature(item["_source"]) for item in raw])
         hits = []
-        for rank, members in enumerate(groups[:limit], start=1):
+        for rank, members in enumerate(groups[offset:limit], start=offset + 1):
             shown_at = min(members, key=lambda at: _earliest(raw[at]["_source"]))
             source = raw[shown_at]["_source"]
             others = {raw[at]["_source"]["id"]: raw[at]["_source"] for at in members
