@@ -38,7 +38,15 @@ from search.schema import (
     source_key,
 )
 from search.surface import stemmed_field, surface_field
-from search.whoosh_fast.queries import AllWords, Expansion, OneWord, SummedOr, field_terms
+from search.whoosh_fast.queries import (
+    AllWords,
+    Expansion,
+    OneWord,
+    PrefixFilter,
+    SummedOr,
+    TermRangeFilter,
+    field_terms,
+)
 from search.words import WORD_PATTERN, fold, strip_elision
 
 MAX_QUERY_CHARS = 1000
@@ -685,7 +693,7 @@ def filter_query(
     if category:
         # `societe` takes `societe/education` too.
         key = category_key(category)
-        parts.append(wq.Or([wq.Term("category_key", key), wq.Prefix("category_key", key + "/")]))
+        parts.append(wq.Or([wq.Term("category_key", key), PrefixFilter("category_key", key + "/")]))
     for name, value in (("since", since), ("until", until)):
         if value:
             _check_date(name, value)
@@ -695,8 +703,8 @@ def filter_query(
             "swap them or widen it."
         )
     if since or until:
-        parts.append(wq.TermRange("date", since or None,
-                                  until + _AFTER_ANY_DATE if until else None))
+        parts.append(TermRangeFilter("date", since or None,
+                                     until + _AFTER_ANY_DATE if until else None))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)

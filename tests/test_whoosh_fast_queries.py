@@ -299,3 +299,28 @@ def test_a_compiled_sum_adds_as_the_plan_says(data, leaves):
                        .filter(lambda found: any(score is not None for score in found)))
     assert compiled_sum(plan)([0.0 if s is None else s for s in scores]) == _planned_sum(
         plan, scores)
+
+
+@pytest.mark.parametrize("kind, bounds", [
+    ("range", ("1", "2")), ("range", ("25", None)), ("range", (None, "1")),
+    ("prefix", ("1",)), ("prefix", ("29",)), ("prefix", ("x",)),
+])
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (3, (0, 12, 150, 151, 299))])
+def test_filters_read_from_id_lists_match_as_whoosh_s_ranges_and_prefixes(
+        kind, bounds, segments, deleted):
+    """`--since`/`--until` and `--category`'s subcategories, within a query, keep the
+    documents and scores Whoosh's own range and prefix give."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.queries import PrefixFilter, TermRangeFilter
+
+    mine, theirs = ((TermRangeFilter, wq.TermRange) if kind == "range"
+                    else (PrefixFilter, wq.Prefix))
+    mine, theirs = mine("id", *bounds), theirs("id", *bounds)
+    ix = _word_index(_skewed(300), segments, deleted)
+    words = parse_query("climat", ix.schema)
+    with ix.searcher() as searcher:
+        assert set(searcher.docs_for_query(mine)) == set(searcher.docs_for_query(theirs))
+    assert (_scores(ix, wq.And([words, wq.ConstantScoreQuery(mine, 0.0)]))
+            == _scores(ix, wq.And([wq.Or(words.subqueries),
+                                   wq.ConstantScoreQuery(theirs, 0.0)])))

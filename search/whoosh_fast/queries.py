@@ -9,7 +9,7 @@ from __future__ import annotations
 from whoosh import query as wq
 
 from search.whoosh_fast.matchers import UNKNOWN, BestOfFields, ScoredList, TermScorer, sum_plan
-from search.whoosh_fast.postings import looked_up, read_postings
+from search.whoosh_fast.postings import blocks, looked_up, read_postings
 
 
 class Expansion:
@@ -210,3 +210,32 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
         scores[matcher.id()] = matcher.score()
         matcher.next()
     return scores
+
+
+class AnyOfTerms:
+    """A range or prefix of terms used as a filter (`--since`, `--category`): the documents
+    having any of its terms, read from the terms' posting id lists into one sorted list,
+    each scored 0.
+
+    Whoosh matches a range as a union of one matcher per term, which an AND with the
+    query's words then walks a document at a time: `--since 2019` on the 36k OrangeSum
+    index spans 636 date terms and cost 2.5 s of CPU where reading their ids costs tens
+    of milliseconds."""
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        fieldname = self.field()
+        found: set[int] = set()
+        for word in self._btexts(reader):
+            for block in blocks(reader, fieldname, word):
+                found.update(block.ids)
+        ids = sorted(found)
+        return ScoredList(ids, [0.0] * len(ids))
+
+
+class TermRangeFilter(AnyOfTerms, wq.TermRange):
+    """`wq.TermRange` as a filter (`AnyOfTerms`)."""
+
+
+class PrefixFilter(AnyOfTerms, wq.Prefix):
+    """`wq.Prefix` as a filter (`AnyOfTerms`)."""
