@@ -74,6 +74,9 @@ SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
 SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
 RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
+# The last vocabulary read of each index folder, with its generation: readers of one
+# generation (a server's) share it, rather than each reading seconds' worth of terms.
+_VOCABULARIES: dict[str, tuple[str, dict[str, int]]] = {}
 
 
 def resolved(filters: Filters) -> Filters:
@@ -174,13 +177,19 @@ class Searcher:
 
     def surface_vocabulary(self) -> dict[str, int]:
         """The surface forms of the default fields and the articles that have each
-        (`search.suggest.vocabulary`), read once per open index."""
+        (`search.suggest.vocabulary`), read once per generation of the index."""
         if self._vocabulary is None:
+            generation = str(getattr(self._ix.storage, "folder", ""))
+            kept = _VOCABULARIES.get(str(self._index_dir))
+            if kept and kept[0] == generation and generation:
+                self._vocabulary = kept[1]
+                return self._vocabulary
             reader = self._searcher.reader()
             with self._reading():
                 self._vocabulary = vocabulary(
                     (text.decode(), count) for name in DEFAULT_FIELDS
                     for text, count in _document_frequencies(reader, surface_field(name)))
+            _VOCABULARIES[str(self._index_dir)] = (generation, self._vocabulary)
         return self._vocabulary
 
     def _listing(self, text: str, restriction, limit: int, filters: Filters,

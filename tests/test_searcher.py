@@ -173,3 +173,23 @@ def test_the_cli_prints_results_or_one_error_line(seed_index, text, json_output,
 )
 def test_long_and_nested_queries_end_quickly(seed_searcher, text):
     _outcome(seed_searcher, text)
+
+
+def test_readers_of_one_generation_share_the_vocabulary_of_did_you_mean(tmp_path,
+                                                                        isolated_index):
+    """A server's readers of one generation read the archive's words once; a new
+    generation reads them again."""
+    from search.index import update
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Sommet\n\nUne visite à Rabat.\n", encoding="utf-8")
+    update([corpus], isolated_index)
+    with open_searcher(isolated_index) as first, open_searcher(isolated_index) as second:
+        assert first.surface_vocabulary() is second.surface_vocabulary()
+        before = first.surface_vocabulary()
+    (corpus / "b.txt").write_text("Zanzibar\n\nUne escale à Zanzibar.\n", encoding="utf-8")
+    update([corpus], isolated_index)
+    with open_searcher(isolated_index) as third:
+        assert "zanzibar" in third.surface_vocabulary()
+        assert "zanzibar" not in before
