@@ -359,11 +359,11 @@ def test_a_sub_writer_that_dies_early_in_a_long_write_is_an_error_not_a_hang(
 
 
 def test_a_sub_writer_out_of_space_says_so(large_write, export, isolated_index, monkeypatch):
-    class OutOfSpace(writer_module.SubWriterTask):
+    class OutOfSpace(writer_module.GroupingSubWriterTask):
         def run(self):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(writer_module, "SubWriterTask", OutOfSpace)
+    monkeypatch.setattr(writer_module, "GroupingSubWriterTask", OutOfSpace)
     with pytest.raises(IndexWriteError) as refused:
         update([export, large_write], isolated_index)
     assert str(refused.value) == (
