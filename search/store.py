@@ -469,7 +469,10 @@ def _start_generation(generation: Path, base: Path | None):
     for file in base.iterdir():
         if file.name not in _OWN_FILES and file.is_file() and not file.name.endswith("LOCK"):
             os.link(file, generation / file.name)
-    return whoosh_index.open_dir(str(generation))
+    # Read in place: Whoosh's own storage copies every segment into memory when the
+    # writer opens them (to delete an updated article's old version), 400 MB and 1 s at
+    # 36k articles for a one-article update.
+    return MappedStorage(str(generation)).open_index()
 
 
 @contextmanager
