@@ -229,17 +229,28 @@ def stat_key(source: SourceFile, field_map: Mapping[str, str] = {}) -> str | Non
 
 def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
     """What articles read from `data` depend on: it, the field map and the parser version."""
+    return _fingerprint(data, _reading_of(field_map))
+
+
+def _fingerprint(data: bytes | str, reading: bytes) -> str:
+    """`fingerprint`, given `_reading_of` its field map (made once for every record of a file)."""
     digest = _digest()
     digest.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-    return _finish(digest, field_map)
+    digest.update(reading)
+    return digest.hexdigest()
 
 
 def _digest():
     return hashlib.blake2b(digest_size=16)
 
 
+def _reading_of(field_map: Mapping[str, str]) -> bytes:
+    """How a file is read, as every fingerprint ends: the parser version and the field map."""
+    return repr((PARSER_VERSION, sorted(field_map.items()))).encode()
+
+
 def _finish(digest, field_map: Mapping[str, str]) -> str:
-    digest.update(repr((PARSER_VERSION, sorted(field_map.items()))).encode())
+    digest.update(_reading_of(field_map))
     return digest.hexdigest()
 
 
@@ -261,8 +272,9 @@ def parse_file(
     if problem:
         yield Skipped(path, problem), ""
         return
+    reading = _reading_of(field_map)
     records = dict(id=source.id, path=path, field_map=field_map, known=known,
-                   fingerprint=lambda raw: fingerprint(raw, field_map))
+                   fingerprint=lambda raw: _fingerprint(raw, reading))
     read = _BytesRead(progress)
     try:
         with open_article(source) as stream:
