@@ -228,18 +228,23 @@ def documents(corpus: Path) -> Iterator[dict[str, str]]:
 # --- stock Whoosh: our schema, Whoosh's LanguageAnalyzer("fr") on every text field --------
 
 def whoosh_schema():
-    """`search.schema.build_schema()` with each TEXT field's analyzer replaced by the stock one."""
-    from whoosh.fields import TEXT
+    """Stock Whoosh's plain French pipeline: the fields the peer's documents fill, with
+    the types ours gives them, each text field through `LanguageAnalyzer("fr")`. Written
+    out rather than derived from `search.schema.build_schema()`, so that our own fields
+    (the surface twins, the copy bands) never make the peer do more than stock Whoosh."""
+    from whoosh.fields import ID, STORED, TEXT, Schema
 
-    from search.schema import build_schema
-
-    schema = build_schema()
     stock = stock_french_analyzer()
-    for name, field in list(schema.items()):
-        if isinstance(field, TEXT):
-            schema.remove(name)
-            schema.add(name, TEXT(analyzer=stock, stored=True, multitoken_query="phrase"))
-    return schema
+
+    def text() -> TEXT:
+        return TEXT(analyzer=stock, stored=True, multitoken_query="phrase")
+
+    return Schema(
+        id=ID(stored=True, unique=True), path=ID(stored=True),
+        title=text(), lead=text(), body=text(), dateline=text(), category=text(),
+        category_key=ID(sortable=True), source=ID(stored=True, sortable=True),
+        url=STORED(), date=ID(stored=True, sortable=True),
+    )
 
 
 def build_whoosh(corpus: Path, out: Path) -> int:

@@ -327,7 +327,8 @@ def bench_reindex(corpus: Path, index: Path, work: Path, snapshot: Path) -> dict
 # --- the run -----------------------------------------------------------------------------
 
 def bench_size(copies: int, args: argparse.Namespace, source: Path, snapshot: Path,
-               queries: dict[str, list[str]]) -> dict:
+               queries: dict[str, list[str]],
+               save: Callable[[dict], None] = lambda size: None) -> dict:
     corpus, records, documents = make_archive(source, copies, args.work)
     size: dict = {"copies": copies, "records": records, "documents": documents,
                   "label": size_label(records), "load_before": load_average(), "systems": {}}
@@ -346,7 +347,8 @@ def bench_size(copies: int, args: argparse.Namespace, source: Path, snapshot: Pa
             if not args.keep_indexes:
                 shutil.rmtree(folder, ignore_errors=True)
         size["systems"][system] = row
-    size["load_after"] = load_average()
+        size["load_after"] = load_average()
+        save(size)  # a run stopped before the size's last system keeps its others
     return size
 
 
@@ -404,10 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         "sample": args.sample, "queries_file": str(args.queries),
         "queries_per_type": {k: len(v) for k, v in queries.items()}, "repeat": args.repeat,
         "sizes": []}
-    for copies in args.copies:
-        report["sizes"].append(bench_size(copies, args, source, snapshot, queries))
-        (args.work / "speed.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
+    def save(size: dict) -> None:
+        figures = {**report, "sizes": [*report["sizes"], size]}
+        (args.work / "speed.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1),
                                               "utf-8")
+
+    for copies in args.copies:
+        report["sizes"].append(bench_size(copies, args, source, snapshot, queries, save))
     text = markdown(report)
     (args.work / "speed.md").write_text(text, "utf-8")
     print(text)

@@ -18,6 +18,7 @@ import io
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -204,19 +205,52 @@ def survey(source: SourceFile, field_map: Mapping[str, str] = {}) -> Survey:
     return Survey(_finish(digest, field_map), size)
 
 
+# A file modified this recently is hashed whatever its times say: another write in the
+# same tick of the file system's clock would leave them as they are.
+RECENT_NS = 2_000_000_000
+
+
+def stat_key(source: SourceFile, field_map: Mapping[str, str] = {}) -> str | None:
+    """What changes whenever the file may have, read without reading the file: its size,
+    modification and change times, inode and device, with the field map and the parser
+    version (as `fingerprint`). None for a file modified in the last RECENT_NS, or that
+    cannot be examined: then only its fingerprint says whether it changed."""
+    try:
+        found = os.stat(source.file)
+    except OSError:
+        return None
+    if time.time_ns() - max(found.st_mtime_ns, found.st_ctime_ns) < RECENT_NS:
+        return None
+    digest = _digest()
+    digest.update(repr((found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino,
+                        found.st_dev)).encode())
+    return _finish(digest, field_map)
+
+
 def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
     """What articles read from `data` depend on: it, the field map and the parser version."""
+    return _fingerprint(data, _reading_of(field_map))
+
+
+def _fingerprint(data: bytes | str, reading: bytes) -> str:
+    """`fingerprint`, given `_reading_of` its field map (made once for every record of a file)."""
     digest = _digest()
     digest.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-    return _finish(digest, field_map)
+    digest.update(reading)
+    return digest.hexdigest()
 
 
 def _digest():
     return hashlib.blake2b(digest_size=16)
 
 
+def _reading_of(field_map: Mapping[str, str]) -> bytes:
+    """How a file is read, as every fingerprint ends: the parser version and the field map."""
+    return repr((PARSER_VERSION, sorted(field_map.items()))).encode()
+
+
 def _finish(digest, field_map: Mapping[str, str]) -> str:
-    digest.update(repr((PARSER_VERSION, sorted(field_map.items()))).encode())
+    digest.update(_reading_of(field_map))
     return digest.hexdigest()
 
 
@@ -238,8 +272,9 @@ def parse_file(
     if problem:
         yield Skipped(path, problem), ""
         return
+    reading = _reading_of(field_map)
     records = dict(id=source.id, path=path, field_map=field_map, known=known,
-                   fingerprint=lambda raw: fingerprint(raw, field_map))
+                   fingerprint=lambda raw: _fingerprint(raw, reading))
     read = _BytesRead(progress)
     try:
         with open_article(source) as stream:

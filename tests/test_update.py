@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from search import index as index_module
+from search import ingest as ingest_module
 from search import searcher as searcher_module
 from search.cli import cli
 from search.errors import CorpusError, IndexWriteError, QuerySyntaxError, SubWriterFailed
@@ -37,6 +38,65 @@ def export(tmp_path):
     path = tmp_path / "export.jsonl"
     write_export(path, [record(n) for n in range(20)])
     return path
+
+
+def _surveys(monkeypatch) -> list[str]:
+    """The files `update` hashes whole, as their names."""
+    hashed = []
+    survey = index_module.survey
+    monkeypatch.setattr(index_module, "survey",
+                        lambda source, *a: hashed.append(source.file.name) or survey(source, *a))
+    return hashed
+
+
+def _old_enough(monkeypatch) -> None:
+    """Files count as modified long ago, as an archive's are (`ingest.RECENT_NS`)."""
+    monkeypatch.setattr(ingest_module, "RECENT_NS", -10**18)
+
+
+def test_an_unchanged_file_with_its_times_recorded_is_not_read_again(export, isolated_index,
+                                                                       monkeypatch):
+    _old_enough(monkeypatch)
+    hashed = _surveys(monkeypatch)
+    update([export], isolated_index)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert hashed == ["export.jsonl"]  # the first run only
+
+
+def test_a_file_changed_with_its_size_and_modification_time_kept_is_read_again(
+        export, isolated_index, monkeypatch):
+    _old_enough(monkeypatch)
+    update([export], isolated_index)
+    before = export.stat()
+    text = export.read_text("utf-8").replace("numéro 7.", "numéro 8.")
+    export.write_text(text, "utf-8")
+    os.utime(export, ns=(before.st_atime_ns, before.st_mtime_ns))  # the change time moves
+    assert export.stat().st_size == before.st_size
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+
+
+def test_a_file_touched_but_unchanged_is_hashed_then_known_by_its_new_times(
+        export, isolated_index, monkeypatch):
+    _old_enough(monkeypatch)
+    update([export], isolated_index)
+    os.utime(export)
+    hashed = _surveys(monkeypatch)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert hashed == ["export.jsonl"]
+    write_export(export.with_name("new.jsonl"), [record(100)])
+    assert counts(update([export, export.with_name("new.jsonl")], isolated_index)) == (
+        1, 0, 0, 20, 0)  # a write: the manifest records the new times
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    # hashed by the unchanged run, then by the write (the unchanged run wrote nothing)
+    assert hashed == ["export.jsonl", "export.jsonl", "new.jsonl"]
+
+
+def test_a_file_modified_in_the_last_seconds_is_always_hashed(export, isolated_index,
+                                                              monkeypatch):
+    hashed = _surveys(monkeypatch)
+    update([export], isolated_index)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert hashed == ["export.jsonl", "export.jsonl"]
 
 
 def test_second_run_on_an_unchanged_archive_changes_nothing(corpus, export, isolated_index):
@@ -359,11 +419,11 @@ def test_a_sub_writer_that_dies_early_in_a_long_write_is_an_error_not_a_hang(
 
 
 def test_a_sub_writer_out_of_space_says_so(large_write, export, isolated_index, monkeypatch):
-    class OutOfSpace(writer_module.SubWriterTask):
+    class OutOfSpace(writer_module.GroupingSubWriterTask):
         def run(self):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(writer_module, "SubWriterTask", OutOfSpace)
+    monkeypatch.setattr(writer_module, "GroupingSubWriterTask", OutOfSpace)
     with pytest.raises(IndexWriteError) as refused:
         update([export, large_write], isolated_index)
     assert str(refused.value) == (
