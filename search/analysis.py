@@ -36,6 +36,7 @@ from search.lexicon import (
     LEXICON_VERSION,
     entity_of_word,
     entries,
+    entry,
     hides,
     longest_phrase,
     normalized_words,
@@ -421,6 +422,45 @@ def phrase_entity(text: str) -> str | None:
         return None
     found = longest_phrase(folded, 0)
     return found[1] if found is not None and found[0] == len(folded) else None
+
+
+# The gender and number endings a compound's last word may take (`-kazakh(e)(s)`,
+# `-syrien(ne)(s)`), kept only where they give the word's own term.
+_INFLECTIONS = ("", "e", "s", "es", "ne", "nes")
+
+
+def inflected_forms(word: str) -> tuple[str, ...]:
+    """The surface forms of `word` in both genders and numbers that have its term:
+    `syrienne` → syrien, syrienne, syriennes, syriens; `allemand` → allemand, allemande,
+    allemandes, allemands (never the country `allemagne`, another word)."""
+    folded = surface_form(word)
+    own = term(folded, True)
+    bases = {folded} | {folded[: -len(ending)] for ending in _INFLECTIONS[1:]
+                        if folded.endswith(ending) and len(folded) - len(ending) >= 3}
+    found = {base + ending for base in bases for ending in _INFLECTIONS}
+    return tuple(sorted(form for form in found if term(form, True) == own))
+
+
+def compound_forms(word: str) -> tuple[tuple[str, ...], ...] | None:
+    """The surface forms (words as written, folded) that a compound query word made of
+    countries' forms stands for: `maroco-kazakhes` → (maroco, kazakh), (maroco,
+    kazakhe), (maroco, kazakhes), (maroco, kazakhs). None for one word, a lexicon form of
+    several words (`États-Unis`), a compound without a country's form (`cessez-le-feu`,
+    whose word families are searched side by side) or with a name (`al-Assad`).
+
+    Searched as the entities side by side, `indo-pakistanais` also matched "l'Inde et le
+    Pakistan" (stop words leave no gap between the terms): 13 articles for 1."""
+    pieces = _WORD.findall(word)
+    if len(pieces) < 2 or phrase_entity(word) is not None:
+        return None
+    kinds = {found.kind for piece in pieces
+             if (found := entry(term(piece, True) or "")) is not None}
+    if kinds != {"country"}:  # `al-Assad`, `Ben-Salmane`: a name, not a compound
+        return None
+    first = tuple(surface_form(piece) for piece in pieces[:-1])
+    if not all(first):
+        return None
+    return tuple((*first, last) for last in inflected_forms(pieces[-1]))
 
 
 def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:

@@ -36,7 +36,14 @@ from whoosh.query import spans
 from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
+from search.analysis import (
+    PARAGRAPH_STRIDE,
+    compound_forms,
+    phrase_entity,
+    query_word_groups,
+    stem,
+    term,
+)
 from search.dates import iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import (
@@ -1028,7 +1035,19 @@ class _FrenchParser(qparser.QueryParser):
         if termclass is wq.Term and (entity := phrase_entity(text)) is not None:
             # `États-Unis`, `Nations-unies` (grouped by `_grouped`): the entity, in any form.
             return wq.Term(fieldname, entity, boost=boost)
+        if termclass is wq.Term and (compound := _compound(fieldname, text, boost)):
+            return compound
         return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+
+
+def _compound(fieldname: str, text: str, boost: float) -> wq.Query | None:
+    """`maroco-kazakhes` → the compound as written, in any gender and number
+    (`analysis.compound_forms`), in the field's surface twin; None for other words."""
+    forms = compound_forms(text)
+    if not forms or fieldname not in SURFACE_FIELDS:
+        return None
+    surface = SURFACE_FIELDS[fieldname]
+    return wq.Or([wq.Phrase(surface, list(words)) for words in forms], boost=boost)
 
 
 def _fuzzy_word(schema, fieldname: str, text: str, boost: float) -> _RankedFuzzy | None:

@@ -473,6 +473,10 @@ LEXICON_ARTICLES = {
     "merah": "Mohammed Merah a passé sa vie en prison, dit la délégation.",
     "ivoire": "Le président ivoirien a reçu la délégation.",
     "paragraphs": "Le sommet s'est ouvert.\n\nClimat et énergie ont dominé.",
+    "indo-pakistanaise": "La frontière indo-pakistanaise est fermée.",
+    "inde-et-pakistan": "L'Inde et le Pakistan ont fermé la frontière.",
+    "turco-syriens": "Les accords turco-syriens sont signés.",
+    "turcs-syriens": "Des soldats turcs, syriens et russes sont arrivés.",
 }
 
 
@@ -516,6 +520,16 @@ def lexicon_index(tmp_path_factory):
         ('"sommet climat"', set()),
         ('"énergie ont dominé"', {"paragraphs"}),
         ("kazak*", {"maroco-kazakh"}),
+        # A compound of countries' forms is that compound, in any gender and number, not
+        # the countries side by side ("l'Inde et le Pakistan").
+        ("maroco-kazakh", {"maroco-kazakh"}),
+        ("maroco-kazakhes", {"maroco-kazakh"}),
+        ("indo-pakistanais", {"indo-pakistanaise"}),
+        ("Indo-Pakistanaises", {"indo-pakistanaise"}),
+        ("turco-syrienne", {"turco-syriens"}),
+        ("syro-turc", set()),
+        ("Inde Pakistan", {"inde-et-pakistan", "indo-pakistanaise"}),
+        ("Turquie", {"turco-syriens", "turcs-syriens"}),
     ],
 )
 def test_searches_find_every_form_and_only_it(lexicon_index, query, expected):
