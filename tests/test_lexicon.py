@@ -72,6 +72,17 @@ def phrase_term(text: str) -> tuple[int, str] | None:
         ("grecque", "@grece"),
         ("françaises", "@france"),
         ("franco", "@france"),
+        # Compound prefixes: `australo-britannique`, `suédo-norvégienne`...
+        ("australo", "@australie"),
+        ("suédo", "@suede"),
+        ("britannico", "@royaume_uni"),
+        ("irako", "@irak"),
+        ("tchado", "@tchad"),
+        ("bosno", "@bosnie_herzegovine"),
+        ("néerlando", "@pays_bas"),
+        ("Colombo", None),  # the capital of Sri Lanka
+        ("Albano", None),  # a first name
+        ("Dano", None),
         ("belges", "@belgique"),
         ("burkinabés", "@burkina_faso"),
         ("ouzbèkes", "@ouzbekistan"),
