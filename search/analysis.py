@@ -50,7 +50,7 @@ _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
 # terms of the version that built it, and must be rebuilt (search.store checks). The
 # lexicon's data gives terms too: its checksum is the low 32 bits.
-ANALYZER_RULES_VERSION = 4
+ANALYZER_RULES_VERSION = 5
 ANALYZER_VERSION = ANALYZER_RULES_VERSION << 32 | LEXICON_VERSION
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
@@ -295,6 +295,52 @@ def term(word: str, query: bool = False) -> str | None:
     return stem(folded)
 
 
+# A name's spellings in transliteration (`Tokaïev`, `Tokayev`, `Tokaev`; `Zelensky`,
+# `Zelenskyy`; `Loukachenko`, `Lukashenko`) share one key: each rule maps the spellings
+# French and English press give one sound to one (`y`, `ï` → `i`; `ou` → `u`; `sh` → `ch`;
+# `dj`, `zh` → `j`; `kh` → `h`; `dh`, `th` → `d`, `t`; doubled letters single; `-iev` →
+# `-ev`; a final `-ine` → `-in`, `Prigojine`/`Prigozhin`). A capitalised word inside a
+# sentence, which is a name, gets its key as a second term (TRANSLITERATION_MARK + key) at
+# its position (not a word of a lexicon form); a query word also searches its key
+# (search.query), so `Tokaev` finds `Tokayev`. Common words are not merged: they are keyed
+# only where written as names.
+TRANSLITERATION_MARK = "%"
+_TRANSLITERATIONS = (("sch", "ch"), ("sh", "ch"), ("tch", "ch"), ("dzh", "j"), ("zh", "j"),
+                     ("dj", "j"), ("kh", "h"), ("dh", "d"), ("th", "t"), ("ou", "u"),
+                     ("y", "i"))
+_DOUBLED = re.compile(r"(.)\1+")
+_MIN_KEYED_LETTERS = 4
+# What ends a sentence, or opens a quotation or a parenthesis, between two words: the
+# capitalised word after it may be any word, not a name.
+SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”(\[—–]")
+
+
+def transliteration_key(folded: str) -> str:
+    """The key of a folded name's spellings: `tokayev`, `tokaiev`, `tokaev` → `tokaev`."""
+    key = folded
+    for written, sound in _TRANSLITERATIONS:
+        key = key.replace(written, sound)
+    key = _DOUBLED.sub(r"\1", key)
+    if key.endswith("iev"):
+        key = key[:-3] + "ev"
+    elif key.endswith("ine"):
+        key = key[:-1]
+    return key
+
+
+@lru_cache(maxsize=200_000)
+def name_key(word: str) -> str | None:
+    """The transliteration term of a word read as a name (`Tokayev` → `%tokaev`): None for
+    a stop word, a lexicon form, a Roman numeral, a word with digits or of fewer than
+    four letters."""
+    folded = fold(strip_elision(word))
+    text = term(word)
+    if (text is None or text.startswith(ENTITY_MARK) or len(folded) < _MIN_KEYED_LETTERS
+            or not folded.isalpha() or word in ROMAN_NUMERALS):
+        return None
+    return TRANSLITERATION_MARK + transliteration_key(folded)
+
+
 # Paragraphs are separated by a blank line; the words of paragraph k take positions from
 # k * PARAGRAPH_STRIDE on (no paragraph has that many words), so that a phrase or a
 # proximity never spans two paragraphs and `pos // PARAGRAPH_STRIDE` is the paragraph.
@@ -510,9 +556,13 @@ class FrenchTokenizer(RegexTokenizer):
                 tokenize, mode, **kwargs)
             return
         for paragraph, (start, end) in enumerate(paragraph_spans(value)):
+            previous = None  # the word before, in this paragraph
             for rank, match in enumerate(self.expression.finditer(value, start, end)):
                 t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
                 t.text, t.boost, t.stopped, t.paragraph = match.group(), 1.0, False, paragraph
+                t.in_sentence = previous is not None and _in_sentence(
+                    value, previous.group(), previous.end(), match.start())
+                previous = match
                 if keeporiginal:
                     t.original = t.text
                 if positions:
@@ -520,6 +570,24 @@ class FrenchTokenizer(RegexTokenizer):
                 if chars:
                     t.startchar, t.endchar = start_char + match.start(), start_char + match.end()
                 yield t
+
+
+# Words whose full stop ends an abbreviation, not a sentence: `M. Kuznetsov`, `George W. Bush`.
+_ABBREVIATIONS = frozenset("M MM Mme Mmes Mlle Dr Mgr Me Pr St Ste Gal Gén Col Cdt Lt".split())
+
+
+def _in_sentence(value: str, previous: str | None, after: int, start: int) -> bool:
+    """Whether a word starting at `start` follows another word of its sentence,
+    `previous`, which ended at `after` (`previous` is None for the first word of a
+    paragraph). A full stop after an abbreviation or an initial ends no sentence."""
+    if previous is None:
+        return False
+    found = SENTENCE_BREAK.search(value, after, start)
+    if found is None:
+        return True
+    return (found.group() == "." and (previous in _ABBREVIATIONS or (
+        len(previous) == 1 and previous.isupper()))
+        and SENTENCE_BREAK.search(value, found.end(), start) is None)
 
 
 def paragraph_spans(value: str) -> Iterator[tuple[int, int]]:
@@ -580,6 +648,12 @@ class FrenchTermFilter(Filter):
                     t.pos = pos
                 t.text, t.stopped = text, False
                 yield t
+                if (not query and kind & _NAME and i >= form_end
+                        and getattr(t, "in_sentence", False)
+                        and (key := name_key(words[i])) is not None):
+                    name = t.copy()
+                    name.text = key
+                    yield name
 
 
 def _paragraph_of(token: Token) -> int:
@@ -610,7 +684,8 @@ class FrenchPositions(Positions):
             return
         positions: dict[str, list[int]] = {}
         for paragraph, text_of_paragraph in enumerate(PARAGRAPH_BREAK.split(value)):
-            words = _WORD.findall(text_of_paragraph)
+            matches = list(_WORD.finditer(text_of_paragraph))
+            words = [match.group() for match in matches]
             infos = list(map(_text_word_info, words))
             pos = paragraph * PARAGRAPH_STRIDE - 1
             form_end = 0
@@ -627,6 +702,11 @@ class FrenchPositions(Positions):
                     positions[text] = [pos]
                 else:
                     found.append(pos)
+                if (kind & _NAME and i >= form_end and i
+                        and (key := name_key(words[i])) is not None
+                        and _in_sentence(text_of_paragraph, words[i - 1],
+                                         matches[i - 1].end(), matches[i].start())):
+                    positions.setdefault(key, []).append(pos)
         yield from position_postings(positions, self.field_boost)
 
 

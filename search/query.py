@@ -39,6 +39,7 @@ from whoosh.util.numeric import byte_to_length
 from search.analysis import (
     PARAGRAPH_STRIDE,
     compound_forms,
+    name_key,
     phrase_entity,
     query_word_groups,
     stem,
@@ -1037,7 +1038,12 @@ class _FrenchParser(qparser.QueryParser):
             return wq.Term(fieldname, entity, boost=boost)
         if termclass is wq.Term and (compound := _compound(fieldname, text, boost)):
             return compound
-        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        own = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if (termclass is wq.Term and type(own) is wq.Term and fieldname in SURFACE_FIELDS
+                and len(_WORD.findall(text)) == 1 and (key := name_key(text)) is not None):
+            # `Tokaev` also finds the names spelt `Tokayev`, `Tokaïev`, ranked below.
+            return wq.Or([own, wq.Term(fieldname, key, boost=boost * FUZZY_WEIGHT)])
+        return own
 
 
 def _compound(fieldname: str, text: str, boost: float) -> wq.Query | None:
