@@ -376,7 +376,8 @@ _FORM_PAIRS = frozenset((words[0], words[1]) for words in _SEVERAL_WORDS)
 
 
 # What `_word_info` says of a word besides its term, as bits: a word more than a name
-# (`kind > _NAME`) needs a look at the words around it.
+# (`kind > _NAME`) needs a look at the words around it. In a query, typed in any case, a
+# word that its stem leaves whole (`mohammed`, `elizabeth`) may be a name too.
 _NAME, _STARTS_FORM, _ROMAN, _SECOND_IN_FORM = 1, 2, 4, 8
 
 
@@ -391,10 +392,19 @@ def _info(word: str, query: bool) -> tuple[str | None, str, int]:
     folded = fold(strip_elision(word))
     kind = ((_STARTS_FORM if folded in _FORM_STARTS else 0)
             | (_SECOND_IN_FORM if folded in _FORM_SECONDS else 0)
-            | (_ROMAN if word in ROMAN_NUMERALS else 0))
-    if text is not None and strip_elision(word)[:1].isupper():
+            | (_ROMAN if _is_numeral(word, text, query) else 0))
+    if text is not None and (strip_elision(word)[:1].isupper() or (
+            query and text == folded)):
         kind |= _NAME
     return text, folded, kind
+
+
+def _is_numeral(word: str, text: str | None, query: bool) -> bool:
+    """A Roman numeral: in capitals in text; in a query in any case (`mohammed vi`), unless
+    it is a lexicon form (`xi`)."""
+    if not query:
+        return word in ROMAN_NUMERALS
+    return word.upper() in ROMAN_NUMERALS and not (text or "").startswith(ENTITY_MARK)
 
 
 # One cache for each, keyed on the word alone: the fast path looks up every word of a text.
@@ -531,8 +541,8 @@ def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
             if found is not None and first + found[0] > last and first + found[0] in ends:
                 end = ends[first + found[0]] + 1
         first, last = spans[end - 1]
-        if end < len(words) and words[end] in ROMAN_NUMERALS and first < last and _numbered(
-                infos, last):
+        if (end < len(words) and last < len(infos) and spans[end] == (last, last + 1)
+                and infos[last][2] & _ROMAN and first < last and _numbered(infos, last)):
             end += 1
         if end > number + 1:
             yield number, end

@@ -393,7 +393,11 @@ def test_a_form_never_spans_two_paragraphs():
         (["Union", "européenne", "Louis", "XIV"], [(0, 2), (2, 4)]),
         (["États-Unis", "Chine"], []),
         (["Nations", "Unies-Maroc"], []),
-        (["louis", "xiv"], []),
+        (["louis", "xiv"], []),  # `louis` is not left whole by its stem (`lou`): a word
+        (["mohammed", "vi"], [(0, 2)]),  # typed in lowercase, after a name left whole
+        (["elizabeth", "ii"], [(0, 2)]),
+        (["phase", "ii"], []),
+        (["président", "xi"], []),
         (["le", "VI"], []),
         (["Nations"], []),
         ([], []),
@@ -558,6 +562,8 @@ def lexicon_index(tmp_path_factory):
         ("Rabat", {"rabat"}),
         ("Alger", {"alger"}),
         ("Mohammed VI", {"mohammed-vi"}),
+        ("mohammed vi", {"mohammed-vi"}),  # typed in lowercase, after a name left whole
+        ("Louis xiv", {"louis-xiv"}),
         ("Louis XIV", {"louis-xiv"}),
         ('"Louis XIV"', {"louis-xiv"}),
         ("Louis", {"louis-xiv"}),
