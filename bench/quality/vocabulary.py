@@ -158,7 +158,10 @@ def write_corpus(source: Path, seeds: Path, work: Path) -> Corpus:
     path = work / "vocabulary-corpus.jsonl"
     done = path.with_name(path.name + ".done")
     if not (path.is_file() and done.is_file() and done.read_text("utf-8") == key):
-        with open(source, encoding="utf-8") as lines, open(path, "w", encoding="utf-8") as out:
+        # Written beside, then renamed: a run building an index from the file meanwhile
+        # keeps reading the whole old one (a run truncating it in place cut one short).
+        partial = path.with_name(path.name + ".partial")
+        with open(source, encoding="utf-8") as lines, open(partial, "w", encoding="utf-8") as out:
             for line in lines:
                 if line.strip():
                     out.write(line.rstrip("\n") + "\n")
@@ -166,6 +169,8 @@ def write_corpus(source: Path, seeds: Path, work: Path) -> Corpus:
                 record = {"id": SEED_PREFIX + seed.stem, "title": "", "heading": "",
                           "article": seed.read_text(encoding="utf-8")}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        done.unlink(missing_ok=True)
+        partial.replace(path)
         done.write_text(key, "utf-8")
     return Corpus("vocabulary", path, "id", "article")
 
