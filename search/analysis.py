@@ -36,6 +36,7 @@ from search.lexicon import (
     LEXICON_VERSION,
     entity_of_word,
     entries,
+    entry,
     hides,
     longest_phrase,
     normalized_words,
@@ -49,7 +50,7 @@ _SNOWBALL = Stemmer.Stemmer("french")
 # Bumped whenever a change to this module gives some text other terms: an index holds the
 # terms of the version that built it, and must be rebuilt (search.store checks). The
 # lexicon's data gives terms too: its checksum is the low 32 bits.
-ANALYZER_RULES_VERSION = 4
+ANALYZER_RULES_VERSION = 5
 ANALYZER_VERSION = ANALYZER_RULES_VERSION << 32 | LEXICON_VERSION
 
 # Folded endings that Snowball only knows with their accent, given it back before stemming:
@@ -294,6 +295,52 @@ def term(word: str, query: bool = False) -> str | None:
     return stem(folded)
 
 
+# A name's spellings in transliteration (`Tokaïev`, `Tokayev`, `Tokaev`; `Zelensky`,
+# `Zelenskyy`; `Loukachenko`, `Lukashenko`) share one key: each rule maps the spellings
+# French and English press give one sound to one (`y`, `ï` → `i`; `ou` → `u`; `sh` → `ch`;
+# `dj`, `zh` → `j`; `kh` → `h`; `dh`, `th` → `d`, `t`; doubled letters single; `-iev` →
+# `-ev`; a final `-ine` → `-in`, `Prigojine`/`Prigozhin`). A capitalised word inside a
+# sentence, which is a name, gets its key as a second term (TRANSLITERATION_MARK + key) at
+# its position (not a word of a lexicon form); a query word also searches its key
+# (search.query), so `Tokaev` finds `Tokayev`. Common words are not merged: they are keyed
+# only where written as names.
+TRANSLITERATION_MARK = "%"
+_TRANSLITERATIONS = (("sch", "ch"), ("sh", "ch"), ("tch", "ch"), ("dzh", "j"), ("zh", "j"),
+                     ("dj", "j"), ("kh", "h"), ("dh", "d"), ("th", "t"), ("ou", "u"),
+                     ("y", "i"))
+_DOUBLED = re.compile(r"(.)\1+")
+_MIN_KEYED_LETTERS = 4
+# What ends a sentence, or opens a quotation or a parenthesis, between two words: the
+# capitalised word after it may be any word, not a name.
+SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”(\[—–]")
+
+
+def transliteration_key(folded: str) -> str:
+    """The key of a folded name's spellings: `tokayev`, `tokaiev`, `tokaev` → `tokaev`."""
+    key = folded
+    for written, sound in _TRANSLITERATIONS:
+        key = key.replace(written, sound)
+    key = _DOUBLED.sub(r"\1", key)
+    if key.endswith("iev"):
+        key = key[:-3] + "ev"
+    elif key.endswith("ine"):
+        key = key[:-1]
+    return key
+
+
+@lru_cache(maxsize=200_000)
+def name_key(word: str) -> str | None:
+    """The transliteration term of a word read as a name (`Tokayev` → `%tokaev`): None for
+    a stop word, a lexicon form, a Roman numeral, a word with digits or of fewer than
+    four letters."""
+    folded = fold(strip_elision(word))
+    text = term(word)
+    if (text is None or text.startswith(ENTITY_MARK) or len(folded) < _MIN_KEYED_LETTERS
+            or not folded.isalpha() or word in ROMAN_NUMERALS):
+        return None
+    return TRANSLITERATION_MARK + transliteration_key(folded)
+
+
 # Paragraphs are separated by a blank line; the words of paragraph k take positions from
 # k * PARAGRAPH_STRIDE on (no paragraph has that many words), so that a phrase or a
 # proximity never spans two paragraphs and `pos // PARAGRAPH_STRIDE` is the paragraph.
@@ -329,7 +376,8 @@ _FORM_PAIRS = frozenset((words[0], words[1]) for words in _SEVERAL_WORDS)
 
 
 # What `_word_info` says of a word besides its term, as bits: a word more than a name
-# (`kind > _NAME`) needs a look at the words around it.
+# (`kind > _NAME`) needs a look at the words around it. In a query, typed in any case, a
+# word that its stem leaves whole (`mohammed`, `elizabeth`) may be a name too.
 _NAME, _STARTS_FORM, _ROMAN, _SECOND_IN_FORM = 1, 2, 4, 8
 
 
@@ -344,10 +392,19 @@ def _info(word: str, query: bool) -> tuple[str | None, str, int]:
     folded = fold(strip_elision(word))
     kind = ((_STARTS_FORM if folded in _FORM_STARTS else 0)
             | (_SECOND_IN_FORM if folded in _FORM_SECONDS else 0)
-            | (_ROMAN if word in ROMAN_NUMERALS else 0))
-    if text is not None and strip_elision(word)[:1].isupper():
+            | (_ROMAN if _is_numeral(word, text, query) else 0))
+    if text is not None and (strip_elision(word)[:1].isupper() or (
+            query and text == folded)):
         kind |= _NAME
     return text, folded, kind
+
+
+def _is_numeral(word: str, text: str | None, query: bool) -> bool:
+    """A Roman numeral: in capitals in text; in a query in any case (`mohammed vi`), unless
+    it is a lexicon form (`xi`)."""
+    if not query:
+        return word in ROMAN_NUMERALS
+    return word.upper() in ROMAN_NUMERALS and not (text or "").startswith(ENTITY_MARK)
 
 
 # One cache for each, keyed on the word alone: the fast path looks up every word of a text.
@@ -423,6 +480,45 @@ def phrase_entity(text: str) -> str | None:
     return found[1] if found is not None and found[0] == len(folded) else None
 
 
+# The gender and number endings a compound's last word may take (`-kazakh(e)(s)`,
+# `-syrien(ne)(s)`), kept only where they give the word's own term.
+_INFLECTIONS = ("", "e", "s", "es", "ne", "nes")
+
+
+def inflected_forms(word: str) -> tuple[str, ...]:
+    """The surface forms of `word` in both genders and numbers that have its term:
+    `syrienne` → syrien, syrienne, syriennes, syriens; `allemand` → allemand, allemande,
+    allemandes, allemands (never the country `allemagne`, another word)."""
+    folded = surface_form(word)
+    own = term(folded, True)
+    bases = {folded} | {folded[: -len(ending)] for ending in _INFLECTIONS[1:]
+                        if folded.endswith(ending) and len(folded) - len(ending) >= 3}
+    found = {base + ending for base in bases for ending in _INFLECTIONS}
+    return tuple(sorted(form for form in found if term(form, True) == own))
+
+
+def compound_forms(word: str) -> tuple[tuple[str, ...], ...] | None:
+    """The surface forms (words as written, folded) that a compound query word made of
+    countries' forms stands for: `maroco-kazakhes` → (maroco, kazakh), (maroco,
+    kazakhe), (maroco, kazakhes), (maroco, kazakhs). None for one word, a lexicon form of
+    several words (`États-Unis`), a compound without a country's form (`cessez-le-feu`,
+    whose word families are searched side by side) or with a name (`al-Assad`).
+
+    Searched as the entities side by side, `indo-pakistanais` also matched "l'Inde et le
+    Pakistan" (stop words leave no gap between the terms): 13 articles for 1."""
+    pieces = _WORD.findall(word)
+    if len(pieces) < 2 or phrase_entity(word) is not None:
+        return None
+    kinds = {found.kind for piece in pieces
+             if (found := entry(term(piece, True) or "")) is not None}
+    if kinds != {"country"}:  # `al-Assad`, `Ben-Salmane`: a name, not a compound
+        return None
+    first = tuple(surface_form(piece) for piece in pieces[:-1])
+    if not all(first):
+        return None
+    return tuple((*first, last) for last in inflected_forms(pieces[-1]))
+
+
 def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
     """Runs `(start, end)` of consecutive query words to search as one word, because Whoosh's
     parser analyzes query words one at a time: a form of several words of the lexicon
@@ -445,8 +541,8 @@ def query_word_groups(words: Sequence[str]) -> Iterator[tuple[int, int]]:
             if found is not None and first + found[0] > last and first + found[0] in ends:
                 end = ends[first + found[0]] + 1
         first, last = spans[end - 1]
-        if end < len(words) and words[end] in ROMAN_NUMERALS and first < last and _numbered(
-                infos, last):
+        if (end < len(words) and last < len(infos) and spans[end] == (last, last + 1)
+                and infos[last][2] & _ROMAN and first < last and _numbered(infos, last)):
             end += 1
         if end > number + 1:
             yield number, end
@@ -470,9 +566,13 @@ class FrenchTokenizer(RegexTokenizer):
                 tokenize, mode, **kwargs)
             return
         for paragraph, (start, end) in enumerate(paragraph_spans(value)):
+            previous = None  # the word before, in this paragraph
             for rank, match in enumerate(self.expression.finditer(value, start, end)):
                 t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
                 t.text, t.boost, t.stopped, t.paragraph = match.group(), 1.0, False, paragraph
+                t.in_sentence = previous is not None and _in_sentence(
+                    value, previous.group(), previous.end(), match.start())
+                previous = match
                 if keeporiginal:
                     t.original = t.text
                 if positions:
@@ -480,6 +580,24 @@ class FrenchTokenizer(RegexTokenizer):
                 if chars:
                     t.startchar, t.endchar = start_char + match.start(), start_char + match.end()
                 yield t
+
+
+# Words whose full stop ends an abbreviation, not a sentence: `M. Kuznetsov`, `George W. Bush`.
+_ABBREVIATIONS = frozenset("M MM Mme Mmes Mlle Dr Mgr Me Pr St Ste Gal Gén Col Cdt Lt".split())
+
+
+def _in_sentence(value: str, previous: str | None, after: int, start: int) -> bool:
+    """Whether a word starting at `start` follows another word of its sentence,
+    `previous`, which ended at `after` (`previous` is None for the first word of a
+    paragraph). A full stop after an abbreviation or an initial ends no sentence."""
+    if previous is None:
+        return False
+    found = SENTENCE_BREAK.search(value, after, start)
+    if found is None:
+        return True
+    return (found.group() == "." and (previous in _ABBREVIATIONS or (
+        len(previous) == 1 and previous.isupper()))
+        and SENTENCE_BREAK.search(value, found.end(), start) is None)
 
 
 def paragraph_spans(value: str) -> Iterator[tuple[int, int]]:
@@ -540,6 +658,12 @@ class FrenchTermFilter(Filter):
                     t.pos = pos
                 t.text, t.stopped = text, False
                 yield t
+                if (not query and kind & _NAME and i >= form_end
+                        and getattr(t, "in_sentence", False)
+                        and (key := name_key(words[i])) is not None):
+                    name = t.copy()
+                    name.text = key
+                    yield name
 
 
 def _paragraph_of(token: Token) -> int:
@@ -570,7 +694,8 @@ class FrenchPositions(Positions):
             return
         positions: dict[str, list[int]] = {}
         for paragraph, text_of_paragraph in enumerate(PARAGRAPH_BREAK.split(value)):
-            words = _WORD.findall(text_of_paragraph)
+            matches = list(_WORD.finditer(text_of_paragraph))
+            words = [match.group() for match in matches]
             infos = list(map(_text_word_info, words))
             pos = paragraph * PARAGRAPH_STRIDE - 1
             form_end = 0
@@ -587,6 +712,11 @@ class FrenchPositions(Positions):
                     positions[text] = [pos]
                 else:
                     found.append(pos)
+                if (kind & _NAME and i >= form_end and i
+                        and (key := name_key(words[i])) is not None
+                        and _in_sentence(text_of_paragraph, words[i - 1],
+                                         matches[i - 1].end(), matches[i].start())):
+                    positions.setdefault(key, []).append(pos)
         yield from position_postings(positions, self.field_boost)
 
 

@@ -22,7 +22,7 @@ from search.models import ExplainedTerm, ExplainedWord, Explanation, FormCount
 from search.query import ENTITY_MARK, expanded_words, parse_query, query_words
 from search.surface import is_surface_field, stemmed_field
 
-ORIGINS = ("lexicon", "stem", "exact", "truncated", "fuzzy")
+ORIGINS = ("lexicon", "stem", "transliteration", "exact", "truncated", "fuzzy")
 
 
 def forms_by_term(vocabulary: Mapping[str, int]) -> dict[str, list[FormCount]]:
@@ -32,6 +32,9 @@ def forms_by_term(vocabulary: Mapping[str, int]) -> dict[str, list[FormCount]]:
         term = analysis.term(form)
         if term is not None:
             found[term].append(FormCount(form, documents))
+            if form.isalpha() and len(form) >= 4:  # a name's spellings (`analysis.name_key`)
+                key = analysis.TRANSLITERATION_MARK + analysis.transliteration_key(form)
+                found[key].append(FormCount(form, documents))
     for forms in found.values():
         forms.sort(key=lambda count: (-count.documents, count.form))
     return dict(found)
@@ -64,6 +67,8 @@ def _word(word: str, parsed, reader, vocabulary, forms) -> ExplainedWord:
     terms = []
     for (origin, term), fieldnames in searched.items():
         documents = _documents(reader, fieldnames, term)
+        if origin == "transliteration" and not documents:
+            continue  # no name spelt like the word: nothing to show
         if origin in ("exact", "truncated") or any(map(is_surface_field, fieldnames)):
             term_forms = (FormCount(term, vocabulary.get(term, documents)),)
         else:
@@ -89,7 +94,9 @@ def _terms(leaf, reader, own_terms: set[str]):
     elif isinstance(leaf, (wq.Prefix, wq.Wildcard)):
         yield from (("truncated", word) for word in sorted(expanded_words(leaf, reader)))
     elif type(leaf) is wq.Term:
-        origin = "exact" if surface else "lexicon" if leaf.text.startswith(ENTITY_MARK) else "stem"
+        origin = ("exact" if surface else "lexicon" if leaf.text.startswith(ENTITY_MARK)
+                  else "transliteration" if leaf.text.startswith(analysis.TRANSLITERATION_MARK)
+                  else "stem")
         yield origin, leaf.text
 
 

@@ -27,7 +27,15 @@ from whoosh import query as wq
 from whoosh.query import spans
 from whoosh.util import make_binary_tree
 
-from search.analysis import PARAGRAPH_STRIDE, phrase_entity, query_word_groups, stem, term
+from search.analysis import (
+    PARAGRAPH_STRIDE,
+    compound_forms,
+    name_key,
+    phrase_entity,
+    query_word_groups,
+    stem,
+    term,
+)
 from search.dates import PRESETS_WRITTEN, iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import (
@@ -540,7 +548,24 @@ class _FrenchParser(qparser.QueryParser):
         if termclass is wq.Term and (entity := phrase_entity(text)) is not None:
             # `États-Unis`, `Nations-unies` (grouped by `_grouped`): the entity, in any form.
             return wq.Term(fieldname, entity, boost=boost)
-        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if termclass is wq.Term and (compound := _compound(fieldname, text, boost)):
+            return compound
+        own = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if (termclass is wq.Term and type(own) is wq.Term and fieldname in SURFACE_FIELDS
+                and len(_WORD.findall(text)) == 1 and (key := name_key(text)) is not None):
+            # `Tokaev` also finds the names spelt `Tokayev`, `Tokaïev`, ranked below.
+            return wq.Or([own, wq.Term(fieldname, key, boost=boost * FUZZY_WEIGHT)])
+        return own
+
+
+def _compound(fieldname: str, text: str, boost: float) -> wq.Query | None:
+    """`maroco-kazakhes` → the compound as written, in any gender and number
+    (`analysis.compound_forms`), in the field's surface twin; None for other words."""
+    forms = compound_forms(text)
+    if not forms or fieldname not in SURFACE_FIELDS:
+        return None
+    surface = SURFACE_FIELDS[fieldname]
+    return wq.Or([wq.Phrase(surface, list(words)) for words in forms], boost=boost)
 
 
 def _fuzzy_word(schema, fieldname: str, text: str, boost: float) -> _RankedFuzzy | None:

@@ -558,6 +558,8 @@ def _ranked_terms(query) -> list[str]:
         return _ranked_terms(query.a)
     if any(isinstance(child, wq.FuzzyTerm) for child in query.children()):
         return []  # a fuzzy word: its own term and its neighbours (`query._RankedFuzzy`)
+    if type(query) is wq.Term and query.text.startswith(analysis.TRANSLITERATION_MARK):
+        return []  # a name's other spellings (`analysis.name_key`): not a word of the query
     if type(query) is wq.Term or isinstance(query, wq.Phrase):
         words = [query.text] if type(query) is wq.Term else list(query.words)
         if query.fieldname == surface_field(RANKED_FIELD):  # words as written: their terms

@@ -15,6 +15,7 @@ from search.analysis import (
     french_analyzer,
     phrase_entity,
     query_word_groups,
+    transliteration_key,
 )
 from search.lexicon import ENTITY_MARK, entity_of_word, longest_phrase
 from search.words import WORD_PATTERN, fold, strip_elision
@@ -42,11 +43,11 @@ def entity(form: str) -> str:
         ("aujourd'hui", ["aujourdhui"]),
         ("aujourd’hui", ["aujourdhui"]),
         ("Sud-Sud", ["sud", "sud"]),
-        ("Al-Farabi", ["al", "farab"]),
+        ("Al-Farabi", ["al", "farab", "%farabi"]),  # a name: its transliteration key
         ("maroco-kazakhes", [entity("Maroc"), entity("Kazakhstan")]),
-        ("la 150è Assemblée en 2024", ["150e", "assembl", "2024"]),
+        ("la 150è Assemblée en 2024", ["150e", "assembl", "%asemble", "2024"]),
         ("Tokaïev", [entity("Tokaïev")]),
-        ("œuvre Œuvre oeuvre", ["oeuvr", "oeuvr", "oeuvr"]),
+        ("œuvre Œuvre oeuvre", ["oeuvr", "oeuvr", "%oeuvre", "oeuvr"]),
         ("Est", ["est"]),
         ("été son sommes", ["ete", "son", "somm"]),
         ("le la les de des du", []),
@@ -142,8 +143,9 @@ def test_offsets_point_at_the_original_words():
 
 @pytest.mark.parametrize("text", ["la coopération Sud-Sud", "le président de la République"])
 def test_remaining_words_take_adjacent_positions(text):
-    """Stop words and hyphens leave no gaps: phrases are matched as adjacent terms."""
-    positions = [t.pos for t in french_analyzer()(text, positions=True)]
+    """Stop words and hyphens leave no gaps: phrases are matched as adjacent terms (a
+    name's transliteration key takes its word's position)."""
+    positions = sorted({t.pos for t in french_analyzer()(text, positions=True)})
     assert positions == list(range(positions[0], positions[0] + len(positions)))
 
 
@@ -370,7 +372,7 @@ def test_paragraphs_start_their_positions_at_multiples_of_the_stride():
     text = "Le sommet de Rabat.\n\nLe climat\n \n\nl'énergie et le gaz"
     positions = [(t.text, t.pos) for t in french_analyzer()(text, positions=True)]
     assert positions == [
-        ("sommet", 0), ("rabat", 1),
+        ("sommet", 0), ("rabat", 1), ("%rabat", 1),
         ("climat", PARAGRAPH_STRIDE),
         ("energ", 2 * PARAGRAPH_STRIDE), ("gaz", 2 * PARAGRAPH_STRIDE + 1),
     ]
@@ -391,7 +393,11 @@ def test_a_form_never_spans_two_paragraphs():
         (["Union", "européenne", "Louis", "XIV"], [(0, 2), (2, 4)]),
         (["États-Unis", "Chine"], []),
         (["Nations", "Unies-Maroc"], []),
-        (["louis", "xiv"], []),
+        (["louis", "xiv"], []),  # `louis` is not left whole by its stem (`lou`): a word
+        (["mohammed", "vi"], [(0, 2)]),  # typed in lowercase, after a name left whole
+        (["elizabeth", "ii"], [(0, 2)]),
+        (["phase", "ii"], []),
+        (["président", "xi"], []),
         (["le", "VI"], []),
         (["Nations"], []),
         ([], []),
@@ -435,12 +441,52 @@ LEXICON_TEXTS = [
 ]
 
 
+@pytest.mark.parametrize(
+    "folded, key",
+    [
+        ("tokayev", "tokaev"), ("tokaiev", "tokaev"), ("tokaev", "tokaev"),
+        ("zelenskyy", "zelenski"), ("zelensky", "zelenski"), ("zelenskiy", "zelenski"),
+        ("mirziyoyev", "mirzioev"), ("mirzioiev", "mirzioev"),
+        ("kadhafi", "kadafi"), ("kaddafi", "kadafi"),
+        ("netanyahou", "netaniahu"), ("netanyahu", "netaniahu"),
+        ("loukachenko", "lukachenko"), ("lukashenko", "lukachenko"),
+        ("ahmadinedjad", "ahmadinejad"), ("prigozhin", "prigojin"), ("prigojine", "prigojin"),
+        ("khodorkovsky", "hodorkovski"), ("yanoukovitch", "ianukovich"),
+        ("aliyev", "alev"), ("aliev", "alev"),
+    ],
+)
+def test_transliterations_of_a_name_share_a_key(folded, key):
+    assert transliteration_key(folded) == key
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        # A capitalised word inside a sentence is a name: its key is a second term.
+        ("le président Shevardnadze", ["presid", "shevardnadz", "%chevardnadze"]),
+        ("Shevardnadze parle", ["shevardnadz", "parl"]),  # a sentence's first word: any word
+        ("Il parle. Salle comble", ["parl", "sall", "combl"]),
+        ("la Salle Pleyel", ["sall", "%sale", "pleyel", "%pleiel"]),
+        ("la salle", ["sall"]),
+        ("M. Tokayev", ["@tokaiev"]),  # a lexicon name has its entity
+        ("Louis XIV", ["lou", "#xiv"]),
+        ("la Bmw", ["bmw"]),  # fewer than four letters
+        ("le F16", ["f16"]),
+        ("John F. Kennedy", ["john", "f", "kennedy", "%kenedi"]),  # an initial: no full stop
+        ("selon M. Kuznetsov", ["selon", "kuznetsov", "%kuznetsov"]),
+        ("Bien. Kuznetsov", ["bien", "kuznetsov"]),
+    ],
+)
+def test_names_inside_a_sentence_get_their_transliteration_key(text, terms):
+    assert analyze(text) == terms
+
+
 @pytest.mark.parametrize("text", LEXICON_TEXTS)
 def test_french_positions_are_the_analyzer_s_postings_with_the_lexicon(text):
     assert postings(FrenchPositions(), text) == postings(Positions(), text)
 
 
-LEXICON_WORDS = ["Organisation", "des", "Nations", "unies", "ONU", "Mohammed", "VI", "II", "V",
+LEXICON_WORDS = ["Chevardnadze", "Kouznetsov", "Salle", ". ", "(", "Organisation", "des", "Nations", "unies", "ONU", "Mohammed", "VI", "II", "V",
                  "X", "le", "Côte", "d'Ivoire", "États-Unis", "Union", "européenne", "UE",
                  "ue", "maroco-kazakhes", "Mali", "mal", "Louis", "l'Union"]
 
@@ -473,6 +519,14 @@ LEXICON_ARTICLES = {
     "merah": "Mohammed Merah a passé sa vie en prison, dit la délégation.",
     "ivoire": "Le président ivoirien a reçu la délégation.",
     "paragraphs": "Le sommet s'est ouvert.\n\nClimat et énergie ont dominé.",
+    "shevardnadze": "Le président Shevardnadze a reçu M. Kuznetsov.",
+    "chevardnadze": "Selon Edouard Chevardnadze, M. Kouznetsov et Nazarbaïev.",
+    "salle": "Il parle. Salle comble pour M. Djoukanovic.",
+    "sale": "Une affaire sale.",
+    "indo-pakistanaise": "La frontière indo-pakistanaise est fermée.",
+    "inde-et-pakistan": "L'Inde et le Pakistan ont fermé la frontière.",
+    "turco-syriens": "Les accords turco-syriens sont signés.",
+    "turcs-syriens": "Des soldats turcs, syriens et russes sont arrivés.",
 }
 
 
@@ -508,6 +562,8 @@ def lexicon_index(tmp_path_factory):
         ("Rabat", {"rabat"}),
         ("Alger", {"alger"}),
         ("Mohammed VI", {"mohammed-vi"}),
+        ("mohammed vi", {"mohammed-vi"}),  # typed in lowercase, after a name left whole
+        ("Louis xiv", {"louis-xiv"}),
         ("Louis XIV", {"louis-xiv"}),
         ('"Louis XIV"', {"louis-xiv"}),
         ("Louis", {"louis-xiv"}),
@@ -516,6 +572,23 @@ def lexicon_index(tmp_path_factory):
         ('"sommet climat"', set()),
         ('"énergie ont dominé"', {"paragraphs"}),
         ("kazak*", {"maroco-kazakh"}),
+        # A compound of countries' forms is that compound, in any gender and number, not
+        # the countries side by side ("l'Inde et le Pakistan").
+        ("maroco-kazakh", {"maroco-kazakh"}),
+        ("maroco-kazakhes", {"maroco-kazakh"}),
+        ("indo-pakistanais", {"indo-pakistanaise"}),
+        ("Indo-Pakistanaises", {"indo-pakistanaise"}),
+        ("turco-syrienne", {"turco-syriens"}),
+        ("syro-turc", set()),
+        ("Inde Pakistan", {"inde-et-pakistan", "indo-pakistanaise"}),
+        ("Turquie", {"turco-syriens", "turcs-syriens"}),
+        # Names not in the lexicon, in any transliteration, written inside a sentence.
+        ("Shevardnadze", {"shevardnadze", "chevardnadze"}),
+        ("chevardnadze", {"shevardnadze", "chevardnadze"}),
+        ("kuznetsov", {"shevardnadze", "chevardnadze"}),
+        ("Djukanovic", {"salle"}),
+        ("sale", {"sale"}),  # "Salle" opens a sentence: any word, not a name
+        ("salle", {"salle"}),
     ],
 )
 def test_searches_find_every_form_and_only_it(lexicon_index, query, expected):

@@ -45,6 +45,9 @@ STEM = analysis.term("coopération")
             ("@tokaiev", "lexicon", 1, [("tokayev", 1)]),
             ("tokarev", "fuzzy", 1, [("tokarev", 1)])])]),
         ("title:Rabat la", [("title:Rabat", [(analysis.term("Rabat"), "stem", 1,
+                                              [("rabat", 1)]),
+                                             # the title names Rabat inside a sentence
+                                             ("%rabat", "transliteration", 1,
                                               [("rabat", 1)])]),
                             ("la", [])]),
         ("xyzzy", [("xyzzy", [("xyzzy", "stem", 0, [])])]),

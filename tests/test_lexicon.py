@@ -41,6 +41,7 @@ def phrase_term(text: str) -> tuple[int, str] | None:
         ("maroco", "@maroc"),
         ("chérifienne", "@maroc"),
         ("Kazakhstan", "@kazakhstan"),
+        ("Fed", "@fed"),
         ("kazakh", "@kazakhstan"),
         ("kazakhes", "@kazakhstan"),
         ("kazakhstanais", "@kazakhstan"),
@@ -72,6 +73,17 @@ def phrase_term(text: str) -> tuple[int, str] | None:
         ("grecque", "@grece"),
         ("françaises", "@france"),
         ("franco", "@france"),
+        # Compound prefixes: `australo-britannique`, `suédo-norvégienne`...
+        ("australo", "@australie"),
+        ("suédo", "@suede"),
+        ("britannico", "@royaume_uni"),
+        ("irako", "@irak"),
+        ("tchado", "@tchad"),
+        ("bosno", "@bosnie_herzegovine"),
+        ("néerlando", "@pays_bas"),
+        ("Colombo", None),  # the capital of Sri Lanka
+        ("Albano", None),  # a first name
+        ("Dano", None),
         ("belges", "@belgique"),
         ("burkinabés", "@burkina_faso"),
         ("ouzbèkes", "@ouzbekistan"),
@@ -150,6 +162,8 @@ def phrase_term(text: str) -> tuple[int, str] | None:
         # Surnames and first names that look like a country or a prefix.
         ("Franco", None),
         ("Gréco", None),
+        ("fed", None),  # English, not the Fed
+        ("FED", None),
         ("Russo", None),
         ("Maurice", None),
         ("Dominique", None),
@@ -174,6 +188,7 @@ def test_entity_of_a_word_in_text(original, term):
         ("ue", "@ue"),
         ("pam", "@pam"),
         ("uip", "@uip"),
+        ("fed", "@fed"),  # "!": any case in a query
         ("maroc", "@maroc"),
         ("tokaev", "@tokaiev"),
         ("franco", "@france"),
@@ -201,6 +216,10 @@ def test_entity_of_a_word_in_a_query(original, term):
         ("organisation des nations unies pour le développement", (4, "@onu")),
         ("Programme des Nations unies pour le développement", (7, "@pnud")),
         ("Union interparlementaire", (2, "@uip")),
+        ("Réserve fédérale", (2, "@fed")),
+        ("Haut-Commissariat aux réfugiés", (4, "@hcr")),
+        ("Haut-Commissariat de l'ONU pour les réfugiés", (7, "@hcr")),
+        ("Organisation de la coopération de Shanghai", (6, "@ocs")),
         ("Union européenne", (2, "@ue")),
         ("Alliance atlantique", (2, "@otan")),
         # The phrase stops before "ONU", which keeps its own term.

@@ -3,13 +3,15 @@ name or a person find every article that names the thing, however it is written?
 
     .venv/bin/python -m bench.quality.vocabulary [--systems ours,tantivy,fts5]
         [--probes bench/quality/probes.json] [--source ORANGESUM.jsonl] [--seeds DIR]
-        [--work DIR] [--json FILE]
+        [--work DIR] [--json FILE] [--index DIR]
 
 The corpus is the OrangeSum export and the seed articles (`seeds/`), written once into one
 JSONL file in `--work` that every system indexes whole (title, heading as the lead, body):
 ours as `search index` does (`search.index.rebuild`), the peers with `bench.peers`' builders.
 Indexes are cached in `--work` (`bench.quality.systems.cached_index`), ours keyed by the
-contents of the `search` package, so a run on changed code rebuilds it.
+contents of the `search` package, so a run on changed code rebuilds it; `--index DIR`
+queries an index of ours already built over that corpus instead (to try a change to the
+query side without a rebuild; the index must be of the same analyzer version).
 
 Each probe of `probes.json` is a query as an analyst types it and the *thing* it names.
 A thing is a regular expression over the raw text (title, heading and body, accents
@@ -27,8 +29,10 @@ This truth owes nothing to any analyzer. Kinds (see `probes.json`):
 
 A hit is right when its article matches the thing (all of its forms, for `prefix` too).
 Every hit counts, not the top 10: each system is asked for as many hits as there are
-articles. Recall = hits in the truth / truth; precision = right hits / hits (undefined, and left
-out of the means, when a system returns nothing). The report gives each probe, then mean
+articles, ours with every copy of a dispatch as a hit of its own (`copies=True`; by default
+it shows one article per group of copies, and counting groups lost a tenth of every
+truth). Recall = hits in the truth / truth; precision = right hits / hits (undefined, and
+left out of the means, when a system returns nothing). The report gives each probe, then mean
 recall and precision per kind and over all probes, for each system.
 """
 
@@ -154,7 +158,10 @@ def write_corpus(source: Path, seeds: Path, work: Path) -> Corpus:
     path = work / "vocabulary-corpus.jsonl"
     done = path.with_name(path.name + ".done")
     if not (path.is_file() and done.is_file() and done.read_text("utf-8") == key):
-        with open(source, encoding="utf-8") as lines, open(path, "w", encoding="utf-8") as out:
+        # Written beside, then renamed: a run building an index from the file meanwhile
+        # keeps reading the whole old one (a run truncating it in place cut one short).
+        partial = path.with_name(path.name + ".partial")
+        with open(source, encoding="utf-8") as lines, open(partial, "w", encoding="utf-8") as out:
             for line in lines:
                 if line.strip():
                     out.write(line.rstrip("\n") + "\n")
@@ -162,6 +169,8 @@ def write_corpus(source: Path, seeds: Path, work: Path) -> Corpus:
                 record = {"id": SEED_PREFIX + seed.stem, "title": "", "heading": "",
                           "article": seed.read_text(encoding="utf-8")}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        done.unlink(missing_ok=True)
+        partial.replace(path)
         done.write_text(key, "utf-8")
     return Corpus("vocabulary", path, "id", "article")
 
@@ -202,7 +211,7 @@ class OursWhole:
         with open_searcher(folder) as searcher, _without_snippets():
             def find(text: str) -> set[str]:
                 try:
-                    results = searcher.search(text, limit=limit)
+                    results = searcher.search(text, limit=limit, copies=True)
                 except SearchError:
                     return set()
                 return {doc_key(hit.id) for hit in results.hits}
@@ -380,7 +389,8 @@ def probe_lines(outcomes: list[Outcome], systems: list[str]) -> list[str]:
 
 
 def run(probes_file: Path, source: Path, seeds: Path, work: Path, systems: list[str],
-        say: Callable[[str], None] = log) -> tuple[list[Outcome], dict]:
+        say: Callable[[str], None] = log, index: Path | None = None,
+        ) -> tuple[list[Outcome], dict]:
     """Builds (or reuses) each system's index, scores every probe; the outcomes and the
     run's facts (documents, build and query seconds per system)."""
     things, probes = read_probes(probes_file)
@@ -396,7 +406,10 @@ def run(probes_file: Path, source: Path, seeds: Path, work: Path, systems: list[
     outcomes: list[Outcome] | None = None
     for name in systems:
         system = SYSTEMS[name]
-        folder, build_s = cached_index(system, corpus, work)
+        if name == "ours" and index is not None:
+            folder, build_s = index, None
+        else:
+            folder, build_s = cached_index(system, corpus, work)
         built = "cached" if build_s is None else f"built in {build_s:.0f} s"
         say(f"{name}: index {built} ({folder})")
         start = time.perf_counter()
@@ -421,6 +434,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=Path, default=SEEDS)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--json", type=Path, help="write every probe's figures here")
+    parser.add_argument("--index", type=Path,
+                        help="query this index of ours (built over the corpus) as it is")
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in args.systems if s not in SYSTEMS]
@@ -434,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     start = time.perf_counter()
     try:
-        outcomes, facts = run(args.probes, args.source, args.seeds, args.work, args.systems)
+        outcomes, facts = run(args.probes, args.source, args.seeds, args.work, args.systems,
+                              index=args.index)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
