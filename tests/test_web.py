@@ -107,8 +107,14 @@ def test_search_page(client, url, status, present, absent):
                         "donne tous les résultats)."),
     ("/?q=cooperation&page=2", "Page 2 impossible : cette recherche n’a pas autant de pages "
                                "de résultats."),
-    ("/?q=cooperation&since=2020-13", "--since takes a real date (years 1800 to 2200) written "
-                                      "2020, 2020-06 or 2020-06-15, not &#39;2020-13&#39;."),
+    ("/?q=cooperation&since=2020-13", "« Depuis » : « 2020-13 » n’est pas une date. Écrivez "
+                                      "2020, 2020-06 ou 2020-06-15, ou today, yesterday, 7d, 2w, "
+                                      "3m, 1y (jours, semaines, mois ou années avant aujourd’hui, "
+                                      "100 ans au plus)."),
+    ("/?until=5q", "« Jusqu’au » : « 5q » n’est pas une date. Écrivez 2020, 2020-06 ou "
+                   "2020-06-15, ou today, yesterday, 7d, 2w, 3m, 1y (jours, semaines, mois ou "
+                   "années avant aujourd’hui, 100 ans au plus)."),
+    ("/?q=x&since=1799", "« Depuis » : « 1799 » n’est pas une date."),
     ("/?q=cooperation&copies=oui", "Le paramètre « copies » vaut 1 (chaque copie) ou 0."),
     ("/?q=" + "a" * 1001, "Le paramètre « q » dépasse 1000 caractères."),
     ("/export.csv", "Rien à exporter : donnez des mots ou un filtre."),

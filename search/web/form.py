@@ -3,9 +3,11 @@ options; anything wrong is a `FormError` whose message the page shows (in French
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from search.dates import PRESET_YEARS, iso, resolve_date
 from search.errors import SearchError
 from search.models import Filters
 from search.searcher import SORT_ORDERS
@@ -17,6 +19,8 @@ MAX_PAGE = 50
 SORT_LABELS = {"relevance": "pertinence", "date": "date, les plus récents d’abord"}
 PARAMETERS = ("q", "source", "category", "since", "until", "sort", "page", "copies")
 MAX_LENGTH = 1000  # characters of one parameter
+_ISO_DATE = re.compile(r"\A([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?\Z")
+DATE_LABELS = {"since": "Depuis", "until": "Jusqu’au"}
 
 
 class FormError(SearchError):
@@ -64,6 +68,8 @@ def read_form(query: Mapping[str, str]) -> SearchForm:
         raise FormError(f"Tri inconnu « {sort} » : choisissez "
                         + " ou ".join(f"« {order} »" for order in SORT_ORDERS) + ".")
     page = _page(values["page"])
+    for name in DATE_LABELS:
+        _check_date(name, values[name])
     if values["copies"] not in ("", "0", "1"):
         raise FormError("Le paramètre « copies » vaut 1 (chaque copie) ou 0.")
     return SearchForm(q=values["q"], source=values["source"], category=values["category"],
@@ -78,3 +84,17 @@ def _page(text: str) -> int:
         raise FormError(f"Page « {text} » impossible : les pages vont de 1 à {MAX_PAGE} "
                         "(l’export CSV donne tous les résultats).")
     return int(text)
+
+
+def _check_date(name: str, value: str) -> None:
+    """A date of the form, or a preset, as the CLI takes them; said in French here (the
+    library's message names the CLI's options)."""
+    if not value:
+        return
+    found = _ISO_DATE.match(resolve_date(value))
+    if found and iso(*(int(part) if part else None for part in found.groups())):
+        return
+    raise FormError(
+        f"« {DATE_LABELS[name]} » : « {value} » n’est pas une date. Écrivez 2020, 2020-06 ou "
+        f"2020-06-15, ou today, yesterday, 7d, 2w, 3m, 1y (jours, semaines, mois ou années "
+        f"avant aujourd’hui, {PRESET_YEARS} ans au plus).")
