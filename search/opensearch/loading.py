@@ -174,7 +174,7 @@ def cluster_snowball(client: OpenSearch) -> Callable[[list[str]], list[str]]:
 def _vocabulary(changed, progress: Callable[[int], None] | None) -> set[str]:
     """The folded words of the searchable fields of every article of the changed files."""
     words: set[str] = set()
-    for source, _, file_map in changed:
+    for source, _, file_map, _ in changed:
         for item, _ in parse_file(source, file_map):
             if isinstance(item, Article):
                 for name in SEARCHABLE_FIELDS:
@@ -219,10 +219,11 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             with writer:
                 for key in gone:
                     writer.remove_file(key)
-                for source, print_, file_map in changed:
+                for source, print_, file_map, quick in changed:
                     known = files[source.key].articles if source.key in files else {}
                     writer.write_file(source.key, source.id, print_,
-                                      parse_file(source, file_map, known, progress), file_map)
+                                      parse_file(source, file_map, known, progress), file_map,
+                                      quick)
                 if not writer.owner:
                     where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
                     raise CorpusError(f"No article could be indexed from {where}; the index "
