@@ -44,7 +44,7 @@ def _as_whoosh_matches(query):
     """`query` with our matchers replaced by Whoosh's own, every expanded term scored."""
     from whoosh import query as wq
 
-    from search.whoosh_fast.queries import AllWords, Expansion, SummedOr
+    from search.whoosh_fast.queries import AllWords, Expansion, OneWord, SummedOr
 
     if isinstance(query, Expansion):
         if isinstance(query, wq.FuzzyTerm):
@@ -53,7 +53,8 @@ def _as_whoosh_matches(query):
         whoosh_class = wq.Prefix if isinstance(query, wq.Prefix) else wq.Wildcard
         return whoosh_class(query.fieldname, query.text, query.boost, constantscore=False)
     if isinstance(query, wq.CompoundQuery):
-        whoosh_class = {AllWords: wq.And, SummedOr: wq.Or}.get(type(query), type(query))
+        whoosh_class = {AllWords: wq.And, SummedOr: wq.Or, OneWord: wq.Or}.get(type(query),
+                                                                              type(query))
         return whoosh_class([_as_whoosh_matches(child) for child in query.subqueries],
                             boost=query.boost)
     return query
@@ -324,3 +325,22 @@ def test_filters_read_from_id_lists_match_as_whoosh_s_ranges_and_prefixes(
     assert (_scores(ix, wq.And([words, wq.ConstantScoreQuery(mine, 0.0)]))
             == _scores(ix, wq.And([wq.Or(words.subqueries),
                                    wq.ConstantScoreQuery(theirs, 0.0)])))
+
+
+@pytest.mark.parametrize("text", ["climat", "clim*", "climat OR sommet", "climat~",
+                                  "sommet climat", "title:climat OR gazier", "introuvable",
+                                  "vis* OR sommet"])
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (3, (0, 6, 12, 150, 299))])
+def test_documents_without_scores_are_whoosh_s(text, segments, deleted):
+    """Counts and facets ask for the documents only (Whoosh's boolean context): they are
+    read from id lists, unscored, and are those Whoosh's own matchers give."""
+    from whoosh import query as wq
+
+    ix = _word_index(_skewed(300), segments, deleted)
+    ours = parse_query(text, ix.schema)
+    only = wq.ConstantScoreQuery(wq.TermRange("id", "1", "2"), 0.0)
+    with ix.searcher() as searcher:
+        for query, whoosh in ((ours, _as_whoosh_matches(ours)),
+                              (wq.And([ours, only]), wq.And([_as_whoosh_matches(ours), only]))):
+            assert (sorted(searcher.docs_for_query(query))
+                    == sorted(searcher.docs_for_query(whoosh)))

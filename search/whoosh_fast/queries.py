@@ -65,8 +65,28 @@ class Expansion:
                 scores[docnum] = scores.get(docnum, 0.0) + score
         return scores
 
+    def ids(self, searcher) -> set[int]:
+        """The matching documents, unscored: the union of the expanded terms' ids."""
+        fieldname, reader = self.field(), searcher.reader()
+        return {docnum for word in self._btexts(reader)
+                for block in blocks(reader, fieldname, word) for docnum in block.ids}
+
     def matcher(self, searcher, context=None):
+        if unscored(context):
+            return unscored_list(self.ids(searcher))
         return ScoredList.of(self.scores(searcher))
+
+
+def unscored(context) -> bool:
+    """Whether Whoosh asks for the documents only (`Searcher.docs_for_query`, the counts
+    and facets): its boolean context has no weighting."""
+    return context is not None and context.weighting is None
+
+
+def unscored_list(ids: set[int]) -> ScoredList:
+    """Documents without scores (each 0): what a count or a facet reads."""
+    ordered = sorted(ids)
+    return ScoredList(ordered, [0.0] * len(ordered))
 
 
 class SummedOr(wq.Or):
@@ -86,6 +106,8 @@ class SummedOr(wq.Or):
     """
 
     def matcher(self, searcher, context=None):
+        if unscored(context):
+            return unscored_list(ids_of(self, searcher, context))
         return ScoredList.of(scores_of(self, searcher, context))
 
 
@@ -177,12 +199,31 @@ class OneWord(wq.Or):
     """
 
     def matcher(self, searcher, context=None):
+        if unscored(context):
+            return unscored_list(ids_of(self, searcher, context))
         whoosh = super().matcher(searcher, context)
         leaves: list[tuple[str, bytes, float]] = []
         plan = sum_plan(whoosh, leaves)
         if plan is UNKNOWN or plan is None:
             return whoosh
         return BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
+
+
+def ids_of(query: wq.Query, searcher, context) -> set[int]:
+    """Every document `query` matches, unscored: a term's or an expansion's ids read
+    from their posting blocks, an OR's united, anything else from its matcher."""
+    if isinstance(query, Expansion):
+        return query.ids(searcher)
+    if type(query) is wq.Term:
+        reader = searcher.reader()
+        text = searcher.schema[query.fieldname].to_bytes(query.text)
+        if not reader.doc_frequency(query.fieldname, text):
+            return set()
+        return {docnum for block in blocks(reader, query.fieldname, text)
+                for docnum in block.ids}
+    if isinstance(query, wq.Or) and not query.scale:
+        return set().union(*(ids_of(child, searcher, context) for child in query.subqueries))
+    return set(query.matcher(searcher, context).all_ids())
 
 
 def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
