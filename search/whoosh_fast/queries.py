@@ -209,18 +209,22 @@ class OneWord(wq.Or):
         return BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
 
 
+def _indexed(term: wq.Term, searcher) -> bytes | None:
+    """The term's bytes, if some document of the segment has it."""
+    text = searcher.schema[term.fieldname].to_bytes(term.text)
+    return text if searcher.reader().doc_frequency(term.fieldname, text) else None
+
+
 def ids_of(query: wq.Query, searcher, context) -> set[int]:
     """Every document `query` matches, unscored: a term's or an expansion's ids read
     from their posting blocks, an OR's united, anything else from its matcher."""
     if isinstance(query, Expansion):
         return query.ids(searcher)
     if type(query) is wq.Term:
-        reader = searcher.reader()
-        text = searcher.schema[query.fieldname].to_bytes(query.text)
-        if not reader.doc_frequency(query.fieldname, text):
-            return set()
-        return {docnum for block in blocks(reader, query.fieldname, text)
-                for docnum in block.ids}
+        text = _indexed(query, searcher)
+        return set() if text is None else {
+            docnum for block in blocks(searcher.reader(), query.fieldname, text)
+            for docnum in block.ids}
     if isinstance(query, wq.Or) and not query.scale:
         return set().union(*(ids_of(child, searcher, context) for child in query.subqueries))
     return set(query.matcher(searcher, context).all_ids())
@@ -231,12 +235,11 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
     if isinstance(query, Expansion):
         return query.scores(searcher)
     if type(query) is wq.Term:
-        reader = searcher.reader()
-        text = searcher.schema[query.fieldname].to_bytes(query.text)
-        if not reader.doc_frequency(query.fieldname, text):
+        text = _indexed(query, searcher)
+        if text is None:
             return {}
         scorer = TermScorer(searcher, query.fieldname, text, query.boost)
-        return dict(scorer.each(read_postings(reader, query.fieldname, text)))
+        return dict(scorer.each(read_postings(searcher.reader(), query.fieldname, text)))
     if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:
