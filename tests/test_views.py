@@ -207,3 +207,24 @@ def test_an_unknown_article_names_the_closest_ids(views_index):
     assert str(raised.value) == ("No article has the id 'news.jsonl#77'. Closest: news.jsonl#7, "
                                  "news.jsonl#6, news.jsonl#5. "
                                  "`search query --json` shows the ids.")
+
+
+@pytest.mark.parametrize("ratio", [0, 1000])  # labels from their column / their postings
+def test_counts_by_label_across_segments_and_deletions(tmp_path, ratio, monkeypatch):
+    """A label found in one segment only, and a deleted article, count as they are."""
+    from search.index import update
+
+    monkeypatch.setattr(views, "POSTINGS_RATIO", ratio)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_export(first, [{"id": n, "source": "afp.com", "article": f"Le Maroc {n}."}
+                         for n in range(3)])
+    write_export(second, [{"id": 9, "source": "lemonde.fr", "article": "Le Maroc."}])
+    index = tmp_path / "index"
+    update([first], index)
+    update([second], index)  # a second segment
+    write_export(first, [{"id": n, "source": "afp.com", "article": f"Le Maroc {n}."}
+                         for n in range(2)])
+    update([first, second], index)  # article 2 deleted
+    table = _counts(index, ["maroc"], "source")
+    assert dict(zip(table.labels, table.series[0].counts, strict=True)) == {
+        "afp.com": 2, "lemonde.fr": 1}
