@@ -87,13 +87,19 @@ def test_queries_find_the_same_articles(seeded, query, first_line, titles):
     assert len([line for line in lines if re.match(r"\d+\. ", line)]) == titles
 
 
+def both_seeded(tmp_path, cluster_url) -> list[list[str]]:
+    """The options of both backends, each pointed at a fresh index of the seeds."""
+    backends = [["--index", str(tmp_path / "index")],
+                ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]]
+    for backend in backends:
+        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+    return backends
+
+
 @pytest.mark.parametrize("query", ["cooperation", "maroc kazakhstan", '"Sud-Sud"', "visit*"])
 def test_both_backends_return_the_same_ids(query, tmp_path, cluster_url):
-    whoosh = ["--index", str(tmp_path / "index")]
-    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
     found = []
-    for backend in (whoosh, cluster):
-        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+    for backend in both_seeded(tmp_path, cluster_url):
         data = json.loads(run(backend, "query", "--json", query).output)
         found.append((data["total"], data["partial"], sorted(hit["id"] for hit in data["hits"])))
     assert found[0] == found[1]
@@ -131,11 +137,8 @@ def test_bad_input_is_the_same_one_line(seeded, args, message):
     ["query", "--facets", "--json", "maroc"],
 ])
 def test_counts_and_articles_print_the_same(args, tmp_path, cluster_url):
-    whoosh = ["--index", str(tmp_path / "index")]
-    cluster = ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]
     outputs = []
-    for backend in (whoosh, cluster):
-        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+    for backend in both_seeded(tmp_path, cluster_url):
         result = run(backend, *args)
         assert result.exit_code == 0
         outputs.append(result.output)

@@ -208,16 +208,10 @@ def _snippet(fragments: Sequence[str], body: str) -> Snippet:
         if number:
             text.append(f" {ELLIPSIS} ")
             length += 3
-        collapsed = " ".join(fragment.split())
-        for piece_number, piece in enumerate(collapsed.split(_START)):
-            if piece_number:
-                marked, _, rest = piece.partition(_END)
-                highlights.append((length, length + len(marked)))
-                text.append(marked)
-                length += len(marked)
-                piece = rest
-            text.append(piece)
-            length += len(piece)
+        plain, marks = _marks(" ".join(fragment.split()))
+        highlights.extend((length + start, length + end) for start, end in marks)
+        text.append(plain)
+        length += len(plain)
     plain_body = " ".join(body.split())
     last = " ".join(fragments[-1].replace(_START, "").replace(_END, "").split())
     if fragments and not plain_body.endswith(last):
