@@ -28,6 +28,8 @@ _FRENCH_DATE = re.compile(
     re.I,
 )
 _ISO = re.compile(r"\A\s*(?P<year>\d{4})(?:-(?P<month>\d\d)(?:-(?P<day>\d\d))?)?(?=$|[T\s])")
+# A date as `--since`/`--until` take it, in ASCII digits (`\d` would take `٢٠٢٠`).
+ISO_DATE = re.compile(r"\A(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?)?\Z")
 _DMY = re.compile(r"\A\s*(?P<day>\d{1,2})[/.](?P<month>\d{1,2})[/.](?P<year>\d{4})\b")
 
 

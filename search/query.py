@@ -36,7 +36,7 @@ from search.analysis import (
     stem,
     term,
 )
-from search.dates import PRESETS_WRITTEN, iso
+from search.dates import ISO_DATE, PRESETS_WRITTEN, iso
 from search.errors import QuerySyntaxError, QueryTooBroadError
 from search.schema import (
     DEFAULT_FIELDS,
@@ -699,7 +699,6 @@ def parse_words(text: str, schema) -> wq.Query | None:
     return _summed(parsed)
 
 
-_ISO_DATE = re.compile(r"\A(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?)?\Z")
 # Dates are stored as ISO prefixes of varying precision; "~" sorts after every digit, so
 # `until 2020-06` still takes `2020-06-30`.
 _AFTER_ANY_DATE = "~"
@@ -738,7 +737,7 @@ def filter_query(
 def _check_date(name: str, value: str) -> None:
     """`value` is a date of the calendar written 2020, 2020-06 or 2020-06-15, in ASCII
     digits (`\\d` would take `٢٠٢٠`)."""
-    found = _ISO_DATE.match(value)
+    found = ISO_DATE.match(value)
     if not found:
         raise QuerySyntaxError(
             f"--{name} takes a date written 2020, 2020-06 or 2020-06-15, or {PRESETS_WRITTEN}, "

@@ -3,11 +3,10 @@ options; anything wrong is a `FormError` whose message the page shows (in French
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from search.dates import PRESET_YEARS, iso, resolve_date
+from search.dates import ISO_DATE, PRESET_YEARS, iso, resolve_date
 from search.errors import SearchError
 from search.models import Filters
 from search.searcher import SORT_ORDERS
@@ -19,7 +18,6 @@ MAX_PAGE = 50
 SORT_LABELS = {"relevance": "pertinence", "date": "date, les plus récents d’abord"}
 PARAMETERS = ("q", "source", "category", "since", "until", "sort", "page", "copies")
 MAX_LENGTH = 1000  # characters of one parameter
-_ISO_DATE = re.compile(r"\A([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?\Z")
 DATE_LABELS = {"since": "Depuis", "until": "Jusqu’au"}
 
 
@@ -91,7 +89,7 @@ def _check_date(name: str, value: str) -> None:
     library's message names the CLI's options)."""
     if not value:
         return
-    found = _ISO_DATE.match(resolve_date(value))
+    found = ISO_DATE.match(resolve_date(value))
     if found and iso(*(int(part) if part else None for part in found.groups())):
         return
     raise FormError(
