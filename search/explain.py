@@ -43,14 +43,23 @@ def forms_by_term(vocabulary: Mapping[str, int]) -> dict[str, list[FormCount]]:
 def explain(text: str, schema, reader, vocabulary: Mapping[str, int],
             forms: Callable[[], Mapping[str, list[FormCount]]]) -> Explanation:
     """What each word of `text` searches in the index `reader` reads."""
+    return explain_words(text, schema, lambda word, parsed: _word(word, parsed, reader,
+                                                                  vocabulary, forms))
+
+
+def explain_words(text: str, schema,
+                  explained: Callable[[str, object], ExplainedWord]) -> Explanation:
+    """Each word of `text` parsed alone and `explained(word, parsed query)`, by whichever
+    backend reads the index; a word that searches nothing alone (a stop word, a symbol)
+    is listed with no terms."""
     words = []
     for word in query_words(text):
         try:
             parsed = parse_query(word, schema)
-        except QuerySyntaxError:  # a stop word or a symbol alone: nothing to search
+        except QuerySyntaxError:
             words.append(ExplainedWord(word, ()))
             continue
-        words.append(_word(word, parsed, reader, vocabulary, forms))
+        words.append(explained(word, parsed))
     return Explanation(text, tuple(words))
 
 

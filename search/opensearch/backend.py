@@ -36,11 +36,10 @@ from search.copies import COPY_THRESHOLD, band_terms, earliest_first, group, sim
 from search.errors import (
     FilterError,
     IndexMissingError,
-    QuerySyntaxError,
     SearchError,
     UnknownArticleError,
 )
-from search.explain import ORIGINS
+from search.explain import ORIGINS, explain_words
 from search.explain import _entity as entity_name
 from search.explain import _terms as explained_terms
 from search.models import (
@@ -62,7 +61,7 @@ from search.models import (
 )
 from search.opensearch import loading
 from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
-from search.query import parse_query, query_words, shown
+from search.query import parse_query, shown
 from search.schema import category_key, source_key
 from search.searcher import SNIPPET_FRAGMENTS, SORT_ORDERS, _has_several_terms, _unknown
 from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
@@ -467,32 +466,27 @@ class OpenSearchReader:
         search.explain gives them, but partial: truncated and fuzzy words list none of the
         words they stand for, and no term lists its forms as written (both need the
         archive's vocabulary, which the cluster does not hand out)."""
-        words = []
-        for word in query_words(text):
-            try:
-                parsed = parse_query(word, SCHEMA)
-            except QuerySyntaxError:  # a stop word or a symbol alone: nothing to search
-                words.append(ExplainedWord(word, ()))
-                continue
-            leaves = list(parsed.leaves()) if not parsed.is_leaf() else [parsed]
-            own = {leaf.text for leaf in leaves if type(leaf) is wq.Term}
-            searched: dict[tuple[str, str], list[dict]] = {}
-            for leaf in leaves:
-                if isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
-                    # the truncated or fuzzy word itself, for the words it stands for
-                    origin = "fuzzy" if isinstance(leaf, wq.FuzzyTerm) else "truncated"
-                    searched.setdefault((origin, leaf.written()), []).append(to_dsl(leaf))
-                for origin, term in explained_terms(leaf, _NoExpansions(), own):
-                    searched.setdefault((origin, term), []).append(
-                        {"term": {field_name(leaf.field()): term}})
-            terms = [ExplainedTerm(term, origin, self._documents(queries), (),
-                                   entity_name(term))
-                     for (origin, term), queries in searched.items()]
-            terms.sort(key=lambda found: (ORIGINS.index(found.origin),
-                                          0 if found.origin == "exact" else -found.documents))
-            fields = tuple(dict.fromkeys(stemmed_field(leaf.field()) for leaf in leaves))
-            words.append(ExplainedWord(word, fields, tuple(terms)))
-        return Explanation(text, tuple(words))
+        return explain_words(text, SCHEMA, self._explained)
+
+    def _explained(self, word: str, parsed: wq.Query) -> ExplainedWord:
+        """One query word's terms with their article counts on the cluster."""
+        leaves = list(parsed.leaves()) if not parsed.is_leaf() else [parsed]
+        own = {leaf.text for leaf in leaves if type(leaf) is wq.Term}
+        searched: dict[tuple[str, str], list[dict]] = {}
+        for leaf in leaves:
+            if isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
+                # the truncated or fuzzy word itself, for the words it stands for
+                origin = "fuzzy" if isinstance(leaf, wq.FuzzyTerm) else "truncated"
+                searched.setdefault((origin, leaf.written()), []).append(to_dsl(leaf))
+            for origin, term in explained_terms(leaf, _NoExpansions(), own):
+                searched.setdefault((origin, term), []).append(
+                    {"term": {field_name(leaf.field()): term}})
+        terms = [ExplainedTerm(term, origin, self._documents(queries), (), entity_name(term))
+                 for (origin, term), queries in searched.items()]
+        terms.sort(key=lambda found: (ORIGINS.index(found.origin),
+                                      0 if found.origin == "exact" else -found.documents))
+        fields = tuple(dict.fromkeys(stemmed_field(leaf.field()) for leaf in leaves))
+        return ExplainedWord(word, fields, tuple(terms))
 
     def _documents(self, queries: list[dict]) -> int:
         """The articles any of `queries` matches."""
