@@ -296,12 +296,8 @@ class Searcher:
             source_name=fields.get("source_name"))
 
     def _unknown_id(self, article_id: str) -> str:
-        known = [term.decode("utf-8") for term in self._searcher.reader().lexicon("id")]
-        closest = difflib.get_close_matches(article_id, known, n=SUGGESTIONS, cutoff=0.8)
-        message = f"No article has the id '{shown(article_id)}'."
-        if closest:
-            message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
-        return message + " `search query --json` shows the ids."
+        return unknown_id(article_id,
+                          [term.decode("utf-8") for term in self._searcher.reader().lexicon("id")])
 
     def _ranked(self, query, depth: int, sort: str, restriction):
         """The best `depth` hits, ranked as `search` ranks them."""
@@ -431,13 +427,8 @@ class Searcher:
                 sources = [term.decode() for term in reader.lexicon("source")]
                 raise FilterError(_unknown("source", filters.source, key, sources))
         if filters.category:
-            key = category_key(filters.category)
-            keys = [term.decode() for term in reader.lexicon("category_key")]
-            if not any(known == key or known.startswith(key + "/") for known in keys):
-                # `societe` is a category too when `societe/justice` is one
-                parents = {known[:end] for known in keys for end in _slashes(known)}
-                raise FilterError(_unknown("category", filters.category, key,
-                                           sorted(parents.union(keys))))
+            check_category(filters.category,
+                           [term.decode() for term in reader.lexicon("category_key")])
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -488,6 +479,24 @@ def _module_of(filename: str) -> str:
 
 def _slashes(key: str) -> list[int]:
     return [at for at, ch in enumerate(key) if ch == "/"]
+
+
+def unknown_id(article_id: str, known: list[str]) -> str:
+    """The message for an id that no article has, with the closest `known` ids."""
+    closest = difflib.get_close_matches(article_id, known, n=SUGGESTIONS, cutoff=0.8)
+    message = f"No article has the id '{shown(article_id)}'."
+    if closest:
+        message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
+    return message + " `search query --json` shows the ids."
+
+
+def check_category(given: str, keys: list[str]) -> None:
+    """Raise FilterError naming the closest categories when no article has `given` or a
+    category under it (`societe` is a category too when `societe/justice` is one)."""
+    key = category_key(given)
+    if not any(known == key or known.startswith(key + "/") for known in keys):
+        parents = {known[:end] for known in keys for end in _slashes(known)}
+        raise FilterError(_unknown("category", given, key, sorted(parents.union(keys))))
 
 
 def _unknown(name: str, given: str, key: str, known: list[str]) -> str:

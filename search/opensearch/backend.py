@@ -19,7 +19,6 @@ forms as written of each term (they need the archive's vocabulary of surface for
 from __future__ import annotations
 
 import base64
-import difflib
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,8 +61,15 @@ from search.models import (
 from search.opensearch import loading
 from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
 from search.query import parse_query, shown
-from search.schema import category_key, source_key
-from search.searcher import SNIPPET_FRAGMENTS, SORT_ORDERS, _has_several_terms, _unknown
+from search.schema import source_key
+from search.searcher import (
+    SNIPPET_FRAGMENTS,
+    SORT_ORDERS,
+    _has_several_terms,
+    _unknown,
+    check_category,
+    unknown_id,
+)
 from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
 from search.surface import stemmed_field
 
@@ -276,13 +282,7 @@ class OpenSearchReader:
                 raise FilterError(_unknown("source", filters.source, key,
                                            sorted(self._labels("source"))))
         if filters.category:
-            key = category_key(filters.category)
-            keys = sorted(self._labels("category_key"))
-            if not any(known == key or known.startswith(key + "/") for known in keys):
-                parents = {known[:end] for known in keys
-                           for end in [i for i, ch in enumerate(known) if ch == "/"]}
-                raise FilterError(_unknown("category", filters.category, key,
-                                           sorted(parents.union(keys))))
+            check_category(filters.category, sorted(self._labels("category_key")))
 
     def _labels(self, fieldname: str, only: str | None = None) -> set[str]:
         terms = {"field": fieldname, "size": _ALL_LABELS}
@@ -425,12 +425,7 @@ class OpenSearchReader:
     def _document(self, article_id: str) -> dict:
         found = self._search({"size": 1, "query": {"term": {"id": article_id}}})
         if not found["hits"]["hits"]:
-            ids = self._labels("id")
-            closest = difflib.get_close_matches(article_id, sorted(ids), n=3, cutoff=0.8)
-            message = f"No article has the id '{shown(article_id)}'."
-            if closest:
-                message += " Closest: " + ", ".join(shown(label) for label in closest) + "."
-            raise UnknownArticleError(message + " `search query --json` shows the ids.")
+            raise UnknownArticleError(unknown_id(article_id, sorted(self._labels("id"))))
         return found["hits"]["hits"][0]["_source"]
 
     def article(self, article_id: str, highlight: str | None = None) -> ArticleView:
