@@ -67,7 +67,7 @@ from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
-from search.whoosh_fast.highlight import MarkingHighlighter
+from search.whoosh_fast.highlight import MarkingHighlighter, SpanToken
 from search.whoosh_fast.postings import postings_at
 
 SORT_ORDERS = ("relevance", "date")
@@ -598,6 +598,11 @@ class _ExactHighlighter(MarkingHighlighter):
         if not exact[0] and not exact[1]:
             return None
         return lambda text: exact_matches(text, *exact)
+
+    def tokens(self, field, text: str):
+        if not analysis.is_french(field.analyzer):
+            return super().tokens(field, text)
+        return itertools.starmap(SpanToken, analysis.text_tokens(text))
 
 
 def _exact_parts(results, fieldname: str):

@@ -15,6 +15,7 @@ from search.analysis import (
     french_analyzer,
     phrase_entity,
     query_word_groups,
+    text_tokens,
     transliteration_key,
 )
 from search.lexicon import ENTITY_MARK, entity_of_word, longest_phrase
@@ -203,6 +204,25 @@ def test_french_positions_are_the_analyzer_s_postings_for_any_text(text):
 @given(st.text(max_size=200))
 def test_french_positions_are_the_analyzer_s_postings_for_any_string(text):
     assert postings(FrenchPositions(), text) == postings(Positions(), text)
+
+
+def analyzer_tokens(text):
+    return [(t.text, t.pos, t.startchar, t.endchar, t.stopped) for t in french_analyzer()(
+        text, positions=True, chars=True, mode="index", removestops=False)]
+
+
+@pytest.mark.parametrize("text", [
+    "", "le la les", "Le président de la République a reçu, le 3 mai, l’ambassadrice.",
+    "★ la 150è Assemblée ★ Al-Farabi aujourd'hui Œuvre œuvre\n\nselon M. Kuznetsov",
+    "l'Organisation des Nations unies et la Côte d'Ivoire. Mohammed VI à Washington",
+])
+def test_text_tokens_are_the_analyzer_s_tokens(text):
+    assert list(text_tokens(text)) == analyzer_tokens(text)
+
+
+@given(st.text(max_size=200))
+def test_text_tokens_are_the_analyzer_s_tokens_for_any_string(text):
+    assert list(text_tokens(text)) == analyzer_tokens(text)
 
 
 def test_french_positions_leave_other_analyzers_to_whoosh():
@@ -495,6 +515,12 @@ LEXICON_WORDS = ["Chevardnadze", "Kouznetsov", "Salle", ". ", "(", "Organisation
 def test_french_positions_are_the_analyzer_s_postings_for_any_lexicon_text(pieces):
     text = " ".join(pieces)
     assert postings(FrenchPositions(), text) == postings(Positions(), text)
+
+
+@given(st.lists(st.sampled_from(LEXICON_WORDS + [" ", "\n\n", ", ", "\n \n"]), max_size=60))
+def test_text_tokens_are_the_analyzer_s_tokens_for_any_lexicon_text(pieces):
+    text = " ".join(pieces)
+    assert list(text_tokens(text)) == analyzer_tokens(text)
 
 
 # The same, end to end: an index of small articles of our own, searched as a user does.
