@@ -69,6 +69,7 @@ from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
 from search.whoosh_fast.highlight import MarkingHighlighter, SpanToken
 from search.whoosh_fast.postings import postings_at
+from search.whoosh_fast.reading import remember_term_keys
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
@@ -93,6 +94,7 @@ class Searcher:
         self._index_dir = index_dir
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
+        remember_term_keys(self._searcher.reader())
         self._vocabulary: dict[str, int] | None = None  # read when first needed
         self._forms: dict | None = None
         if surface_field(RANKED_FIELD) not in ix.schema:

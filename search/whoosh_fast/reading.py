@@ -9,7 +9,9 @@ a compound segment's sub-files are `SubFile` views of the map (Whoosh's own clas
 the map instead of a file), from which each read copies only what it reads.
 
 Reads Whoosh's private internals: `CompoundStorage` takes a file's `subset` when the
-storage does not declare `supports_mmap`; `SubFile` seeks its parent before each read.
+storage does not declare `supports_mmap`; `SubFile` seeks its parent before each read;
+a segment reader's term table (`_terms._tindex`, an `OrderedHashReader`) and the fields
+of its binary search.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 
 from whoosh.filedb.compound import SubFile
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import StructFile
 
 
@@ -61,3 +64,47 @@ class MappedStorage(FileStorage):
                 return super().open_file(name, **kwargs)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return _MappedFile(mapped, name)
+
+
+# The levels of a term table's binary search whose keys are remembered: at most 2**18 keys
+# a table (about 25 MB at worst; a query adds a few thousand), the levels most searches
+# share; the deeper ones are read each time (16 levels: fuzzy words 10 % slower).
+REMEMBERED_LEVELS = 18
+
+
+class _RememberingTermTable(OrderedHashReader):
+    """Whoosh's ordered term table, whose binary search remembers the keys it read. A fuzzy
+    word walks its automaton through hundreds of terms near each other, each step a
+    binary search that read the same first keys again (`closest_key_pos` is Whoosh's,
+    with the keys of its first `REMEMBERED_LEVELS` levels read once)."""
+
+    def closest_key_pos(self, key):
+        if not isinstance(key, bytes):
+            raise TypeError(f"Key {key!r} should be bytes")
+        read = self.__dict__.setdefault("_keys_read", {})
+        lo, hi, depth = 0, self.indexlen, 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            midkey = read.get(mid)
+            if midkey is None:
+                midkey = self.key_at(self._get_pos(self.indexbase + mid * self.indexsize))
+                if depth < REMEMBERED_LEVELS:
+                    read[mid] = midkey
+            depth += 1
+            if midkey < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == self.indexlen:
+            return None
+        return self._get_pos(self.indexbase + lo * self.indexsize)
+
+
+def remember_term_keys(reader) -> None:
+    """Makes the term tables of `reader`'s segments remember the keys their binary
+    searches read, for as long as the reader is open (a few keys per term looked up)."""
+    leaves = [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
+    for leaf in leaves:
+        table = getattr(getattr(leaf, "_terms", None), "_tindex", None)
+        if type(table) is OrderedHashReader:
+            table.__class__ = _RememberingTermTable
