@@ -68,7 +68,7 @@ from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
 from search.whoosh_fast.highlight import MarkingHighlighter, SpanToken
-from search.whoosh_fast.postings import postings_at
+from search.whoosh_fast.postings import documents_with_any, postings_at
 from search.whoosh_fast.reading import remember_term_keys
 
 SORT_ORDERS = ("relevance", "date")
@@ -351,9 +351,10 @@ class Searcher:
         mine = fields.get("copy_signature")
         if not usable(mine):
             return []
-        bands = wq.Or([wq.Term("copy_bands", term) for term in band_terms(mine)])
         found = []
-        for other in self._searcher.docs_for_query(bands):
+        for other in sorted(documents_with_any(
+                self._searcher.reader(), "copy_bands",
+                [term.encode() for term in band_terms(mine)])):
             if other == docnum:
                 continue
             theirs = self._searcher.stored_fields(other)

@@ -159,3 +159,21 @@ def test_blocks_decoded_when_asked_are_whoosh_s_postings(counts, blocklimit, del
                 expected.get(docnum) for docnum in range(leaf.doc_count_all() + 1)]
             assert all(head.last >= max((d for d in expected if d <= head.last), default=-1)
                        for head in terms.heads)
+
+
+@given(words=st.lists(st.lists(st.sampled_from(["climat", "visite", "accord"]), max_size=3),
+                      min_size=1, max_size=40),
+       segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),
+       asked=st.lists(st.sampled_from(["climat", "visite", "accord", "absent"]), max_size=4))
+def test_documents_with_any_term_are_whoosh_s_documents(words, segments, deleted, asked):
+    from whoosh import query as wq
+
+    from search.whoosh_fast.postings import documents_with_any
+
+    ix = _word_index([{"body": "Texte. " + " ".join(these)} for these in words], segments,
+                     deleted=[n for n in deleted if n < len(words)], blocklimit=3)
+    with ix.searcher() as searcher:
+        expected = set(searcher.docs_for_query(wq.Or([wq.Term("body", word)
+                                                       for word in asked])))
+        assert documents_with_any(searcher.reader(), "body",
+                                  [word.encode() for word in asked]) == expected

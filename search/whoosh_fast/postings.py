@@ -275,6 +275,21 @@ def read_postings(reader, fieldname: str, text: bytes) -> Iterator[tuple[int, fl
         yield from zip(block.ids, block.weights, strict=True)
 
 
+def documents_with_any(reader, fieldname: str, texts: Iterable[bytes]) -> set[int]:
+    """The index-wide numbers of the documents, deleted ones left out, that hold any of
+    `texts` in `fieldname`: Whoosh's `docs_for_query` of an OR of terms, without the
+    matchers it builds for each segment (a few terms looked up for each hit shown)."""
+    texts = list(texts)
+    found: set[int] = set()
+    leaves = [(reader, 0)] if reader.is_atomic() else reader.leaf_readers()
+    for leaf, offset in leaves:
+        for text in texts:
+            if (fieldname, text) in leaf:
+                for block in blocks(leaf, fieldname, text):
+                    found.update(offset + docnum for docnum in block.ids)
+    return found
+
+
 def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
     """Each of `documents` (ascending) that `postings` has, with `postings` moved to it
     (skipping whole blocks on the way)."""
