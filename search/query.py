@@ -50,6 +50,7 @@ from search.whoosh_fast.queries import (
     AllWords,
     Expansion,
     OneWord,
+    PhraseWords,
     PrefixFilter,
     SummedOr,
     TermRangeFilter,
@@ -486,6 +487,27 @@ def _all_words(query: wq.Query) -> wq.Query:
     return query
 
 
+def _phrase_words(query: wq.Query) -> wq.Query:
+    """Every phrase of `query` matched as `PhraseWords`, except inside a NEAR or SAME,
+    which reads its phrases' spans."""
+    if type(query) is wq.Phrase:
+        return PhraseWords(query.fieldname, list(query.words), slop=query.slop,
+                           boost=query.boost, char_ranges=query.char_ranges,
+                           degrade=query.degrade)
+    if isinstance(query, Proximity) or query.is_leaf():
+        return query
+    if isinstance(query, wq.BinaryQuery):
+        query.a, query.b = _phrase_words(query.a), _phrase_words(query.b)
+        query.subqueries = (query.a, query.b)
+    elif isinstance(query, wq.CompoundQuery):
+        query.subqueries = [_phrase_words(child) for child in query.subqueries]
+    elif isinstance(query, wq.Not):
+        query.query = _phrase_words(query.query)
+    elif isinstance(query, wq.WrappingQuery):
+        query.child = _phrase_words(query.child)
+    return query
+
+
 def _one_word(query: wq.Query) -> wq.Query:
     """A query of one plain word in several fields as `OneWord`."""
     if type(query) is wq.Or and not query.scale and field_terms(query) is not None:
@@ -681,7 +703,8 @@ def parse_query(text: str, schema, *, match_all: bool = True) -> wq.Query:
             "or symbols: add a more specific word."
         )
     return _with_budget(
-        _one_word(_all_words(_expansions_in_fields(parsed))) if match_all else _summed(parsed))
+        _one_word(_all_words(_phrase_words(_expansions_in_fields(parsed)))) if match_all
+        else _summed(parsed))
 
 
 _WORD = re.compile(WORD_PATTERN)

@@ -344,3 +344,45 @@ def test_documents_without_scores_are_whoosh_s(text, segments, deleted):
                               (wq.And([ours, only]), wq.And([_as_whoosh_matches(ours), only]))):
             assert (sorted(searcher.docs_for_query(query))
                     == sorted(searcher.docs_for_query(whoosh)))
+
+
+_PHRASE_TEXT = st.lists(st.sampled_from(["climat", "sommet", "visite", "accord", "le"]),
+                        max_size=14).map(" ".join)
+_PHRASE_FIELDS = st.sampled_from(["body", "surface_body"])  # stop words removed / kept
+
+
+@given(bodies=st.lists(_PHRASE_TEXT, min_size=1, max_size=40),
+       segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),
+       words=st.lists(st.sampled_from(["climat", "sommet", "visite", "le", "absent"]),
+                      min_size=2, max_size=4),
+       slop=st.integers(1, 3), boost=st.sampled_from([1.0, 1.5]), field=_PHRASE_FIELDS)
+def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, words, slop,
+                                                 boost, field):
+    """`PhraseWords`: the documents and scores of Whoosh's `Phrase`, repeated words,
+    slop, several segments and deleted documents included, scored and unscored."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.queries import PhraseWords
+
+    ix = _word_index([{"body": body, "surface_body": body} for body in bodies], segments,
+                     [n for n in deleted if n < len(bodies)], blocklimit=3)
+    words = [word[:5] if field == "body" else word for word in words]  # visite: visit
+    whoosh = wq.Phrase(field, words, slop=slop, boost=boost)
+    ours = PhraseWords(field, words, slop=slop, boost=boost)
+    assert _scores(ix, ours) == _scores(ix, whoosh)
+    with ix.searcher() as searcher:
+        assert set(searcher.docs_for_query(ours)) == set(searcher.docs_for_query(whoosh))
+
+
+@pytest.mark.parametrize("text, matched", [
+    ('"climat sommet"', {0}),
+    ('"sommet climat"', {1}),
+    ('"climat sommet"~2', {0, 2}),
+    ('"climat visite"', set()),
+])
+def test_quoted_phrases_are_matched_in_order_within_their_slop(text, matched):
+    bodies = ["Climat sommet", "Sommet climat", "Climat accord sommet"]
+    ix = _word_index([{"body": body, "surface_body": body} for body in bodies])
+    query = parse_query(text, ix.schema)
+    assert "PhraseWords" in repr(query)
+    assert set(_scores(ix, query)) == matched

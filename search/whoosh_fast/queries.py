@@ -6,10 +6,12 @@ Overrides Whoosh's private hook `_btexts` (the terms a truncated or fuzzy word s
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from whoosh import query as wq
 
 from search.whoosh_fast.matchers import UNKNOWN, BestOfFields, ScoredList, TermScorer, sum_plan
-from search.whoosh_fast.postings import blocks, looked_up, read_postings
+from search.whoosh_fast.postings import blocks, looked_up, postings_at, read_postings
 
 
 class Expansion:
@@ -154,6 +156,84 @@ class AllWords(wq.And):
                     (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
                 scores[docnum] += score
         return ScoredList(found, list(scores.values()))
+
+
+class PhraseWords(wq.Phrase):
+    """A phrase (`"devant la justice"`, `"a b"~3`): the documents having every word read
+    from posting lists as `AllWords` reads them, then the positions of those only.
+
+    Whoosh intersects the words' matchers a document at a time and reads each candidate's
+    spans through them: on OrangeSum, phrases of frequent words spent most of their time
+    skipping through posting blocks. Here a document matches when its words follow each
+    other in order, each within `slop` positions of the one before (Whoosh's `SpanNear2`
+    with `ordered=True, mindist=1`), and scores what Whoosh's tree of intersections gives:
+    its words' BM25F scores summed in the same order (`_tree_sum`), times the boost.
+    """
+
+    def matcher(self, searcher, context=None):
+        fieldname = self.fieldname
+        field = searcher.schema[fieldname] if fieldname in searcher.schema else None
+        if field is None or not field.format or not field.format.supports("positions"):
+            return super().matcher(searcher, context)
+        reader = searcher.reader()
+        texts = []
+        for word in self.words:
+            try:
+                text = field.to_bytes(word)
+            except ValueError:
+                return ScoredList([], [])
+            if (fieldname, text) not in reader:
+                return ScoredList([], [])
+            texts.append(text)
+        distinct = sorted(dict.fromkeys(texts),
+                          key=lambda text: reader.doc_frequency(fieldname, text))
+        found: list[int] | None = None  # documents with every word so far, ascending
+        frequencies = {}
+        for text in distinct:
+            probe = (found is not None
+                     and len(found) * PROBE_RATIO < reader.doc_frequency(fieldname, text))
+            frequencies[text] = (looked_up(reader.postings(fieldname, text), found) if probe
+                                 else dict(read_postings(reader, fieldname, text)))
+            found = sorted(frequencies[text] if found is None
+                           else frequencies[text].keys() & found)
+            if not found:
+                return ScoredList([], [])
+        positions = {}
+        for text in distinct:
+            postings = reader.postings(fieldname, text)
+            positions[text] = {docnum: postings.value_as("positions")
+                               for docnum in postings_at(postings, found)}
+        matched = [docnum for docnum in found if _in_order(
+            [positions[text][docnum] for text in texts], self.slop)]
+        if unscored(context):
+            return unscored_list(set(matched))
+        scorers = {text: TermScorer(searcher, fieldname, text, 1.0) for text in distinct}
+        return ScoredList(matched, [
+            _tree_sum([scorers[text].score(docnum, frequencies[text][docnum])
+                       for text in texts]) * self.boost
+            for docnum in matched])
+
+
+def _in_order(positions: list[list[int]], slop: int) -> bool:
+    """Whether one position of each list (ascending) follows one of the list before it by
+    1 to `slop`: Whoosh's ordered spans, which only their last position extends."""
+    reached = positions[0]
+    for following in positions[1:]:
+        reached = [at for at in following
+                   if (i := bisect_left(reached, at - slop)) < len(reached)
+                   and reached[i] < at]
+        if not reached:
+            return False
+    return bool(reached)
+
+
+def _tree_sum(values: list[float]) -> float:
+    """The sum of `values` as Whoosh's binary tree of matchers adds them
+    (`whoosh.util.make_binary_tree`): halves, recursively."""
+    if len(values) == 1:
+        return values[0]
+    half = len(values) // 2
+    return _tree_sum(values[:half]) + _tree_sum(values[half:])
 
 
 def field_terms(group: wq.Query) -> list[wq.Term] | None:
