@@ -136,29 +136,19 @@ def test_blocks_decoded_when_asked_are_whoosh_s_postings(counts, blocklimit, del
     frequency looked up, give the postings Whoosh reads, deleted documents left out."""
     from search.whoosh_fast.postings import TermBlocks
 
-    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
-                     blocklimit=blocklimit, deleted=[n for n in deleted if n < len(counts)])
-    with ix.reader() as reader:
-        for leaf, _ in reader.leaf_readers():
-            if not leaf.doc_frequency("body", "climat"):
-                continue
-            expected = {}
-            postings = leaf.postings("body", "climat")
-            while postings.is_active():
-                expected[postings.id()] = postings.weight()
-                postings.next()
-            terms = TermBlocks(leaf, "body", b"climat")
-            blocks = list(range(len(terms.heads)))
-            order.shuffle(blocks)
-            found = {docnum: weight for at in blocks
-                     for docnum, weight in zip(terms.block(at).ids, terms.block(at).weights,
-                                               strict=True)}
-            assert found == expected
-            assert terms.all_decoded()
-            assert [terms.frequency(docnum) for docnum in range(leaf.doc_count_all() + 1)] == [
-                expected.get(docnum) for docnum in range(leaf.doc_count_all() + 1)]
-            assert all(head.last >= max((d for d in expected if d <= head.last), default=-1)
-                       for head in terms.heads)
+    for leaf, expected in _climat_postings(counts, blocklimit, deleted, "weight"):
+        terms = TermBlocks(leaf, "body", b"climat")
+        blocks = list(range(len(terms.heads)))
+        order.shuffle(blocks)
+        found = {docnum: weight for at in blocks
+                 for docnum, weight in zip(terms.block(at).ids, terms.block(at).weights,
+                                           strict=True)}
+        assert found == expected
+        assert terms.all_decoded()
+        assert [terms.frequency(docnum) for docnum in range(leaf.doc_count_all() + 1)] == [
+            expected.get(docnum) for docnum in range(leaf.doc_count_all() + 1)]
+        assert all(head.last >= max((d for d in expected if d <= head.last), default=-1)
+                   for head in terms.heads)
 
 
 @given(words=st.lists(st.lists(st.sampled_from(["climat", "visite", "accord"]), max_size=3),
@@ -177,3 +167,37 @@ def test_documents_with_any_term_are_whoosh_s_documents(words, segments, deleted
                                                        for word in asked])))
         assert documents_with_any(searcher.reader(), "body",
                                   [word.encode() for word in asked]) == expected
+
+
+@given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       asked=st.sets(st.integers(0, 70), max_size=30))
+def test_postings_moved_to_documents_are_where_whoosh_s_skip_to_moves_them(
+        counts, blocklimit, deleted, asked):
+    """`postings_at`: the documents asked for that have the term, each with its positions,
+    as Whoosh's own matcher reads them one posting at a time."""
+    from search.whoosh_fast.postings import postings_at
+
+    for leaf, expected in _climat_postings(counts, blocklimit, deleted, "positions"):
+        postings = leaf.postings("body", "climat")
+        found = {docnum: postings.value_as("positions")
+                 for docnum in postings_at(postings, sorted(asked))}
+        assert found == {docnum: expected[docnum] for docnum in sorted(asked)
+                         if docnum in expected}
+
+
+def _climat_postings(counts, blocklimit, deleted, value: str):
+    """(segment reader, {document: its `value` of `climat`}) of an index where article n
+    has `climat` counts[n] times, as Whoosh reads them one posting at a time."""
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     blocklimit=blocklimit, deleted=[n for n in deleted if n < len(counts)])
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_frequency("body", "climat"):
+                continue
+            expected = {}
+            postings = leaf.postings("body", "climat")
+            while postings.is_active():
+                expected[postings.id()] = postings.value_as(value)
+                postings.next()
+            yield leaf, expected

@@ -346,15 +346,19 @@ def test_documents_without_scores_are_whoosh_s(text, segments, deleted):
                     == sorted(searcher.docs_for_query(whoosh)))
 
 
-_PHRASE_TEXT = st.lists(st.sampled_from(["climat", "sommet", "visite", "accord", "le"]),
+_PHRASE_TEXT = st.lists(st.sampled_from(["climat", "sommet", "visite", "accord", "le", "le"]),
                         max_size=14).map(" ".join)
 _PHRASE_FIELDS = st.sampled_from(["body", "surface_body"])  # stop words removed / kept
 
 
 @given(bodies=st.lists(_PHRASE_TEXT, min_size=1, max_size=40),
        segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),
-       words=st.lists(st.sampled_from(["climat", "sommet", "visite", "le", "absent"]),
-                      min_size=2, max_size=4),
+       words=st.one_of(
+           st.lists(st.sampled_from(["climat", "sommet", "visite", "le", "absent"]),
+                    min_size=2, max_size=4),
+           # Three words or more, the commonest read last (`le`, or `climat` in body).
+           st.permutations(["climat", "sommet", "visite", "le"]).map(lambda w: w[:3]),
+           st.permutations(["climat", "sommet", "le", "le"])),
        slop=st.integers(1, 3), boost=st.sampled_from([1.0, 1.5]), field=_PHRASE_FIELDS)
 def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, words, slop,
                                                  boost, field):
@@ -375,13 +379,17 @@ def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, word
 
 
 @pytest.mark.parametrize("text, matched", [
+    ('"climat le sommet"', {3}),
+    ('"climat le sommet"~2', {3, 4}),
     ('"climat sommet"', {0}),
     ('"sommet climat"', {1}),
-    ('"climat sommet"~2', {0, 2}),
+    ('"climat sommet"~2', {0, 2, 3}),
     ('"climat visite"', set()),
 ])
 def test_quoted_phrases_are_matched_in_order_within_their_slop(text, matched):
-    bodies = ["Climat sommet", "Sommet climat", "Climat accord sommet"]
+    bodies = ["Climat sommet le", "Sommet climat le", "Climat accord sommet le",
+              "le Climat le sommet", "climat le le sommet le", "le accord", "le visite"]
+    # `le` is the commonest word, read last
     ix = _word_index([{"body": body, "surface_body": body} for body in bodies])
     query = parse_query(text, ix.schema)
     assert "PhraseWords" in repr(query)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
@@ -292,15 +292,29 @@ def documents_with_any(reader, fieldname: str, texts: Iterable[bytes]) -> set[in
 
 def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
     """Each of `documents` (ascending) that `postings` has, with `postings` moved to it
-    (skipping whole blocks on the way)."""
+    (skipping whole blocks on the way, then bisecting the block's ids)."""
+    skip_to = (postings.skip_to if type(postings) is not W3LeafMatcher
+               else lambda docnum: _skip_in_block(postings, docnum))
     for docnum in documents:
         # Inactive from the start when every posting is of a deleted document.
         if postings.is_active() and postings.id() < docnum:
-            postings.skip_to(docnum)
+            skip_to(docnum)
         if not postings.is_active():
             return
         if postings.id() == docnum:
             yield docnum
+
+
+def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:
+    """Whoosh 3's `skip_to`, which steps through a block's postings one at a time (three
+    method calls each) once it reached the block: here the block's ids are bisected."""
+    if docnum > postings.block_max_id():
+        postings._skip_to_block(lambda: docnum > postings.block_max_id())
+        if not postings.is_active():
+            return
+    if postings._ids is None:
+        postings._read_ids()
+    postings._i = bisect_left(postings._ids, docnum, postings._i)
 
 
 def looked_up(postings, documents: list[int]) -> dict[int, float]:

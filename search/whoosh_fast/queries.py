@@ -7,6 +7,7 @@ Overrides Whoosh's private hook `_btexts` (the terms a truncated or fuzzy word s
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import pairwise
 
 from whoosh import query as wq
 
@@ -187,9 +188,12 @@ class PhraseWords(wq.Phrase):
             texts.append(text)
         distinct = sorted(dict.fromkeys(texts),
                           key=lambda text: reader.doc_frequency(fieldname, text))
+        # The commonest word of a phrase of three words or more (`la` in `devant la
+        # justice`) is read last, only where the others stand as the phrase needs them.
+        rare = distinct if len(distinct) < 3 else distinct[:-1]
         found: list[int] | None = None  # documents with every word so far, ascending
         frequencies = {}
-        for text in distinct:
+        for text in rare:
             probe = (found is not None
                      and len(found) * PROBE_RATIO < reader.doc_frequency(fieldname, text))
             frequencies[text] = (looked_up(reader.postings(fieldname, text), found) if probe
@@ -198,11 +202,23 @@ class PhraseWords(wq.Phrase):
                            else frequencies[text].keys() & found)
             if not found:
                 return ScoredList([], [])
-        positions = {}
-        for text in distinct:
+        positions: dict[bytes, dict[int, list[int]]] = {text: {} for text in distinct}
+        for text in rare:
             postings = reader.postings(fieldname, text)
-            positions[text] = {docnum: postings.value_as("positions")
-                               for docnum in postings_at(postings, found)}
+            for docnum in postings_at(postings, found):
+                positions[text][docnum] = postings.value_as("positions")
+        if len(rare) < len(distinct):
+            known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
+            gaps = [after - before for (before, _), (after, _) in pairwise(known)]
+            found = [docnum for docnum in found if _in_order(
+                [positions[text][docnum] for _, text in known], self.slop, gaps)]
+            common = distinct[-1]
+            frequencies[common] = {}
+            postings = reader.postings(fieldname, common)
+            for docnum in postings_at(postings, found):
+                frequencies[common][docnum] = postings.weight()
+                positions[common][docnum] = postings.value_as("positions")
+            found = [docnum for docnum in found if docnum in frequencies[common]]
         matched = [docnum for docnum in found if _in_order(
             [positions[text][docnum] for text in texts], self.slop)]
         if unscored(context):
@@ -214,14 +230,17 @@ class PhraseWords(wq.Phrase):
             for docnum in matched])
 
 
-def _in_order(positions: list[list[int]], slop: int) -> bool:
+def _in_order(positions: list[list[int]], slop: int, gaps: list[int] | None = None) -> bool:
     """Whether one position of each list (ascending) follows one of the list before it by
-    1 to `slop`: Whoosh's ordered spans, which only their last position extends."""
+    1 to `slop`: Whoosh's ordered spans, which only their last position extends. With
+    `gaps`, the lists are of words that many words apart in the phrase, each then
+    `gap` to `gap * slop` positions after the one before."""
     reached = positions[0]
-    for following in positions[1:]:
+    for step, following in enumerate(positions[1:]):
+        gap = gaps[step] if gaps else 1
         reached = [at for at in following
-                   if (i := bisect_left(reached, at - slop)) < len(reached)
-                   and reached[i] < at]
+                   if (i := bisect_left(reached, at - gap * slop)) < len(reached)
+                   and reached[i] <= at - gap]
         if not reached:
             return False
     return bool(reached)
