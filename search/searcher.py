@@ -67,7 +67,7 @@ from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
-from search.whoosh_fast.highlight import MarkingHighlighter, SpanToken
+from search.whoosh_fast.highlight import MarkingHighlighter
 from search.whoosh_fast.postings import documents_with_any, postings_at
 from search.whoosh_fast.reading import remember_term_keys
 
@@ -602,10 +602,8 @@ class _ExactHighlighter(MarkingHighlighter):
             return None
         return lambda text: exact_matches(text, *exact)
 
-    def tokens(self, field, text: str):
-        if not analysis.is_french(field.analyzer):
-            return super().tokens(field, text)
-        return itertools.starmap(SpanToken, analysis.text_tokens(text))
+    def spans(self, field, text: str):
+        return list(analysis.text_tokens(text)) if analysis.is_french(field.analyzer) else None
 
 
 def _exact_parts(results, fieldname: str):

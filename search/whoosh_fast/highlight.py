@@ -6,7 +6,9 @@ the marked tokens that stand together, and the attributes its fragmenters read o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 
 from whoosh import highlight
 
@@ -39,11 +41,12 @@ class MarkingHighlighter(highlight.Highlighter):
         to mark; None to mark only the query's terms."""
         return None
 
-    def tokens(self, field, text: str) -> Iterable:
-        """The tokens of `text` as the index holds them, stop words kept (marked `stopped`):
-        Whoosh's analyzer of the field, as Whoosh's highlighter reads them."""
-        return field.analyzer(text, positions=True, chars=True, mode="index",
-                              removestops=False)
+    def spans(self, field, text: str) -> list[tuple[str, int, int, int, bool]] | None:
+        """The tokens of `text` as the index holds them, stop words kept, as plain tuples
+        (text, pos, startchar, endchar, stopped) in the order of the text, each starting
+        where or after the one before does; None to have Whoosh's analyzer of the field
+        give them."""
+        return None
 
     def highlight_hit(self, hitobj, fieldname, text=None, top=3, minscore=1,
                       strict_phrase=False):
@@ -57,8 +60,15 @@ class MarkingHighlighter(highlight.Highlighter):
         words = frozenset(field.from_bytes(found) for _, found in
                           results.query_terms(expand=True, fieldname=fieldname))
         starts = starts_in(text) if starts_in is not None else set()
-        fragments = self.fragmenter.fragment_tokens(text, self._merge_matched_tokens(
-            _matched(self.tokens(field, text), words, starts)))
+        spans = self.spans(field, text)
+        if spans is None:
+            tokens = _matched(field.analyzer(text, positions=True, chars=True, mode="index",
+                                             removestops=False), words, starts)
+        elif type(self.fragmenter) is highlight.ContextFragmenter:
+            tokens = _near_matches(spans, words, starts, self.fragmenter)
+        else:
+            tokens = _matched(itertools.starmap(SpanToken, spans), words, starts)
+        fragments = self.fragmenter.fragment_tokens(text, self._merge_matched_tokens(tokens))
         return self.formatter.format(highlight.top_fragments(
             fragments, top, self.scorer, self.order, minscore=minscore))
 
@@ -67,3 +77,43 @@ def _matched(tokens, words: frozenset[str], starts: set[int]) -> Iterator:
     for token in tokens:
         token.matched = token.text in words or token.startchar in starts
         yield token
+
+
+def _near_matches(spans: list[tuple[str, int, int, int, bool]], words: frozenset[str],
+                  starts: set[int], fragmenter: highlight.ContextFragmenter) -> list[SpanToken]:
+    """The tokens of `spans`, marked, that can change the passages `fragmenter` cuts: those
+    around a matched token. The others are passed over outside any passage, where Whoosh's
+    `ContextFragmenter` only keeps the starts of the last `surround` characters before the
+    next match; a passage ends once the unmatched tokens after its last match are
+    `2 * surround` characters long. A body's words far from every match cost nothing then.
+
+    Reads `ContextFragmenter.fragment_tokens`' private logic (a test compares the passages
+    with those of every token)."""
+    surround = fragmenter.surround
+    if fragmenter.charlimit:  # Whoosh stops at the first token ending past it, whose end
+        for at, span in enumerate(spans):  # ends a passage still open
+            if span[3] > fragmenter.charlimit:
+                spans = spans[:at + 1]
+                break
+    matched = [text in words or start in starts for text, _, start, _, _ in spans]
+    keep = bytearray(len(spans))
+    span_starts = [span[2] for span in spans]
+    for at in itertools.compress(range(len(spans)), matched):
+        if at:  # from the first token that the fragmenter may still remember before it
+            first = bisect_left(span_starts, spans[at - 1][3] - surround - 1, 0, at - 1)
+            keep[first:at] = b"\x01" * (at - first)
+        keep[at] = 1
+        after, length = at + 1, 0
+        while after < len(spans) and length < 2 * surround:
+            if not matched[after]:
+                length += spans[after][3] - spans[after][2]
+            keep[after] = 1
+            after += 1
+        if after < len(spans):
+            keep[after] = 1
+    tokens = []
+    for at in itertools.compress(range(len(spans)), keep):
+        token = SpanToken(*spans[at])
+        token.matched = matched[at]
+        tokens.append(token)
+    return tokens
