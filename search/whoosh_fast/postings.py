@@ -317,6 +317,13 @@ def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:
     postings._i = bisect_left(postings._ids, docnum, postings._i)
 
 
-def looked_up(postings, documents: list[int]) -> dict[int, float]:
-    """The term frequency in each of `documents` (ascending) that has the term."""
-    return {docnum: postings.weight() for docnum in postings_at(postings, documents)}
+def looked_up(reader, fieldname: str, text: bytes, documents: list[int]) -> dict[int, float]:
+    """The term frequency in each of `documents` (ascending) that has the term: only the
+    blocks that may hold them decoded, without their positions (`TermBlocks`)."""
+    terms = TermBlocks(reader, fieldname, text)
+    found = {}
+    for docnum in documents:
+        frequency = terms.frequency(docnum)
+        if frequency is not None:
+            found[docnum] = frequency
+    return found

@@ -144,7 +144,7 @@ class AllWords(wq.And):
                      and len(found) * PROBE_RATIO < sum(count for *_, count in terms))
             documents: set[int] = set()
             for fieldname, text, boost, _ in terms:
-                frequencies = (looked_up(reader.postings(fieldname, text), found) if probe
+                frequencies = (looked_up(reader, fieldname, text, found) if probe
                                else dict(read_postings(reader, fieldname, text)))
                 documents.update(frequencies)
                 tables.append((frequencies, TermScorer(searcher, fieldname, text, boost)))
@@ -196,7 +196,7 @@ class PhraseWords(wq.Phrase):
         for text in rare:
             probe = (found is not None
                      and len(found) * PROBE_RATIO < reader.doc_frequency(fieldname, text))
-            frequencies[text] = (looked_up(reader.postings(fieldname, text), found) if probe
+            frequencies[text] = (looked_up(reader, fieldname, text, found) if probe
                                  else dict(read_postings(reader, fieldname, text)))
             found = sorted(frequencies[text] if found is None
                            else frequencies[text].keys() & found)
