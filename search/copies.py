@@ -34,8 +34,11 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
+from typing import TypeVar
+
+_Candidate = TypeVar("_Candidate")
 
 COPY_THRESHOLD = 0.8
 SIGNATURE_SIZE = 128  # MinHash permutations: the estimate's standard error at 0.8 is 0.035
@@ -163,6 +166,17 @@ def usable(signature: bytes | None) -> bool:
     return signature is not None and len(signature) == _VALUES.size
 
 
+def verified_copies(mine: bytes, candidates: Iterable[tuple[bytes | None, _Candidate]]
+                    ) -> list[tuple[float, _Candidate]]:
+    """(similarity, candidate) of the candidates, given with their signatures (articles
+    sharing a band with `mine`), whose bodies are copies of the body signed `mine`."""
+    found = []
+    for theirs, candidate in candidates:
+        if usable(theirs) and (score := similarity(mine, theirs)) >= COPY_THRESHOLD:
+            found.append((round(score, 3), candidate))
+    return found
+
+
 def are_copies(first: bytes | None, second: bytes | None) -> bool:
     return usable(first) and usable(second) and similarity(first, second) >= COPY_THRESHOLD
 
@@ -205,10 +219,12 @@ def group(signatures: Sequence[bytes | None]) -> list[list[int]]:
     return list(groups.values())
 
 
-def earliest_first(date: str | None, article_id: str) -> tuple[bool, str, str]:
-    """Sort key of the articles of a group: the earliest first, undated last, then by id.
+def earliest_first(fields: dict) -> tuple[bool, str, str]:
+    """Sort key of the articles of a group, by their fields (a stored `date` and `id`): the
+    earliest first, undated last, then by id.
 
     The earliest shows a group: the original dispatch, the one a citation names, and a
     choice that a copy indexed later (a republication) does not change. The longest, as
     Westlaw keeps, would change whenever an updated version came in."""
-    return (date is None, date or "", article_id)
+    date = fields.get("date")
+    return (date is None, date or "", fields["id"])

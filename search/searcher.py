@@ -24,12 +24,11 @@ from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search import analysis, views
 from search.copies import (
-    COPY_THRESHOLD,
     band_terms,
     earliest_first,
     group,
-    similarity,
     usable,
+    verified_copies,
 )
 from search.dates import resolve_date
 from search.errors import (
@@ -324,13 +323,13 @@ class Searcher:
             results = deeper(2 * len(docnums))
         hits = []
         for rank, members in enumerate(groups[offset:limit], start=offset + 1):
-            shown = min(members, key=lambda at: _earliest(stored[at]))
+            shown = min(members, key=lambda at: earliest_first(stored[at]))
             others = {stored[at]["id"]: stored[at] for at in members if at != shown}
             others.update((fields["id"], fields) for _, fields in
                           self._copies(docnums[shown], stored[shown]))
             hit = _hit(rank, results[shown], scored)
             hits.append(dataclasses.replace(hit, copies=tuple(
-                sorted(others, key=lambda id: _earliest(others[id])))))
+                sorted(others, key=lambda id: earliest_first(others[id])))))
         return tuple(hits)
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
@@ -342,7 +341,7 @@ class Searcher:
                 raise UnknownArticleError(self._unknown_id(article_id))
             fields = self._searcher.stored_fields(docnum)
             found = [(1.0, fields), *self._copies(docnum, fields)]
-            found.sort(key=lambda pair: _earliest(pair[1]))
+            found.sort(key=lambda pair: earliest_first(pair[1]))
             return tuple(_copy(fields, similarity) for similarity, fields in found)
 
     def _copies(self, docnum: int, fields: dict) -> list[tuple[float, dict]]:
@@ -351,19 +350,11 @@ class Searcher:
         mine = fields.get("copy_signature")
         if not usable(mine):
             return []
-        found = []
-        for other in sorted(documents_with_any(
-                self._searcher.reader(), "copy_bands",
-                [term.encode() for term in band_terms(mine)])):
-            if other == docnum:
-                continue
-            theirs = self._searcher.stored_fields(other)
-            if not usable(theirs.get("copy_signature")):
-                continue
-            score = similarity(mine, theirs["copy_signature"])
-            if score >= COPY_THRESHOLD:
-                found.append((round(score, 3), theirs))
-        return found
+        others = sorted(documents_with_any(self._searcher.reader(), "copy_bands",
+                                           [term.encode() for term in band_terms(mine)]))
+        stored = (self._searcher.stored_fields(other) for other in others if other != docnum)
+        return verified_copies(mine, ((fields.get("copy_signature"), fields)
+                                      for fields in stored))
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query
@@ -548,10 +539,6 @@ def _window(limit: int) -> int:
     """How many hits are read first to find `limit` groups of copies: most groups are one
     article, and a few groups of several fill the rest; read deeper if not."""
     return max(2 * limit, limit + 20)
-
-
-def _earliest(fields: dict) -> tuple:
-    return earliest_first(fields.get("date"), fields["id"])
 
 
 def _copy(fields: dict, similarity: float) -> Copy:

@@ -24,6 +24,7 @@ from search.copies import (
     group,
     signature,
     similarity,
+    verified_copies,
 )
 from search.errors import UnknownArticleError
 from search.index import update
@@ -85,6 +86,16 @@ OTHER = (
         "a stock line"])
 def test_which_bodies_are_copies(first, second, expected):
     assert are_copies(signature(first), signature(second)) is expected
+
+
+def test_only_verified_copies_are_kept_with_their_similarity():
+    mine = signature(DISPATCH)
+    found = verified_copies(mine, [(signature(UPDATED), "updated"), (signature(OTHER), "other"),
+                                   (None, "no signature"), (mine[:-4], "older size"),
+                                   (mine, "same")])
+    assert [candidate for _, candidate in found] == ["updated", "same"]
+    assert found[0][0] == round(similarity(mine, signature(UPDATED)), 3) >= COPY_THRESHOLD
+    assert found[1][0] == 1.0
 
 
 @pytest.mark.parametrize("body, has_signature", [
@@ -167,7 +178,8 @@ def test_copies_of_copies_join_one_group(monkeypatch):
     ([("2020", "a"), ("2020-01-01", "b")], "a"),  # a year before any day of it
 ])
 def test_a_group_shows_its_earliest_article(articles, earliest):
-    assert min(articles, key=lambda pair: earliest_first(*pair))[1] == earliest
+    fields = [{"date": date, "id": article_id} for date, article_id in articles]
+    assert min(fields, key=earliest_first)["id"] == earliest
 
 
 @given(st.text(min_size=0, max_size=400))

@@ -31,7 +31,7 @@ from whoosh import query as wq
 
 from search import views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
-from search.copies import COPY_THRESHOLD, band_terms, earliest_first, group, similarity, usable
+from search.copies import band_terms, earliest_first, group, usable, verified_copies
 from search.errors import (
     FilterError,
     IndexMissingError,
@@ -355,13 +355,14 @@ class OpenSearchReader:
         groups = group([_signature(item["_source"]) for item in raw])
         hits = []
         for rank, members in enumerate(groups[offset:limit], start=offset + 1):
-            shown_at = min(members, key=lambda at: _earliest(raw[at]["_source"]))
+            shown_at = min(members, key=lambda at: earliest_first(raw[at]["_source"]))
             source = raw[shown_at]["_source"]
             others = {raw[at]["_source"]["id"]: raw[at]["_source"] for at in members
                       if at != shown_at}
             others.update((fields["id"], fields) for _, fields in self._copies(source))
             hit = _hit(rank, raw[members[0]], scored, shown=raw[shown_at])
-            hits.append(_with_copies(hit, sorted(others, key=lambda id: _earliest(others[id]))))
+            hits.append(_with_copies(
+                hit, sorted(others, key=lambda id: earliest_first(others[id]))))
         return tuple(hits)
 
     def _copies(self, source: dict) -> list[tuple[float, dict]]:
@@ -371,12 +372,8 @@ class OpenSearchReader:
         found = self._search({"size": 1000, "query": {"bool": {
             "filter": [{"terms": {"copy_bands": band_terms(mine)}}],
             "must_not": [{"term": {"id": source["id"]}}]}}})
-        copies = []
-        for item in found["hits"]["hits"]:
-            theirs = _signature(item["_source"])
-            if usable(theirs) and (score := similarity(mine, theirs)) >= COPY_THRESHOLD:
-                copies.append((round(score, 3), item["_source"]))
-        return copies
+        return verified_copies(mine, ((_signature(item["_source"]), item["_source"])
+                                      for item in found["hits"]["hits"]))
 
     def count(self, texts: Sequence[str], *, by: str = "month",
               filters: Filters = Filters()) -> CountTable:
@@ -450,7 +447,7 @@ class OpenSearchReader:
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
         fields = self._document(article_id)
         found = [(1.0, fields), *self._copies(fields)]
-        found.sort(key=lambda pair: _earliest(pair[1]))
+        found.sort(key=lambda pair: earliest_first(pair[1]))
         return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
                           date=f.get("date"), source=f.get("source"),
                           category=f.get("category"), url=f.get("url"), similarity=score)
@@ -530,10 +527,6 @@ def _facets(aggs: dict) -> tuple[Facet, ...]:
 def _signature(source: dict) -> bytes | None:
     value = source.get("copy_signature")
     return base64.b64decode(value) if value else None
-
-
-def _earliest(source: dict) -> tuple:
-    return earliest_first(source.get("date"), source["id"])
 
 
 def _with_copies(hit: Hit, copies: list[str]) -> Hit:
