@@ -394,3 +394,24 @@ def test_quoted_phrases_are_matched_in_order_within_their_slop(text, matched):
     query = parse_query(text, ix.schema)
     assert "PhraseWords" in repr(query)
     assert set(_scores(ix, query)) == matched
+
+
+@pytest.mark.parametrize("text", ["climat sommet", '"climat sommet"', '"climat le sommet"'])
+def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, text):
+    """Deeper hits of the same query (copies filling the first ones) reuse its matches."""
+    from search.whoosh_fast import queries
+
+    bodies = ["Climat sommet le", "Sommet climat le", "le Climat le sommet", "le accord"]
+    ix = _word_index([{"body": body, "surface_body": body} for body in bodies], segments=2)
+    query = parse_query(text, ix.schema)
+    with ix.searcher() as searcher:
+        first = {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
+        assert first
+
+        def unread(*args):
+            raise AssertionError("postings read again")
+
+        monkeypatch.setattr(queries, "read_postings", unread)
+        monkeypatch.setattr(queries, "looked_up", unread)
+        assert {hit.docnum: hit.score for hit in searcher.search(query, limit=2)} == dict(
+            sorted(first.items(), key=lambda item: -item[1])[:2])

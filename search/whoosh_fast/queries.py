@@ -134,6 +134,9 @@ class AllWords(wq.And):
     """
 
     def matcher(self, searcher, context=None):
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context) -> ScoredList:
         reader = searcher.reader()
         words = sorted((_in_fields(searcher, group) for group in self.subqueries),
                        key=lambda terms: sum(count for *_, count in terms))
@@ -172,6 +175,9 @@ class PhraseWords(wq.Phrase):
     """
 
     def matcher(self, searcher, context=None):
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context):
         fieldname = self.fieldname
         field = searcher.schema[fieldname] if fieldname in searcher.schema else None
         if field is None or not field.format or not field.format.supports("positions"):
@@ -228,6 +234,23 @@ class PhraseWords(wq.Phrase):
             _tree_sum([scorers[text].score(docnum, frequencies[text][docnum])
                        for text in texts]) * self.boost
             for docnum in matched])
+
+
+def _remembered(query: wq.Query, searcher, context, match):
+    """What `match(searcher, context)` finds for `query` in one segment, a `ScoredList`
+    computed once per segment reader and kind of context (scored or not) while the query
+    lives: a search whose first hits are copies of a few dispatches reads deeper hits with
+    the same query, which matched every document again (three times over on the 10x
+    archive, whose articles each have nine copies). Any other matcher is not kept."""
+    key = (searcher.reader(), unscored(context))
+    kept = query.__dict__.setdefault("_remembered_lists", [])
+    for (reader, unscored_context), (ids, scores) in kept:
+        if reader is key[0] and unscored_context == key[1]:
+            return ScoredList(ids, scores)
+    found = match(searcher, context)
+    if type(found) is ScoredList:
+        kept.append((key, (found._ids, found._weights)))
+    return found
 
 
 def _in_order(positions: list[list[int]], slop: int, gaps: list[int] | None = None) -> bool:
