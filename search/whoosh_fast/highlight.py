@@ -34,7 +34,7 @@ class SpanToken:
 class MarkingHighlighter(highlight.Highlighter):
     """Whoosh's highlighter, which marks the words whose terms the query searched, also
     marking the words that start at the characters `also_marked` gives; the words of a
-    text come from `tokens`."""
+    text come from `spans`, or from the field's analyzer."""
 
     def also_marked(self, results, fieldname: str) -> Callable[[str], set[int]] | None:
         """A function giving, for a text of `fieldname`, the first characters of more words
