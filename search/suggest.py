@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -25,7 +25,8 @@ FEW_HITS = 2
 MAX_SUGGESTIONS = 3
 # Edits allowed between a word and a suggestion: one for short words, two from this length.
 TWO_EDITS_FROM = 6
-_CANDIDATES = 20
+# The closest forms of the vocabulary compared with a word.
+SUGGESTER_CANDIDATES = 20
 # A form one edit further from the word ranks alike when this many times more frequent.
 FREQUENCY_PER_EDIT = 100
 
@@ -56,7 +57,7 @@ def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
     edits = 2 if len(form) >= TWO_EDITS_FROM else 1
     own = known.get(form, 0)
     matches = process.extract(form, known.keys(), scorer=Levenshtein.distance,
-                              score_cutoff=edits, limit=_CANDIDATES)
+                              score_cutoff=edits, limit=SUGGESTER_CANDIDATES)
     ranked = sorted(((distance - math.log(known[candidate], FREQUENCY_PER_EDIT),
                       -known[candidate], candidate)
                      for candidate, distance, _ in matches
@@ -65,15 +66,28 @@ def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
     return [candidate for *_, candidate in ranked[:MAX_SUGGESTIONS]]
 
 
+def query_words(query: str) -> list[str]:
+    """The words of `query` that `suggestions` may correct: not operators, fields, marked
+    words, nor words with no term (stop words)."""
+    return [match.group(1) for match in _word_matches(query)]
+
+
+def _word_matches(query: str) -> Iterator[re.Match]:
+    for match in _QUERY_WORD.finditer(query):
+        word = match.group(1)
+        if word not in _OPERATORS and term(word) is not None:
+            yield match
+
+
 def suggestions(query: str, known: Mapping[str, int],
                 family_count: Callable[[str], int]) -> list[str]:
     """Rewrites of `query` with its rare or unknown words (`family_count`: the articles
     that have the word's family) replaced by the closest known ones: the best for each,
     then the next best for the first such word."""
     replacements: list[tuple[re.Match, list[str]]] = []
-    for match in _QUERY_WORD.finditer(query):
+    for match in _word_matches(query):
         word = match.group(1)
-        if word in _OPERATORS or term(word) is None or family_count(word) > FEW_HITS:
+        if family_count(word) > FEW_HITS:
             continue
         closest = closest_words(word, known)
         if closest:

@@ -205,3 +205,35 @@ def test_a_page_of_hits_is_the_slice_of_the_hits_before_it(seeded, copies):
         page = reader.search("coopération", limit=1, offset=1, copies=copies).hits
     assert len(every) == 2
     assert [(hit.rank, hit.id) for hit in page] == [(hit.rank, hit.id) for hit in every[1:]]
+
+
+@pytest.fixture
+def misspelt(tmp_path, cluster_url) -> list[list[str]]:
+    """Both backends on articles with a word in four, its plural in one, and a misspelling
+    of it in one (the corpus of test_search's "did you mean")."""
+    folder = tmp_path / "misspelt"
+    folder.mkdir()
+    for number in range(4):
+        (folder / f"a{number}.txt").write_text(
+            f"Visite {number}\n\nL'ambassadeur du Maroc à Rabat. Un ambassadeur parle.", "utf-8")
+    (folder / "b.txt").write_text("Les ambassadeurs\n\nDes ambassadeurs réunis à Rabat.", "utf-8")
+    (folder / "c.txt").write_text("Rareté\n\nUn ambasadeur mal écrit, une fois.", "utf-8")
+    backends = [["--index", str(tmp_path / "index")],
+                ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]]
+    for backend in backends:
+        assert run(backend, "rebuild", str(folder)).exit_code == 0
+    return backends
+
+
+@pytest.mark.parametrize("text, suggested", [
+    ("ambasadeur", ["ambassadeur"]),
+    ("ambasadeurr", ["ambasadeur", "ambassadeur", "ambassadeurs"]),
+    ("ambassadeur", []),
+    ("ambasadeur Rabatt", ["ambassadeur rabat"]),
+    ("xyzzy", []),
+    ('"ambassadeur du Marok"', ['"ambassadeur du maroc"']),
+])
+def test_both_backends_suggest_the_same_words(misspelt, text, suggested):
+    found = [json.loads(run(backend, "query", "--json", text).output)["suggestions"]
+             for backend in misspelt]
+    assert found == [suggested, suggested]

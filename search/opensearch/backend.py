@@ -11,9 +11,12 @@ snippets come from the cluster's highlighter, counts and facets from aggregation
 of one dispatch are grouped as the Whoosh backend groups them, from the MinHash signatures
 of the hits (search.copies): groups have no single key to collapse on.
 
+"Did you mean" is the Whoosh reader's (search.suggest), the archive's forms near each word
+coming from the cluster's term suggester on the surface (`exact`) subfields.
+
 Not done here: in `search explain`, the words a truncated or fuzzy word stands for and the
-forms as written of each term (they need the archive's vocabulary of surface forms);
-"did you mean" suggestions; the re-ranking by word positions (search.ranking).
+forms as written of each term (they need the archive's vocabulary of surface forms); the
+re-ranking by word positions (search.ranking).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
 from whoosh import query as wq
 
-from search import views
+from search import analysis, views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
 from search.copies import band_terms, earliest_first, group, usable, verified_copies
 from search.errors import (
@@ -61,7 +64,7 @@ from search.models import (
 from search.opensearch import loading
 from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
 from search.query import parse_query, shown
-from search.schema import source_key
+from search.schema import DEFAULT_FIELDS, source_key
 from search.searcher import (
     SNIPPET_FRAGMENTS,
     SORT_ORDERS,
@@ -71,7 +74,9 @@ from search.searcher import (
     unknown_id,
 )
 from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
+from search.suggest import FEW_HITS, SUGGESTER_CANDIDATES, query_words, suggestions
 from search.surface import stemmed_field
+from search.words import surface_form
 
 DEFAULT_ALIAS = "search"
 PAGE = 500  # hits per request when streaming
@@ -342,10 +347,51 @@ class OpenSearchReader:
                          if offset < rank <= wanted)
         else:
             hits = self._one_per_group(raw, wanted, scored, offset)
+        total = found["hits"]["total"]["value"]
         return SearchResults(
-            query=text, total=found["hits"]["total"]["value"], partial=partial, hits=hits,
+            query=text, total=total, partial=partial, hits=hits,
+            suggestions=tuple(self._suggestions(text) if partial or total <= FEW_HITS
+                              else ()),
             explanation=self.explain(text) if explain else None,
             facets=_facets(found["aggregations"]) if facets else ())
+
+    def _suggestions(self, text: str) -> list[str]:
+        """"Did you mean" as the Whoosh reader says it (`search.suggest.suggestions`): the
+        forms near each word of `text` that the term suggester finds in the surface fields
+        of the default fields, and the word's own form, each with the articles having it
+        (the largest count of a field, as in the Whoosh reader's vocabulary)."""
+        forms = list(dict.fromkeys(form for word in query_words(text)
+                                   if (form := surface_form(word))))
+        if not forms:
+            return []
+        fields = [f"{name}.exact" for name in DEFAULT_FIELDS]
+        near = {"text": " ".join(forms), "term": {
+            "suggest_mode": "always", "max_edits": 2, "prefix_length": 0,
+            "min_word_length": 1, "size": SUGGESTER_CANDIDATES, "min_doc_freq": 0,
+            "max_term_freq": 1_000_000_000, "string_distance": "levenshtein"}}
+        found = self._search({"size": 0, "track_total_hits": False, "suggest": {
+            field: {**near, "term": {**near["term"], "field": field}} for field in fields},
+            "aggs": {"own": {"filters": {"filters": {
+                f"{field}\t{form}": {"term": {field: form}}
+                for field in fields for form in forms}}}}})
+        known: dict[str, int] = {}
+        counted = [(option["text"], option["freq"]) for entries in found["suggest"].values()
+                   for entry in entries for option in entry["options"]]
+        counted += [(key.partition("\t")[2], bucket["doc_count"]) for key, bucket in
+                    found["aggregations"]["own"]["buckets"].items()]
+        for form, count in counted:
+            if count > known.get(form, 0):
+                known[form] = count
+        return suggestions(text, known, self._family_count)
+
+    def _family_count(self, word: str) -> int:
+        """The articles that have `word`'s term (its family) in one of the default fields
+        (the largest count of a field), as the Whoosh reader counts them."""
+        found = self._search({"size": 0, "track_total_hits": False, "aggs": {"family": {
+            "filters": {"filters": {name: {"term": {name: analysis.term(word)}}
+                                    for name in DEFAULT_FIELDS}}}}})
+        return max(bucket["doc_count"]
+                   for bucket in found["aggregations"]["family"]["buckets"].values())
 
     def _one_per_group(self, raw: list[dict], limit: int, scored: bool,
                        offset: int = 0) -> tuple[Hit, ...]:
