@@ -314,9 +314,10 @@ class Searcher:
         the rank of its best, with the ids of the group's other articles in the index. The
         hits are read deeper (`deeper(depth)`) until `limit` groups are found or none is
         left."""
+        read: dict[int, dict] = {}  # stored fields by document number, each read once
         while True:
             docnums = [docnum for _, docnum in results.top_n]
-            stored = [self._searcher.stored_fields(docnum) for docnum in docnums]
+            stored = [self._stored_fields(docnum, read) for docnum in docnums]
             groups = group([fields.get("copy_signature") for fields in stored])
             if len(groups) >= limit or len(docnums) >= len(results):
                 break
@@ -326,7 +327,7 @@ class Searcher:
             shown = min(members, key=lambda at: earliest_first(stored[at]))
             others = {stored[at]["id"]: stored[at] for at in members if at != shown}
             others.update((fields["id"], fields) for _, fields in
-                          self._copies(docnums[shown], stored[shown]))
+                          self._copies(docnums[shown], stored[shown], read))
             hit = _hit(rank, results[shown], scored)
             hits.append(dataclasses.replace(hit, copies=tuple(
                 sorted(others, key=lambda id: earliest_first(others[id])))))
@@ -344,15 +345,26 @@ class Searcher:
             found.sort(key=lambda pair: earliest_first(pair[1]))
             return tuple(_copy(fields, similarity) for similarity, fields in found)
 
-    def _copies(self, docnum: int, fields: dict) -> list[tuple[float, dict]]:
+    def _stored_fields(self, docnum: int, read: dict[int, dict]) -> dict:
+        """The stored fields of `docnum`, from `read` if they were read before (a hit's
+        copies are often hits too: each read decompresses the whole article)."""
+        fields = read.get(docnum)
+        if fields is None:
+            fields = read[docnum] = self._searcher.stored_fields(docnum)
+        return fields
+
+    def _copies(self, docnum: int, fields: dict,
+                read: dict[int, dict] | None = None) -> list[tuple[float, dict]]:
         """(similarity, stored fields) of the other articles whose bodies are copies of the
-        one of `docnum`: those sharing a band term with it, verified."""
+        one of `docnum`: those sharing a band term with it, verified (their fields taken
+        from `read` where they were read before)."""
         mine = fields.get("copy_signature")
         if not usable(mine):
             return []
         others = sorted(documents_with_any(self._searcher.reader(), "copy_bands",
                                            [term.encode() for term in band_terms(mine)]))
-        stored = (self._searcher.stored_fields(other) for other in others if other != docnum)
+        read = {} if read is None else read
+        stored = (self._stored_fields(other, read) for other in others if other != docnum)
         return verified_copies(mine, ((fields.get("copy_signature"), fields)
                                       for fields in stored))
 

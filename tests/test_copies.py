@@ -277,6 +277,29 @@ def test_more_copies_than_the_first_hits_read(export, isolated_index):
     assert len(search(isolated_index, "Mauritanie", limit=2, sort="date").hits) == 2
 
 
+def test_each_article_is_read_once_however_deep_the_copies_go(export, isolated_index,
+                                                               monkeypatch):
+    """Grouping reads deeper hits and each group's copies: an article's stored fields (its
+    whole text, decompressed) are read once for all of it; Whoosh reads a hit shown once
+    more for its snippet."""
+    from whoosh.reading import SegmentReader
+
+    records = [record(n, DISPATCH, title="Mauritanie Mauritanie", date=f"2020-05-{n:02}")
+               for n in range(1, 26)]
+    write_export(export, [*records, record(30, OTHER + " Mauritanie.")])
+    update([export], isolated_index)
+    read = []
+    whoosh_stored_fields = SegmentReader.stored_fields
+    monkeypatch.setattr(SegmentReader, "stored_fields",
+                        lambda self, docnum: read.append(docnum) or whoosh_stored_fields(
+                            self, docnum))
+    results = search(isolated_index, "Mauritanie", limit=2)
+    assert ids(results) == ["export.jsonl#1", "export.jsonl#30"]
+    assert len(results.hits[0].copies) == 24
+    assert len(set(read)) == 26
+    assert len(read) == len(set(read)) + len(results.hits)
+
+
 def test_groups_follow_updates(export, isolated_index):
     """A copy added later joins the group, its removal leaves it, with nothing else
     rewritten."""
