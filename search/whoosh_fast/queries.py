@@ -143,12 +143,10 @@ class AllWords(wq.And):
         found: list[int] | None = None  # documents with every word so far, ascending
         tables = []  # per field of every word: its term frequencies and its BM25F scorer
         for terms in words:
-            probe = (found is not None
-                     and len(found) * PROBE_RATIO < sum(count for *_, count in terms))
+            postings = sum(count for *_, count in terms)
             documents: set[int] = set()
             for fieldname, text, boost, _ in terms:
-                frequencies = (looked_up(reader, fieldname, text, found) if probe
-                               else dict(read_postings(reader, fieldname, text)))
+                frequencies = _frequencies(reader, fieldname, text, found, postings)
                 documents.update(frequencies)
                 tables.append((frequencies, TermScorer(searcher, fieldname, text, boost)))
             found = sorted(documents if found is None else documents.intersection(found))
@@ -200,30 +198,21 @@ class PhraseWords(wq.Phrase):
         found: list[int] | None = None  # documents with every word so far, ascending
         frequencies = {}
         for text in rare:
-            probe = (found is not None
-                     and len(found) * PROBE_RATIO < reader.doc_frequency(fieldname, text))
-            frequencies[text] = (looked_up(reader, fieldname, text, found) if probe
-                                 else dict(read_postings(reader, fieldname, text)))
+            frequencies[text] = _frequencies(reader, fieldname, text, found,
+                                             reader.doc_frequency(fieldname, text))
             found = sorted(frequencies[text] if found is None
                            else frequencies[text].keys() & found)
             if not found:
                 return ScoredList([], [])
-        positions: dict[bytes, dict[int, list[int]]] = {text: {} for text in distinct}
-        for text in rare:
-            postings = reader.postings(fieldname, text)
-            for docnum in postings_at(postings, found):
-                positions[text][docnum] = postings.value_as("positions")
+        positions = {text: _positions_at(reader, fieldname, text, found)[1] for text in rare}
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
             gaps = [after - before for (before, _), (after, _) in pairwise(known)]
             found = [docnum for docnum in found if _in_order(
                 [positions[text][docnum] for _, text in known], self.slop, gaps)]
             common = distinct[-1]
-            frequencies[common] = {}
-            postings = reader.postings(fieldname, common)
-            for docnum in postings_at(postings, found):
-                frequencies[common][docnum] = postings.weight()
-                positions[common][docnum] = postings.value_as("positions")
+            frequencies[common], positions[common] = _positions_at(reader, fieldname,
+                                                                   common, found)
             found = [docnum for docnum in found if docnum in frequencies[common]]
         matched = [docnum for docnum in found if _in_order(
             [positions[text][docnum] for text in texts], self.slop)]
@@ -234,6 +223,27 @@ class PhraseWords(wq.Phrase):
             _tree_sum([scorers[text].score(docnum, frequencies[text][docnum])
                        for text in texts]) * self.boost
             for docnum in matched])
+
+
+def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
+                 postings: int) -> dict[int, float]:
+    """A term's frequency in each document that has it: its postings read whole, or looked
+    up among `found` (the documents still in the running, ascending) when the word's
+    `postings` outnumber them more than `PROBE_RATIO` times."""
+    if found is not None and len(found) * PROBE_RATIO < postings:
+        return looked_up(reader, fieldname, text, found)
+    return dict(read_postings(reader, fieldname, text))
+
+
+def _positions_at(reader, fieldname: str, text: bytes, documents: list[int]
+                  ) -> tuple[dict[int, float], dict[int, list[int]]]:
+    """The term's frequency and positions in each of `documents` (ascending) that has it."""
+    frequencies, positions = {}, {}
+    postings = reader.postings(fieldname, text)
+    for docnum in postings_at(postings, documents):
+        frequencies[docnum] = postings.weight()
+        positions[docnum] = postings.value_as("positions")
+    return frequencies, positions
 
 
 def _remembered(query: wq.Query, searcher, context, match):
