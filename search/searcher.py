@@ -456,9 +456,12 @@ class Searcher:
 _READING_MODULES = ("whoosh.codec.", "whoosh.filedb.", "whoosh.columns", "whoosh.reading",
                     "whoosh.index", "whoosh.util.numeric", "whoosh.util.varints", "whoosh.system",
                     "whoosh.automata.fst", "whoosh.formats")
-# Errors that only reading can raise, wherever they come from.
+# Errors that only reading can raise, wherever they come from. Bytes decoded while reading
+# are the index's terms (the lexicons of ids, sources and categories, the vocabulary of
+# "did you mean"): a query and stored texts come as str.
 _ALWAYS_READ_ERRORS = (*(error for error in CORRUPTION_ERRORS
-                         if not issubclass(error, (ValueError, LookupError))), CorruptIndexError)
+                         if not issubclass(error, (ValueError, LookupError))), CorruptIndexError,
+                       UnicodeDecodeError)
 
 
 def _read_error(error: BaseException) -> bool:

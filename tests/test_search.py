@@ -393,6 +393,23 @@ def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatc
                                  f"({error.__name__}). Run `search rebuild` to rebuild it.")
 
 
+def test_a_term_that_is_not_utf8_is_a_damaged_index(tmp_path, monkeypatch):
+    """A garbled term dictionary can give bytes that are not UTF-8 where the searcher
+    decodes terms (here the vocabulary of "did you mean", read for a query of few hits)."""
+    from search import searcher
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Sommet\n\nLe Maroc à Rabat.", "utf-8")
+    rebuild([folder], tmp_path / "index")
+    monkeypatch.setattr(searcher, "_document_frequencies",
+                        lambda reader, fieldname: iter([(b"\xe0garbled", 1)]))
+    with pytest.raises(IndexCorruptError) as raised:
+        search(tmp_path / "index", "Tachkent")
+    assert str(raised.value) == (f"The index in {tmp_path / 'index'}/ could not be read "
+                                 "(UnicodeDecodeError). Run `search rebuild` to rebuild it.")
+
+
 EXACT_CORPUS = {
     "a.txt": "Sommet de Rabat\n\nLes ministres veulent renforcer la coopération. Le président "
              "de la République a parlé. La visite officielle du Maroc.",
