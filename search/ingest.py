@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from search.errors import CorpusError, UnreadableArticle
-from search.formats import printable
+from search.formats import decode_line, printable
 from search.formats.html import NoArticleInPage, parse_html
 from search.formats.records import FIELDS, json_records, jsonl_records, parse_records
 from search.formats.text import parse_text
@@ -114,18 +114,6 @@ def _text_of(data: bytes) -> str:
     if len(_CONTROLS.findall(sample)) > max(2, len(sample) // 100):
         raise UnreadableArticle("binary file")
     return text
-
-
-def decode_line(line: bytes) -> str:
-    """One line of text: UTF-8 if it is valid UTF-8, else cp1252, else latin-1. A line at a
-    time, because files pasted together from different sources mix encodings, and UTF-8 is
-    so strict that a line that decodes as UTF-8 is UTF-8."""
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return line.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return line.decode("latin-1")
 
 
 def _bom(data: bytes) -> tuple[str | None, bytes]:
@@ -259,8 +247,8 @@ def parse_file(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
     """The articles of one file, by its format, each with the fingerprint of its source
-    text; what cannot be used is `Skipped`. A record of an export whose fingerprint is
-    the one `known` gives for its id comes as `Unchanged`, without being parsed.
+    text; what cannot be used is `Skipped`. A record of an export whose fingerprint
+    `known` (id → fingerprint) has comes as `Unchanged`, without being parsed.
     `progress(n)` is told of the file's bytes as they are read and parsed: an export's
     record by record, another file whole, once parsed.
 
@@ -281,7 +269,7 @@ def parse_file(
             read.size = os.fstat(stream.fileno()).st_size
             if suffix == ".jsonl":
                 found = False
-                for item in parse_records(jsonl_records(text_lines(stream), path), **records):
+                for item in parse_records(jsonl_records(byte_lines(stream), path), **records):
                     found = True
                     read.up_to(stream.tell())
                     yield item
@@ -324,17 +312,19 @@ class _BytesRead:
             self.done = position
 
 
-def text_lines(stream: BinaryIO) -> Iterator[str]:
-    """The lines of an open text file, one at a time: by its byte order mark, else each
-    decoded by itself (`decode_line`). A binary file is refused from its opening."""
+def byte_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of an open text file, one at a time, as bytes to decode each by itself
+    (`decode_line`): as they are, or re-encoded in UTF-8 from the encoding the file's byte
+    order mark names. A binary file is refused from its opening."""
     head = stream.read(BINARY_SAMPLE_CHARS)
     _text_of(head)  # refuses a binary file
     encoding, bom = _bom(head)
     stream.seek(len(bom))
     if encoding in (None, "utf-8"):
-        yield from (decode_line(line) for line in stream)
+        yield from stream
     else:
-        yield from io.TextIOWrapper(stream, encoding, errors="replace", newline="\n")
+        for line in io.TextIOWrapper(stream, encoding, errors="replace", newline="\n"):
+            yield line.encode("utf-8")
 
 
 def read_article(file: Path, root: Path) -> Article:

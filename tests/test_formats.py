@@ -292,7 +292,7 @@ def test_an_article_with_links_is_read(tmp_path, body, start):
 # --- JSON: any type in any field, any depth, any text -----------------------------------------
 
 def records(lines, field_map=None, path="x.jsonl"):
-    return [item for item, _ in parse_records(jsonl_records(lines, path), id=path, path=path,
+    return [item for item, _ in parse_records(jsonl_records([line.encode() for line in lines], path), id=path, path=path,
                                               field_map=field_map or {})]
 
 

@@ -265,6 +265,61 @@ def test_a_changed_export_parses_only_its_changed_records(export, isolated_index
     assert parsed == [3]
 
 
+def test_a_changed_export_decodes_only_its_changed_lines(export, isolated_index, monkeypatch):
+    from search.formats import records
+
+    update([export], isolated_index)
+    decoded = []
+    real = records.decode_line
+    monkeypatch.setattr(records, "decode_line", lambda line: decoded.append(line) or real(line))
+    changed = [record(n) for n in range(20)]
+    changed[3]["title"] = "Dépêche corrigée"
+    write_export(export, changed[::-1])  # every line moved, one changed
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+    assert [json.loads(line)["id"] for line in decoded] == [3]
+
+
+@pytest.mark.parametrize("encoding, bom", [("cp1252", b""), ("utf-16-le", b"\xff\xfe")])
+def test_an_export_in_another_encoding_keeps_its_unchanged_lines(tmp_path, isolated_index,
+                                                                  encoding, bom):
+    export = tmp_path / "export.jsonl"
+    records = [record(n) for n in range(3)]
+    for texts in (records, records + [record(3)]):
+        lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in texts)
+        export.write_bytes(bom + lines.encode(encoding))
+        report = update([export], isolated_index)
+    assert counts(report) == (1, 0, 0, 3, 0)
+    assert search(isolated_index, "arrivé").total == 4
+
+
+CITIES = {"A": "Lomé", "B": "Cotonou", "C": "Niamey"}
+
+
+@pytest.mark.parametrize(
+    "before, after, expected_counts",
+    [
+        ("AB", "ABC", (1, 0, 0, 2, 0)),
+        ("AB", "CAB", (1, 2, 0, 0, 0)),  # each text now on the next line: the next article
+        ("AB", "B", (0, 1, 1, 0, 0)),
+        ("ABA", "ABAC", (1, 0, 0, 3, 0)),
+        ("AB", "BA", (0, 2, 0, 0, 0)),
+    ],
+)
+def test_records_without_ids_are_the_articles_of_their_lines(tmp_path, isolated_index, before,
+                                                              after, expected_counts):
+    export = tmp_path / "export.jsonl"
+    lines = {letter: {"article": f"Le ministre est arrivé à {city}."}
+             for letter, city in CITIES.items()}
+    write_export(export, [lines[letter] for letter in before])
+    update([export], isolated_index)
+    write_export(export, [lines[letter] for letter in after])
+    assert counts(update([export], isolated_index)) == expected_counts
+    found = {letter: sorted(hit.id for hit in search(isolated_index, city).hits)
+             for letter, city in CITIES.items()}
+    assert found == {letter: [f"export.jsonl#{n}" for n, seen in enumerate(after, 1)
+                              if seen == letter] for letter in CITIES}
+
+
 # --- writes large enough for sub-writers (PARALLEL_MIN_ARTICLES lowered to 50) ---------------
 
 def parallel_export(path, count):

@@ -23,6 +23,18 @@ _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+def decode_line(line: bytes) -> str:
+    """One line of text: UTF-8 if it is valid UTF-8, else cp1252, else latin-1. A line at a
+    time, because files pasted together from different sources mix encodings, and UTF-8 is
+    so strict that a line that decodes as UTF-8 is UTF-8."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return line.decode("latin-1")
+
+
 def clean_text(text: str) -> str:
     """`text` safe to index and print: NULs dropped, other control characters made spaces,
     lone surrogates made U+FFFD (they cannot be encoded, so printing them would fail)."""

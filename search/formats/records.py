@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from search.dates import normalize_date
-from search.formats import complete, printable
+from search.formats import complete, decode_line, printable
 from search.models import Article, Skipped, Unchanged
 
 # Our field → the names it goes by in exports, most usual first.
@@ -82,25 +82,44 @@ def record_article(record: Mapping, *, id: str, path: str, field_map: Mapping[st
 
 class RawRecord(NamedTuple):
     """One record of an export as read: where it is, its number (its id if it has none),
-    its JSON value and source text, or why it is unusable."""
+    its JSON value and source text (what its fingerprint is made of), or why it is
+    unusable. A `.jsonl` line comes as its bytes, `UNDECODED`: `decoded` reads it once
+    its fingerprint has said that the index does not already have it."""
 
     where: str
     number: int
     value: object = None
-    text: str = ""
+    text: str | bytes = ""
     problem: str = ""
 
 
-def jsonl_records(lines: Iterable[str], path: str) -> Iterator[RawRecord]:
-    """The records of a `.jsonl` export, one line at a time: an export can be a few
-    hundred megabytes, and nothing but the current line is kept."""
+UNDECODED = object()
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def jsonl_records(lines: Iterable[bytes], path: str) -> Iterator[RawRecord]:
+    """The records of a `.jsonl` export, one line at a time (an export can be gigabytes,
+    and nothing but the current line is kept), each `UNDECODED`."""
     for number, line in enumerate(lines, start=1):
         # A byte order mark opens every file that `cat` put together.
-        line = line.rstrip("\r\n").removeprefix("\ufeff")
-        if not line.strip():
-            continue
-        value, problem = _loads(line, "malformed JSON line")
-        yield RawRecord(f"{path}:{number}", number, value, line, problem)
+        line = line.rstrip(b"\r\n").removeprefix(_UTF8_BOM)
+        if not _blank(line):
+            yield RawRecord(f"{path}:{number}", number, UNDECODED, line)
+
+
+def _blank(line: bytes) -> bool:
+    """Whether a line holds nothing but white space, Unicode's included (a record starts
+    with an ASCII character, so only a line that does not is decoded to be sure)."""
+    start = line.lstrip()[:1]
+    return not start or (not start.isascii() and not decode_line(line).strip())
+
+
+def decoded(record: RawRecord) -> RawRecord:
+    """The record with its JSON value read (or why it cannot be)."""
+    if record.value is not UNDECODED:
+        return record
+    value, problem = _loads(decode_line(record.text), "malformed JSON line")
+    return record._replace(value=value, problem=problem)
 
 
 def json_records(text: str, path: str) -> Iterator[RawRecord]:
@@ -201,28 +220,43 @@ def _json_record(where: str, number: int, value: object, problem: str) -> RawRec
 
 def parse_records(
     records: Iterable[RawRecord], *, id: str, path: str, field_map: Mapping[str, str],
-    known: Mapping[str, str] = {}, fingerprint: Callable[[str], str] = lambda raw: "",
+    known: Mapping[str, str] = {}, fingerprint: Callable[[str | bytes], str] = lambda raw: "",
 ) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
     """Every record of a JSON export as an `Article`, or `Skipped` with where and why,
-    with the fingerprint of its source text; `Unchanged` if `known` has that fingerprint
-    for its id (an export of 36,000 articles with one changed parses one)."""
+    with the fingerprint of its source text; `Unchanged` if `known` (id → fingerprint)
+    has that fingerprint: it is neither decoded nor parsed (a changed export of a million
+    articles hashes its lines, and parses the few that changed).
+
+    A record without an id is known by its number: its fingerprint is made of its text's
+    and its number, so that the same text on another line is another article."""
+    known_as = {print_: article_id for article_id, print_ in known.items()}
     for record in records:
+        text_print = fingerprint(record.text)
+        article_id = known_as.get(text_print)
+        if article_id is None:
+            numbered = fingerprint(_numbered(text_print, record.number))
+            article_id = known_as.get(numbered)
+        if article_id is not None:
+            yield Unchanged(article_id), known[article_id]
+            continue
+        record = decoded(record)
         if record.problem:
             yield Skipped(record.where, record.problem), ""
             continue
         if not isinstance(record.value, Mapping):
             yield Skipped(record.where, "not a JSON object"), ""
             continue
-        article_id = f"{id}#{printable(_pick(record.value, 'id', field_map) or str(record.number))}"
-        print_ = fingerprint(record.text)
-        if known.get(article_id) == print_:
-            yield Unchanged(article_id), print_
-            continue
+        given_id = _pick(record.value, "id", field_map)
+        article_id = f"{id}#{printable(given_id or str(record.number))}"
         article = record_article(record.value, id=article_id, path=path, field_map=field_map)
         if not article.body:
             yield Skipped(record.where, _no_text(record.value, field_map), article_id), ""
         else:
-            yield article, print_
+            yield article, text_print if given_id else numbered
+
+
+def _numbered(text_print: str, number: int) -> str:
+    return f"{text_print}#{number}"
 
 
 KEYS_SHOWN = 8
