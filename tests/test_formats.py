@@ -297,6 +297,18 @@ def records(lines, field_map=None, path="x.jsonl"):
 
 
 @pytest.mark.parametrize(
+    "line",
+    [b"", b"   \t", b"\r", b"\xef\xbb\xbf", "\u00a0\u3000 ".encode(), b" \xa0"],
+    ids=["empty", "spaces", "a return", "a byte order mark", "Unicode spaces", "a cp1252 space"],
+)
+def test_a_blank_line_between_records_is_no_record(line):
+    record = json.dumps({"text": "Le texte."}).encode()
+    lines = [record + b"\n", line + b"\n", record]
+    raw = list(jsonl_records(lines, "x.jsonl"))
+    assert [r.where for r in raw] == ["x.jsonl:1", "x.jsonl:3"]
+
+
+@pytest.mark.parametrize(
     "value, title",
     [
         ("Sommet", "Sommet"),

@@ -95,6 +95,7 @@ class RawRecord(NamedTuple):
 
 UNDECODED = object()
 _UTF8_BOM = b"\xef\xbb\xbf"
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # bytes.strip's white space
 
 
 def jsonl_records(lines: Iterable[bytes], path: str) -> Iterator[RawRecord]:
@@ -110,8 +111,8 @@ def jsonl_records(lines: Iterable[bytes], path: str) -> Iterator[RawRecord]:
 def _blank(line: bytes) -> bool:
     """Whether a line holds nothing but white space, Unicode's included (a record starts
     with an ASCII character, so only a line that does not is decoded to be sure)."""
-    start = line.lstrip()[:1]
-    return not start or (not start.isascii() and not decode_line(line).strip())
+    start = _NOT_SPACE.search(line)
+    return start is None or (not start[0].isascii() and not decode_line(line).strip())
 
 
 def decoded(record: RawRecord) -> RawRecord:
