@@ -77,13 +77,14 @@ def blocks(reader, fieldname: str, text: bytes) -> Iterator[Block]:
             postings.next()
         yield Block(ids, weights)
         return
-    while postings.is_active():
-        ids, weights = ids_and_weights(postings)
+    if not postings.is_active():
+        return
+    for head in _heads(postings):
+        ids, weights = _decoded(postings, head)
         if deleted:
             kept = [at for at, docnum in enumerate(ids) if docnum not in deleted]
             ids, weights = [ids[at] for at in kept], [weights[at] for at in kept]
-        yield Block(ids, weights, postings.block_max_weight(), postings.block_min_length())
-        postings._next_block()
+        yield Block(ids, weights, head.max_weight, head.min_length, last=head.last)
 
 
 @dataclass
@@ -306,15 +307,47 @@ def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
 
 
 def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:
-    """Whoosh 3's `skip_to`, which steps through a block's postings one at a time (three
-    method calls each) once it reached the block: here the block's ids are bisected."""
+    """Whoosh 3's `skip_to`, which reads every block header on the way through `pickle.load`
+    on the file (a call to the file per opcode) and then steps through the block's postings
+    one at a time (three method calls each): here the headers are read from the file's
+    bytes (`_heads`), the block is gone to directly, and its ids are bisected."""
     if docnum > postings.block_max_id():
-        postings._skip_to_block(lambda: docnum > postings.block_max_id())
-        if not postings.is_active():
+        head = _HeadsAhead.of(postings).holding(docnum)
+        if head is None:
+            postings._atend = True  # past the last block, as Whoosh's skip leaves it
             return
+        postings._goto(head.position)
     if postings._ids is None:
         postings._read_ids()
     postings._i = bisect_left(postings._ids, docnum, postings._i)
+
+
+class _HeadsAhead:
+    """The block headers of a matcher's term, read as far as a skip needs them, once."""
+
+    def __init__(self, postings: W3LeafMatcher) -> None:
+        self._unread = _heads(postings)
+        self._read: list[_Head] = []
+        self._lasts: list[int] = []
+
+    @classmethod
+    def of(cls, postings: W3LeafMatcher) -> _HeadsAhead:
+        found = postings.__dict__.get("_heads_ahead")
+        if found is None:
+            found = postings.__dict__["_heads_ahead"] = cls(postings)
+        return found
+
+    def holding(self, docnum: int) -> _Head | None:
+        """The first block whose last document is `docnum` or after; None if none is."""
+        read, lasts = self._read, self._lasts
+        if lasts and lasts[-1] >= docnum:
+            return read[bisect_left(lasts, docnum)]
+        for head in self._unread:
+            read.append(head)
+            lasts.append(head.last)
+            if head.last >= docnum:
+                return head
+        return None
 
 
 def looked_up(reader, fieldname: str, text: bytes, documents: list[int]) -> dict[int, float]:
