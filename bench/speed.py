@@ -1,7 +1,7 @@
-"""Speed and memory of our product against stock Whoosh, SQLite FTS5 and tantivy, at each
-archive size, all in the same run (issue 15).
+"""Speed and memory of our product against stock Whoosh, SQLite FTS5 and tantivy, and of our
+product on an OpenSearch node, at each archive size, all in the same run (issues 14, 15).
 
-    python -m bench.speed [--copies 1,4,10,28] [--systems ours,whoosh-fr,fts5,tantivy]
+    python -m bench.speed [--copies 1,4,10,28] [--systems ours,whoosh-fr,fts5,tantivy,opensearch]
         [--work DIR] [--source FILE] [--sample N] [--queries bench/queries.json]
         [--per-type N] [--repeat 3] [--cli-runs 5] [--whoosh-cap 1800] [--query-cap 60]
     python -m bench.speed --report DIR/speed.json   # the report of a run's raw figures
@@ -23,11 +23,23 @@ are about 1M articles), one heavy step at a time:
    once to warm up, then `--repeat` times; its wall and CPU time (`time.process_time`) are
    the medians of those; p50 and p95 over the queries of a type. A type whose queries take
    more than `--query-cap` s on a system stops there and says how many it timed.
-3. Ours only: `search query 'Poutine référendum' --index DIR`, process start to exit,
+3. Counts (ours on both backends): `count([word], by="month")` of each frequent word, one
+   reader reused, timed as the queries are.
+4. Ours only: `search query 'Poutine référendum' --index DIR`, process start to exit,
    median wall time and largest peak memory of `--cli-runs` (after one to warm the cache);
    `search index` on the unchanged archive, then after one record's body changed (and once
    more after changing it back, which restores the archive), on a hard-linked copy of the
    index (Whoosh never rewrites a file).
+
+`opensearch` (not in the default systems: it needs Java and Maven) is the product with
+`--backend opensearch`, on one node that the run starts with `opensearch/node` (512 MB of
+heap, `OPENSEARCH_HEAP`) and stops at its end. Its CPU time adds the node's (the JVM's
+user and system time from /proc, before and after) to the client's. The kernel counts a
+process's CPU in ticks of 10 ms, too coarse for one query: a query type's node CPU is
+the node's time over all its runs divided by them (`node_cpu_ms_per_query`), and the
+CPU percentiles of its cells are the client's alone. Its index size is the node's
+store size of the index, its peak memory the client's plus the node's resident size
+after indexing (its heap is reserved whatever the archive).
 
 The load average is read before and after each size. Writes a markdown report (one row per
 system and size; the ratio of ours to tantivy per query type) and a JSON file of every raw
@@ -48,8 +60,9 @@ import re
 import shutil
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 from bench import queries as query_set
@@ -71,12 +84,15 @@ from bench.common import (
 from bench.peers import OPENERS, PEERS
 
 SYSTEMS = ("ours", *PEERS)
+OPTIONAL_SYSTEMS = ("opensearch",)  # asked for by name: Java and Maven start a node
+BACKEND_SYSTEMS = ("ours", "opensearch")  # the product, on each of its backends
 QUERY_TYPES = query_set.QUERY_TYPES
 PEER_KIND = {"one word": "words", "frequent word": "words", "two words": "words",
              "phrase": "phrase", "word*": "prefix", "word~": "fuzzy"}
 CLI_QUERY = "Poutine référendum"
 CHANGED_SENTENCE = " Phrase ajoutée pour mesurer la réindexation d'un article changé."
 SNAPSHOT_ENV: dict[str, str] = {}  # the environment of every process started: set by use_snapshot
+NODE: dict = {}  # the run's OpenSearch node (`url`, `pid`): set by main when asked for
 
 
 # --- the code and the corpus -----------------------------------------------------------
@@ -91,6 +107,8 @@ def use_snapshot(work: Path) -> Path:
     shutil.rmtree(snapshot, ignore_errors=True)
     shutil.copytree(ROOT / "search", snapshot / "search",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # `search.opensearch.local` finds the node script beside the package, as in the repository.
+    (snapshot / "opensearch").symlink_to(ROOT / "opensearch")
     sys.path.insert(0, str(snapshot))
     SNAPSHOT_ENV.update(os.environ)
     SNAPSHOT_ENV["PYTHONPATH"] = os.pathsep.join(
@@ -150,11 +168,36 @@ def size_label(records: int) -> str:
 def index_command(system: str, corpus: Path, folder: Path) -> list[str]:
     if system == "ours":
         return search_command("index", str(corpus), "--index", str(folder))
+    if system == "opensearch":
+        return search_command("index", str(corpus), "--backend", "opensearch",
+                              "--url", node_index_url(folder))
     return [str(PYTHON), "-m", "bench.peers", "build", system, str(corpus), str(folder)]
 
 
+def node_index_url(folder: Path) -> str:
+    """The URL of the node's index standing for `folder` (named after it)."""
+    return f"{NODE['url']}/{folder.name}"
+
+
+def node_cpu_s() -> float:
+    """The CPU seconds (user and system) the node's JVM has used so far."""
+    fields = Path(f"/proc/{NODE['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_rss_mb() -> float:
+    status = Path(f"/proc/{NODE['pid']}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+
+def node_index_bytes(folder: Path) -> int:
+    """The store size of the node's index for `folder` (primaries: one node, no replica)."""
+    with urllib.request.urlopen(f"{node_index_url(folder)}/_stats/store", timeout=30) as answer:
+        return json.load(answer)["_all"]["primaries"]["store"]["size_in_bytes"]
+
+
 def indexed_count(system: str, run: Run) -> int:
-    if system == "ours":
+    if system in BACKEND_SYSTEMS:
         found = re.search(r"([\d,]+) added", run.stdout)
         return int(found.group(1).replace(",", "")) if found else -1
     return json.loads(run.stdout.strip().splitlines()[-1])["documents"]
@@ -165,6 +208,7 @@ def bench_indexing(system: str, corpus: Path, folder: Path, snapshot: Path,
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     log(f"indexing {corpus.name} with {system}...")
+    node_before = node_cpu_s() if system == "opensearch" else 0.0
     run = measured(index_command(system, corpus, folder), snapshot, timeout=cap)
     if run.timed_out:
         shutil.rmtree(folder, ignore_errors=True)
@@ -181,6 +225,12 @@ def bench_indexing(system: str, corpus: Path, folder: Path, snapshot: Path,
         "peak_rss_mb": round(run.peak_rss_mb, 1),
         "index_mb": round(size_on_disk(folder) / 1e6, 1),
     }
+    if system == "opensearch":
+        node_cpu = node_cpu_s() - node_before
+        result.update(client_cpu_s=result["cpu_s"], node_cpu_s=round(node_cpu, 2),
+                      cpu_s=round(run.cpu_s + node_cpu, 2), node_rss_mb=round(node_rss_mb(), 1),
+                      peak_rss_mb=round(run.peak_rss_mb + node_rss_mb(), 1),
+                      index_mb=round(node_index_bytes(folder) / 1e6, 1))
     log(f"{system}: {result}")
     return result
 
@@ -190,35 +240,40 @@ def bench_indexing(system: str, corpus: Path, folder: Path, snapshot: Path,
 Answer = Callable[[str, str], list | None]
 
 
-class OurSearcher(AbstractContextManager):
-    """The product library, one searcher reused: `s.search(text, limit=10)`."""
+class OurReader(AbstractContextManager):
+    """The product library on either backend, one reader reused: `search(text, limit=10)`,
+    or `count([text], by="month")` for the kind `count`."""
 
-    def __init__(self, folder: Path) -> None:
-        from search.searcher import open_searcher
+    def __init__(self, system: str, folder: Path) -> None:
+        from search.backend import open_backend
 
-        self._context = open_searcher(folder)
+        self._backend = (open_backend("whoosh", index_dir=folder) if system == "ours"
+                         else open_backend("opensearch", url=node_index_url(folder)))
 
     def __enter__(self) -> Answer:
         from search.errors import SearchError
 
-        searcher = self._context.__enter__()
+        self._reader = reader = self._backend.reader()
 
         def answer(kind: str, text: str) -> list:
             try:
-                return list(searcher.search(text, limit=10).hits)
+                if kind == COUNT_KIND:
+                    return list(reader.count([text], by="month").series[0].counts)
+                return list(reader.search(text, limit=10).hits)
             except SearchError:
                 return []
 
         return answer
 
     def __exit__(self, *exc) -> None:
-        self._context.__exit__(*exc)
+        self._reader.close()
 
 
 def time_queries(answer: Answer, queries: dict[str, list[str]], repeat: int, peer: bool,
-                 cap: float) -> dict[str, dict | None]:
+                 cap: float, node: bool = False) -> dict[str, dict | None]:
     """Per type: p50 and p95 of the per-query medians of wall and CPU time, how many queries
-    found something, and how many were timed within `cap` seconds; None if unsupported."""
+    found something, and how many were timed within `cap` seconds; None if unsupported.
+    With `node`, also the OpenSearch node's mean CPU per timed run."""
     figures: dict[str, dict | None] = {}
     for kind, texts in queries.items():
         peer_kind = PEER_KIND[kind] if peer else kind
@@ -226,17 +281,20 @@ def time_queries(answer: Answer, queries: dict[str, list[str]], repeat: int, pee
             figures[kind] = None
             continue
         walls, cpus, found = [], [], 0
+        node_spent = 0.0
         started = time.perf_counter()
         for text in texts:
             if time.perf_counter() - started > cap:
                 break
             found += bool(answer(peer_kind, text))  # warm-up
             wall_runs, cpu_runs = [], []
+            node_before = node_cpu_s() if node else 0.0
             for _ in range(repeat):
                 wall, cpu = time.perf_counter(), time.process_time()
                 answer(peer_kind, text)
                 cpu_runs.append((time.process_time() - cpu) * 1000)
                 wall_runs.append((time.perf_counter() - wall) * 1000)
+            node_spent += node_cpu_s() - node_before if node else 0.0
             walls.append(median(wall_runs))
             cpus.append(median(cpu_runs))
         figures[kind] = {
@@ -247,15 +305,31 @@ def time_queries(answer: Answer, queries: dict[str, list[str]], repeat: int, pee
             "cpu_p95_ms": round(percentile(cpus, 0.95), 2),
             "max_ms": round(max(walls), 2),
         }
+        if node:
+            figures[kind]["node_cpu_ms_per_query"] = round(
+                node_spent * 1000 / (len(walls) * repeat), 2)
     return figures
 
 
 def bench_queries(system: str, folder: Path, queries: dict[str, list[str]], repeat: int,
                   cap: float) -> dict:
     log(f"queries on {system}...")
-    opener = OurSearcher(folder) if system == "ours" else OPENERS[system](folder)
+    ours = system in BACKEND_SYSTEMS
+    opener = OurReader(system, folder) if ours else OPENERS[system](folder)
     with opener as answer:
-        return time_queries(answer, queries, repeat, peer=system != "ours", cap=cap)
+        return time_queries(answer, queries, repeat, peer=not ours, cap=cap,
+                            node=system == "opensearch")
+
+
+COUNT_KIND = "count"
+
+
+def bench_counts(system: str, folder: Path, words: list[str], repeat: int, cap: float) -> dict:
+    """Counts by month of `words` (the frequent words), timed as the queries are."""
+    log(f"counts on {system}...")
+    with OurReader(system, folder) as answer:
+        return time_queries(answer, {COUNT_KIND: words}, repeat, peer=False, cap=cap,
+                            node=system == "opensearch")[COUNT_KIND]
 
 
 # --- 3. the CLI and re-indexing (ours) ---------------------------------------------------
@@ -326,6 +400,13 @@ def bench_reindex(corpus: Path, index: Path, work: Path, snapshot: Path) -> dict
 
 # --- the run -----------------------------------------------------------------------------
 
+def remove_node_index(folder: Path) -> None:
+    """Free the node of the index for `folder` (behind its alias) once it is measured."""
+    request = urllib.request.Request(f"{NODE['url']}/{folder.name}*", method="DELETE")
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+
+
 def bench_size(copies: int, args: argparse.Namespace, source: Path, snapshot: Path,
                queries: dict[str, list[str]],
                save: Callable[[dict], None] = lambda size: None) -> dict:
@@ -339,6 +420,9 @@ def bench_size(copies: int, args: argparse.Namespace, source: Path, snapshot: Pa
         row = {"indexing": bench_indexing(system, corpus, folder, snapshot, cap)}
         if row["indexing"]["finished"]:
             row["queries"] = bench_queries(system, folder, queries, args.repeat, args.query_cap)
+            if system in BACKEND_SYSTEMS:
+                row["counts"] = bench_counts(system, folder, queries["frequent word"],
+                                             args.repeat, args.query_cap)
             if system == "ours":
                 log("CLI runs...")
                 row["cli"] = bench_cli(folder, args.cli_runs, snapshot)
@@ -346,6 +430,8 @@ def bench_size(copies: int, args: argparse.Namespace, source: Path, snapshot: Pa
                 row["reindex"] = bench_reindex(corpus, folder, args.work, snapshot)
             if not args.keep_indexes:
                 shutil.rmtree(folder, ignore_errors=True)
+                if system == "opensearch":
+                    remove_node_index(folder)
         size["systems"][system] = row
         size["load_after"] = load_average()
         save(size)  # a run stopped before the size's last system keeps its others
@@ -358,7 +444,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated archive sizes, in copies of the export "
                              "(default: %(default)s; 10 is about 360k articles, 28 about 1M)")
     parser.add_argument("--systems", default=",".join(SYSTEMS),
-                        help="comma-separated, among %(default)s")
+                        help="comma-separated, among %(default)s, and "
+                             + ",".join(OPTIONAL_SYSTEMS))
     parser.add_argument("--work", type=Path, default=Path("/tmp/search-speed"),
                         help="where the archives, indexes and reports go (default: %(default)s)")
     parser.add_argument("--source", type=Path,
@@ -382,9 +469,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.copies = [int(c) for c in args.copies.split(",")]
     args.systems = args.systems.split(",")
-    unknown = [s for s in args.systems if s not in SYSTEMS]
+    known = (*SYSTEMS, *OPTIONAL_SYSTEMS)
+    unknown = [s for s in args.systems if s not in known]
     if unknown:
-        parser.error(f"unknown system {', '.join(unknown)}; choose among {', '.join(SYSTEMS)}")
+        parser.error(f"unknown system {', '.join(unknown)}; choose among {', '.join(known)}")
     return args
 
 
@@ -411,8 +499,18 @@ def main(argv: list[str] | None = None) -> int:
         (args.work / "speed.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1),
                                               "utf-8")
 
-    for copies in args.copies:
-        report["sizes"].append(bench_size(copies, args, source, snapshot, queries, save))
+    with ExitStack() as stack:
+        if "opensearch" in args.systems:
+            from search.opensearch.local import local_cluster, missing_tools
+
+            missing = missing_tools()
+            if missing:
+                raise SystemExit(f"opensearch cannot be measured here: {missing}")
+            log("starting an OpenSearch node...")
+            cluster = stack.enter_context(local_cluster(nodes=1))
+            NODE.update(url=cluster["url"], pid=cluster["nodes"][0]["pid"])
+        for copies in args.copies:
+            report["sizes"].append(bench_size(copies, args, source, snapshot, queries, save))
     text = markdown(report)
     (args.work / "speed.md").write_text(text, "utf-8")
     print(text)
@@ -473,13 +571,39 @@ def markdown(report: dict) -> str:
     lines += ["", "Query cells: p50 / p95 ms of wall time (p50 / p95 ms of CPU time), top 10 "
               "with snippets; re-index: wall s (one change: median of a change and its undoing).",
               ""]
-    ratios = [(size["label"], ratio_to_tantivy(size)) for size in report["sizes"]]
-    ratios = [(label, r) for label, r in ratios if r]
-    if ratios:
-        lines += ["| ours / tantivy, query p95 wall | " + " | ".join(QUERY_TYPES) + " |",
-                  "|---" * (1 + len(QUERY_TYPES)) + "|"]
-        lines += [f"| {label} | " + " | ".join(r.get(kind, "-") for kind in QUERY_TYPES) + " |"
-                  for label, r in ratios]
+    for system in BACKEND_SYSTEMS:
+        ratios = [(size["label"], ratio_to_tantivy(size, system)) for size in report["sizes"]]
+        ratios = [(label, r) for label, r in ratios if r]
+        if ratios:
+            lines += [f"| {system} / tantivy, query p95 wall | " + " | ".join(QUERY_TYPES)
+                      + " |", "|---" * (1 + len(QUERY_TYPES)) + "|"]
+            lines += [f"| {label} | " + " | ".join(r.get(kind, "-") for kind in QUERY_TYPES)
+                      + " |" for label, r in ratios]
+            lines.append("")
+    counting = [system for system in BACKEND_SYSTEMS
+                if any(size["systems"].get(system, {}).get("counts") for size in report["sizes"])]
+    if counting:
+        lines += ["| counts by month of the frequent words, p50 / p95 ms wall (CPU) | "
+                  + " | ".join(counting) + " |", "|---" * (1 + len(counting)) + "|"]
+        lines += [f"| {size['label']} | " + " | ".join(
+            query_cell(figures) if (figures := size["systems"].get(system, {}).get("counts"))
+            else "-" for system in counting) + " |" for size in report["sizes"]]
+        lines.append("")
+    node = [(size["label"], row) for size in report["sizes"]
+            for system, row in size["systems"].items()
+            if system == "opensearch" and row["indexing"]["finished"]]
+    if node:
+        lines += ["| the OpenSearch node | size | indexing CPU s (client + node) | "
+                  + " | ".join(QUERY_TYPES) + " | counts |",
+                  "|---" * (4 + len(QUERY_TYPES)) + "|"]
+        for label, row in node:
+            indexing = row["indexing"]
+            per_query = [row["queries"][kind] for kind in QUERY_TYPES] + [row.get("counts")]
+            lines.append(
+                f"| node CPU ms a query (mean) | {label} | {indexing['client_cpu_s']:,.1f} + "
+                f"{indexing['node_cpu_s']:,.1f} | " + " | ".join(
+                    f"{figures['node_cpu_ms_per_query']:.1f}" if figures else "-"
+                    for figures in per_query) + " |")
         lines.append("")
     speedups = [(size["label"], indexing_vs_whoosh(size)) for size in report["sizes"]]
     speedups = [(label, r) for label, r in speedups if r]
@@ -500,14 +624,15 @@ def indexing_vs_whoosh(size: dict) -> tuple[float, float] | None:
             ours["documents"] / ours["cpu_s"] / (stock["documents"] / stock["cpu_s"]))
 
 
-def ratio_to_tantivy(size: dict) -> dict[str, str]:
-    ours = size["systems"].get("ours", {}).get("queries")
+def ratio_to_tantivy(size: dict, system: str = "ours") -> dict[str, str]:
+    """`system`'s query p95 (wall) over tantivy's, per query type."""
+    measured = size["systems"].get(system, {}).get("queries")
     tantivy = size["systems"].get("tantivy", {}).get("queries")
-    if not (ours and tantivy):
+    if not (measured and tantivy):
         return {}
-    return {kind: f"{ours[kind]['p95_ms'] / tantivy[kind]['p95_ms']:.1f}x"
+    return {kind: f"{measured[kind]['p95_ms'] / tantivy[kind]['p95_ms']:.1f}x"
             for kind in QUERY_TYPES
-            if ours.get(kind) and tantivy.get(kind) and tantivy[kind]["p95_ms"] > 0}
+            if measured.get(kind) and tantivy.get(kind) and tantivy[kind]["p95_ms"] > 0}
 
 
 if __name__ == "__main__":

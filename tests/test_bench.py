@@ -132,6 +132,49 @@ def test_a_capped_system_is_reported_as_not_finished():
     assert row == "| whoosh-fr | 1.0M | not finished in 1800 s |" + " - |" * 12
 
 
+def _figures(p95: float, node: float | None = None) -> dict:
+    figures = {"queries": 1, "timed": 1, "with_hits": 1, "p50_ms": p95 / 2, "p95_ms": p95,
+               "cpu_p50_ms": 1.0, "cpu_p95_ms": 2.0, "max_ms": p95}
+    return figures if node is None else {**figures, "node_cpu_ms_per_query": node}
+
+
+def test_our_product_on_opensearch_is_reported_beside_the_others():
+    indexing = {"finished": True, "documents": 10, "wall_s": 2.0, "cpu_s": 3.0,
+                "docs_per_s": 5.0, "peak_rss_mb": 500.0, "index_mb": 1.0}
+    size = {"label": "36k", "load_before": [1.0] * 3, "load_after": [2.0] * 3, "systems": {
+        "ours": {"indexing": indexing, "queries": dict.fromkeys(QUERY_TYPES, _figures(40.0)),
+                 "counts": _figures(8.0)},
+        "tantivy": {"indexing": indexing, "queries": dict.fromkeys(QUERY_TYPES, _figures(5.0))},
+        "opensearch": {"indexing": {**indexing, "client_cpu_s": 1.0, "node_cpu_s": 2.0},
+                       "queries": dict.fromkeys(QUERY_TYPES, _figures(20.0, node=6.5)),
+                       "counts": _figures(10.0, node=3.0)}}}
+    report = {"machine": {key: "x" for key in ("date", "code", "nproc", "cpu", "memory_gb",
+                                               "python", "whoosh3", "tantivy", "sqlite")},
+              "command": "python -m bench.speed", "sizes": [size]}
+    lines = speed.markdown(report).splitlines()
+    for system, ratio in (("ours", "8.0x"), ("opensearch", "4.0x")):
+        header = lines.index(f"| {system} / tantivy, query p95 wall | "
+                             + " | ".join(QUERY_TYPES) + " |")
+        assert lines[header + 2] == "| 36k |" + f" {ratio} |" * 6
+    counts = lines.index("| counts by month of the frequent words, p50 / p95 ms wall (CPU) "
+                         "| ours | opensearch |")
+    assert lines[counts + 2] == "| 36k | 4.0 / 8.0 (1.0 / 2.0) | 5.0 / 10.0 (1.0 / 2.0) |"
+    assert ("| node CPU ms a query (mean) | 36k | 1.0 + 2.0 | " + "6.5 | " * 6 + "3.0 |"
+            in lines)
+
+
+@pytest.mark.parametrize("systems, accepted", [
+    ("ours,opensearch", True), ("opensearch", True), ("ours,elastic", False)])
+def test_opensearch_is_a_system_asked_for_by_name(systems, accepted, capsys):
+    if accepted:
+        assert speed.parse_args(["--systems", systems]).systems == systems.split(",")
+        assert "opensearch" not in speed.parse_args([]).systems
+    else:
+        with pytest.raises(SystemExit):
+            speed.parse_args(["--systems", systems])
+        assert "unknown system elastic" in capsys.readouterr().err
+
+
 VOCABULARY_RECORDS = [
     {"id": 1, "title": "Le Maroc et le Kazakhstan", "heading": "",
      "article": "Le Maroc renforce sa coopération avec le Kazakhstan."},
