@@ -222,14 +222,18 @@ def fingerprint(data: bytes | str, field_map: Mapping[str, str]) -> str:
 
 def _fingerprint(data: bytes | str, reading: bytes) -> str:
     """`fingerprint`, given `_reading_of` its field map (made once for every record of a file)."""
-    digest = _digest()
-    digest.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    digest = _blake2b(data, digest_size=16)  # a record of an export at a time: kept lean
     digest.update(reading)
     return digest.hexdigest()
 
 
 def _digest():
-    return hashlib.blake2b(digest_size=16)
+    return _blake2b(digest_size=16)
+
+
+_blake2b = hashlib.blake2b
 
 
 def _reading_of(field_map: Mapping[str, str]) -> bytes:

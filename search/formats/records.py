@@ -111,6 +111,8 @@ def jsonl_records(lines: Iterable[bytes], path: str) -> Iterator[RawRecord]:
 def _blank(line: bytes) -> bool:
     """Whether a line holds nothing but white space, Unicode's included (a record starts
     with an ASCII character, so only a line that does not is decoded to be sure)."""
+    if line[:1] == b"{":  # a record, as almost every line is
+        return False
     start = _NOT_SPACE.search(line)
     return start is None or (not start[0].isascii() and not decode_line(line).strip())
 
