@@ -11,7 +11,8 @@ type, the versions taking turns (before first on odd rounds, after first on even
 Each query's time is its fastest of the rounds (wall and CPU, `time.process_time`), then
 p50 / p95 over the queries of a type. The hits (ids, scores to 1e-12, snippets), totals and
 `rank_words` of the first `--titles` OrangeSum titles (`bench.quality`'s path) are compared
-between the versions; any difference is listed.
+between the versions; any difference is listed. A query the searcher refuses (a word that
+stands for too many words on a large archive) answers with its message, compared too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _WORKER = r"""
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
+from search.errors import SearchError
 from search.searcher import open_searcher
 
 with open_searcher(Path(sys.argv[2])) as searcher:
@@ -54,12 +56,17 @@ with open_searcher(Path(sys.argv[2])) as searcher:
         else:
             for text in command["texts"]:
                 wall, cpu = time.perf_counter(), time.process_time()
-                results = searcher.search(text, limit=10)
+                try:
+                    results, refused = searcher.search(text, limit=10), None
+                except SearchError as error:  # a word too broad for a large archive
+                    results, refused = None, str(error)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 answers.append({
-                    "wall": wall * 1000, "cpu": cpu * 1000, "total": results.total,
+                    "wall": wall * 1000, "cpu": cpu * 1000,
+                    "total": results.total if results else refused,
                     "exact": getattr(results, "total_exact", True),
-                    "hits": [[hit.id, hit.score, str(hit.snippet)] for hit in results.hits]})
+                    "hits": [[hit.id, hit.score, str(hit.snippet)]
+                             for hit in (results.hits if results else ())]})
         print(json.dumps(answers), flush=True)
 """
 
