@@ -86,6 +86,8 @@ _START, _END = "\ue000", "\ue001"  # highlight tags no article contains
 _FRAGMENT_CHARS = 2 * SURROUND_CHARS
 _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
 _COPY_WINDOW = 3  # hits read per group shown, before reading deeper
+_COPY_FIELDS = ("id", "date", "copy_signature")  # `_signature`, `earliest_first`
+_COPY_SHOWN = ("path", "title", "source", "category", "url")  # a `Copy`'s others
 
 
 def _client(url: str) -> tuple[OpenSearch, str, str]:
@@ -265,11 +267,14 @@ class OpenSearchReader:
     def close(self) -> None:
         pass
 
-    def _search(self, body: dict, **options) -> dict:
+    def _search(self, body: dict, scored: bool = True, **options) -> dict:
+        """The cluster's answer to `body`; scored (`scored`) with the statistics of every
+        shard (`dfs_query_then_fetch`), which costs a round trip more than a filter needs."""
         try:
             # A shard with no live copy is an error, never an answer with fewer hits.
             return self.client.search(index=self.index, body=body,
-                                      search_type="dfs_query_then_fetch",
+                                      search_type=("dfs_query_then_fetch" if scored
+                                                   else "query_then_fetch"),
                                       allow_partial_search_results=False, **options)
         except TransportError as error:
             if isinstance(error, NotFoundError):
@@ -411,13 +416,17 @@ class OpenSearchReader:
                 hit, sorted(others, key=lambda id: earliest_first(others[id]))))
         return tuple(hits)
 
-    def _copies(self, source: dict) -> list[tuple[float, dict]]:
+    def _copies(self, source: dict, fields: Sequence[str] = _COPY_FIELDS
+                ) -> list[tuple[float, dict]]:
+        """The verified copies of the article of `source`: (similarity, their `fields`)."""
         mine = _signature(source)
         if not usable(mine):
             return []
-        found = self._search({"size": 1000, "query": {"bool": {
+        # What a copy is checked and ordered by, not its text (nine copies of an article
+        # of the 10x archive were 27 kB to fetch and decode for each hit shown).
+        found = self._search({"size": 1000, "_source": list(fields), "query": {"bool": {
             "filter": [{"terms": {"copy_bands": band_terms(mine)}}],
-            "must_not": [{"term": {"id": source["id"]}}]}}})
+            "must_not": [{"term": {"id": source["id"]}}]}}}, scored=False)
         return verified_copies(mine, ((_signature(item["_source"]), item["_source"])
                                       for item in found["hits"]["hits"]))
 
@@ -492,7 +501,7 @@ class OpenSearchReader:
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
         fields = self._document(article_id)
-        found = [(1.0, fields), *self._copies(fields)]
+        found = [(1.0, fields), *self._copies(fields, (*_COPY_FIELDS, *_COPY_SHOWN))]
         found.sort(key=lambda pair: earliest_first(pair[1]))
         return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
                           date=f.get("date"), source=f.get("source"),
