@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch
@@ -267,22 +267,47 @@ class OpenSearchReader:
     def close(self) -> None:
         pass
 
-    def _search(self, body: dict, scored: bool = True, **options) -> dict:
-        """The cluster's answer to `body`; scored (`scored`) with the statistics of every
-        shard (`dfs_query_then_fetch`), which costs a round trip more than a filter needs."""
+    def _search(self, body: dict, **options) -> dict:
+        """The cluster's answer to `body`, scored with the statistics of every shard
+        (`dfs_query_then_fetch`)."""
+        # A shard with no live copy is an error, never an answer with fewer hits.
+        return self._asked(lambda: self.client.search(
+            index=self.index, body=body, search_type="dfs_query_then_fetch",
+            allow_partial_search_results=False, **options))
+
+    def _filtered(self, bodies: list[dict]) -> list[dict]:
+        """The cluster's answers to `bodies`, filters that need no scores, in one request
+        (a search each was a round trip each, for every hit shown)."""
+        if not bodies:
+            return []
+        header = {"search_type": "query_then_fetch", "allow_partial_search_results": False}
+        answers = self._asked(lambda: self.client.msearch(
+            index=self.index, body=[line for body in bodies for line in (header, body)]))
+        for answer in answers["responses"]:
+            if "error" in answer:
+                if answer.get("status") == 404:
+                    raise self._gone()
+                error = answer["error"]
+                reason = ((error.get("reason") or error.get("type"))
+                          if isinstance(error, dict) else error)
+                raise SearchError(f"The OpenSearch cluster at {self.location} refused the "
+                                  f"request: {reason}.")
+        return answers["responses"]
+
+    def _asked(self, ask: Callable[[], dict]) -> dict:
+        """What `ask` gets from the cluster; its refusals as our one-line errors."""
         try:
-            # A shard with no live copy is an error, never an answer with fewer hits.
-            return self.client.search(index=self.index, body=body,
-                                      search_type=("dfs_query_then_fetch" if scored
-                                                   else "query_then_fetch"),
-                                      allow_partial_search_results=False, **options)
+            return ask()
         except TransportError as error:
             if isinstance(error, NotFoundError):
-                raise IndexMissingError(f"The index at {self.location} is gone: run "
-                                        "`search index` again.") from None
+                raise self._gone() from None
             raise _cluster_error(self.location, error) from None
         except OpenSearchException as error:
             raise _cluster_error(self.location, error) from None
+
+    def _gone(self) -> IndexMissingError:
+        return IndexMissingError(f"The index at {self.location} is gone: run `search index` "
+                                 "again.")
 
     def _check_known(self, filters: Filters) -> None:
         """An unknown --source or --category is named with the closest known ones."""
@@ -403,32 +428,38 @@ class OpenSearchReader:
         """The first `limit` groups of copies among the hits, less the first `offset`, each
         shown by its earliest article at the rank of its best, with the ids of the group's
         other articles."""
-        groups = group([_signature(item["_source"]) for item in raw])
+        groups = group([_signature(item["_source"]) for item in raw])[offset:limit]
+        shown = [min(members, key=lambda at: earliest_first(raw[at]["_source"]))
+                 for members in groups]
+        copies = self._copies_of_each([raw[at]["_source"] for at in shown])
         hits = []
-        for rank, members in enumerate(groups[offset:limit], start=offset + 1):
-            shown_at = min(members, key=lambda at: earliest_first(raw[at]["_source"]))
-            source = raw[shown_at]["_source"]
+        for rank, (members, shown_at, found) in enumerate(
+                zip(groups, shown, copies, strict=True), start=offset + 1):
             others = {raw[at]["_source"]["id"]: raw[at]["_source"] for at in members
                       if at != shown_at}
-            others.update((fields["id"], fields) for _, fields in self._copies(source))
+            others.update((fields["id"], fields) for _, fields in found)
             hit = _hit(rank, raw[members[0]], scored, shown=raw[shown_at])
             hits.append(_with_copies(
                 hit, sorted(others, key=lambda id: earliest_first(others[id]))))
         return tuple(hits)
 
-    def _copies(self, source: dict, fields: Sequence[str] = _COPY_FIELDS
-                ) -> list[tuple[float, dict]]:
-        """The verified copies of the article of `source`: (similarity, their `fields`)."""
-        mine = _signature(source)
-        if not usable(mine):
-            return []
+    def _copies_of_each(self, sources: list[dict], fields: Sequence[str] = _COPY_FIELDS
+                        ) -> list[list[tuple[float, dict]]]:
+        """The verified copies of the article of each of `sources`, asked for in one
+        request: (similarity, their `fields`)."""
+        signatures = [_signature(source) for source in sources]
+        asked = [at for at, mine in enumerate(signatures) if usable(mine)]
         # What a copy is checked and ordered by, not its text (nine copies of an article
         # of the 10x archive were 27 kB to fetch and decode for each hit shown).
-        found = self._search({"size": 1000, "_source": list(fields), "query": {"bool": {
-            "filter": [{"terms": {"copy_bands": band_terms(mine)}}],
-            "must_not": [{"term": {"id": source["id"]}}]}}}, scored=False)
-        return verified_copies(mine, ((_signature(item["_source"]), item["_source"])
-                                      for item in found["hits"]["hits"]))
+        answers = self._filtered([{"size": 1000, "_source": list(fields), "query": {"bool": {
+            "filter": [{"terms": {"copy_bands": band_terms(signatures[at])}}],
+            "must_not": [{"term": {"id": sources[at]["id"]}}]}}} for at in asked])
+        copies: list[list[tuple[float, dict]]] = [[] for _ in sources]
+        for at, answer in zip(asked, answers, strict=True):
+            copies[at] = verified_copies(signatures[at], (
+                (_signature(item["_source"]), item["_source"])
+                for item in answer["hits"]["hits"]))
+        return copies
 
     def count(self, texts: Sequence[str], *, by: str = "month",
               filters: Filters = Filters()) -> CountTable:
@@ -501,7 +532,8 @@ class OpenSearchReader:
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
         fields = self._document(article_id)
-        found = [(1.0, fields), *self._copies(fields, (*_COPY_FIELDS, *_COPY_SHOWN))]
+        [copies] = self._copies_of_each([fields], (*_COPY_FIELDS, *_COPY_SHOWN))
+        found = [(1.0, fields), *copies]
         found.sort(key=lambda pair: earliest_first(pair[1]))
         return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
                           date=f.get("date"), source=f.get("source"),
