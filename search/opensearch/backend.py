@@ -363,20 +363,27 @@ class OpenSearchReader:
         wanted = offset + limit
         depth = wanted if copies else wanted * _COPY_WINDOW
         aggs = _facet_aggs() if facets else None
-        found = self._hits(query, sort, depth, aggs=aggs)
+        # Every hit of a page of copies is shown: highlighted at once. Grouping reads more
+        # hits than it shows, highlighted afterwards (`_highlight`).
+        found = self._hits(query, sort, depth, aggs=aggs, highlight=copies)
         partial = False
         if not listing and not found["hits"]["hits"] and _has_several_terms(
                 parse_query(text, SCHEMA)):
             query = self._query(text, filters, match_all=False)
-            found = self._hits(query, sort, depth, aggs=aggs)
+            found = self._hits(query, sort, depth, aggs=aggs, highlight=copies)
             partial = bool(found["hits"]["hits"])
         scored = sort == "relevance" and not listing
+
+        def highlight(items: list[dict]) -> None:
+            if not listing:
+                self._highlight(query, items)
+
         raw = found["hits"]["hits"]
         if copies:
             hits = tuple(_hit(rank, item, scored) for rank, item in enumerate(raw, start=1)
                          if offset < rank <= wanted)
         else:
-            hits = self._one_per_group(raw, wanted, scored, offset)
+            hits = self._one_per_group(raw, wanted, scored, offset, highlight)
         total = found["hits"]["total"]["value"]
         return SearchResults(
             query=text, total=total, partial=partial, hits=hits,
@@ -423,14 +430,16 @@ class OpenSearchReader:
         return max(bucket["doc_count"]
                    for bucket in found["aggregations"]["family"]["buckets"].values())
 
-    def _one_per_group(self, raw: list[dict], limit: int, scored: bool,
-                       offset: int = 0) -> tuple[Hit, ...]:
+    def _one_per_group(self, raw: list[dict], limit: int, scored: bool, offset: int = 0,
+                       highlight: Callable[[list[dict]], None] = lambda items: None
+                       ) -> tuple[Hit, ...]:
         """The first `limit` groups of copies among the hits, less the first `offset`, each
         shown by its earliest article at the rank of its best, with the ids of the group's
-        other articles."""
+        other articles; `highlight` marks the articles shown."""
         groups = group([_signature(item["_source"]) for item in raw])[offset:limit]
         shown = [min(members, key=lambda at: earliest_first(raw[at]["_source"]))
                  for members in groups]
+        highlight([raw[at] for at in shown])
         copies = self._copies_of_each([raw[at]["_source"] for at in shown])
         hits = []
         for rank, (members, shown_at, found) in enumerate(
@@ -442,6 +451,22 @@ class OpenSearchReader:
             hits.append(_with_copies(
                 hit, sorted(others, key=lambda id: earliest_first(others[id]))))
         return tuple(hits)
+
+    def _highlight(self, query: dict, items: list[dict]) -> None:
+        """The highlights of `query` in the articles of `items`, set on them: asked for
+        those shown only (a page reads three hits a group to group copies, and the
+        highlights of all of them were most of a search's time on the node)."""
+        ids = [item["_source"]["id"] for item in items]
+        if not ids:
+            return
+        found = self._search({
+            "query": {"bool": {"must": [query], "filter": [{"terms": {"id": ids}}]}},
+            "size": len(ids), "_source": False, "docvalue_fields": ["id"],
+            "highlight": _HIGHLIGHT})
+        marks = {hit["fields"]["id"][0]: hit.get("highlight", {})
+                 for hit in found["hits"]["hits"]}
+        for item in items:
+            item["highlight"] = marks.get(item["_source"]["id"], {})
 
     def _copies_of_each(self, sources: list[dict], fields: Sequence[str] = _COPY_FIELDS
                         ) -> list[list[tuple[float, dict]]]:
