@@ -474,8 +474,8 @@ class OpenSearchReader:
         request: (similarity, their `fields`)."""
         signatures = [_signature(source) for source in sources]
         asked = [at for at, mine in enumerate(signatures) if usable(mine)]
-        # What a copy is checked and ordered by, not its text (nine copies of an article
-        # of the 10x archive were 27 kB to fetch and decode for each hit shown).
+        # What a copy is checked and ordered by, not its text: every copy of every hit
+        # shown is fetched (nine of each article on the 10x archive).
         answers = self._filtered([{"size": 1000, "_source": list(fields), "query": {"bool": {
             "filter": [{"terms": {"copy_bands": band_terms(signatures[at])}}],
             "must_not": [{"term": {"id": sources[at]["id"]}}]}}} for at in asked])
