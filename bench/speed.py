@@ -34,7 +34,7 @@ are about 1M articles), one heavy step at a time:
 `opensearch` (not in the default systems: it needs Java and Maven) is the product with
 `--backend opensearch`, on one node that the run starts with `opensearch/node` (512 MB of
 heap, `OPENSEARCH_HEAP`) and stops at its end. Its CPU time adds the node's (the JVM's
-user and system time from /proc, before and after) to the client's. The kernel counts a
+user and system time, read with psutil before and after) to the client's. The kernel counts a
 process's CPU in ticks of 10 ms, too coarse for one query: a query type's node CPU is
 the node's time over all its runs divided by them (`node_cpu_ms_per_query`), and the
 CPU percentiles of its cells are the client's alone. Its index size is the node's
@@ -181,13 +181,16 @@ def node_index_url(folder: Path) -> str:
 
 def node_cpu_s() -> float:
     """The CPU seconds (user and system) the node's JVM has used so far."""
-    fields = Path(f"/proc/{NODE['pid']}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    import psutil
+
+    times = psutil.Process(NODE["pid"]).cpu_times()
+    return times.user + times.system
 
 
 def node_rss_mb() -> float:
-    status = Path(f"/proc/{NODE['pid']}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    import psutil
+
+    return psutil.Process(NODE["pid"]).memory_info().rss / 2**20
 
 
 def node_index_bytes(folder: Path) -> int:
@@ -226,10 +229,10 @@ def bench_indexing(system: str, corpus: Path, folder: Path, snapshot: Path,
         "index_mb": round(size_on_disk(folder) / 1e6, 1),
     }
     if system == "opensearch":
-        node_cpu = node_cpu_s() - node_before
+        node_cpu, node_rss = node_cpu_s() - node_before, node_rss_mb()
         result.update(client_cpu_s=result["cpu_s"], node_cpu_s=round(node_cpu, 2),
-                      cpu_s=round(run.cpu_s + node_cpu, 2), node_rss_mb=round(node_rss_mb(), 1),
-                      peak_rss_mb=round(run.peak_rss_mb + node_rss_mb(), 1),
+                      cpu_s=round(run.cpu_s + node_cpu, 2), node_rss_mb=round(node_rss, 1),
+                      peak_rss_mb=round(run.peak_rss_mb + node_rss, 1),
                       index_mb=round(node_index_bytes(folder) / 1e6, 1))
     log(f"{system}: {result}")
     return result
