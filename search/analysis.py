@@ -305,11 +305,15 @@ def term(word: str, query: bool = False) -> str | None:
 # (search.query), so `Tokaev` finds `Tokayev`. Common words are not merged: they are keyed
 # only where written as names.
 TRANSLITERATION_MARK = "%"
-_TRANSLITERATIONS = (("sch", "ch"), ("sh", "ch"), ("tch", "ch"), ("dzh", "j"), ("zh", "j"),
-                     ("dj", "j"), ("kh", "h"), ("dh", "d"), ("th", "t"), ("ou", "u"),
-                     ("y", "i"))
-_DOUBLED = re.compile(r"(.)\1+")
-_MIN_KEYED_LETTERS = 4
+# The rules, in order, as regular expressions that Python and Java read alike (the
+# OpenSearch analyzer applies the same ones, search.opensearch.settings): a group is
+# referred to as `\1` here, `$1` there.
+TRANSLITERATION_RULES = (
+    ("sch", "ch"), ("sh", "ch"), ("tch", "ch"), ("dzh", "j"), ("zh", "j"), ("dj", "j"),
+    ("kh", "h"), ("dh", "d"), ("th", "t"), ("ou", "u"), ("y", "i"),
+    (r"(.)\1+", r"\1"), (r"iev$", "ev"), (r"ine$", "in"))
+_KEY_RULES = tuple((re.compile(pattern), sound) for pattern, sound in TRANSLITERATION_RULES)
+MIN_KEYED_LETTERS = 4
 # What ends a sentence, or opens a quotation or a parenthesis, between two words: the
 # capitalised word after it may be any word, not a name.
 SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”(\[—–]")
@@ -318,13 +322,8 @@ SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”(\[—–]")
 def transliteration_key(folded: str) -> str:
     """The key of a folded name's spellings: `tokayev`, `tokaiev`, `tokaev` → `tokaev`."""
     key = folded
-    for written, sound in _TRANSLITERATIONS:
-        key = key.replace(written, sound)
-    key = _DOUBLED.sub(r"\1", key)
-    if key.endswith("iev"):
-        key = key[:-3] + "ev"
-    elif key.endswith("ine"):
-        key = key[:-1]
+    for pattern, sound in _KEY_RULES:
+        key = pattern.sub(sound, key)
     return key
 
 
@@ -335,7 +334,7 @@ def name_key(word: str) -> str | None:
     four letters."""
     folded = fold(strip_elision(word))
     text = term(word)
-    if (text is None or text.startswith(ENTITY_MARK) or len(folded) < _MIN_KEYED_LETTERS
+    if (text is None or text.startswith(ENTITY_MARK) or len(folded) < MIN_KEYED_LETTERS
             or not folded.isalpha() or word in ROMAN_NUMERALS):
         return None
     return TRANSLITERATION_MARK + transliteration_key(folded)
@@ -583,7 +582,7 @@ class FrenchTokenizer(RegexTokenizer):
 
 
 # Words whose full stop ends an abbreviation, not a sentence: `M. Kuznetsov`, `George W. Bush`.
-_ABBREVIATIONS = frozenset("M MM Mme Mmes Mlle Dr Mgr Me Pr St Ste Gal Gén Col Cdt Lt".split())
+ABBREVIATIONS = frozenset("M MM Mme Mmes Mlle Dr Mgr Me Pr St Ste Gal Gén Col Cdt Lt".split())
 
 
 def _in_sentence(value: str, previous: str | None, after: int, start: int) -> bool:
@@ -595,7 +594,7 @@ def _in_sentence(value: str, previous: str | None, after: int, start: int) -> bo
     found = SENTENCE_BREAK.search(value, after, start)
     if found is None:
         return True
-    return (found.group() == "." and (previous in _ABBREVIATIONS or (
+    return (found.group() == "." and (previous in ABBREVIATIONS or (
         len(previous) == 1 and previous.isupper()))
         and SENTENCE_BREAK.search(value, found.end(), start) is None)
 

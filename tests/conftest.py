@@ -57,6 +57,15 @@ def block_corpus(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def cluster_url():
+    """The URL of a one-node OpenSearch cluster for the session (tests/opensearch_nodes),
+    or a skip that says why."""
+    from .opensearch_nodes import cluster_or_skip
+    with cluster_or_skip() as cluster:
+        yield cluster["url"]
+
+
+@pytest.fixture(scope="session")
 def seed_index(tmp_path_factory) -> Path:
     """An index of the bundled seeds, built once for the read-only tests."""
     index_dir = tmp_path_factory.mktemp("seeds") / "index"

@@ -26,10 +26,15 @@ _NO_BREAK = {"not_containing": {"match": {"query": "zzparagraphzz", "analyzer": 
         "minimum_should_match": 1}}),
     ("title:maroc NOT title:rabat", {"bool": {
         "must": [{"term": {"title": {"value": "@maroc"}}}],
-        "must_not": [{"term": {"title": {"value": "rabat"}}}]}}),
+        "must_not": [{"bool": {"should": [
+            {"term": {"title": {"value": "rabat"}}},
+            {"term": {"title": {"value": "%rabat", "boost": 0.25}}}],
+            "minimum_should_match": 1}}]}}),
     ("title:maroc NEAR/3 title:rabat", {"bool": {"should": [{"intervals": {"title": {"all_of": {
         "intervals": [{"match": {"query": "@maroc", "analyzer": "terms"}},
-                      {"match": {"query": "rabat", "analyzer": "terms"}}],
+                      {"any_of": {"intervals": [
+                          {"match": {"query": "rabat", "analyzer": "terms"}},
+                          {"match": {"query": "%rabat", "analyzer": "terms"}}]}}],
         "ordered": False, "filter": _NO_BREAK, "max_gaps": 3}}}}],
         "minimum_should_match": 1}}),
     ('title:maroc SAME title:"sud sud"', {"bool": {"should": [{"intervals": {"title": {
@@ -44,11 +49,17 @@ def test_queries_become_their_dsl_twins(query, dsl):
 
 
 def test_words_search_the_default_fields_with_their_boosts():
+    """Each field's term, and the word's transliteration key ranked below it."""
     assert to_dsl(parse_query("négociations", SCHEMA)) == {"bool": {"should": [
         {"term": {"title": {"value": "negoci", "boost": 2.0}}},
+        {"term": {"title": {"value": "%negociations", "boost": 0.5}}},
         {"term": {"lead": {"value": "negoci", "boost": 1.5}}},
+        {"term": {"lead": {"value": "%negociations", "boost": 0.375}}},
         {"term": {"dateline": {"value": "negoci"}}},
-        {"term": {"body": {"value": "negoci"}}}], "minimum_should_match": 1}}
+        {"term": {"dateline": {"value": "%negociations", "boost": 0.25}}},
+        {"term": {"body": {"value": "negoci"}}},
+        {"term": {"body": {"value": "%negociations", "boost": 0.25}}}],
+        "minimum_should_match": 1}}
 
 
 @pytest.mark.parametrize(("filters", "clauses"), [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from search.analysis import TRANSLITERATION_MARK
 from search.dates import resolve_date
 from search.errors import SearchError
 from search.models import Filters
@@ -61,7 +60,7 @@ def to_dsl(query: wq.Query) -> dict:
         return {"bool": _boosted({"must": must or [{"match_all": {}}], "must_not": must_not},
                                  query.boost)}
     if isinstance(query, wq.Or):
-        children = _without_keys(query.subqueries)
+        children = query.subqueries
         if len(children) == 1 and query.boost == 1.0:
             return to_dsl(children[0])
         return {"bool": _boosted({"should": [to_dsl(child) for child in children],
@@ -86,20 +85,12 @@ def to_dsl(query: wq.Query) -> dict:
     raise SearchError(f"This query cannot be run on OpenSearch yet ({type(query).__name__}).")
 
 
-def _without_keys(queries: list[wq.Query]) -> list[wq.Query]:
-    """`queries` less the transliteration keys (`%tokaev`) a query word adds: the
-    cluster's analyzer does not make them yet, so they would match nothing."""
-    return [query for query in queries
-            if not (isinstance(query, wq.Term) and isinstance(query.text, str)
-                    and query.text.startswith(TRANSLITERATION_MARK))] or queries
-
-
 def _interval(query: wq.Query, fieldname: str) -> dict | None:
     """One side of NEAR/SAME as an interval rule in `fieldname` (the stemmed field; a
     surface leaf reads its `exact` subfield through `use_field`); None if that side does
     not search the field."""
     if isinstance(query, wq.Or):
-        rules = [rule for child in _without_keys(query.subqueries)
+        rules = [rule for child in query.subqueries
                  if (rule := _interval(child, fieldname)) is not None]
         if not rules:
             return None
