@@ -24,11 +24,10 @@ from bench.common import DATA_DIR
 from bench.quality.systems import OurEngine
 from bench.quality.tasks import Corpus, known_item_task
 from search.models import Article
-from search.opensearch.dsl import SCHEMA, to_dsl
+from search.opensearch.backend import OpenSearchReader
 from search.opensearch.loading import BulkWriter, cluster_snowball
 from search.opensearch.local import local_cluster
 from search.opensearch.settings import index_body
-from search.query import parse_words
 from search.schema import copy_fields, document_fields
 from search.words import surface_form
 
@@ -60,14 +59,9 @@ def build_opensearch(client: OpenSearch, documents: list[tuple[str, str]]) -> fl
 
 
 def opensearch_ranker(client: OpenSearch):
-    def rank(text: str, limit: int) -> list[tuple[str, float]]:
-        query = parse_words(text, SCHEMA)
-        if query is None:
-            return []
-        found = client.search(index=INDEX, search_type="dfs_query_then_fetch", body={
-            "query": to_dsl(query), "size": limit, "_source": ["id"]})
-        return [(hit["_source"]["id"], hit["_score"]) for hit in found["hits"]["hits"]]
-    return rank
+    """The OpenSearch reader's ranking (its re-ranking by positions included)."""
+    reader = OpenSearchReader(client, INDEX, "quality")
+    return lambda text, limit: reader.rank_words(text, limit=limit)
 
 
 def evaluate(rank, queries) -> dict[str, tuple[float, list[float]]]:

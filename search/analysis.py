@@ -696,29 +696,36 @@ class FrenchPositions(Positions):
                 or not is_french(analyzer)):
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        positions: dict[str, list[int]] = {}
-        for paragraph, text_of_paragraph in enumerate(PARAGRAPH_BREAK.split(value)):
-            matches, words, infos = _paragraph_words(text_of_paragraph, 0,
-                                                     len(text_of_paragraph))
-            pos = paragraph * PARAGRAPH_STRIDE - 1
-            form_end = 0
-            for i, (text, _, kind) in enumerate(infos):
-                if kind > _NAME:
-                    text, form_end, found = _in_context(infos, words, i, form_end)
-                    if found is not None:
-                        positions.setdefault(found[2], []).append(pos + 1)
-                if text is None:
-                    continue
-                pos += 1
-                found = positions.get(text)
-                if found is None:
-                    positions[text] = [pos]
-                else:
-                    found.append(pos)
-                if kind & _NAME and i >= form_end and (key := _name_key_in_sentence(
-                        text_of_paragraph, matches, i)) is not None:
-                    positions.setdefault(key, []).append(pos)
-        yield from position_postings(positions, self.field_boost)
+        yield from position_postings(term_positions(value), self.field_boost)
+
+
+def term_positions(value: str) -> dict[str, list[int]]:
+    """Each term the index holds for a text, with its ascending positions, as
+    `french_analyzer()` gives them: what `FrenchPositions` stores, and what the second-stage
+    ranking of a backend without them in its index (OpenSearch) reads from the text."""
+    positions: dict[str, list[int]] = {}
+    for paragraph, text_of_paragraph in enumerate(PARAGRAPH_BREAK.split(value)):
+        matches, words, infos = _paragraph_words(text_of_paragraph, 0,
+                                                 len(text_of_paragraph))
+        pos = paragraph * PARAGRAPH_STRIDE - 1
+        form_end = 0
+        for i, (text, _, kind) in enumerate(infos):
+            if kind > _NAME:
+                text, form_end, found = _in_context(infos, words, i, form_end)
+                if found is not None:
+                    positions.setdefault(found[2], []).append(pos + 1)
+            if text is None:
+                continue
+            pos += 1
+            found = positions.get(text)
+            if found is None:
+                positions[text] = [pos]
+            else:
+                found.append(pos)
+            if kind & _NAME and i >= form_end and (key := _name_key_in_sentence(
+                    text_of_paragraph, matches, i)) is not None:
+                positions.setdefault(key, []).append(pos)
+    return positions
 
 
 def text_tokens(value: str) -> Iterator[tuple[str, int, int, int, bool]]:
@@ -726,7 +733,7 @@ def text_tokens(value: str) -> Iterator[tuple[str, int, int, int, bool]]:
     (`removestops=False`, as Whoosh's highlighter asks), as plain tuples (text, pos,
     startchar, endchar, stopped), in its order: one loop, without a Token object per
     word, for the snippets, which read every word of a body (a test compares it with the
-    analyzer). `FrenchPositions` keeps a loop of its own: through this one, indexing a body's
+    analyzer). `term_positions` keeps a loop of its own: through this one, indexing a body's
     postings took 13 % more CPU (bench of 2026-12-04)."""
     for paragraph, (start, end) in enumerate(paragraph_spans(value)):
         matches, words, infos = _paragraph_words(value, start, end)

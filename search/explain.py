@@ -25,19 +25,44 @@ from search.surface import is_surface_field, stemmed_field
 ORIGINS = ("lexicon", "stem", "transliteration", "exact", "truncated", "fuzzy")
 
 
+def terms_of_form(form: str) -> list[str]:
+    """The index terms a surface form stands for: its term, and its transliteration key
+    when it may be a name's spelling (`analysis.name_key`)."""
+    term = analysis.term(form)
+    if term is None:
+        return []
+    if form.isalpha() and len(form) >= analysis.MIN_KEYED_LETTERS:
+        return [term, analysis.TRANSLITERATION_MARK + analysis.transliteration_key(form)]
+    return [term]
+
+
+def stem_prefixes(stem: str) -> set[str]:
+    """What the forms of a stem start with, for an index that cannot list the forms of
+    a term (OpenSearch): the stem less up to two letters (`social` → `socia`: `sociaux`),
+    `-i` as `-y` (`envoi` → `envoy`: `envoyer`), `-teur` as `-tric` (`actrice`). On the
+    forms of 8,000 OrangeSum articles, 99.9 % of a stem's forms start with one of these."""
+    prefixes = {stem[:max(3, len(stem) - 2)]}
+    if stem.endswith("i"):
+        prefixes.add(stem[:-1] + "y")
+    if stem.endswith("teur"):
+        prefixes.add(stem[:-4] + "tric")
+    return prefixes
+
+
 def forms_by_term(vocabulary: Mapping[str, int]) -> dict[str, list[FormCount]]:
     """Each index term and the surface forms that analyze to it, the most frequent first."""
     found: dict[str, list[FormCount]] = defaultdict(list)
     for form, documents in vocabulary.items():
-        term = analysis.term(form)
-        if term is not None:
+        for term in terms_of_form(form):
             found[term].append(FormCount(form, documents))
-            if form.isalpha() and len(form) >= 4:  # a name's spellings (`analysis.name_key`)
-                key = analysis.TRANSLITERATION_MARK + analysis.transliteration_key(form)
-                found[key].append(FormCount(form, documents))
     for forms in found.values():
-        forms.sort(key=lambda count: (-count.documents, count.form))
+        forms.sort(key=by_frequency)
     return dict(found)
+
+
+def by_frequency(count: FormCount) -> tuple[int, str]:
+    """The order of a term's forms: the most frequent first."""
+    return -count.documents, count.form
 
 
 def explain(text: str, schema, reader, vocabulary: Mapping[str, int],
@@ -45,6 +70,9 @@ def explain(text: str, schema, reader, vocabulary: Mapping[str, int],
     """What each word of `text` searches in the index `reader` reads."""
     return explain_words(text, schema, lambda word, parsed: _word(word, parsed, reader,
                                                                   vocabulary, forms))
+
+
+Expand = Callable[[wq.Query], set[str]]
 
 
 def explain_words(text: str, schema,
@@ -71,7 +99,8 @@ def _word(word: str, parsed, reader, vocabulary, forms) -> ExplainedWord:
     for leaf in leaves:
         fieldname = leaf.field()
         fields[stemmed_field(fieldname)] = None
-        for origin, term in _terms(leaf, reader, own_terms):
+        for origin, term in searched_terms(leaf, lambda leaf: expanded_words(leaf, reader),
+                                           own_terms):
             searched.setdefault((origin, term), set()).add(fieldname)
     terms = []
     for (origin, term), fieldnames in searched.items():
@@ -83,25 +112,30 @@ def _word(word: str, parsed, reader, vocabulary, forms) -> ExplainedWord:
         else:
             term_forms = tuple(forms().get(term, ()))
         terms.append(ExplainedTerm(term, origin, documents, term_forms, _entity(term)))
-    # a phrase's words in their order, the others the most frequent first
-    terms.sort(key=lambda found: (ORIGINS.index(found.origin),
-                                  0 if found.origin == "exact" else -found.documents))
-    return ExplainedWord(word, tuple(fields), tuple(terms))
+    return ExplainedWord(word, tuple(fields), tuple(in_order(terms)))
 
 
-def _terms(leaf, reader, own_terms: set[str]):
-    """(origin, term) of each term a leaf of a word's query searches."""
+def in_order(terms: list[ExplainedTerm]) -> list[ExplainedTerm]:
+    """A word's terms as listed: by origin, a phrase's words in their order, the others the
+    most frequent first."""
+    return sorted(terms, key=lambda found: (ORIGINS.index(found.origin),
+                                            0 if found.origin == "exact" else -found.documents))
+
+
+def searched_terms(leaf, expand: Expand, own_terms: set[str]):
+    """(origin, term) of each term a leaf of a word's query searches; `expand` gives the
+    words a truncated or fuzzy leaf stands for in the index."""
     surface = is_surface_field(leaf.field())
     if isinstance(leaf, wq.Phrase):
         yield from (("exact", word) for word in leaf.words)
     elif isinstance(leaf, wq.FuzzyTerm):
         # Over the words as written (a surface field), the typed word's own forms are left
         # out: its term already stands for them.
-        yield from (("fuzzy", word) for word in sorted(expanded_words(leaf, reader))
+        yield from (("fuzzy", word) for word in sorted(expand(leaf))
                     if word not in own_terms
                     and not (surface and analysis.term(word, query=True) in own_terms))
     elif isinstance(leaf, (wq.Prefix, wq.Wildcard)):
-        yield from (("truncated", word) for word in sorted(expanded_words(leaf, reader)))
+        yield from (("truncated", word) for word in sorted(expand(leaf)))
     elif type(leaf) is wq.Term:
         origin = ("exact" if surface else "lexicon" if leaf.text.startswith(ENTITY_MARK)
                   else "transliteration" if leaf.text.startswith(analysis.TRANSLITERATION_MARK)

@@ -26,7 +26,9 @@ Positions are word positions without stop words, as the index stores them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 RERANK_DEPTH = 30  # candidates re-scored; measured: deeper changes nothing
 OPENING_POSITIONS = 60
@@ -34,6 +36,26 @@ PROXIMITY_WINDOW = 3
 OPENING_WEIGHT = 0.4
 PROXIMITY_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.5
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def reranked(candidates: Sequence[tuple[float, Key]], query_terms: Sequence[str],
+             idf: Mapping[str, float],
+             positions: Mapping[Key, Mapping[str, Sequence[int]]]) -> list[tuple[float, Key]]:
+    """`candidates` (BM25 score, key), best first, with the first `RERANK_DEPTH` re-scored
+    by `positional_boost` (`positions` by key) and sorted again, ties in their order; the
+    others follow unchanged: a boost is never below 1, so they stay below."""
+    top = [(score * positional_boost(query_terms, idf, positions.get(key, {})), key)
+           for score, key in candidates[:RERANK_DEPTH]]
+    top.sort(key=lambda pair: -pair[0])
+    return top + list(candidates[RERANK_DEPTH:])
+
+
+def idf(articles: int, having: int) -> float:
+    """Whoosh's inverse document frequency (`WeightingModel.idf`) of a term in `having` of
+    `articles` articles, for a backend that counts them itself."""
+    return math.log(articles / (having + 1)) + 1
 
 
 def positional_boost(

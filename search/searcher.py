@@ -59,7 +59,7 @@ from search.query import (
     parse_words,
     shown,
 )
-from search.ranking import RERANK_DEPTH, positional_boost
+from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, category_key, source_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
@@ -382,16 +382,14 @@ class Searcher:
     def _rerank(self, results, query, limit: int) -> None:
         """Re-scores the first `RERANK_DEPTH` hits by their words' positions
         (`search.ranking`) and keeps the best `limit`."""
-        top = results.top_n[:RERANK_DEPTH]
         terms = _ranked_terms(query)
+        top = results.top_n
         if terms and top:
             idf = {term: self._searcher.idf(RANKED_FIELD, term) for term in set(terms)}
-            positions = self._positions(terms, sorted(docnum for _, docnum in top))
-            top = [(score * positional_boost(terms, idf, positions.get(docnum, {})), docnum)
-                   for score, docnum in top]
-            top.sort(key=lambda pair: -pair[0])  # stable: ties keep BM25's order
-        # Hits below the re-scored ones stay below them: a boost is never below 1.
-        results.top_n = (top + results.top_n[RERANK_DEPTH:])[:limit]
+            positions = self._positions(
+                terms, sorted(docnum for _, docnum in top[:RERANK_DEPTH]))
+            top = reranked(top, terms, idf, positions)
+        results.top_n = top[:limit]
 
     def _positions(self, terms: list[str], docnums: list[int]) -> dict[int, dict[str, list[int]]]:
         """For each of `docnums` (ascending), the positions of each of `terms` it contains."""

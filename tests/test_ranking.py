@@ -13,7 +13,10 @@ from search.ranking import (
     OPENING_WEIGHT,
     PROXIMITY_WEIGHT,
     PROXIMITY_WINDOW,
+    RERANK_DEPTH,
+    idf,
     positional_boost,
+    reranked,
 )
 from search.schema import build_schema
 from search.searcher import _ranked_terms, open_searcher, search
@@ -147,3 +150,29 @@ def test_more_hits_than_are_re_scored(tmp_path):
     assert len(search(index_dir, "climat", limit=45).hits) == 45
     with open_searcher(index_dir) as searcher:
         assert len(searcher.rank_words("climat", limit=45)) == 45
+
+
+@pytest.mark.parametrize(("candidates", "positions", "expected"), [
+    # Side by side in the opening lifts "near" above a slightly better BM25 score.
+    ([(1.2, "far"), (1.0, "near")], {"far": {"accord": [LATE]}, "near": {
+        "accord": [0], "gazi": [1]}}, ["near", "far"]),
+    # Ties keep their order.
+    ([(1.0, "x"), (1.0, "y")], {"x": {"accord": [0]}, "y": {"accord": [0]}}, ["x", "y"]),
+    # Beyond RERANK_DEPTH, candidates keep their place below the re-scored ones.
+    ([(2.0 - n / 100, n) for n in range(RERANK_DEPTH + 2)], {RERANK_DEPTH + 1: {
+        "accord": [0], "gazi": [1]}}, list(range(RERANK_DEPTH + 2))),
+])
+def test_reranked(candidates, positions, expected):
+    assert [key for _, key in reranked(candidates, QUERY, SAME_IDF, positions)] == expected
+
+
+def test_idf_is_whooshs(tmp_path):
+    """A backend that counts articles itself gets the IDF the Whoosh reader reads."""
+    index_dir = tmp_path / "index"
+    build([Article(id=str(n), path="a.txt", title="", body=body) for n, body in enumerate(
+        ["accord gazier", "accord", "autre chose"])], index_dir)
+    with open_searcher(index_dir) as reader:
+        searcher = reader._searcher
+        for term in ("accord", "gazi", "absent"):
+            assert idf(3, searcher.doc_frequency("body", term)) == pytest.approx(
+                searcher.idf("body", term))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -32,7 +33,7 @@ from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
 from whoosh import query as wq
 
-from search import analysis, views
+from search import analysis, lexicon, ranking, views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
 from search.copies import band_terms, earliest_first, group, usable, verified_copies
 from search.errors import (
@@ -41,9 +42,15 @@ from search.errors import (
     SearchError,
     UnknownArticleError,
 )
-from search.explain import ORIGINS, explain_words
 from search.explain import _entity as entity_name
-from search.explain import _terms as explained_terms
+from search.explain import (
+    by_frequency,
+    explain_words,
+    in_order,
+    searched_terms,
+    stem_prefixes,
+    terms_of_form,
+)
 from search.models import (
     ArticleView,
     Copy,
@@ -54,6 +61,7 @@ from search.models import (
     Explanation,
     Facet,
     Filters,
+    FormCount,
     Hit,
     IndexCheck,
     IndexReport,
@@ -63,19 +71,22 @@ from search.models import (
 )
 from search.opensearch import loading
 from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
-from search.query import parse_query, shown
+from search.query import parse_query, parse_words, shown
+from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, source_key
 from search.searcher import (
+    RANKED_FIELD,
     SNIPPET_FRAGMENTS,
     SORT_ORDERS,
     _has_several_terms,
+    _ranked_terms,
     _unknown,
     check_category,
     unknown_id,
 )
 from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
 from search.suggest import FEW_HITS, SUGGESTER_CANDIDATES, query_words, suggestions
-from search.surface import stemmed_field
+from search.surface import is_surface_field, stemmed_field
 from search.words import surface_form
 
 DEFAULT_ALIAS = "search"
@@ -88,6 +99,11 @@ _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
 _COPY_WINDOW = 3  # hits read per group shown, before reading deeper
 _COPY_FIELDS = ("id", "date", "copy_signature")  # `_signature`, `earliest_first`
 _COPY_SHOWN = ("path", "title", "source", "category", "url")  # a `Copy`'s others
+# The words a truncated or fuzzy word stands for, listed by the cluster: at most as many
+# as a boolean query's clauses (OpenSearch's default limit), in a rewritten query's text.
+_MAX_REWRITTEN = 1024
+_REWRITTEN_TERM = re.compile(r"(?<![\w.])[\w.]+\.exact:([^\s()^]+)")
+_UNREWRITTEN = re.compile(r"[*?~]")
 
 
 def _client(url: str) -> tuple[OpenSearch, str, str]:
@@ -326,12 +342,14 @@ class OpenSearchReader:
         found = self._search({"size": 0, "aggs": {"labels": {"terms": terms}}})
         return {bucket["key"] for bucket in found["aggregations"]["labels"]["buckets"]}
 
-    def _query(self, text: str, filters: Filters, match_all: bool = True) -> dict:
+    def _query(self, text: str, filters: Filters,
+               match_all: bool = True) -> tuple[wq.Query | None, dict]:
+        """The parsed query of `text` (None without words) and its DSL with `filters`."""
         clauses = restriction(filters)
         if not text.strip():
-            return {"bool": {"filter": clauses}}
-        return {"bool": {"must": [to_dsl(parse_query(text, SCHEMA, match_all=match_all))],
-                         "filter": clauses}}
+            return None, {"bool": {"filter": clauses}}
+        parsed = parse_query(text, SCHEMA, match_all=match_all)
+        return parsed, {"bool": {"must": [to_dsl(parsed)], "filter": clauses}}
 
     def _hits(self, query: dict, sort: str, size: int, after: list | None = None,
               aggs: dict | None = None, highlight: bool = True) -> dict:
@@ -346,42 +364,50 @@ class OpenSearchReader:
             body["aggs"] = aggs
         return self._search(body)
 
-    def _prepare(self, text: str, sort: str, filters: Filters) -> tuple[bool, str, dict]:
-        """(whether the filters alone list articles, the sort order, the DSL query)."""
+    def _prepare(self, text: str, sort: str,
+                 filters: Filters) -> tuple[bool, str, wq.Query | None, dict]:
+        """(whether the filters alone list articles, the sort order, the parsed query, its
+        DSL)."""
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         listing = not text.strip() and any(vars(filters).values())
-        query = self._query(text, filters)
+        parsed, query = self._query(text, filters)
         self._check_known(filters)
-        return listing, "date" if listing else sort, query
+        return listing, "date" if listing else sort, parsed, query
 
     def search(self, text: str, *, limit: int = 10, sort: str = "relevance",
                filters: Filters = Filters(), facets: bool = False, explain: bool = False,
                copies: bool = False, offset: int = 0) -> SearchResults:
         """As the Whoosh reader's `search`: `offset` skips the first hits (a page)."""
-        listing, sort, query = self._prepare(text, sort, filters)
+        listing, sort, parsed, query = self._prepare(text, sort, filters)
         wanted = offset + limit
-        depth = wanted if copies else wanted * _COPY_WINDOW
-        aggs = _facet_aggs() if facets else None
-        # Every hit of a page of copies is shown: highlighted at once. Grouping reads more
-        # hits than it shows, highlighted afterwards (`_highlight`).
-        found = self._hits(query, sort, depth, aggs=aggs, highlight=copies)
-        partial = False
-        if not listing and not found["hits"]["hits"] and _has_several_terms(
-                parse_query(text, SCHEMA)):
-            query = self._query(text, filters, match_all=False)
-            found = self._hits(query, sort, depth, aggs=aggs, highlight=copies)
-            partial = bool(found["hits"]["hits"])
         scored = sort == "relevance" and not listing
+        depth = wanted if copies else wanted * _COPY_WINDOW
+        if scored:
+            depth = max(depth, RERANK_DEPTH)
+        aggs = _facet_aggs() if facets else None
+        # A page of copies in the cluster's order shows every hit it reads: highlighted at
+        # once. Grouping, or the re-ranking, reads more hits than it shows, highlighted
+        # afterwards (`_highlight`).
+        at_once = copies and not scored
+        found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once)
+        partial = False
+        if not listing and not found["hits"]["hits"] and _has_several_terms(parsed):
+            parsed, query = self._query(text, filters, match_all=False)
+            found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once)
+            partial = bool(found["hits"]["hits"])
 
         def highlight(items: list[dict]) -> None:
             if not listing:
                 self._highlight(query, items)
 
-        raw = found["hits"]["hits"]
+        raw = self._reranked(found["hits"]["hits"], parsed) if scored else found["hits"]["hits"]
         if copies:
-            hits = tuple(_hit(rank, item, scored) for rank, item in enumerate(raw, start=1)
-                         if offset < rank <= wanted)
+            page = raw[offset:wanted]
+            if not at_once:
+                highlight(page)
+            hits = tuple(_hit(rank, item, scored)
+                         for rank, item in enumerate(page, start=offset + 1))
         else:
             hits = self._one_per_group(raw, wanted, scored, offset, highlight)
         total = found["hits"]["total"]["value"]
@@ -452,6 +478,42 @@ class OpenSearchReader:
                 hit, sorted(others, key=lambda id: earliest_first(others[id]))))
         return tuple(hits)
 
+    def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
+        """As the Whoosh reader's `rank_words` (for evaluations): (id, score) of the best
+        articles for `text` read as plain words, re-ranked as `search` ranks them."""
+        parsed = parse_words(text, SCHEMA)
+        if parsed is None:
+            return []
+        raw = self._search({"query": to_dsl(parsed), "size": max(limit, RERANK_DEPTH),
+                            "_source": ["id", RANKED_FIELD]})["hits"]["hits"]
+        return [(item["_source"]["id"], item["_score"])
+                for item in self._reranked(raw, parsed)[:limit]]
+
+    def _reranked(self, raw: list[dict], parsed: wq.Query | None) -> list[dict]:
+        """`raw`, hits ranked by the cluster, with the first `RERANK_DEPTH` re-scored by
+        where the query's words stand in their bodies, as the Whoosh reader re-scores them
+        (`search.ranking`): the positions are read from each hit's text by our analyzer
+        (the cluster's own count stop words and paragraph breaks), the IDFs from the
+        cluster's counts."""
+        terms = _ranked_terms(parsed) if parsed is not None else []
+        if not terms or not raw:
+            return raw
+        distinct = list(dict.fromkeys(terms))
+        answers = self._filtered([
+            {"size": 0, "track_total_hits": True, "query": query} for query in
+            [*({"term": {RANKED_FIELD: term}} for term in distinct), {"match_all": {}}]])
+        *having, articles = (answer["hits"]["total"]["value"] for answer in answers)
+        idf = {term: ranking.idf(articles, count)
+               for term, count in zip(distinct, having, strict=True)}
+        positions = {at: {term: found for term, found in analysis.term_positions(
+            item["_source"].get(RANKED_FIELD) or "").items() if term in idf}
+            for at, item in enumerate(raw[:RERANK_DEPTH])}
+        order = reranked([(item["_score"], at) for at, item in enumerate(raw)], terms, idf,
+                         positions)
+        for score, at in order:
+            raw[at]["_score"] = score
+        return [raw[at] for _, at in order]
+
     def _highlight(self, query: dict, items: list[dict]) -> None:
         """The highlights of `query` in the articles of `items`, set on them: asked for
         those shown only (a page reads three hits a group to group copies, and the
@@ -489,7 +551,7 @@ class OpenSearchReader:
     def count(self, texts: Sequence[str], *, by: str = "month",
               filters: Filters = Filters()) -> CountTable:
         views.check_bucket(by)
-        queries = [self._query(text, filters) for text in texts]
+        queries = [self._query(text, filters)[1] for text in texts]
         self._check_known(filters)
         field = {"source": "source", "category": "category_key"}.get(by, "date")
         missing = views.NO_LABEL.get(by, "")
@@ -509,26 +571,32 @@ class OpenSearchReader:
     def stream(self, text: str, *, sort: str = "relevance", filters: Filters = Filters(),
                snippets: bool = True, bodies: bool = False,
                limit: int | None = None) -> Iterator[Hit]:
-        listing, sort, query = self._prepare(text, sort, filters)
+        listing, sort, parsed, query = self._prepare(text, sort, filters)
         if not listing and not self._hits(query, sort, 1, highlight=False)["hits"]["hits"] \
-                and _has_several_terms(parse_query(text, SCHEMA)):
-            query = self._query(text, filters, match_all=False)
+                and _has_several_terms(parsed):
+            parsed, query = self._query(text, filters, match_all=False)
         return self._pages(query, sort, snippets, bodies, limit,
-                           scored=sort == "relevance" and not listing)
+                           ranked=parsed if sort == "relevance" and not listing else None)
 
     def _pages(self, query: dict, sort: str, snippets: bool, bodies: bool,
-               limit: int | None, scored: bool) -> Iterator[Hit]:
+               limit: int | None, ranked: wq.Query | None) -> Iterator[Hit]:
+        """The hits page by page; `ranked`, the parsed query when they are ranked by
+        relevance, re-ranks the first page's best."""
         rank, after = 0, None
+        scored = ranked is not None
         while limit is None or rank < limit:
             size = PAGE if limit is None else min(PAGE, limit - rank)
-            found = self._hits(query, sort, size, after=after, highlight=snippets)
-            page = found["hits"]["hits"]
-            for item in page:
+            # The first page holds at least the hits that the re-ranking re-scores.
+            asked = max(size, RERANK_DEPTH) if scored and after is None else size
+            page = self._hits(query, sort, asked, after=after, highlight=snippets)["hits"]["hits"]
+            if not page:
+                return
+            after = page[-1]["sort"]  # the cluster's order, which the next page follows
+            for item in (self._reranked(page, ranked) if scored and rank == 0 else page)[:size]:
                 rank += 1
                 yield _hit(rank, item, scored, snippet=snippets, body=bodies)
-            if len(page) < size:
+            if len(page) < asked or asked > size:
                 return
-            after = page[-1]["sort"]
 
     def _document(self, article_id: str) -> dict:
         found = self._search({"size": 1, "query": {"term": {"id": article_id}}})
@@ -566,44 +634,97 @@ class OpenSearchReader:
                      for score, f in found)
 
     def explain(self, text: str) -> Explanation:
-        """Each word of `text` and the terms it searches with their article counts, as
-        search.explain gives them, but partial: truncated and fuzzy words list none of the
-        words they stand for, and no term lists its forms as written (both need the
-        archive's vocabulary, which the cluster does not hand out)."""
+        """Each word of `text`, the terms it searches with their article counts, and the
+        archive's words as written that each stands for, as search.explain gives them.
+        The cluster does not hand out its vocabulary: the words a truncated or fuzzy word
+        stands for are its query rewritten by every shard (`_rewritten`), and a term's
+        forms are found among the words that start as its stem's forms do
+        (`search.explain.stem_prefixes`), its lexicon forms, or a name's spellings near
+        the word typed."""
         return explain_words(text, SCHEMA, self._explained)
 
     def _explained(self, word: str, parsed: wq.Query) -> ExplainedWord:
-        """One query word's terms with their article counts on the cluster."""
+        """One query word's terms, their article counts and forms on the cluster."""
         leaves = list(parsed.leaves()) if not parsed.is_leaf() else [parsed]
         own = {leaf.text for leaf in leaves if type(leaf) is wq.Term}
-        searched: dict[tuple[str, str], list[dict]] = {}
+        searched: dict[tuple[str, str], set[str]] = {}  # (origin, term) → fields
         for leaf in leaves:
-            if isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
-                # the truncated or fuzzy word itself, for the words it stands for
-                origin = "fuzzy" if isinstance(leaf, wq.FuzzyTerm) else "truncated"
-                searched.setdefault((origin, leaf.written()), []).append(to_dsl(leaf))
-            for origin, term in explained_terms(leaf, _NoExpansions(), own):
-                searched.setdefault((origin, term), []).append(
-                    {"term": {field_name(leaf.field()): term}})
-        terms = [ExplainedTerm(term, origin, self._documents(queries), (), entity_name(term))
-                 for (origin, term), queries in searched.items()]
-        terms.sort(key=lambda found: (ORIGINS.index(found.origin),
-                                      0 if found.origin == "exact" else -found.documents))
+            for origin, term in searched_terms(leaf, self._expanded, own):
+                searched.setdefault((origin, term), set()).add(leaf.field())
+        counted = self._filtered([
+            {"size": 0, "track_total_hits": True, "query": {"bool": {"should": [
+                {"term": {field_name(fieldname): term}} for fieldname in fieldnames]}}}
+            for (_, term), fieldnames in searched.items()])
+        terms = []
+        for ((origin, term), fieldnames), answer in zip(searched.items(), counted, strict=True):
+            documents = answer["hits"]["total"]["value"]
+            if origin == "transliteration" and not documents:
+                continue  # no name spelt like the word: nothing to show
+            if origin in ("exact", "truncated") or any(map(is_surface_field, fieldnames)):
+                term_forms = (FormCount(term, self._form_counts([term]).get(term, documents)),)
+            else:
+                term_forms = self._forms_of(term, word)
+            terms.append(ExplainedTerm(term, origin, documents, term_forms, entity_name(term)))
         fields = tuple(dict.fromkeys(stemmed_field(leaf.field()) for leaf in leaves))
-        return ExplainedWord(word, fields, tuple(terms))
+        return ExplainedWord(word, fields, tuple(in_order(terms)))
 
-    def _documents(self, queries: list[dict]) -> int:
-        """The articles any of `queries` matches."""
-        query = {"bool": {"should": queries, "minimum_should_match": 1}}
-        return self._search({"size": 0, "track_total_hits": True, "query": query})[
-            "hits"]["total"]["value"]
+    def _forms_of(self, term: str, word: str) -> tuple[FormCount, ...]:
+        """The archive's words as written whose term (or name key) is `term`, with their
+        article counts, the most frequent first."""
+        if term.startswith(lexicon.ENTITY_MARK):
+            candidates = {words[0] for form in lexicon.forms_of(term)
+                          if len(words := lexicon.normalized_words(form)) == 1}
+        elif term.startswith(analysis.TRANSLITERATION_MARK):
+            written = surface_form(word) or ""
+            candidates = self._rewritten([
+                {"fuzzy": {f"{name}.exact": {"value": written, "fuzziness": 2,
+                                             "max_expansions": _MAX_REWRITTEN}}}
+                for name in DEFAULT_FIELDS]) if written else set()
+        else:
+            candidates = self._rewritten([
+                {"prefix": {f"{name}.exact": {"value": prefix}}}
+                for name in DEFAULT_FIELDS for prefix in stem_prefixes(term)])
+        forms = [form for form in candidates if term in terms_of_form(form)]
+        counts = self._form_counts(forms)
+        return tuple(sorted((FormCount(form, count) for form, count in counts.items()
+                             if count), key=by_frequency))
 
+    def _expanded(self, leaf: wq.Query) -> set[str]:
+        """The words a truncated or fuzzy leaf stands for on the cluster."""
+        return self._rewritten([to_dsl(leaf)])
 
-class _NoExpansions:
-    """A reader with no segments: search.explain lists no truncated or fuzzy words."""
+    def _rewritten(self, queries: list[dict]) -> set[str]:
+        """The words that multi-term `queries` (prefix, wildcard, fuzzy) stand for in the
+        index: the queries as every shard rewrites them, one term each (the validate
+        API's `rewrite`), at most _MAX_REWRITTEN a query."""
+        for query in queries:
+            (params,) = next(iter(query.values())).values()
+            params["rewrite"] = f"top_terms_{_MAX_REWRITTEN}"
+        answer = self._asked(lambda: self.client.indices.validate_query(
+            index=self.index, body={"query": {"bool": {"should": queries}}}, rewrite=True,
+            all_shards=True))
+        if not answer.get("valid"):
+            reasons = {found.get("error", "") for found in answer.get("explanations", ())}
+            raise SearchError(f"The OpenSearch cluster at {self.location} could not list the "
+                              f"words of a truncated or fuzzy word: {'; '.join(reasons)}.")
+        # A field without any such word keeps its query unrewritten (`title.exact:visit*`).
+        return {word for explained in answer.get("explanations", ())
+                for found in _REWRITTEN_TERM.finditer(explained.get("explanation", ""))
+                if not _UNREWRITTEN.search(word := found.group(1))}
 
-    def leaf_readers(self) -> list:
-        return []
+    def _form_counts(self, forms: Sequence[str]) -> dict[str, int]:
+        """The articles that have each of `forms` as written in a default field (the
+        largest count of a field, as the Whoosh reader's vocabulary counts them)."""
+        if not forms:
+            return {}
+        found = self._search({"size": 0, "track_total_hits": False, "aggs": {"forms": {
+            "filters": {"filters": {f"{name}\t{form}": {"term": {f"{name}.exact": form}}
+                                    for name in DEFAULT_FIELDS for form in forms}}}}})
+        counts: dict[str, int] = {}
+        for key, bucket in found["aggregations"]["forms"]["buckets"].items():
+            form = key.partition("\t")[2]
+            counts[form] = max(counts.get(form, 0), bucket["doc_count"])
+        return counts
 
 
 def restriction_dates(filters: Filters) -> tuple[str | None, str | None]:
