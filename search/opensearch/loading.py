@@ -6,7 +6,8 @@ index, written after the articles: an unchanged file is not parsed again, a chan
 updates only the articles that changed. A rebuild, or the first load, creates a new
 concrete index (its analyzer's stems made from the articles' words), loads it, and only
 then moves the alias to it and deletes the old one: a failed load leaves the old index
-whole and searched.
+whole and searched. One process writes at a time (`write_lock`, a document of the
+manifests index with a lease), as the index folder's flock has it.
 
 Articles go in bulk requests of BULK_CHUNK through opensearch-py's bulk helper, which
 retries a request the cluster refused as too busy (429) with exponential back-off.
@@ -16,16 +17,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
-from search.errors import CorpusError, IndexWriteError
+from search.errors import CorpusError, IndexLockedError, IndexWriteError
 from search.formats import printable
 from search.index import (
     _changed_files,
@@ -38,7 +43,7 @@ from search.ingest import check_field_map, find_article_files, parse_file, path_
 from search.models import Article, IndexReport, Skipped
 from search.opensearch.settings import index_body
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
-from search.store import FileEntry, indexed_ids
+from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids
 from search.words import WORD_PATTERN, surface_form
 
 BULK_CHUNK = 500
@@ -140,13 +145,83 @@ def read_manifest(client: OpenSearch, alias: str, index: str) -> tuple[dict[str,
             found["_source"].get("updated_at", 0.0))
 
 
-def _write_manifest(client: OpenSearch, alias: str, index: str,
-                    files: Mapping[str, FileEntry]) -> None:
-    if not client.indices.exists(index=manifests_index(alias)):
-        client.indices.create(index=manifests_index(alias), body={
+def _manifests(client: OpenSearch, alias: str) -> str:
+    """The manifests index of `alias`, created if missing."""
+    name = manifests_index(alias)
+    if not client.indices.exists(index=name):
+        client.indices.create(index=name, ignore=[400], body={  # 400: created meanwhile
             "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
             "mappings": {"dynamic": False, "properties": {}}})
-    client.index(index=manifests_index(alias), id=index, refresh=True, body={
+    return name
+
+
+# One writer at a time, as the index folder's flock has it: a document of the manifests
+# index created only if absent. Its holder renews its lease every LEASE_SECONDS / 3 while
+# it writes; a holder that died without releasing it loses it when the lease runs out.
+LOCK_ID = "write-lock"
+LEASE_SECONDS = 60.0
+
+
+@contextmanager
+def write_lock(client: OpenSearch, alias: str, location: str,
+               wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the cluster index's write lock; wait up to `wait` seconds for another writer."""
+    name = _manifests(client, alias)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+    deadline = time.monotonic() + wait
+    while not _take_lock(client, name, holder):
+        if time.monotonic() >= deadline:
+            raise IndexLockedError(f"Another process is writing to the index at {location}; "
+                                   "try again when it has finished.")
+        time.sleep(0.2)
+    done = threading.Event()
+    renewing = threading.Thread(target=_renew_lock, args=(client, name, holder, done),
+                                daemon=True)
+    renewing.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewing.join()
+        found = _lock(client, name)
+        if found and found["_source"].get("holder") == holder:
+            client.delete(index=name, id=LOCK_ID, refresh=True, ignore=[404, 409],
+                          if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
+
+
+def _lock(client: OpenSearch, name: str) -> dict | None:
+    found = client.get(index=name, id=LOCK_ID, ignore=[404])
+    return found if found.get("found") else None
+
+
+def _take_lock(client: OpenSearch, name: str, holder: str) -> bool:
+    """Whether `holder` now holds the lock: created, or taken over from a lapsed lease
+    (only if nobody changed it meanwhile)."""
+    lease = {"holder": holder, "expires_at": time.time() + LEASE_SECONDS}
+    # 409, taken (a status asked for is not logged as a failure on the user's terminal)
+    if client.create(index=name, id=LOCK_ID, body=lease, refresh=True,
+                     ignore=[409]).get("status") != 409:
+        return True
+    found = _lock(client, name)
+    if found is None or found["_source"].get("expires_at", 0.0) > time.time():
+        return False
+    return client.index(index=name, id=LOCK_ID, body=lease, refresh=True, ignore=[409],
+                        if_seq_no=found["_seq_no"],
+                        if_primary_term=found["_primary_term"]).get("status") != 409
+
+
+def _renew_lock(client: OpenSearch, name: str, holder: str, done: threading.Event) -> None:
+    while not done.wait(LEASE_SECONDS / 3):
+        try:
+            client.update(index=name, id=LOCK_ID, body={"doc": {
+                "holder": holder, "expires_at": time.time() + LEASE_SECONDS}})
+        except OpenSearchException:
+            pass  # a busy or lost cluster: the load itself will say so
+
+
+def _write_manifest(client: OpenSearch, alias: str, index: str,
+                    files: Mapping[str, FileEntry]) -> None:
+    client.index(index=_manifests(client, alias), id=index, refresh=True, body={
         "files": json.dumps({key: vars(entry) for key, entry in files.items()}),
         "updated_at": time.time()})
 
@@ -196,59 +271,60 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     tally = _Tally(skipped=[item for item in found if isinstance(item, Skipped)])
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
     try:
-        current = current_index(client, alias)
-        previous = read_manifest(client, alias, current)[0] if current else {}
-        new = fresh or current is None
-        files = {} if new else previous
-        changed, expected = _changed_files(sources, files, field_map, tally)
-        seen = {source.key for source in sources}
-        gone = [key for key in files if key not in seen and _is_under(key, folders)]
-        if not new and not changed and not gone:
-            return tally.report(location)
-        target = f"{alias}-{time.time_ns()}" if new else current
-        if new:
-            if on_stage:
-                on_stage("Reading the articles' words for the analyzer")
-            body = index_body(_vocabulary(changed, None), cluster_snowball(client),
-                              shards=shards, replicas=replicas)
-            client.indices.create(index=target, body=body)
-        if on_start:
-            on_start(expected)
-        try:
-            writer = _BulkArticles(BulkWriter(client, target), files, tally)
-            with writer:
-                for key in gone:
-                    writer.remove_file(key)
-                for source, print_, file_map, quick in changed:
-                    known = files[source.key].articles if source.key in files else {}
-                    writer.write_file(source.key, source.id, print_,
-                                      parse_file(source, file_map, known, progress), file_map,
-                                      quick)
-                if not writer.owner:
-                    where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
-                    raise CorpusError(f"No article could be indexed from {where}; the index "
-                                      "was left as it was.")
-                if not allow_removal:
-                    # names the index as `URL/alias/`
-                    _check_removal(location, indexed_ids(previous), writer.owner.keys(), fresh)
-                if on_stage:
-                    on_stage("Refreshing the index")
-            _write_manifest(client, alias, target, files)
-        except BaseException:
+        with write_lock(client, alias, location):
+            current = current_index(client, alias)
+            previous = read_manifest(client, alias, current)[0] if current else {}
+            new = fresh or current is None
+            files = {} if new else previous
+            changed, expected = _changed_files(sources, files, field_map, tally)
+            seen = {source.key for source in sources}
+            gone = [key for key in files if key not in seen and _is_under(key, folders)]
+            if not new and not changed and not gone:
+                return tally.report(location)
+            target = f"{alias}-{time.time_ns()}" if new else current
             if new:
-                client.indices.delete(index=target, ignore_unavailable=True)
-            raise
-        if new:
-            if on_stage:
-                on_stage("Moving the alias to the new index")
-            actions = [{"add": {"index": target, "alias": alias}}]
-            if current:
-                actions.insert(0, {"remove": {"index": current, "alias": alias}})
-            client.indices.update_aliases(body={"actions": actions})
-            if current:
-                client.indices.delete(index=current, ignore_unavailable=True)
-                client.delete(index=manifests_index(alias), id=current, ignore=[404])
-        return tally.report(location)
+                if on_stage:
+                    on_stage("Reading the articles' words for the analyzer")
+                body = index_body(_vocabulary(changed, None), cluster_snowball(client),
+                                  shards=shards, replicas=replicas)
+                client.indices.create(index=target, body=body)
+            if on_start:
+                on_start(expected)
+            try:
+                writer = _BulkArticles(BulkWriter(client, target), files, tally)
+                with writer:
+                    for key in gone:
+                        writer.remove_file(key)
+                    for source, print_, file_map, quick in changed:
+                        known = files[source.key].articles if source.key in files else {}
+                        writer.write_file(source.key, source.id, print_,
+                                          parse_file(source, file_map, known, progress), file_map,
+                                          quick)
+                    if not writer.owner:
+                        where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
+                        raise CorpusError(f"No article could be indexed from {where}; the index "
+                                          "was left as it was.")
+                    if not allow_removal:
+                        # names the index as `URL/alias/`
+                        _check_removal(location, indexed_ids(previous), writer.owner.keys(), fresh)
+                    if on_stage:
+                        on_stage("Refreshing the index")
+                _write_manifest(client, alias, target, files)
+            except BaseException:
+                if new:
+                    client.indices.delete(index=target, ignore_unavailable=True)
+                raise
+            if new:
+                if on_stage:
+                    on_stage("Moving the alias to the new index")
+                actions = [{"add": {"index": target, "alias": alias}}]
+                if current:
+                    actions.insert(0, {"remove": {"index": current, "alias": alias}})
+                client.indices.update_aliases(body={"actions": actions})
+                if current:
+                    client.indices.delete(index=current, ignore_unavailable=True)
+                    client.delete(index=manifests_index(alias), id=current, ignore=[404])
+            return tally.report(location)
     except OpenSearchException as error:
         raise IndexWriteError(f"Could not write the index at {location}: {_reason(error)}. "
                               "The previous index is unchanged.") from None

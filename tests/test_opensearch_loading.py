@@ -1,0 +1,79 @@
+"""search.opensearch.loading: one writer at a time on a cluster index, on a real node."""
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+
+from .conftest import SEEDS
+
+opensearchpy = pytest.importorskip(
+    "opensearchpy", reason="opensearch-py is not installed: pip install -e '.[opensearch]'")
+
+from search.opensearch import loading  # noqa: E402
+from search.opensearch.loading import LOCK_ID, manifests_index, write_lock  # noqa: E402
+
+
+@pytest.fixture
+def seeded(cluster_url, request):
+    """A cluster index of the seeds: (client, alias, the CLI's options for it)."""
+    alias = f"lock-{request.node.name.lower().replace('[', '-').strip(']')}"
+    options = ["--backend", "opensearch", "--url", f"{cluster_url}/{alias}"]
+    assert run(options, "rebuild", str(SEEDS)).exit_code == 0
+    client = opensearchpy.OpenSearch(cluster_url)
+    yield client, alias, options
+    client.indices.delete(index=f"{alias}*", ignore_unavailable=True)
+
+
+def run(options, *args):
+    return CliRunner().invoke(cli, [*args, *options], catch_exceptions=False)
+
+
+def held(client, alias) -> bool:
+    return client.exists(index=manifests_index(alias), id=LOCK_ID)
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_a_second_writer_is_refused_in_one_line_and_nothing_changes(seeded, command):
+    client, alias, options = seeded
+    with write_lock(client, alias, "elsewhere", wait=0):
+        result = run(options, command, str(SEEDS / "000_69f7196542c3eaa4.txt"))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"Error: Another process is writing to the index at {options[-1]}; try again when it "
+        "has finished."]
+    assert run(options, "query", "maroc").output.startswith("2 articles match «maroc».")
+
+
+def test_the_lock_is_released_after_a_load_that_worked_or_failed(seeded, tmp_path):
+    client, alias, options = seeded
+    assert run(options, "index", str(SEEDS)).exit_code == 0
+    assert not held(client, alias)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("", encoding="utf-8")
+    assert run(options, "rebuild", str(empty)).exit_code == 1
+    assert not held(client, alias)
+
+
+def test_a_lapsed_lease_is_taken_over(seeded):
+    """A writer that died holding the lock stops holding it when its lease runs out."""
+    client, alias, options = seeded
+    client.index(index=manifests_index(alias), id=LOCK_ID, refresh=True,
+                 body={"holder": "a process that died", "expires_at": time.time() - 1})
+    assert run(options, "index", str(SEEDS)).exit_code == 0
+    assert not held(client, alias)
+
+
+def test_a_live_writer_keeps_its_lease(seeded, monkeypatch):
+    """The holder renews its lease while it writes, however long the writing takes."""
+    client, alias, _ = seeded
+    monkeypatch.setattr(loading, "LEASE_SECONDS", 2.0)
+    with write_lock(client, alias, "here", wait=0):
+        time.sleep(3.0)
+        with pytest.raises(loading.IndexLockedError):
+            with write_lock(client, alias, "elsewhere", wait=0):
+                pass
+    assert not held(client, alias)
