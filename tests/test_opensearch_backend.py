@@ -177,6 +177,25 @@ def test_both_backends_rank_by_where_the_words_stand(args, tmp_path, cluster_url
     assert ranked[0][0] == "z"
 
 
+def test_a_fuzzy_word_finds_all_its_neighbours_on_both(tmp_path, cluster_url):
+    """More words within two letters of `salut` than OpenSearch's default 50 expansions:
+    each in an article of its own, all found on both backends."""
+    corpus = tmp_path / "neighbours"
+    corpus.mkdir()
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = [f"salut{c}" for c in letters] + [f"salu{c}" for c in letters if c != "t"]
+    words += [f"sal{c}t" for c in letters if c != "u"]
+    for number, word in enumerate(words):
+        (corpus / f"{number:03}.txt").write_text(f"title: {word}\n\nUn mot : {word}.\n",
+                                                 encoding="utf-8")
+    totals = []
+    for backend in (["--index", str(tmp_path / "index")],
+                    ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]):
+        assert run(backend, "rebuild", str(corpus)).exit_code == 0
+        totals.append(json.loads(run(backend, "query", "--json", "salut~2").output)["total"])
+    assert totals == [len(words), len(words)]
+
+
 def test_both_readers_rank_plain_words_alike(tmp_path, cluster_url):
     """`rank_words`, the evaluations' path, re-ranks on a cluster as on the index folder."""
     corpus = tmp_path / "placed"

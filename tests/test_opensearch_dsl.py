@@ -22,7 +22,8 @@ _NO_BREAK = {"not_containing": {"match": {"query": "zzparagraphzz", "analyzer": 
     ("title:Tokaiev~", {"bool": {"should": [
         {"term": {"title": {"value": "@tokaiev"}}},
         {"fuzzy": {"title.exact": {"value": "tokaiev", "fuzziness": 1, "prefix_length": 1,
-                                   "transpositions": False, "boost": 0.25}}}],
+                                   "transpositions": False, "max_expansions": 1024,
+                                   "boost": 0.25}}}],
         "minimum_should_match": 1}}),
     ("title:maroc NOT title:rabat", {"bool": {
         "must": [{"term": {"title": {"value": "@maroc"}}}],

@@ -70,7 +70,7 @@ from search.models import (
     Snippet,
 )
 from search.opensearch import loading
-from search.opensearch.dsl import SCHEMA, field_name, restriction, to_dsl
+from search.opensearch.dsl import MAX_EXPANSIONS, SCHEMA, field_name, restriction, to_dsl
 from search.query import parse_query, parse_words, shown
 from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, source_key
@@ -99,9 +99,9 @@ _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
 _COPY_WINDOW = 3  # hits read per group shown, before reading deeper
 _COPY_FIELDS = ("id", "date", "copy_signature")  # `_signature`, `earliest_first`
 _COPY_SHOWN = ("path", "title", "source", "category", "url")  # a `Copy`'s others
-# The words a truncated or fuzzy word stands for, listed by the cluster: at most as many
-# as a boolean query's clauses (OpenSearch's default limit), in a rewritten query's text.
-_MAX_REWRITTEN = 1024
+# The words a truncated or fuzzy word stands for, listed by the cluster in a rewritten
+# query's text: at most as many as a boolean query's clauses.
+_MAX_REWRITTEN = MAX_EXPANSIONS
 _REWRITTEN_TERM = re.compile(r"(?<![\w.])[\w.]+\.exact:([^\s()^]+)")
 _UNREWRITTEN = re.compile(r"[*?~]")
 

@@ -37,6 +37,12 @@ def _boosted(body: dict, boost: float) -> dict:
     return body
 
 
+# The words a fuzzy word may stand for: every one, as on the index folder, up to a boolean
+# query's clauses on OpenSearch (its default limit, 1,024; the index folder allows 2,000).
+# OpenSearch's own default, 50, found 2,939 articles for `paris~2` on 5,000 where the index
+# folder finds 4,919.
+MAX_EXPANSIONS = 1024
+
 def to_dsl(query: wq.Query) -> dict:
     """The DSL query of a parsed query (search.query.parse_query)."""
     if isinstance(query, Proximity):
@@ -72,7 +78,8 @@ def to_dsl(query: wq.Query) -> dict:
     if isinstance(query, wq.FuzzyTerm):
         return {"fuzzy": {field_name(query.fieldname): _boosted(
             {"value": query.text, "fuzziness": query.maxdist,
-             "prefix_length": query.prefixlength, "transpositions": False}, query.boost)}}
+             "prefix_length": query.prefixlength, "transpositions": False,
+             "max_expansions": MAX_EXPANSIONS}, query.boost)}}
     if isinstance(query, wq.Prefix):
         return {"prefix": {field_name(query.fieldname): _boosted({"value": query.text},
                                                                  query.boost)}}
