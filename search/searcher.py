@@ -73,6 +73,7 @@ from search.whoosh_fast.reading import remember_term_keys
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
 SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
+SCORE_DIGITS = 4  # a hit's score as shown and exported
 RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
 # The last vocabulary read of each index folder, with its generation: readers of one
 # generation (a server's) share it, rather than each reading seconds' worth of terms.
@@ -675,7 +676,7 @@ def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False)
         title_highlights=marked_title,
         url=fields.get("url"),
         # Sorted results carry the sort key where the score would be.
-        score=round(hit.score, 4) if scored else None,
+        score=round(hit.score, SCORE_DIGITS) if scored else None,
         snippet=found,
         body=fields.get("body", "") if body else None,
     )

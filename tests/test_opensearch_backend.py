@@ -211,6 +211,18 @@ def test_both_readers_rank_plain_words_alike(tmp_path, cluster_url):
     assert ranked[0] == ranked[1] == ["z.txt", "b.txt", "c.txt"]
 
 
+@pytest.mark.parametrize("args", [
+    ["query", "maroc", "--all", "--csv", "--fields", "id,score"],
+    ["query", "maroc", "--json"],
+])
+def test_scores_are_shown_to_four_decimals(seeded, args):
+    output = run(seeded, *args).output
+    scores = ([line.split(",")[1] for line in output.splitlines()[1:]] if "--csv" in args
+              else [str(hit["score"]) for hit in json.loads(output)["hits"]])
+    assert len(scores) == 2
+    assert all(re.fullmatch(r"\d+(\.\d{1,4})?", score) for score in scores), scores
+
+
 def test_stats(seeded):
     lines = run(seeded, "stats").output.splitlines()
     assert lines[0] == f"Index:       {where(seeded)}"
@@ -247,6 +259,7 @@ def test_an_unreachable_cluster_is_one_line(args, message):
     "Tokaev marocaines",  # a name's spellings; a demonym
     "coopératon~ Tokaiev~2",  # fuzzy words
     "bilatérales =coopération",  # a stem's forms; a word as written
+    "ambassadeur~ ambassadeurs",  # a feminine form that does not start as its stem
     '"Sud-Sud" coop*',
 ])
 def test_explain_prints_the_same(query, tmp_path, cluster_url):

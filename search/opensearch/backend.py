@@ -76,6 +76,7 @@ from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, source_key
 from search.searcher import (
     RANKED_FIELD,
+    SCORE_DIGITS,
     SNIPPET_FRAGMENTS,
     SORT_ORDERS,
     _has_several_terms,
@@ -793,7 +794,7 @@ def _hit(rank: int, item: dict, scored: bool, snippet: bool = True, body: bool =
         rank=rank, id=source["id"], path=source["path"], title=source.get("title", ""),
         date=source.get("date"), dateline=source.get("dateline"),
         category=source.get("category"), source=source.get("source"), url=source.get("url"),
-        score=item.get("_score") if scored else None, snippet=found,
+        score=round(item["_score"], SCORE_DIGITS) if scored else None, snippet=found,
         body=text if body else None, source_name=source.get("source_name"),
         title_highlights=title_marks)
 
