@@ -223,6 +223,31 @@ def test_scores_are_shown_to_four_decimals(seeded, args):
     assert all(re.fullmatch(r"\d+(\.\d{1,4})?", score) for score in scores), scores
 
 
+@pytest.mark.parametrize(("path", "linked"), [
+    ("/?q=maroc", 2), ("/?q=maroc+kazakhstan&facets=1", 2), ("/?q=visit*&sort=date", 2),
+    ("/?q=Tokaev", 2), ("/?q=&source=kazinform", 0), ("/?q=((((", 0),
+    ("/?q=maroc&since=2030", 0), (f"/article?id={TACHKENT}&q=maroc", 0),
+    ("/article?id=nope", 0), ("/export.csv?q=maroc", 0),
+])
+def test_the_web_page_answers_alike(path, linked, tmp_path, cluster_url):
+    """The web page reads either backend through the same interface: the same status, the
+    same articles linked in the same order, the same export."""
+    from starlette.testclient import TestClient
+
+    from search.web import create_app
+    answers = []
+    for backend in (open_backend("whoosh", index_dir=tmp_path / "index"),
+                    open_backend("opensearch", url=f"{cluster_url}/test{next(_aliases)}")):
+        backend.update([SEEDS], fresh=True)
+        answer = TestClient(create_app(backend)).get(path)
+        answers.append((answer.status_code, re.findall(r"[?;]id=([^&\"]+)", answer.text),
+                        # the export's rows, less their scores, which differ between engines
+                        [row.rsplit(",", 1)[0] for row in answer.text.splitlines()]
+                        if path.startswith("/export") else None))
+    assert answers[0] == answers[1]
+    assert len(answers[0][1]) == linked
+
+
 def test_stats(seeded):
     lines = run(seeded, "stats").output.splitlines()
     assert lines[0] == f"Index:       {where(seeded)}"
