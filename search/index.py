@@ -121,12 +121,17 @@ class _Writer:
         another folder) takes an id made of the file's absolute path instead of its
         path from the corpus root. An unusable record or file that the index holds keeps
         its indexed version: only a file or record that is gone removes an article."""
-        old = self.files.get(key, FileEntry(print_)).articles
+        before = self.files.get(key)
+        old = before.articles if before else {}
         new: dict[str, str] = {}
         skipped: list[Skipped] = []
+        unread: Skipped | None = None
         for item, digest in items:
             if item.id is not None and self.owner.get(item.id, key) != key:
                 item = _qualified(item, file_id, key)
+            if isinstance(item, Skipped) and item.whole_file and before:
+                unread = item  # kept below with what the file did not give
+                continue
             if isinstance(item, Skipped):
                 if item.id is not None and item.id in old and item.id not in new:
                     new[item.id] = old[item.id]
@@ -149,6 +154,16 @@ class _Writer:
                 self.writer.add_document(**self._fields(item))
                 self.owner[item.id] = key
                 self.tally.added += 1
+        if unread is not None:
+            # Not read to its end: nothing of it is removed, and it is read again next
+            # time, whatever its fingerprint and file times then.
+            kept = {article_id: old[article_id] for article_id in old.keys() - new.keys()}
+            new.update(kept)
+            self.tally.unchanged += len(kept)
+            told = ("its indexed article is kept" if len(kept) == 1 else
+                    f"its {len(kept):,} indexed articles not read this time are kept")
+            skipped.append(dataclasses.replace(unread, reason=f"{unread.reason}; {told}"))
+            print_, quick = "", None
         for article_id in old.keys() - new.keys():
             self.writer.delete_by_term("id", article_id)
             del self.owner[article_id]

@@ -297,7 +297,7 @@ def parse_file(
         yield article, fingerprint(data, field_map)
     except (UnreadableArticle, NoArticleInPage) as error:
         read.up_to(read.size)
-        yield Skipped(path, str(error)), ""
+        yield Skipped(path, str(error), whole_file=True), ""
     finally:
         read.up_to(read.size)
 

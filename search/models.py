@@ -31,6 +31,9 @@ class Skipped:
     # The article the unusable file or record would have been: if the index has it, its
     # indexed version is kept (a file or record still there never removes an article).
     id: str | None = None
+    # The file itself could not be read, or not to its end: what it did not give keeps its
+    # indexed version.
+    whole_file: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,20 @@ def test_the_web_page_answers_alike(path, linked, tmp_path, cluster_url):
     assert len(answers[0][1]) == linked
 
 
+def test_a_file_turned_unreadable_keeps_its_article(backend, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seed in SEEDS.iterdir():
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    assert run(backend, "index", str(corpus)).exit_code == 0
+    (corpus / TACHKENT).write_bytes(b"\x00\x01\x02\xff" * 9)
+    result = run(backend, "index", str(corpus))
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        f"Index {where(backend)}: 0 added, 0 updated, 0 removed, 2 unchanged, 1 skipped.",
+        f"  skipped {corpus / TACHKENT}: binary file; its indexed article is kept"])
+    assert run(backend, "query", "maroc").output.startswith("2 articles match «maroc».")
+
+
 def test_stats(seeded):
     lines = run(seeded, "stats").output.splitlines()
     assert lines[0] == f"Index:       {where(seeded)}"

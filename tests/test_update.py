@@ -485,3 +485,37 @@ def test_a_sub_writer_out_of_space_says_so(large_write, export, isolated_index, 
         f"Could not write the index in {isolated_index}/: no space is left on the device: "
         "free some space, then run the command again. The previous index is unchanged.")
     assert_no_sub_writer_left_and_index_unchanged(isolated_index)
+
+
+@pytest.mark.parametrize(("name", "good", "bad", "reason"), [
+    ("export.jsonl", "\n".join(json.dumps(record(n)) for n in range(3)), b"\x00\x01garbage\xff",
+     "binary file"),
+    ("page.txt", "title: Visite\n\nLe ministre est arrivé à Lomé.\n", b"", "empty file"),
+    ("page.txt", "title: Visite\n\nLe ministre est arrivé à Lomé.\n", b"\x00\x01\x02\xff" * 9,
+     "binary file"),
+    ("page.html", "<html><body><article><h1>Visite</h1><p>Le ministre est arrivé à Lomé pour "
+     "une visite de travail.</p></article></body></html>", b"<html><body></body></html>",
+     None),
+])
+def test_a_file_still_there_that_cannot_be_read_now_keeps_its_articles(
+        tmp_path, name, good, bad, reason):
+    """Nothing is removed because of how a file was read this time: a file that turned
+    unreadable keeps its indexed articles, says so, and is read again next time."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "other.txt").write_text("title: Autre\n\nUne autre visite à Lomé.\n",
+                                      encoding="utf-8")
+    path = corpus / name
+    path.write_text(good, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    indexed = update([corpus], index_dir).added
+    path.write_bytes(bad)
+    report = update([corpus], index_dir)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (
+        0, 0, 0, indexed)
+    [skip] = report.skipped
+    assert skip.reason.endswith("is kept" if indexed == 2 else "not read this time are kept")
+    assert reason is None or skip.reason.startswith(reason)
+    assert search(index_dir, "Lomé").total == indexed
+    path.write_text(good, encoding="utf-8")
+    assert counts(update([corpus], index_dir)) == (0, 0, 0, indexed, 0)
