@@ -293,9 +293,12 @@ def _with_marked(rules: list[str]) -> list[str]:
 
 
 def _text_field() -> dict:
+    # Offsets in the postings: the highlighter reads where the words are instead of
+    # analyzing each article shown again.
     return {"type": "text", "analyzer": "french", "search_analyzer": "terms",
+            "index_options": "offsets",
             "fields": {"exact": {"type": "text", "analyzer": "surface",
-                                 "search_analyzer": "terms"}}}
+                                 "search_analyzer": "terms", "index_options": "offsets"}}}
 
 
 def mappings() -> dict:
