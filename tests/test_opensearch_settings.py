@@ -67,6 +67,8 @@ def test_the_stop_list_and_elisions_are_ours():
 def test_the_text_fields_have_an_exact_subfield():
     body = index_body()["mappings"]["properties"]["body"]
     assert (body["analyzer"], body["fields"]["exact"]["analyzer"]) == ("french", "surface")
+    # the highlighter reads offsets instead of analyzing the articles shown again
+    assert body["index_options"] == body["fields"]["exact"]["index_options"] == "offsets"
 
 
 @pytest.mark.parametrize(("words", "variants"), [
