@@ -408,9 +408,9 @@ def _remove_unread(folder: Path) -> None:
 
 @dataclass
 class FileEntry:
-    """What the index holds from one file: its fingerprint, its articles' hashes, the
-    field map it is read with (remembered, so that a later run reads it the same way),
-    and what its metadata was (`quick`)."""
+    """What the index holds from one file: its fingerprint ("" when it was not hashed
+    whole), its articles' hashes, the field map it is read with (remembered, so that a
+    later run reads it the same way), and what its metadata was (`quick`, `size`)."""
 
     fingerprint: str
     articles: dict[str, str] = field(default_factory=dict)  # id → hash
@@ -419,6 +419,9 @@ class FileEntry:
     # The file's `ingest.stat_key` when it had this fingerprint: the same key again says
     # it is unchanged without hashing it (None: hash it).
     quick: str | None = None
+    # Its size in bytes then (None in manifests written before it was kept): another
+    # size says it changed without hashing it.
+    size: int | None = None
 
 
 def read_manifest(generation: Path) -> dict[str, FileEntry]:
@@ -440,6 +443,7 @@ def _well_formed(entry: FileEntry) -> bool:
     """Whether a manifest entry has the types it is written with (JSON can hold others)."""
     return (isinstance(entry.fingerprint, str)
             and isinstance(entry.quick, str | None)
+            and (entry.size is None or type(entry.size) is int)
             and isinstance(entry.articles, dict)  # JSON's keys are strings; its values:
             and set(map(type, entry.articles.values())) <= {str}
             and isinstance(entry.skipped, list)

@@ -17,7 +17,7 @@ from search.errors import CorpusError, IndexWriteError, QuerySyntaxError, SubWri
 from search.index import rebuild, update
 from search.models import Filters
 from search.searcher import search
-from search.store import stats
+from search.store import record_checksums, stats
 from search.whoosh_fast import writer as writer_module
 
 from .conftest import RABAT, write_export
@@ -519,3 +519,36 @@ def test_a_file_still_there_that_cannot_be_read_now_keeps_its_articles(
     assert search(index_dir, "Lomé").total == indexed
     path.write_text(good, encoding="utf-8")
     assert counts(update([corpus], index_dir)) == (0, 0, 0, indexed, 0)
+
+
+def test_an_export_whose_size_changed_is_not_hashed_whole(export, isolated_index, monkeypatch):
+    """Its lines are hashed as they are read, and the changed one parsed: no survey of the
+    whole file first. Touched afterwards without a change, it is hashed and known again."""
+    _old_enough(monkeypatch)
+    update([export], isolated_index)
+    hashed = _surveys(monkeypatch)
+    export.write_text(export.read_text("utf-8").replace("numéro 7.", "numéro 77."), "utf-8")
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+    assert hashed == []
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    os.utime(export)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
+    assert hashed == ["export.jsonl"]
+    assert search(isolated_index, "77").total == 1
+
+
+def test_a_manifest_without_sizes_is_read_as_before(export, isolated_index, monkeypatch):
+    """Manifests written before sizes were kept: the file is hashed whole, as it was."""
+    _old_enough(monkeypatch)
+    update([export], isolated_index)
+    manifest = next(isolated_index.glob("*/files.json"))
+    data = json.loads(manifest.read_text("utf-8"))
+    for entry in data.values():
+        del entry["size"]
+    manifest.write_text(json.dumps(data), "utf-8")
+    record_checksums(manifest.parent, None)
+    hashed = _surveys(monkeypatch)
+    export.write_text(export.read_text("utf-8").replace("numéro 7.", "numéro 77."), "utf-8")
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
+    assert hashed == ["export.jsonl"]

@@ -249,8 +249,8 @@ def cluster_snowball(client: OpenSearch) -> Callable[[list[str]], list[str]]:
 def _vocabulary(changed, progress: Callable[[int], None] | None) -> set[str]:
     """The folded words of the searchable fields of every article of the changed files."""
     words: set[str] = set()
-    for source, _, file_map, _ in changed:
-        for item, _ in parse_file(source, file_map):
+    for found in changed:
+        for item, _ in parse_file(found.source, found.field_map):
             if isinstance(item, Article):
                 for name in SEARCHABLE_FIELDS:
                     text = getattr(item, name, None)
@@ -295,11 +295,12 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                 with writer:
                     for key in gone:
                         writer.remove_file(key)
-                    for source, print_, file_map, quick in changed:
+                    for found in changed:
+                        source = found.source
                         known = files[source.key].articles if source.key in files else {}
-                        writer.write_file(source.key, source.id, print_,
-                                          parse_file(source, file_map, known, progress), file_map,
-                                          quick)
+                        writer.write_file(source.key, source.id, found.fingerprint,
+                                          parse_file(source, found.field_map, known, progress),
+                                          found.field_map, found.quick, found.size)
                     if not writer.owner:
                         where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
                         raise CorpusError(f"No article could be indexed from {where}; the index "
