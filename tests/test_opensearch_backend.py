@@ -107,6 +107,9 @@ def test_snippets_mark_the_words_found(seeded):
 
 
 @pytest.mark.parametrize(("args", "message"), [
+    (["query", ""], "Error: The query is empty: give one or more words to search for."),
+    (["query", " ", "--all", "--csv"],
+     "Error: The query is empty: give one or more words to search for."),
     (["query", '"Union'], 'Error: Unbalanced quote: close the phrase with another ".'),
     (["query", "maroc", "AND"], "Error: The query ends with an operator: add a word after it."),
     (["query", "co*"], "Error: Truncation needs at least 3 letters before * or ?: 'co*'."),

@@ -372,6 +372,8 @@ class OpenSearchReader:
         if sort not in SORT_ORDERS:
             raise SearchError(f"Unknown sort order '{sort}'; use one of {', '.join(SORT_ORDERS)}.")
         listing = not text.strip() and any(vars(filters).values())
+        if not text.strip() and not listing:
+            parse_query(text, SCHEMA)  # the index folder's error for a query without words
         parsed, query = self._query(text, filters)
         self._check_known(filters)
         return listing, "date" if listing else sort, parsed, query
