@@ -77,3 +77,17 @@ def test_a_live_writer_keeps_its_lease(seeded, monkeypatch):
             with write_lock(client, alias, "elsewhere", wait=0):
                 pass
     assert not held(client, alias)
+
+
+def test_a_lease_taken_over_is_neither_renewed_nor_released_by_its_old_holder(
+        seeded, monkeypatch):
+    """A writer that stalled past its lease and lost the lock leaves the new holder's."""
+    client, alias, _ = seeded
+    monkeypatch.setattr(loading, "LEASE_SECONDS", 1.5)
+    with write_lock(client, alias, "here", wait=0):
+        client.index(index=manifests_index(alias), id=LOCK_ID, refresh=True,
+                     body={"holder": "another writer", "expires_at": time.time() + 60})
+        time.sleep(1.2)  # past a renewal
+        assert client.get(index=manifests_index(alias), id=LOCK_ID)["_source"]["holder"] == (
+            "another writer")
+    assert held(client, alias)

@@ -211,10 +211,16 @@ def _take_lock(client: OpenSearch, name: str, holder: str) -> bool:
 
 
 def _renew_lock(client: OpenSearch, name: str, holder: str, done: threading.Event) -> None:
+    """Extends `holder`'s lease every LEASE_SECONDS / 3, only while the lock is still its
+    own (a lease that lapsed meanwhile may have been taken over)."""
     while not done.wait(LEASE_SECONDS / 3):
         try:
-            client.update(index=name, id=LOCK_ID, body={"doc": {
-                "holder": holder, "expires_at": time.time() + LEASE_SECONDS}})
+            found = _lock(client, name)
+            if found is None or found["_source"].get("holder") != holder:
+                return
+            client.index(index=name, id=LOCK_ID, ignore=[409], if_seq_no=found["_seq_no"],
+                         if_primary_term=found["_primary_term"],
+                         body={"holder": holder, "expires_at": time.time() + LEASE_SECONDS})
         except OpenSearchException:
             pass  # a busy or lost cluster: the load itself will say so
 
