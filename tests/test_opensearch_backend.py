@@ -89,7 +89,7 @@ def both_seeded(tmp_path, cluster_url) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("query", ["cooperation", "maroc kazakhstan", '"Sud-Sud"', "visit*",
-                                   "Tokaev", "Tokaev NEAR/3 Kassym"])
+                                   "Tokaev", "Tokaev NEAR/3 Kassym", "Mohammed VI"])
 def test_both_backends_return_the_same_ids(query, tmp_path, cluster_url):
     found = []
     for backend in both_seeded(tmp_path, cluster_url):

@@ -103,7 +103,8 @@ def test_the_key_filters_are_the_python_rules(folded):
 # What the cluster's analyzer must give exactly as ours: names inside a sentence get their
 # transliteration key (after an abbreviation's full stop, after an elision), and not at a
 # sentence's or paragraph's start, after a quotation mark, for a stop word, a lexicon form,
-# a word with digits or of three letters; lexicon phrases whatever their capitals.
+# a word with digits or of three letters; lexicon phrases whatever their capitals; a
+# Roman numeral after a name is a number (`#vi`), elsewhere a word.
 ANALYZED = [
     "Le président Tokayev a reçu M. Zelenskyy, puis Loukachenko.",
     "Tokayev est arrivé. Mirziyoyev aussi ; Prigojine : non.",
@@ -113,6 +114,7 @@ ANALYZED = [
     "l'Organisation des Nations Unies, la Corée du Nord et le ministre Le Drian",
     "Une phrase.\n\nNouveau paragraphe Avec Majuscule\nKazakhstan Washington",
     "Kassym-Jomart Tokaïev et le Dr. Philippe Dupont",
+    "Le roi Mohammed VI a reçu Louis XIV et Jean-Paul II. Le VI est là ; VI II, Henri IV.",
     "Le sénateur Dupont a reçu M. Smithson, puis Karlsson. Berg aussi",
 ]
 

@@ -12,20 +12,22 @@ The `french` analyzer gives each word the term `search.analysis.term` gives it:
       differs from Snowball → Snowball French for every other word;
     and, at the same position, a name's transliteration key (`%tokaev`): a character
     filter marks the capitalised words inside a sentence, which the multiplexer at the end
-    gives their key besides their stem (search.analysis.name_key).
+    gives their key besides their stem (search.analysis.name_key). Another marks a Roman
+    numeral after a name, whose term is then `#vi` (`Mohammed VI`), not a stem.
 
 Paragraph breaks become the token PARAGRAPH_TOKEN, so that a phrase, NEAR or SAME never
 spans two paragraphs (search.analysis.PARAGRAPH_STRIDE does that in Whoosh). Each text
 field has an `exact` subfield holding its surface forms (search.surface: folded words as
 written, stop words kept), which exact phrases, truncation and fuzzy words search.
 
-Known differences with Whoosh (measured by bench/opensearch_parity.py: 99.98 % of the
-token occurrences of 2,000 OrangeSum articles are the same): a Roman numeral
-after a name (`Mohammed VI` → `#vi`) gets its plain stem; the words of a form of several
-words that the form hides (`Guinée` in `Guinée-Bissau`) keep their own entity term; stop
-words leave a gap in positions where Whoosh renumbers; a gap of more than 20 characters
-between two words, or of two line breaks, ends the sentence for the name marks, and a
-private-use U+E000 written right after a word in an article marks it as a name.
+Known differences with Whoosh (measured by bench/opensearch_parity.py: 99.99 % of the
+token occurrences of the 36,152 OrangeSum articles are the same): the words of a form of
+several words that the form hides (`Guinée` in `Guinée-Bissau`) keep their own entity
+term; `µ` is kept (unidecode makes it `u`), and Greek or Cyrillic letters are not
+transliterated (`Путин` is `@poutine` in Whoosh); stop words leave a gap in positions
+where Whoosh renumbers; a gap of more than 20 characters between two words, or of two
+line breaks, ends the sentence for the marks; a private-use U+E000 or U+E002 written
+right after a word in an article marks it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from search.analysis import (
     ABBREVIATIONS,
     MIN_KEYED_LETTERS,
     PARAGRAPH_BREAK,
+    ROMAN_MARK,
     ROMAN_NUMERALS,
     SENTENCE_BREAK,
     STOP_WORDS,
@@ -86,14 +89,37 @@ _ABBREVIATION = "|".join(sorted(ABBREVIATIONS, key=len, reverse=True))
 _ELISION = "|".join(sorted(ELISIONS, key=len, reverse=True))
 _NUMERAL = "|".join(sorted(ROMAN_NUMERALS, key=len, reverse=True))
 _NAME_IN_SENTENCE = (
+    # a capital or an elision next, at the start of a word (checked first: cheap, where
+    # the look-behind after it is not)
+    rf"(?=(?:(?i:{_ELISION})['’ʼ])?\p{{Lu}})(?<![{_NOT_LETTER}])(?<![{_NOT_LETTER}]['’ʼ])"
     # after a word's last letter, or after an abbreviation's or initial's full stop
     rf"(?<=(?:[{_NOT_LETTER}]|(?<![{_NOT_LETTER}])(?:{_ABBREVIATION}|\p{{Lu}})\.){_GAP})"
-    # at the start of a word
-    rf"(?<![{_NOT_LETTER}])(?<![{_NOT_LETTER}]['’ʼ])"
     # its elision, then a capital, letters only, and not a Roman numeral
     rf"(?:(?i:{_ELISION})['’ʼ](?=\p{{Lu}})|(?!(?i:{_ELISION})['’ʼ]))"
     rf"(?!(?:{_NUMERAL})(?![{_NOT_LETTER}]))"
     rf"\p{{Lu}}{_LETTERS}*(?:['’ʼ]{_LETTERS}+)*(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}])")
+
+
+# A Roman numeral after a name (`Mohammed VI`, `Jean-Paul II`) is a number, not a word
+# (search.analysis._numbered): a character filter marks it with NUMERAL_MARK when the word
+# before it in its paragraph is capitalised, not a stop word and not a numeral itself, and
+# its term is then ROMAN_MARK + the numeral (`#vi`), as in Whoosh.
+NUMERAL_MARK = "\ue002"
+_ANY_GAP = (rf"(?:[^{_NOT_LETTER}\n]{{1,{_GAP_LIMIT}}}"
+            rf"|[^{_NOT_LETTER}\n]{{0,{_GAP_LIMIT}}}\n[^{_NOT_LETTER}\n]{{0,{_GAP_LIMIT}}})")
+_STOP_WORD = "|".join(sorted(STOP_WORDS, key=len, reverse=True))
+_WORD_LIMIT = 30
+_NUMERAL_AFTER_NAME = (
+    # the numeral, a word of its own (matched first: the look-behind that follows is
+    # costly, and only tried where a numeral stands)
+    rf"(?<![{_NOT_LETTER}])(?:{_NUMERAL})(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}])"
+    # after a name: at the start of a word, its elision, then a capital, and neither a
+    # stop word nor a numeral
+    rf"(?<=(?<![{_NOT_LETTER}])(?:(?i:{_ELISION})['’ʼ])?"
+    rf"(?!(?iu:{_STOP_WORD})(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}]))"
+    rf"(?!(?:{_NUMERAL})(?![{_NOT_LETTER}]))"
+    rf"\p{{Lu}}[{_NOT_LETTER}]{{0,{_WORD_LIMIT}}}(?:['’ʼ][{_NOT_LETTER}]{{1,{_WORD_LIMIT}}})?"
+    rf"{_ANY_GAP}(?:{_NUMERAL}))")
 
 
 def _case_variants(form: str) -> list[str]:
@@ -236,11 +262,13 @@ def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowbal
             "apostrophes": {"type": "mapping", "mappings": ["\u02bc => \u2019"]},
             "names": {"type": "pattern_replace", "pattern": _NAME_IN_SENTENCE,
                       "replacement": f"$0{NAME_MARK}"},
+            "numerals": {"type": "pattern_replace", "pattern": _NUMERAL_AFTER_NAME,
+                         "replacement": f"$0{NUMERAL_MARK}"},
         },
         "tokenizer": {
             "words": {"type": "pattern", "pattern": f"{_JAVA_WORD}|{_JAVA_BREAK}", "group": 0},
             "marked_words": {"type": "pattern", "group": 0,
-                             "pattern": f"{_JAVA_WORD}{NAME_MARK}?|{_JAVA_BREAK}"},
+                             "pattern": f"{_JAVA_WORD}[{NAME_MARK}{NUMERAL_MARK}]?|{_JAVA_BREAK}"},
         },
         "filter": {
             "elision_fr": {"type": "elision", "articles": sorted(ELISIONS),
@@ -249,12 +277,14 @@ def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowbal
                            "replacement": PARAGRAPH_TOKEN},
             "entities_cased": {"type": "stemmer_override", "rules": _with_marked(cased)},
             "fold_rest": {"type": "pattern_replace",
-                          "pattern": rf"[^\p{{L}}\p{{N}}_{ENTITY_MARK}{NAME_MARK}]",
+                          "pattern": rf"[^\p{{L}}\p{{N}}_{ENTITY_MARK}{NAME_MARK}{NUMERAL_MARK}]",
                           "replacement": ""},
             "not_empty": {"type": "length", "min": 1},
             "entity_phrases": {"type": "synonym", "synonyms": synonyms, "lenient": True},
             "entities": {"type": "stemmer_override", "rules": _with_marked(folded_rules) + [
-                f"{mark} => {term}" for mark, term in marks.items()]},
+                f"{mark} => {term}" for mark, term in marks.items()] + [
+                f"{numeral.lower()}{NUMERAL_MARK} => {ROMAN_MARK}{numeral.lower()}"
+                for numeral in sorted(ROMAN_NUMERALS)]},
             "unplain": {"type": "pattern_replace", "pattern": f"\\A{_PLAIN_MARK}",
                         "replacement": ""},
             "stop_fr": {"type": "stop", "stopwords": sorted(
@@ -270,7 +300,7 @@ def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowbal
         },
         "analyzer": {
             "french": {
-                "type": "custom", "char_filter": ["apostrophes", "names"],
+                "type": "custom", "char_filter": ["apostrophes", "names", "numerals"],
                 "tokenizer": "marked_words",
                 "filter": ["paragraphs", *shared, "entities_cased", *folding, "entity_phrases",
                            "entities", "unplain", "stop_fr", "terms_and_keys"],
