@@ -81,23 +81,23 @@ _SNOWBALL = Stemmer.Stemmer("french")
 NAME_MARK = "\ue000"
 _GAP_LIMIT = 20  # Java's look-behinds are bounded: the longest gap read between two words
 _BREAKS = SENTENCE_BREAK.pattern[1:-1]
-_NOT_LETTER = r"\p{L}\p{N}\u0300-\u036f"
+_WORD_CHARS = r"\p{L}\p{N}\u0300-\u036f"  # what a word is made of, inside a class
 _LETTERS = r"[\p{L}\u0300-\u036f]"
-_GAP = (rf"[^{_NOT_LETTER}{_BREAKS}\n]{{0,{_GAP_LIMIT}}}"
-        rf"(?:\n[^{_NOT_LETTER}{_BREAKS}\n]{{0,{_GAP_LIMIT}}})?")
+_GAP = (rf"[^{_WORD_CHARS}{_BREAKS}\n]{{0,{_GAP_LIMIT}}}"
+        rf"(?:\n[^{_WORD_CHARS}{_BREAKS}\n]{{0,{_GAP_LIMIT}}})?")
 _ABBREVIATION = "|".join(sorted(ABBREVIATIONS, key=len, reverse=True))
 _ELISION = "|".join(sorted(ELISIONS, key=len, reverse=True))
 _NUMERAL = "|".join(sorted(ROMAN_NUMERALS, key=len, reverse=True))
 _NAME_IN_SENTENCE = (
     # a capital or an elision next, at the start of a word (checked first: cheap, where
     # the look-behind after it is not)
-    rf"(?=(?:(?i:{_ELISION})['’ʼ])?\p{{Lu}})(?<![{_NOT_LETTER}])(?<![{_NOT_LETTER}]['’ʼ])"
+    rf"(?=(?:(?i:{_ELISION})['’ʼ])?\p{{Lu}})(?<![{_WORD_CHARS}])(?<![{_WORD_CHARS}]['’ʼ])"
     # after a word's last letter, or after an abbreviation's or initial's full stop
-    rf"(?<=(?:[{_NOT_LETTER}]|(?<![{_NOT_LETTER}])(?:{_ABBREVIATION}|\p{{Lu}})\.){_GAP})"
+    rf"(?<=(?:[{_WORD_CHARS}]|(?<![{_WORD_CHARS}])(?:{_ABBREVIATION}|\p{{Lu}})\.){_GAP})"
     # its elision, then a capital, letters only, and not a Roman numeral
     rf"(?:(?i:{_ELISION})['’ʼ](?=\p{{Lu}})|(?!(?i:{_ELISION})['’ʼ]))"
-    rf"(?!(?:{_NUMERAL})(?![{_NOT_LETTER}]))"
-    rf"\p{{Lu}}{_LETTERS}*(?:['’ʼ]{_LETTERS}+)*(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}])")
+    rf"(?!(?:{_NUMERAL})(?![{_WORD_CHARS}]))"
+    rf"\p{{Lu}}{_LETTERS}*(?:['’ʼ]{_LETTERS}+)*(?![{_WORD_CHARS}]|['’ʼ][{_WORD_CHARS}])")
 
 
 # A Roman numeral after a name (`Mohammed VI`, `Jean-Paul II`) is a number, not a word
@@ -105,20 +105,20 @@ _NAME_IN_SENTENCE = (
 # before it in its paragraph is capitalised, not a stop word and not a numeral itself, and
 # its term is then ROMAN_MARK + the numeral (`#vi`), as in Whoosh.
 NUMERAL_MARK = "\ue002"
-_ANY_GAP = (rf"(?:[^{_NOT_LETTER}\n]{{1,{_GAP_LIMIT}}}"
-            rf"|[^{_NOT_LETTER}\n]{{0,{_GAP_LIMIT}}}\n[^{_NOT_LETTER}\n]{{0,{_GAP_LIMIT}}})")
+_ANY_GAP = (rf"(?:[^{_WORD_CHARS}\n]{{1,{_GAP_LIMIT}}}"
+            rf"|[^{_WORD_CHARS}\n]{{0,{_GAP_LIMIT}}}\n[^{_WORD_CHARS}\n]{{0,{_GAP_LIMIT}}})")
 _STOP_WORD = "|".join(sorted(STOP_WORDS, key=len, reverse=True))
 _WORD_LIMIT = 30
 _NUMERAL_AFTER_NAME = (
     # the numeral, a word of its own (matched first: the look-behind that follows is
     # costly, and only tried where a numeral stands)
-    rf"(?<![{_NOT_LETTER}])(?:{_NUMERAL})(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}])"
+    rf"(?<![{_WORD_CHARS}])(?:{_NUMERAL})(?![{_WORD_CHARS}]|['’ʼ][{_WORD_CHARS}])"
     # after a name: at the start of a word, its elision, then a capital, and neither a
     # stop word nor a numeral
-    rf"(?<=(?<![{_NOT_LETTER}])(?:(?i:{_ELISION})['’ʼ])?"
-    rf"(?!(?iu:{_STOP_WORD})(?![{_NOT_LETTER}]|['’ʼ][{_NOT_LETTER}]))"
-    rf"(?!(?:{_NUMERAL})(?![{_NOT_LETTER}]))"
-    rf"\p{{Lu}}[{_NOT_LETTER}]{{0,{_WORD_LIMIT}}}(?:['’ʼ][{_NOT_LETTER}]{{1,{_WORD_LIMIT}}})?"
+    rf"(?<=(?<![{_WORD_CHARS}])(?:(?i:{_ELISION})['’ʼ])?"
+    rf"(?!(?iu:{_STOP_WORD})(?![{_WORD_CHARS}]|['’ʼ][{_WORD_CHARS}]))"
+    rf"(?!(?:{_NUMERAL})(?![{_WORD_CHARS}]))"
+    rf"\p{{Lu}}[{_WORD_CHARS}]{{0,{_WORD_LIMIT}}}(?:['’ʼ][{_WORD_CHARS}]{{1,{_WORD_LIMIT}}})?"
     rf"{_ANY_GAP}(?:{_NUMERAL}))")
 
 
