@@ -104,7 +104,8 @@ def test_the_key_filters_are_the_python_rules(folded):
 # transliteration key (after an abbreviation's full stop, after an elision), and not at a
 # sentence's or paragraph's start, after a quotation mark, for a stop word, a lexicon form,
 # a word with digits or of three letters; lexicon phrases whatever their capitals; a
-# Roman numeral after a name is a number (`#vi`), elsewhere a word.
+# Roman numeral after a name is a number (`#vi`), elsewhere a word; other scripts and
+# signs folded as unidecode folds them.
 ANALYZED = [
     "Le président Tokayev a reçu M. Zelenskyy, puis Loukachenko.",
     "Tokayev est arrivé. Mirziyoyev aussi ; Prigojine : non.",
@@ -115,6 +116,7 @@ ANALYZED = [
     "Une phrase.\n\nNouveau paragraphe Avec Majuscule\nKazakhstan Washington",
     "Kassym-Jomart Tokaïev et le Dr. Philippe Dupont",
     "Le roi Mohammed VI a reçu Louis XIV et Jean-Paul II. Le VI est là ; VI II, Henri IV.",
+    "Il cite Σωκράτης, Платон et Путин ; 5 µg, 4¼ litres, ç'eut été la Straße.",
     "Le sénateur Dupont a reçu M. Smithson, puis Karlsson. Berg aussi",
 ]
 

@@ -20,11 +20,10 @@ spans two paragraphs (search.analysis.PARAGRAPH_STRIDE does that in Whoosh). Eac
 field has an `exact` subfield holding its surface forms (search.surface: folded words as
 written, stop words kept), which exact phrases, truncation and fuzzy words search.
 
-Known differences with Whoosh (measured by bench/opensearch_parity.py: 99.99 % of the
+Known differences with Whoosh (measured by bench/opensearch_parity.py: 99.996 % of the
 token occurrences of the 36,152 OrangeSum articles are the same): the words of a form of
 several words that the form hides (`Guinée` in `Guinée-Bissau`) keep their own entity
-term; `µ` is kept (unidecode makes it `u`), and Greek or Cyrillic letters are not
-transliterated (`Путин` is `@poutine` in Whoosh); stop words leave a gap in positions
+term; stop words leave a gap in positions
 where Whoosh renumbers; a gap of more than 20 characters between two words, or of two
 line breaks, ends the sentence for the marks; a private-use U+E000 or U+E002 written
 right after a word in an article marks it.
@@ -34,10 +33,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import Stemmer
+from unidecode import unidecode
 
 from search.analysis import (
     ABBREVIATIONS,
@@ -120,6 +121,32 @@ _NUMERAL_AFTER_NAME = (
     rf"(?!(?:{_NUMERAL})(?![{_WORD_CHARS}]))"
     rf"\p{{Lu}}[{_WORD_CHARS}]{{0,{_WORD_LIMIT}}}(?:['’ʼ][{_WORD_CHARS}]{{1,{_WORD_LIMIT}}})?"
     rf"{_ANY_GAP}(?:{_NUMERAL}))")
+
+
+# The letters and digits that `fold` (unidecode) writes otherwise than OpenSearch's
+# asciifolding would: Greek and Cyrillic transliterated (`Путин` → `Putin`), `µ` → `u`,
+# `¼` → `14`; mapped before the tokenizer, as unidecode maps them, case kept.
+_FOLDED_RANGES = ((0x00A0, 0x024F), (0x0370, 0x03FF), (0x0400, 0x052F), (0x1F00, 0x1FFF))
+
+
+@lru_cache(maxsize=1)
+def _script_folding() -> list[str]:
+    """The mapping char filter's rules: each such character that is not an accented ASCII
+    letter to its unidecode letters and digits (nothing, for a sign it drops)."""
+    rules = []
+    for start, end in _FOLDED_RANGES:
+        for point in range(start, end + 1):
+            char = chr(point)
+            if unicodedata.category(char)[0] not in "LN":
+                continue
+            folded = "".join(ch for ch in unidecode(char) if ch.isalnum())
+            base = "".join(ch for ch in unicodedata.normalize("NFKD", char)
+                           if not unicodedata.combining(ch))
+            # A letter with an accent (`ç`) is left to asciifolding, after the elisions
+            # are read (`ç'eut` is no elision, `c'eut` would be).
+            if folded != char and folded != base:
+                rules.append(f"{char} => {folded}")
+    return rules
 
 
 def _case_variants(form: str) -> list[str]:
@@ -260,6 +287,7 @@ def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowbal
         "char_filter": {
             # ʼ (U+02BC), an apostrophe to WORD_PATTERN, is one to the elision filter too.
             "apostrophes": {"type": "mapping", "mappings": ["\u02bc => \u2019"]},
+            "scripts": {"type": "mapping", "mappings": _script_folding()},
             "names": {"type": "pattern_replace", "pattern": _NAME_IN_SENTENCE,
                       "replacement": f"$0{NAME_MARK}"},
             "numerals": {"type": "pattern_replace", "pattern": _NUMERAL_AFTER_NAME,
@@ -300,13 +328,14 @@ def analysis(vocabulary: Iterable[str] = (), snowball: Snowball = python_snowbal
         },
         "analyzer": {
             "french": {
-                "type": "custom", "char_filter": ["apostrophes", "names", "numerals"],
+                "type": "custom",
+                "char_filter": ["apostrophes", "scripts", "names", "numerals"],
                 "tokenizer": "marked_words",
                 "filter": ["paragraphs", *shared, "entities_cased", *folding, "entity_phrases",
                            "entities", "unplain", "stop_fr", "terms_and_keys"],
             },
             "surface": {
-                "type": "custom", "char_filter": ["apostrophes"], "tokenizer": "words",
+                "type": "custom", "char_filter": ["apostrophes", "scripts"], "tokenizer": "words",
                 "filter": ["paragraphs", *shared, *folding],
             },
             # Query terms are already ours (search.query): searched as they are.
