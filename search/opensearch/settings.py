@@ -23,10 +23,9 @@ written, stop words kept), which exact phrases, truncation and fuzzy words searc
 Known differences with Whoosh (measured by bench/opensearch_parity.py: 99.996 % of the
 token occurrences of the 36,152 OrangeSum articles are the same): the words of a form of
 several words that the form hides (`Guinée` in `Guinée-Bissau`) keep their own entity
-term; stop words leave a gap in positions
-where Whoosh renumbers; a gap of more than 20 characters between two words, or of two
-line breaks, ends the sentence for the marks; a private-use U+E000 or U+E002 written
-right after a word in an article marks it.
+term; stop words leave a gap in positions where Whoosh renumbers; a gap of more than 20
+characters between two words, or of two line breaks, ends the sentence for the marks; a
+private-use U+E000 or U+E002 written right after a word in an article marks it.
 """
 
 from __future__ import annotations
