@@ -25,7 +25,7 @@ import base64
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch
@@ -437,17 +437,11 @@ class OpenSearchReader:
             "max_term_freq": 1_000_000_000, "string_distance": "levenshtein"}}
         found = self._search({"size": 0, "track_total_hits": False, "suggest": {
             field: {**near, "term": {**near["term"], "field": field}} for field in fields},
-            "aggs": {"own": {"filters": {"filters": {
-                f"{field}\t{form}": {"term": {field: form}}
-                for field in fields for form in forms}}}}})
-        known: dict[str, int] = {}
-        counted = [(option["text"], option["freq"]) for entries in found["suggest"].values()
-                   for entry in entries for option in entry["options"]]
-        counted += [(key.partition("\t")[2], bucket["doc_count"]) for key, bucket in
-                    found["aggregations"]["own"]["buckets"].items()]
-        for form, count in counted:
-            if count > known.get(form, 0):
-                known[form] = count
+            "aggs": {"own": _forms_aggregation(forms)}})
+        near_forms = [(option["text"], option["freq"]) for entries in found["suggest"].values()
+                      for entry in entries for option in entry["options"]]
+        known = _largest_counts(
+            near_forms + _form_buckets(found["aggregations"]["own"]["buckets"]))
         return suggestions(text, known, self._family_count)
 
     def _family_count(self, word: str) -> int:
@@ -658,13 +652,16 @@ class OpenSearchReader:
             {"size": 0, "track_total_hits": True, "query": {"bool": {"should": [
                 {"term": {field_name(fieldname): term}} for fieldname in fieldnames]}}}
             for (_, term), fieldnames in searched.items()])
+        written = {term for (origin, term), fieldnames in searched.items()
+                   if _as_written(origin, fieldnames)}
+        written_counts = self._form_counts(sorted(written))  # one request for them all
         terms = []
         for ((origin, term), fieldnames), answer in zip(searched.items(), counted, strict=True):
             documents = answer["hits"]["total"]["value"]
             if origin == "transliteration" and not documents:
                 continue  # no name spelt like the word: nothing to show
-            if origin in ("exact", "truncated") or any(map(is_surface_field, fieldnames)):
-                term_forms = (FormCount(term, self._form_counts([term]).get(term, documents)),)
+            if _as_written(origin, fieldnames):
+                term_forms = (FormCount(term, written_counts.get(term, documents)),)
             else:
                 term_forms = self._forms_of(term, word)
             terms.append(ExplainedTerm(term, origin, documents, term_forms, entity_name(term)))
@@ -720,14 +717,36 @@ class OpenSearchReader:
         largest count of a field, as the Whoosh reader's vocabulary counts them)."""
         if not forms:
             return {}
-        found = self._search({"size": 0, "track_total_hits": False, "aggs": {"forms": {
-            "filters": {"filters": {f"{name}\t{form}": {"term": {f"{name}.exact": form}}
-                                    for name in DEFAULT_FIELDS for form in forms}}}}})
-        counts: dict[str, int] = {}
-        for key, bucket in found["aggregations"]["forms"]["buckets"].items():
-            form = key.partition("\t")[2]
-            counts[form] = max(counts.get(form, 0), bucket["doc_count"])
-        return counts
+        found = self._search({"size": 0, "track_total_hits": False,
+                              "aggs": {"forms": _forms_aggregation(forms)}})
+        return _largest_counts(_form_buckets(found["aggregations"]["forms"]["buckets"]))
+
+
+def _as_written(origin: str, fieldnames: set[str]) -> bool:
+    """Whether a term of `search explain` is a word as written, its own only form."""
+    return origin in ("exact", "truncated") or any(map(is_surface_field, fieldnames))
+
+
+def _forms_aggregation(forms: Sequence[str]) -> dict:
+    """A filters aggregation: the articles having each of `forms` as written, in each
+    default field (`_form_buckets` reads it)."""
+    return {"filters": {"filters": {f"{name}.exact\t{form}": {"term": {f"{name}.exact": form}}
+                                    for name in DEFAULT_FIELDS for form in forms}}}
+
+
+def _form_buckets(buckets: Mapping[str, dict]) -> list[tuple[str, int]]:
+    """(form, articles) of each field's bucket of a `_forms_aggregation`."""
+    return [(key.partition("\t")[2], bucket["doc_count"]) for key, bucket in buckets.items()]
+
+
+def _largest_counts(counted: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Each form with its largest count (that of its field with the most articles, as the
+    Whoosh reader's vocabulary counts a form)."""
+    largest: dict[str, int] = {}
+    for form, count in counted:
+        if count > largest.get(form, 0):
+            largest[form] = count
+    return largest
 
 
 def restriction_dates(filters: Filters) -> tuple[str | None, str | None]:
