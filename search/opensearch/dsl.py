@@ -43,6 +43,7 @@ def _boosted(body: dict, boost: float) -> dict:
 # folder finds 4,919.
 MAX_EXPANSIONS = 1024
 
+
 def to_dsl(query: wq.Query) -> dict:
     """The DSL query of a parsed query (search.query.parse_query)."""
     if isinstance(query, Proximity):
