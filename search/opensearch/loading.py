@@ -227,7 +227,8 @@ def _renew_lock(client: OpenSearch, name: str, holder: str, done: threading.Even
 
 def _write_manifest(client: OpenSearch, alias: str, index: str,
                     files: Mapping[str, FileEntry]) -> None:
-    client.index(index=_manifests(client, alias), id=index, refresh=True, body={
+    """Written under `write_lock`, which made the manifests index."""
+    client.index(index=manifests_index(alias), id=index, refresh=True, body={
         "files": json.dumps({key: vars(entry) for key, entry in files.items()}),
         "updated_at": time.time()})
 
