@@ -370,9 +370,8 @@ def _changed_files(
         if entry and quick is not None and entry.quick == quick:
             _count_unchanged(entry, tally)
             continue
-        size = _size(source)
-        if (entry and entry.size is not None and size is not None and size != entry.size
-                and source.file.suffix.lower() == ".jsonl"):
+        if (entry and entry.size is not None and source.file.suffix.lower() == ".jsonl"
+                and (size := _size(source)) is not None and size != entry.size):
             changed.append(ChangedFile(source, "", file_map, quick, size))
             expected += size
             continue
