@@ -79,12 +79,21 @@ def test_queries_find_the_same_articles(seeded, query, first_line, titles):
     assert len([line for line in lines if re.match(r"\d+\. ", line)]) == titles
 
 
-def both_seeded(tmp_path, cluster_url) -> list[list[str]]:
-    """The options of both backends, each pointed at a fresh index of the seeds."""
+def both_built(tmp_path, cluster_url, corpus: Path = SEEDS) -> list[list[str]]:
+    """The options of both backends, each pointed at a fresh index of `corpus`."""
     backends = [["--index", str(tmp_path / "index")],
                 ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]]
     for backend in backends:
-        assert run(backend, "rebuild", str(SEEDS)).exit_code == 0
+        assert run(backend, "rebuild", str(corpus)).exit_code == 0
+    return backends
+
+
+def both_readers(tmp_path, cluster_url, corpus: Path = SEEDS) -> list:
+    """Both backends, each holding a fresh index of `corpus`."""
+    backends = [open_backend("whoosh", index_dir=tmp_path / "index"),
+                open_backend("opensearch", url=f"{cluster_url}/test{next(_aliases)}")]
+    for backend in backends:
+        backend.update([corpus], fresh=True)
     return backends
 
 
@@ -92,7 +101,7 @@ def both_seeded(tmp_path, cluster_url) -> list[list[str]]:
                                    "Tokaev", "Tokaev NEAR/3 Kassym", "Mohammed VI"])
 def test_both_backends_return_the_same_ids(query, tmp_path, cluster_url):
     found = []
-    for backend in both_seeded(tmp_path, cluster_url):
+    for backend in both_built(tmp_path, cluster_url):
         data = json.loads(run(backend, "query", "--json", query).output)
         found.append((data["total"], data["partial"], sorted(hit["id"] for hit in data["hits"])))
     assert found[0] == found[1]
@@ -134,7 +143,7 @@ def test_bad_input_is_the_same_one_line(seeded, args, message):
 ])
 def test_counts_and_articles_print_the_same(args, tmp_path, cluster_url):
     outputs = []
-    for backend in both_seeded(tmp_path, cluster_url):
+    for backend in both_built(tmp_path, cluster_url):
         result = run(backend, *args)
         assert result.exit_code == 0
         outputs.append(result.output)
@@ -158,20 +167,24 @@ _PLACED = {
 }
 
 
+@pytest.fixture
+def placed(tmp_path) -> Path:
+    """A corpus of the `_PLACED` articles."""
+    corpus = tmp_path / "placed"
+    corpus.mkdir()
+    for name, body in _PLACED.items():
+        (corpus / f"{name}.txt").write_text(f"title: Note {name}\n\n{body}\n", encoding="utf-8")
+    return corpus
+
+
 @pytest.mark.parametrize("args", [
     ["query", "--json", "--limit", "3", "accord commercial"],
     ["query", "--json", "--copies", "--limit", "2", "accord commercial"],
     ["query", "--all", "--jsonl", "--fields", "id", "accord commercial"],
 ])
-def test_both_backends_rank_by_where_the_words_stand(args, tmp_path, cluster_url):
-    corpus = tmp_path / "placed"
-    corpus.mkdir()
-    for name, body in _PLACED.items():
-        (corpus / f"{name}.txt").write_text(f"title: Note {name}\n\n{body}\n", encoding="utf-8")
+def test_both_backends_rank_by_where_the_words_stand(args, placed, tmp_path, cluster_url):
     ranked = []
-    for backend in (["--index", str(tmp_path / "index")],
-                    ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]):
-        assert run(backend, "rebuild", str(corpus)).exit_code == 0
+    for backend in both_built(tmp_path, cluster_url, placed):
         output = run(backend, *args).output
         lines = (json.loads(output)["hits"] if "--json" in args
                  else [json.loads(line) for line in output.splitlines()])
@@ -192,23 +205,15 @@ def test_a_fuzzy_word_finds_all_its_neighbours_on_both(tmp_path, cluster_url):
         (corpus / f"{number:03}.txt").write_text(f"title: {word}\n\nUn mot : {word}.\n",
                                                  encoding="utf-8")
     totals = []
-    for backend in (["--index", str(tmp_path / "index")],
-                    ["--backend", "opensearch", "--url", f"{cluster_url}/test{next(_aliases)}"]):
-        assert run(backend, "rebuild", str(corpus)).exit_code == 0
+    for backend in both_built(tmp_path, cluster_url, corpus):
         totals.append(json.loads(run(backend, "query", "--json", "salut~2").output)["total"])
     assert totals == [len(words), len(words)]
 
 
-def test_both_readers_rank_plain_words_alike(tmp_path, cluster_url):
+def test_both_readers_rank_plain_words_alike(placed, tmp_path, cluster_url):
     """`rank_words`, the evaluations' path, re-ranks on a cluster as on the index folder."""
-    corpus = tmp_path / "placed"
-    corpus.mkdir()
-    for name, body in _PLACED.items():
-        (corpus / f"{name}.txt").write_text(f"title: Note {name}\n\n{body}\n", encoding="utf-8")
     ranked = []
-    for backend in (open_backend("whoosh", index_dir=tmp_path / "index"),
-                    open_backend("opensearch", url=f"{cluster_url}/test{next(_aliases)}")):
-        backend.update([corpus], fresh=True)
+    for backend in both_readers(tmp_path, cluster_url, placed):
         with reading(backend) as reader:
             ranked.append([id for id, _ in reader.rank_words("accord commercial", limit=3)])
     assert ranked[0] == ranked[1] == ["z.txt", "b.txt", "c.txt"]
@@ -239,9 +244,7 @@ def test_the_web_page_answers_alike(path, linked, tmp_path, cluster_url):
 
     from search.web import create_app
     answers = []
-    for backend in (open_backend("whoosh", index_dir=tmp_path / "index"),
-                    open_backend("opensearch", url=f"{cluster_url}/test{next(_aliases)}")):
-        backend.update([SEEDS], fresh=True)
+    for backend in both_readers(tmp_path, cluster_url):
         answer = TestClient(create_app(backend)).get(path)
         answers.append((answer.status_code, re.findall(r"[?;]id=([^&\"]+)", answer.text),
                         # the export's rows, less their scores, which differ between engines
@@ -309,7 +312,7 @@ def test_explain_prints_the_same(query, tmp_path, cluster_url):
     cluster lists them (its rewritten queries, its stems' likely forms) as the index
     folder does from its vocabulary."""
     outputs = []
-    for backend in both_seeded(tmp_path, cluster_url):
+    for backend in both_built(tmp_path, cluster_url):
         result = run(backend, "explain", query)
         assert result.exit_code == 0
         outputs.append(result.output)
