@@ -7,21 +7,19 @@ system's certificates or SEARCH_CA_CERTS. SEARCH_SHARDS and SEARCH_REPLICAS size
 index (1 and 0 by default).
 
 Queries are ranked across shards with `dfs_query_then_fetch` (global term statistics),
-snippets come from the cluster's highlighter, counts and facets from aggregations. Copies
-of one dispatch are grouped as the Whoosh backend groups them, from the MinHash signatures
-of the hits (search.copies): groups have no single key to collapse on.
+then re-ranked by word positions as on the index folder (search.ranking); snippets come
+from the cluster's highlighter, counts and facets from aggregations. Copies of one
+dispatch are collapsed on their group key (search.opensearch.groups, kept at index time):
+a group is the connected part of the copy relation over the whole index, where the index
+folder groups copies among the hits it reads (search.searcher), which differs only for a
+chain of copies whose links are not all hits.
 
 "Did you mean" is the Whoosh reader's (search.suggest), the archive's forms near each word
 coming from the cluster's term suggester on the surface (`exact`) subfields.
-
-Not done here: in `search explain`, the words a truncated or fuzzy word stands for and the
-forms as written of each term (they need the archive's vocabulary of surface forms); the
-re-ranking by word positions (search.ranking).
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 from collections import Counter
@@ -35,7 +33,7 @@ from whoosh import query as wq
 
 from search import analysis, lexicon, ranking, views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
-from search.copies import band_terms, earliest_first, group, usable, verified_copies
+from search.copies import earliest_first, similarity, usable
 from search.errors import (
     FilterError,
     IndexMissingError,
@@ -71,6 +69,8 @@ from search.models import (
 )
 from search.opensearch import loading
 from search.opensearch.dsl import MAX_EXPANSIONS, SCHEMA, field_name, restriction, to_dsl
+from search.opensearch.groups import GROUP_FIELD, signature_of
+from search.opensearch.settings import MAPPING_VERSION
 from search.query import parse_query, parse_words, shown
 from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, source_key
@@ -97,9 +97,9 @@ _START, _END = "\ue000", "\ue001"  # highlight tags no article contains
 # SURROUND_CHARS on each side).
 _FRAGMENT_CHARS = 2 * SURROUND_CHARS
 _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
-_COPY_WINDOW = 3  # hits read per group shown, before reading deeper
-_COPY_FIELDS = ("id", "date", "copy_signature")  # `_signature`, `earliest_first`
-_COPY_SHOWN = ("path", "title", "source", "category", "url")  # a `Copy`'s others
+_GROUP_MEMBERS = 10_000  # articles of a group listed as its copies
+_COPY_FIELDS = ("id", "date", GROUP_FIELD)  # `earliest_first`, the group
+_COPY_SHOWN = ("path", "title", "source", "category", "url", "copy_signature")  # `Copy`
 # The words a truncated or fuzzy word stands for, listed by the cluster in a rewritten
 # query's text: at most as many as a boolean query's clauses.
 _MAX_REWRITTEN = MAX_EXPANSIONS
@@ -153,7 +153,9 @@ class OpenSearchBackend:
         if index is None:
             raise IndexMissingError(f"No index at {self.location}: run `search index FOLDER "
                                     f"--backend opensearch --url {self.location}` first.")
-        return index
+        if index.version != MAPPING_VERSION:
+            raise loading.outdated(self.location)
+        return index.name
 
     def reader(self) -> OpenSearchReader:
         return OpenSearchReader(self.client, self._current(), self.location)
@@ -163,7 +165,7 @@ class OpenSearchBackend:
             index = loading.current_index(self.client, self.alias)
             if index is None:
                 return None
-            return f"{index}@{loading.read_manifest(self.client, self.alias, index)[1]}"
+            return f"{index.name}@{loading.read_manifest(self.client, self.alias, index.name)[1]}"
         except OpenSearchException as error:
             raise _cluster_error(self.location, error) from None
 
@@ -353,7 +355,8 @@ class OpenSearchReader:
         return parsed, {"bool": {"must": [to_dsl(parsed)], "filter": clauses}}
 
     def _hits(self, query: dict, sort: str, size: int, after: list | None = None,
-              aggs: dict | None = None, highlight: bool = True) -> dict:
+              aggs: dict | None = None, highlight: bool = True, collapse: bool = False
+              ) -> dict:
         body: dict = {"query": query, "size": size, "track_total_hits": True,
                       "sort": ([{"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
                                if sort == "date" else ["_score", {"id": "asc"}])}
@@ -363,6 +366,8 @@ class OpenSearchReader:
             body["search_after"] = after
         if aggs:
             body["aggs"] = aggs
+        if collapse:
+            body["collapse"] = {"field": GROUP_FIELD}
         return self._search(body)
 
     def _prepare(self, text: str, sort: str,
@@ -385,34 +390,29 @@ class OpenSearchReader:
         listing, sort, parsed, query = self._prepare(text, sort, filters)
         wanted = offset + limit
         scored = sort == "relevance" and not listing
-        depth = wanted if copies else wanted * _COPY_WINDOW
-        if scored:
-            depth = max(depth, RERANK_DEPTH)
+        # One hit a group of copies unless `copies`: the best of each, collapsed on its key.
+        depth = max(wanted, RERANK_DEPTH) if scored else wanted
         aggs = _facet_aggs() if facets else None
         # A page of copies in the cluster's order shows every hit it reads: highlighted at
-        # once. Grouping, or the re-ranking, reads more hits than it shows, highlighted
-        # afterwards (`_highlight`).
+        # once. Groups, or the re-ranking, read other hits than those shown, highlighted
+        # afterwards (`_highlight`, `_one_per_group`).
         at_once = copies and not scored
-        found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once)
+        found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once, collapse=not copies)
         partial = False
         if not listing and not found["hits"]["hits"] and _has_several_terms(parsed):
             parsed, query = self._query(text, filters, match_all=False)
-            found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once)
+            found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once,
+                               collapse=not copies)
             partial = bool(found["hits"]["hits"])
-
-        def highlight(items: list[dict]) -> None:
-            if not listing:
-                self._highlight(query, items)
-
         raw = self._reranked(found["hits"]["hits"], parsed) if scored else found["hits"]["hits"]
+        page = raw[offset:wanted]
         if copies:
-            page = raw[offset:wanted]
-            if not at_once:
-                highlight(page)
+            if not at_once and not listing:
+                self._highlight(query, page)
             hits = tuple(_hit(rank, item, scored)
                          for rank, item in enumerate(page, start=offset + 1))
         else:
-            hits = self._one_per_group(raw, wanted, scored, offset, highlight)
+            hits = self._one_per_group(page, query, scored, offset, not listing)
         total = found["hits"]["total"]["value"]
         return SearchResults(
             query=text, total=total, partial=partial, hits=hits,
@@ -453,26 +453,37 @@ class OpenSearchReader:
         return max(bucket["doc_count"]
                    for bucket in found["aggregations"]["family"]["buckets"].values())
 
-    def _one_per_group(self, raw: list[dict], limit: int, scored: bool, offset: int = 0,
-                       highlight: Callable[[list[dict]], None] = lambda items: None
-                       ) -> tuple[Hit, ...]:
-        """The first `limit` groups of copies among the hits, less the first `offset`, each
-        shown by its earliest article at the rank of its best, with the ids of the group's
-        other articles; `highlight` marks the articles shown."""
-        groups = group([_signature(item["_source"]) for item in raw])[offset:limit]
-        shown = [min(members, key=lambda at: earliest_first(raw[at]["_source"]))
-                 for members in groups]
-        highlight([raw[at] for at in shown])
-        copies = self._copies_of_each([raw[at]["_source"] for at in shown])
+    def _one_per_group(self, page: list[dict], query: dict, scored: bool, offset: int,
+                       highlight: bool) -> tuple[Hit, ...]:
+        """The hits of `page`, each the best of its group of copies, shown by the group's
+        earliest article that `query` matches, at the rank of its best, with the ids of
+        the group's other articles; `highlight` marks the articles shown."""
+        keys = [item["_source"][GROUP_FIELD] for item in page]
+        if not keys:
+            return ()
+        in_groups = {"terms": {GROUP_FIELD: keys}}
+        earliest = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+        every, matching = (answer["hits"]["hits"] for answer in self._filtered([
+            {"size": _GROUP_MEMBERS, "_source": list(_COPY_FIELDS), "query": in_groups,
+             "sort": earliest},
+            {"size": _GROUP_MEMBERS, "_source": list(_COPY_FIELDS), "sort": earliest,
+             "query": {"bool": {"must": [query], "filter": [in_groups]}}}]))
+        shown: dict[str, str] = {}  # group key → id of the article shown
+        for item in matching:
+            shown.setdefault(item["_source"][GROUP_FIELD], item["_source"]["id"])
+        members: dict[str, list[dict]] = {}
+        for item in every:
+            members.setdefault(item["_source"][GROUP_FIELD], []).append(item["_source"])
+        articles = self._articles(query, [shown.get(key, item["_source"]["id"])
+                                          for key, item in zip(keys, page, strict=True)],
+                                  highlight)
         hits = []
-        for rank, (members, shown_at, found) in enumerate(
-                zip(groups, shown, copies, strict=True), start=offset + 1):
-            others = {raw[at]["_source"]["id"]: raw[at]["_source"] for at in members
-                      if at != shown_at}
-            others.update((fields["id"], fields) for _, fields in found)
-            hit = _hit(rank, raw[members[0]], scored, shown=raw[shown_at])
-            hits.append(_with_copies(
-                hit, sorted(others, key=lambda id: earliest_first(others[id]))))
+        for rank, (key, item) in enumerate(zip(keys, page, strict=True), start=offset + 1):
+            chosen = shown.get(key, item["_source"]["id"])
+            others = sorted((source for source in members.get(key, ())
+                             if source["id"] != chosen), key=earliest_first)
+            hit = _hit(rank, item, scored, shown=articles.get(chosen, item))
+            hits.append(_with_copies(hit, [source["id"] for source in others]))
         return tuple(hits)
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
@@ -513,37 +524,24 @@ class OpenSearchReader:
 
     def _highlight(self, query: dict, items: list[dict]) -> None:
         """The highlights of `query` in the articles of `items`, set on them: asked for
-        those shown only (a page reads three hits a group to group copies, and the
+        those shown only (the re-ranking reads more hits than it shows, and the
         highlights of all of them were most of a search's time on the node)."""
-        ids = [item["_source"]["id"] for item in items]
-        if not ids:
-            return
-        found = self._search({
-            "query": {"bool": {"must": [query], "filter": [{"terms": {"id": ids}}]}},
-            "size": len(ids), "_source": False, "docvalue_fields": ["id"],
-            "highlight": _HIGHLIGHT})
-        marks = {hit["fields"]["id"][0]: hit.get("highlight", {})
-                 for hit in found["hits"]["hits"]}
+        found = self._articles(query, [item["_source"]["id"] for item in items], True,
+                               source=False)
         for item in items:
-            item["highlight"] = marks.get(item["_source"]["id"], {})
+            item["highlight"] = found.get(item["_source"]["id"], {}).get("highlight", {})
 
-    def _copies_of_each(self, sources: list[dict], fields: Sequence[str] = _COPY_FIELDS
-                        ) -> list[list[tuple[float, dict]]]:
-        """The verified copies of the article of each of `sources`, asked for in one
-        request: (similarity, their `fields`)."""
-        signatures = [_signature(source) for source in sources]
-        asked = [at for at, mine in enumerate(signatures) if usable(mine)]
-        # What a copy is checked and ordered by, not its text: every copy of every hit
-        # shown is fetched (nine of each article on the 10x archive).
-        answers = self._filtered([{"size": 1000, "_source": list(fields), "query": {"bool": {
-            "filter": [{"terms": {"copy_bands": band_terms(signatures[at])}}],
-            "must_not": [{"term": {"id": sources[at]["id"]}}]}}} for at in asked])
-        copies: list[list[tuple[float, dict]]] = [[] for _ in sources]
-        for at, answer in zip(asked, answers, strict=True):
-            copies[at] = verified_copies(signatures[at], (
-                (_signature(item["_source"]), item["_source"])
-                for item in answer["hits"]["hits"]))
-        return copies
+    def _articles(self, query: dict, ids: list[str], highlight: bool,
+                  source: bool = True) -> dict[str, dict]:
+        """The hits of `query` among the articles `ids`, by id, with their highlights."""
+        if not ids:
+            return {}
+        body = {"query": {"bool": {"must": [query], "filter": [{"terms": {"id": ids}}]}},
+                "size": len(ids), "_source": source, "docvalue_fields": ["id"]}
+        if highlight:
+            body["highlight"] = _HIGHLIGHT
+        found = self._search(body)
+        return {hit["fields"]["id"][0]: hit for hit in found["hits"]["hits"]}
 
     def count(self, texts: Sequence[str], *, by: str = "month",
               filters: Filters = Filters()) -> CountTable:
@@ -621,14 +619,20 @@ class OpenSearchReader:
             lead=fields.get("lead"), paragraphs=paragraphs, title_highlights=title.highlights)
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
+        """The articles of the group of `article_id`, earliest first, each with its
+        similarity to it."""
         fields = self._document(article_id)
-        [copies] = self._copies_of_each([fields], (*_COPY_FIELDS, *_COPY_SHOWN))
-        found = [(1.0, fields), *copies]
-        found.sort(key=lambda pair: earliest_first(pair[1]))
+        mine = signature_of(fields)
+        [answer] = self._filtered([{
+            "size": _GROUP_MEMBERS, "_source": [*_COPY_FIELDS, *_COPY_SHOWN],
+            "query": {"term": {GROUP_FIELD: fields.get(GROUP_FIELD, article_id)}}}])
+        found = [source for item in answer["hits"]["hits"]
+                 if (source := item["_source"])["id"] != article_id]
         return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
                           date=f.get("date"), source=f.get("source"),
-                          category=f.get("category"), url=f.get("url"), similarity=score)
-                     for score, f in found)
+                          category=f.get("category"), url=f.get("url"),
+                          similarity=_similarity(mine, signature_of(f), f is fields))
+                     for f in sorted([fields, *found], key=earliest_first))
 
     def explain(self, text: str) -> Explanation:
         """Each word of `text`, the terms it searches with their article counts, and the
@@ -779,9 +783,11 @@ def _facets(aggs: dict) -> tuple[Facet, ...]:
     return tuple(found)
 
 
-def _signature(source: dict) -> bytes | None:
-    value = source.get("copy_signature")
-    return base64.b64decode(value) if value else None
+def _similarity(mine: bytes | None, theirs: bytes | None, same: bool) -> float:
+    """As search.copies.verified_copies gives it (an article's own: 1.0)."""
+    if same or not (usable(mine) and usable(theirs)):
+        return 1.0
+    return round(similarity(mine, theirs), 3)
 
 
 def _with_copies(hit: Hit, copies: list[str]) -> Hit:

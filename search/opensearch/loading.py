@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
-from search.errors import CorpusError, IndexLockedError, IndexWriteError
+from search.errors import CorpusError, IndexLockedError, IndexOutdatedError, IndexWriteError
 from search.formats import printable
 from search.index import (
     _changed_files,
@@ -41,7 +42,8 @@ from search.index import (
 )
 from search.ingest import check_field_map, find_article_files, parse_file, path_key
 from search.models import Article, IndexReport, Skipped
-from search.opensearch.settings import index_body
+from search.opensearch.groups import GROUP_FIELD, old_keys, regrouped
+from search.opensearch.settings import MAPPING_VERSION, index_body
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
 from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids
 from search.words import WORD_PATTERN, surface_form
@@ -62,19 +64,25 @@ def document(fields: Mapping[str, object]) -> dict:
         doc["copy_bands"] = doc["copy_bands"].split()
     if "source_match" in doc:
         doc["source_match"] = doc["source_match"].split(",")
+    doc[GROUP_FIELD] = doc["id"]  # a group of its own until `BulkWriter.commit` regroups it
     return doc
 
 
 class BulkWriter:
     """What search.index._Writer writes to, as bulk actions on one index: added and
     updated articles are sent as they come, BULK_CHUNK at a time; deletions wait for
-    `commit`, so a refused mass removal removes nothing."""
+    `commit`, so a refused mass removal removes nothing. `commit` then regroups the
+    copies of what was written or removed (search.opensearch.groups); `new`, an index
+    this load created, has no earlier groups to look up."""
 
-    def __init__(self, client: OpenSearch, index: str) -> None:
+    def __init__(self, client: OpenSearch, index: str, new: bool = False) -> None:
         self.client = client
         self.index = index
+        self.new = new
         self.pending: list[dict] = []
         self.deletions: list[str] = []
+        self.written: list[str] = []
+        self.old_keys: set[str] = set()  # groups an article rewritten or removed was in
 
     def add_document(self, **fields) -> None:
         doc = document(fields)
@@ -91,23 +99,33 @@ class BulkWriter:
     def flush(self) -> None:
         if self.pending:
             actions, self.pending = self.pending, []
-            helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, max_retries=BULK_RETRIES,
-                         initial_backoff=1, max_backoff=60, request_timeout=120)
+            ids = [action["_id"] for action in actions]
+            if not self.new:
+                self.old_keys |= old_keys(self.client, self.index, ids)
+            self._send(actions)
+            self.written.extend(ids)
+
+    def _send(self, actions: list[dict], **options) -> None:
+        helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, max_retries=BULK_RETRIES,
+                     initial_backoff=1, max_backoff=60, request_timeout=120, **options)
 
     def commit(self) -> None:
         self.flush()
-        self.pending = [{"_op_type": "delete", "_index": self.index, "_id": article_id}
-                        for article_id in self.deletions]
-        self.deletions = []
-        if self.pending:
-            actions, self.pending = self.pending, []
-            helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, max_retries=BULK_RETRIES,
-                         initial_backoff=1, max_backoff=60, raise_on_error=False,
-                         request_timeout=120)
+        if self.deletions:
+            self.old_keys |= old_keys(self.client, self.index, self.deletions)
+            self._send([{"_op_type": "delete", "_index": self.index, "_id": article_id}
+                        for article_id in self.deletions], raise_on_error=False)
+            self.deletions = []
         self.client.indices.refresh(index=self.index)
+        if self.written or self.old_keys:
+            changed = regrouped(self.client, self.index, self.written, self.old_keys)
+            if changed:
+                self._send(changed)
+                self.client.indices.refresh(index=self.index)
+        self.written, self.old_keys = [], set()
 
     def cancel(self) -> None:
-        self.pending, self.deletions = [], []
+        self.pending, self.deletions, self.written, self.old_keys = [], [], [], set()
 
 
 class _BulkArticles(_Writer):
@@ -125,13 +143,27 @@ def manifests_index(alias: str) -> str:
     return f"{alias}-manifests"
 
 
-def current_index(client: OpenSearch, alias: str) -> str | None:
+class CurrentIndex(NamedTuple):
+    name: str
+    version: int  # its mapping's (settings.MAPPING_VERSION when this version made it)
+
+
+def current_index(client: OpenSearch, alias: str) -> CurrentIndex | None:
     """The concrete index the alias points to, or None."""
     try:
-        found = client.indices.get_alias(name=alias)
+        found = client.indices.get_mapping(index=alias)
     except NotFoundError:
         return None
-    return sorted(found)[-1] if found else None
+    if not found:
+        return None
+    name = sorted(found)[-1]
+    return CurrentIndex(name, found[name]["mappings"].get("_meta", {}).get("version", 1))
+
+
+def outdated(location: str) -> IndexOutdatedError:
+    return IndexOutdatedError(f"The index at {location} was built by an older version of "
+                              "search, which kept copies differently. Run `search rebuild` "
+                              "to rebuild it.")
 
 
 def read_manifest(client: OpenSearch, alias: str, index: str) -> tuple[dict[str, FileEntry], float]:
@@ -279,7 +311,10 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
     try:
         with write_lock(client, alias, location):
-            current = current_index(client, alias)
+            found = current_index(client, alias)
+            current = found.name if found else None
+            if found and not fresh and found.version != MAPPING_VERSION:
+                raise outdated(location)
             previous = read_manifest(client, alias, current)[0] if current else {}
             new = fresh or current is None
             files = {} if new else previous
@@ -298,7 +333,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             if on_start:
                 on_start(expected)
             try:
-                writer = _BulkArticles(BulkWriter(client, target), files, tally)
+                writer = _BulkArticles(BulkWriter(client, target, new), files, tally)
                 with writer:
                     for key in gone:
                         writer.remove_file(key)

@@ -359,19 +359,25 @@ def _text_field() -> dict:
                                  "search_analyzer": "terms", "index_options": "offsets"}}}
 
 
+# Bumped when the fields change, or what they hold (2: `copy_group`, the key queries collapse
+# on); the version is the mapping's `_meta`, and an index of another version is rebuilt.
+MAPPING_VERSION = 2
+
+
 def mappings() -> dict:
     """The fields of an article document (those of search.schema, the surface twins as
-    `exact` subfields)."""
+    `exact` subfields, and the key of its group of copies)."""
     keyword = {"type": "keyword"}
     stored_only = {"type": "keyword", "index": False, "doc_values": False}
     return {
         "dynamic": "strict",
+        "_meta": {"version": MAPPING_VERSION},
         "properties": {
             **{name: _text_field() for name in SEARCHABLE_FIELDS},
             "id": keyword, "path": stored_only, "url": stored_only,
             "source": keyword, "source_name": stored_only, "source_match": keyword,
             "source_label": keyword, "category_key": keyword, "date": keyword,
-            "copy_signature": {"type": "binary"}, "copy_bands": keyword,
+            "copy_signature": {"type": "binary"}, "copy_bands": keyword, "copy_group": keyword,
         },
     }
 

@@ -1,0 +1,181 @@
+"""Copies of one dispatch on both backends: the cluster collapses on a group key that each
+load keeps right (search.opensearch.groups); the index folder groups the hits it reads."""
+
+import itertools
+
+import pytest
+
+from search.backend import open_backend, reading
+from search.copies import are_copies, signature
+from search.errors import IndexOutdatedError
+from search.models import Filters
+
+from .conftest import write_export
+from .test_copies import DISPATCH, OTHER, UPDATED, record
+
+pytest.importorskip("opensearchpy", reason="opensearch-py is not installed: "
+                                           "pip install -e '.[opensearch]'")
+
+_aliases = itertools.count()
+
+
+@pytest.fixture(params=["whoosh", "opensearch"])
+def backend(request, tmp_path):
+    if request.param == "whoosh":
+        return open_backend("whoosh", index_dir=tmp_path / "index")
+    url = request.getfixturevalue("cluster_url")
+    return open_backend("opensearch", url=f"{url}/groups{next(_aliases)}")
+
+
+@pytest.fixture
+def export(tmp_path):
+    return tmp_path / "export.jsonl"
+
+
+def load(backend, export, records):
+    write_export(export, records)
+    return backend.update([export])
+
+
+def grouped(backend, text="Mauritanie", **options):
+    """(id, copies) of each hit of `text`, one a group."""
+    with reading(backend) as reader:
+        return [(hit.id, hit.copies) for hit in reader.search(text, **options).hits]
+
+
+def group_of(backend, article_id):
+    with reading(backend) as reader:
+        return [copy.id for copy in reader.copies_of(article_id)]
+
+
+def e(n):
+    return f"export.jsonl#{n}"
+
+
+# A chain: BRIDGE is a copy of FIRST and of LAST, which are not copies of each other.
+def _sentence(n: int) -> str:
+    return f"La délégation numéro {n} a rencontré les ministres {n} pour parler de l'accord {n}."
+
+
+def _other(n: int) -> str:
+    return f"Un autre texte {n} sans aucun rapport {n} avec le premier, écrit ailleurs {n}."
+
+
+FIRST = " ".join(_sentence(n) for n in range(30))
+BRIDGE = " ".join(_other(n) if n < 3 else _sentence(n) for n in range(30))
+LAST = " ".join(_other(n) if n < 6 else _sentence(n) for n in range(30))
+
+
+@pytest.mark.parametrize("records, expected", [
+    ([record(1, DISPATCH), record(2, DISPATCH, category="societe/sante")],
+     [(e(1), (e(2),))]),
+    ([record(1, DISPATCH), record(2, UPDATED, date="2020-04-30")], [(e(2), (e(1),))]),
+    ([record(1, DISPATCH), record(2, OTHER + " Le Maroc et la Mauritanie.")],
+     [(e(1), ()), (e(2), ())]),
+    # The later copy ranks first (its title has the word): the group shows the earliest.
+    ([record(1, OTHER + " Mauritanie.", title="Retraites"),
+      record(2, DISPATCH, date="2020-05-03", title="Mauritanie"),
+      record(3, DISPATCH, date="2020-05-01", title="Visite")],
+     [(e(3), (e(2),)), (e(1), ())]),
+], ids=["another category", "a sentence changed, earlier", "another article",
+        "earliest at the rank of its best"])
+def test_copies_are_one_hit_showing_the_earliest(backend, export, records, expected):
+    load(backend, export, records)
+    assert grouped(backend) == expected
+    assert len(grouped(backend, copies=True)) == len(records)
+
+
+def test_many_copies_are_one_hit_among_others(backend, export):
+    load(backend, export, [
+        *(record(n, DISPATCH, title="Mauritanie Mauritanie", date=f"2020-05-{n:02}")
+          for n in range(1, 26)), record(30, OTHER + " Mauritanie.")])
+    hits = grouped(backend, limit=2)
+    assert [id for id, _ in hits] == [e(1), e(30)]
+    assert hits[0][1] == tuple(e(n) for n in range(2, 26))
+    assert [id for id, _ in grouped(backend, limit=1, offset=1)] == [e(30)]
+    assert len(grouped(backend, limit=2, sort="date")) == 2
+
+
+def test_a_listing_without_words_shows_a_group_at_its_newest(backend, export):
+    load(backend, export, [record(1, DISPATCH, date="2020-05-04"),
+                           record(2, OTHER, date="2020-05-03"),
+                           record(3, DISPATCH, date="2020-05-01")])
+    assert grouped(backend, "", filters=Filters(since="2020")) == [(e(3), (e(1),)), (e(2), ())]
+
+
+def test_groups_follow_additions_changes_and_removals(backend, export):
+    load(backend, export, [record(1, DISPATCH), record(2, OTHER)])
+    assert group_of(backend, e(1)) == [e(1)]
+    # An earlier copy joins: it now shows the group.
+    load(backend, export, [record(1, DISPATCH), record(2, OTHER),
+                           record(3, UPDATED, date="2020-05-01")])
+    assert group_of(backend, e(1)) == [e(3), e(1)]
+    assert grouped(backend) == [(e(3), (e(1),))]
+    # Its body changes to another story: it leaves the group.
+    load(backend, export, [record(1, DISPATCH), record(2, OTHER),
+                           record(3, FIRST + " Mauritanie.", date="2020-05-01")])
+    assert group_of(backend, e(1)) == [e(1)]
+    assert group_of(backend, e(3)) == [e(3)]
+    # Back as a copy, then removed.
+    load(backend, export, [record(1, DISPATCH), record(2, OTHER),
+                           record(3, UPDATED, date="2020-05-01")])
+    assert group_of(backend, e(1)) == [e(3), e(1)]
+    load(backend, export, [record(1, DISPATCH), record(2, OTHER)])
+    assert group_of(backend, e(1)) == [e(1)]
+    assert grouped(backend) == [(e(1), ())]
+
+
+def test_the_chain_is_what_the_tests_say():
+    first, bridge, last = map(signature, (FIRST, BRIDGE, LAST))
+    assert are_copies(first, bridge) and are_copies(bridge, last)
+    assert not are_copies(first, last)
+
+
+def test_a_bridging_copy_joins_two_groups_and_its_removal_splits_them(backend, export):
+    load(backend, export, [record(1, FIRST, date="2020-05-01"),
+                           record(3, LAST, date="2020-05-03")])
+    assert grouped(backend, "délégation") == [(e(1), ()), (e(3), ())]
+    load(backend, export, [record(1, FIRST, date="2020-05-01"),
+                           record(2, BRIDGE, date="2020-05-02"),
+                           record(3, LAST, date="2020-05-03")])
+    assert grouped(backend, "délégation") == [(e(1), (e(2), e(3)))]
+    load(backend, export, [record(1, FIRST, date="2020-05-01"),
+                           record(3, LAST, date="2020-05-03")])
+    assert grouped(backend, "délégation") == [(e(1), ()), (e(3), ())]
+
+
+def test_the_cluster_groups_a_chain_whose_bridge_is_not_a_hit(cluster_url, export):
+    """The group is the connected part over the whole index: the bridge need not match
+    the query (the index folder groups only what its hits connect)."""
+    backend = open_backend("opensearch", url=f"{cluster_url}/groups{next(_aliases)}")
+    load(backend, export, [record(1, FIRST + " Mauritanie.", date="2020-05-01"),
+                           record(2, BRIDGE, date="2020-05-02"),
+                           record(3, LAST + " Mauritanie.", date="2020-05-03")])
+    assert grouped(backend) == [(e(1), (e(2), e(3)))]
+    assert group_of(backend, e(3)) == [e(1), e(2), e(3)]
+
+
+def test_a_cluster_index_of_an_earlier_version_asks_for_a_rebuild(cluster_url, export,
+                                                                  monkeypatch):
+    from search.opensearch import settings
+
+    url = f"{cluster_url}/groups{next(_aliases)}"
+    current = settings.mappings
+
+    def earlier() -> dict:
+        return {**current(), "_meta": {"version": settings.MAPPING_VERSION - 1}}
+
+    monkeypatch.setattr(settings, "mappings", earlier)
+    load(open_backend("opensearch", url=url), export, [record(1, DISPATCH)])
+    monkeypatch.setattr(settings, "mappings", current)
+    message = (f"The index at {url} was built by an older version of search, which kept "
+               "copies differently. Run `search rebuild` to rebuild it.")
+    backend = open_backend("opensearch", url=url)
+    with pytest.raises(IndexOutdatedError) as raised:
+        backend.reader()
+    assert str(raised.value) == message
+    with pytest.raises(IndexOutdatedError) as raised:
+        load(backend, export, [record(1, DISPATCH), record(2, DISPATCH)])
+    assert str(raised.value) == message
+    assert backend.update([export], fresh=True).added == 2
+    assert grouped(backend) == [(e(1), (e(2),))]
