@@ -27,12 +27,17 @@ GROUP_FIELD = "copy_group"
 FIELDS = ("id", "date", "copy_signature", GROUP_FIELD)  # what grouping reads of an article
 TERMS_PER_SEARCH = 4000  # ids, keys or band terms a search asks for
 PAGE = 1000  # articles an answer holds
+# Band terms counted by one aggregation: about SHARED_PARTITION in a partition, of which
+# at most SHARED_BUCKETS shared (the cluster's limit of buckets is 65,535).
+SHARED_PARTITION = 40_000
+SHARED_BUCKETS = 65_000
 
 
 def signature_of(source: dict) -> bytes | None:
-    """The MinHash signature of an article's `_source` (base64 there)."""
+    """The MinHash signature of an article's `_source` or doc values (base64 there, the
+    doc values without its padding)."""
     value = source.get("copy_signature")
-    return base64.b64decode(value) if value else None
+    return base64.b64decode(value + "=" * (-len(value) % 4)) if value else None
 
 
 def old_keys(client: OpenSearch, index: str, ids: Sequence[str]) -> set[str]:
@@ -43,15 +48,20 @@ def old_keys(client: OpenSearch, index: str, ids: Sequence[str]) -> set[str]:
 
 
 def regrouped(client: OpenSearch, index: str, written: Iterable[str],
-              old: Iterable[str] = ()) -> list[dict]:
+              old: Iterable[str] = (), *, whole: bool = False) -> list[dict]:
     """The bulk actions that set the group key of the articles `written`, of those whose
     key was one of `old`, and of every copy of these, copies of copies included: one for
-    each article whose key changes. The index must have been refreshed after the writes."""
+    each article whose key changes. `whole`, every article of the index was written:
+    only those that share a band term with another can have copies (`_shared_bands`),
+    read at once. The index must have been refreshed after the writes."""
     known: dict[str, dict] = {}
-    batch = _new(known, [*_articles(client, index, "id", sorted(set(written))),
-                         *_articles(client, index, GROUP_FIELD, sorted(set(old)))])
-    while batch:
-        batch = _new(known, _copies(client, index, batch))
+    if whole:
+        _new(known, _articles(client, index, "copy_bands", _shared_bands(client, index)))
+    else:
+        batch = _new(known, [*_articles(client, index, "id", sorted(set(written))),
+                             *_articles(client, index, GROUP_FIELD, sorted(set(old)))])
+        while batch:
+            batch = _new(known, _copies(client, index, batch))
     members = list(known.values())
     keys: dict[str, str] = {}
     for positions in group([signature_of(source) for source in members]):
@@ -59,6 +69,24 @@ def regrouped(client: OpenSearch, index: str, written: Iterable[str],
         keys.update((members[at]["id"], earliest) for at in positions)
     return [{"_op_type": "update", "_index": index, "_id": id, "doc": {GROUP_FIELD: key}}
             for id, key in keys.items() if known[id].get(GROUP_FIELD) != key]
+
+
+def _shared_bands(client: OpenSearch, index: str) -> list[str]:
+    """The band terms that more than one article has, counted by the cluster in
+    partitions of about SHARED_PARTITION terms (an aggregation's buckets are limited)."""
+    distinct = client.search(index=index, body={
+        "size": 0, "track_total_hits": False,
+        "aggs": {"bands": {"cardinality": {"field": "copy_bands"}}}})["aggregations"]
+    partitions = max(1, -(-distinct["bands"]["value"] // SHARED_PARTITION))
+    shared: list[str] = []
+    for partition in range(partitions):
+        found = client.search(index=index, body={"size": 0, "track_total_hits": False, "aggs": {
+            "bands": {"terms": {"field": "copy_bands", "min_doc_count": 2,
+                                "size": SHARED_BUCKETS,
+                                "include": {"partition": partition,
+                                            "num_partitions": partitions}}}}})
+        shared.extend(bucket["key"] for bucket in found["aggregations"]["bands"]["buckets"])
+    return sorted(shared)
 
 
 def _new(known: dict[str, dict], found: Iterable[dict]) -> list[dict]:
@@ -94,13 +122,15 @@ def _articles(client: OpenSearch, index: str, field: str, values: Sequence[str],
         query = {"terms": {field: list(values[start:start + TERMS_PER_SEARCH])}}
         after = None
         while True:
-            body = {"query": query, "size": PAGE, "sort": [{"id": "asc"}],
-                    "_source": list(fields), "track_total_hits": False}
+            # Doc values, not the source: reading an article's source reads its whole text.
+            body = {"query": query, "size": PAGE, "sort": [{"id": "asc"}], "_source": False,
+                    "docvalue_fields": list(fields), "track_total_hits": False}
             if after:
                 body["search_after"] = after
             found = client.search(index=index, body=body,
                                   allow_partial_search_results=False)["hits"]["hits"]
-            yield from (item["_source"] for item in found)
+            yield from ({name: values[0] for name, values in item["fields"].items()}
+                        for item in found)
             if len(found) < PAGE:
                 break
             after = found[-1]["sort"]

@@ -118,7 +118,8 @@ class BulkWriter:
             self.deletions = []
         self.client.indices.refresh(index=self.index)
         if self.written or self.old_keys:
-            changed = regrouped(self.client, self.index, self.written, self.old_keys)
+            changed = regrouped(self.client, self.index, self.written, self.old_keys,
+                                whole=self.new)
             if changed:
                 self._send(changed)
                 self.client.indices.refresh(index=self.index)
