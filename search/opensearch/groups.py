@@ -34,10 +34,9 @@ SHARED_BUCKETS = 65_000
 
 
 def signature_of(source: dict) -> bytes | None:
-    """The MinHash signature of an article's `_source` or doc values (base64 there, the
-    doc values without its padding)."""
+    """The MinHash signature of an article's `_source` (base64 there)."""
     value = source.get("copy_signature")
-    return base64.b64decode(value + "=" * (-len(value) % 4)) if value else None
+    return base64.b64decode(value) if value else None
 
 
 def old_keys(client: OpenSearch, index: str, ids: Sequence[str]) -> set[str]:
@@ -122,15 +121,13 @@ def _articles(client: OpenSearch, index: str, field: str, values: Sequence[str],
         query = {"terms": {field: list(values[start:start + TERMS_PER_SEARCH])}}
         after = None
         while True:
-            # Doc values, not the source: reading an article's source reads its whole text.
-            body = {"query": query, "size": PAGE, "sort": [{"id": "asc"}], "_source": False,
-                    "docvalue_fields": list(fields), "track_total_hits": False}
+            body = {"query": query, "size": PAGE, "sort": [{"id": "asc"}],
+                    "_source": list(fields), "track_total_hits": False}
             if after:
                 body["search_after"] = after
             found = client.search(index=index, body=body,
                                   allow_partial_search_results=False)["hits"]["hits"]
-            yield from ({name: values[0] for name, values in item["fields"].items()}
-                        for item in found)
+            yield from (item["_source"] for item in found)
             if len(found) < PAGE:
                 break
             after = found[-1]["sort"]

@@ -377,9 +377,7 @@ def mappings() -> dict:
             "id": keyword, "path": stored_only, "url": stored_only,
             "source": keyword, "source_name": stored_only, "source_match": keyword,
             "source_label": keyword, "category_key": keyword, "date": keyword,
-            # Doc values: regrouping reads signatures without the articles' whole source.
-            "copy_signature": {"type": "binary", "doc_values": True}, "copy_bands": keyword,
-            "copy_group": keyword,
+            "copy_signature": {"type": "binary"}, "copy_bands": keyword, "copy_group": keyword,
         },
     }
 
