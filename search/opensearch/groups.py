@@ -7,7 +7,9 @@ article is written as a group of its own; once a load's writes and removals are 
 with an article rewritten or removed (a removal can split a group), and updates in place
 the articles whose key changed. The groups are found on the cluster, batch by batch:
 the articles sharing a band term with any article of a batch, verified, make the next
-batch, until no new copy turns up.
+batch, until no new copy turns up. A new index, every article of which was just written,
+reads at once the articles having a band term that another has too, which the cluster
+counts (most articles have none: 36k OrangeSum articles regroup in about 1.3 s).
 
 A load that stops between its writes and its regrouping leaves keys behind (an article
 added as its own group though a copy of others): the next load of the same file writes
