@@ -179,3 +179,33 @@ def test_a_cluster_index_of_an_earlier_version_asks_for_a_rebuild(cluster_url, e
     assert str(raised.value) == message
     assert backend.update([export], fresh=True).added == 2
     assert grouped(backend) == [(e(1), (e(2),))]
+
+
+def test_the_cli_prints_groups_alike_on_both(tmp_path, cluster_url, export):
+    """`search query` and `search show --copies`, in text and JSON, print the same on both
+    backends (scores aside)."""
+    from click.testing import CliRunner
+
+    from search.cli import cli
+
+    write_export(export, [record(1, DISPATCH, date="2020-05-02"),
+                          record(2, UPDATED, date="2020-05-01", category="societe/sante"),
+                          record(3, OTHER + " Mauritanie.", date="2020-05-03")])
+    outputs = []
+    for backend in (["--index", str(tmp_path / "index")],
+                    ["--backend", "opensearch", "--url", f"{cluster_url}/groups{next(_aliases)}"]):
+        def run(*args):
+            result = CliRunner().invoke(cli, [*args, *backend], catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            return result.output
+        run("rebuild", str(export))
+        outputs.append([
+            run("query", "Mauritanie", "--sort", "date").splitlines()[0],
+            run("query", "Mauritanie", "--sort", "date").count("+1 copy"),
+            run("query", "", "--since", "2020", "--json").replace('"score": null', ""),
+            run("show", e(1), "--copies"),
+            run("show", e(3), "--copies", "--json")])
+    assert outputs[0] == outputs[1]
+    assert outputs[0][:2] == [
+        "3 articles match «Mauritanie» (showing 2; copies of a dispatch shown once, --copies "
+        "shows each).", 1]
