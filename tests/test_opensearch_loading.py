@@ -91,3 +91,28 @@ def test_a_lease_taken_over_is_neither_renewed_nor_released_by_its_old_holder(
         assert client.get(index=manifests_index(alias), id=LOCK_ID)["_source"]["holder"] == (
             "another writer")
     assert held(client, alias)
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "opensearch"])
+def test_a_file_moved_between_the_folders_indexed_keeps_its_article(backend, tmp_path,
+                                                                   request):
+    """The old path's article is removed and the new path's written under the same id in
+    one load: the cluster sends writes as they come and removals at the end, so the
+    removal must not take the article written again."""
+    if backend == "whoosh":
+        options = ["--index", str(tmp_path / "index")]
+    else:
+        url = request.getfixturevalue("cluster_url")
+        options = ["--backend", "opensearch", "--url", f"{url}/moved-{time.time_ns()}"]
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    inbox.mkdir()
+    archive.mkdir()
+    (inbox / "x.jsonl").write_text(
+        '{"title": "Visite à Rabat", "article": "Le ministre a visité Rabat."}\n', "utf-8")
+    (archive / "y.txt").write_text("Autre\n\nUn autre article sur Tachkent.\n", "utf-8")
+    assert run(options, "index", str(inbox), str(archive)).exit_code == 0
+    (inbox / "x.jsonl").rename(archive / "x.jsonl")
+    result = run(options, "index", str(inbox), str(archive))
+    assert (result.exit_code, result.output.splitlines()[0].split(": ", 1)[1]) == (
+        0, "1 added, 0 updated, 1 removed, 1 unchanged, 0 skipped.")
+    assert run(options, "query", "Rabat").output.startswith("1 article matches «Rabat».")

@@ -80,12 +80,15 @@ class BulkWriter:
         self.index = index
         self.new = new
         self.pending: list[dict] = []
-        self.deletions: list[str] = []
+        # In order; an id written again after its removal (a file moved from one folder
+        # to another) is written, not removed.
+        self.deletions: dict[str, None] = {}
         self.written: list[str] = []
         self.old_keys: set[str] = set()  # groups an article rewritten or removed was in
 
     def add_document(self, **fields) -> None:
         doc = document(fields)
+        self.deletions.pop(doc["id"], None)
         self.pending.append({"_op_type": "index", "_index": self.index, "_id": doc["id"],
                              "_source": doc})
         if len(self.pending) >= BULK_CHUNK:
@@ -94,7 +97,7 @@ class BulkWriter:
     update_document = add_document
 
     def delete_by_term(self, fieldname: str, value: str) -> None:
-        self.deletions.append(value)
+        self.deletions[value] = None
 
     def flush(self) -> None:
         if self.pending:
@@ -112,10 +115,10 @@ class BulkWriter:
     def commit(self) -> None:
         self.flush()
         if self.deletions:
-            self.old_keys |= old_keys(self.client, self.index, self.deletions)
+            self.old_keys |= old_keys(self.client, self.index, list(self.deletions))
             self._send([{"_op_type": "delete", "_index": self.index, "_id": article_id}
                         for article_id in self.deletions], raise_on_error=False)
-            self.deletions = []
+            self.deletions = {}
         self.client.indices.refresh(index=self.index)
         if self.written or self.old_keys:
             changed = regrouped(self.client, self.index, self.written, self.old_keys,
@@ -126,7 +129,7 @@ class BulkWriter:
         self.written, self.old_keys = [], set()
 
     def cancel(self) -> None:
-        self.pending, self.deletions, self.written, self.old_keys = [], [], [], set()
+        self.pending, self.deletions, self.written, self.old_keys = [], {}, [], set()
 
 
 class _BulkArticles(_Writer):
