@@ -201,7 +201,11 @@ def copy_pairs(signatures: Sequence[bytes | None]) -> Iterator[tuple[int, int]]:
 def group(signatures: Sequence[bytes | None]) -> list[list[int]]:
     """The positions of `signatures` grouped as copies, each group in the order given and
     the groups in the order of their first member. Copies of copies join one group (the
-    groups are the connected parts of the copy relation)."""
+    groups are the connected parts of the copy relation: those of `copy_pairs`).
+
+    A signature is checked against each other group filed under one of its band terms,
+    member by member until one is its copy, never against its own group: 2,000 copies of
+    one boilerplate took 16 s when every pair was checked, as `copy_pairs` lists them."""
     parent = list(range(len(signatures)))
 
     def root(at: int) -> int:
@@ -210,9 +214,21 @@ def group(signatures: Sequence[bytes | None]) -> list[list[int]]:
             at = parent[at]
         return at
 
-    for first, second in copy_pairs(signatures):
-        first, second = sorted((root(first), root(second)))
-        parent[second] = first
+    filed: dict[str, dict[int, list[int]]] = {}  # band term → a group's root → its members
+    for at, found in enumerate(signatures):
+        if not usable(found):
+            continue
+        for term in band_terms(found):
+            bucket = filed.setdefault(term, {})
+            for key in [key for key in bucket if root(key) != key]:
+                # groups that joined another since they were filed: filed under its root
+                bucket.setdefault(root(key), []).extend(bucket.pop(key))
+            for key, members in bucket.items():
+                mine, theirs = root(at), root(key)
+                if mine != theirs and any(are_copies(signatures[member], found)
+                                          for member in members):
+                    parent[max(mine, theirs)] = min(mine, theirs)
+            bucket.setdefault(root(at), []).append(at)
     groups: dict[int, list[int]] = {}
     for at in range(len(signatures)):
         groups.setdefault(root(at), []).append(at)

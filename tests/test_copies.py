@@ -20,6 +20,7 @@ from search.copies import (
     SIGNATURE_SIZE,
     are_copies,
     band_terms,
+    copy_pairs,
     earliest_first,
     group,
     signature,
@@ -69,6 +70,20 @@ OTHER = (
     "des caisses, dont le déficit devrait atteindre quatre milliards de dirhams cette année. "
     "Le texte sera examiné par le Parlement à partir du mois prochain."
 )
+
+
+# A chain: BRIDGE is a copy of FIRST and of LAST, which are not copies of each other.
+def _sentence(n: int) -> str:
+    return f"La délégation numéro {n} a rencontré les ministres {n} pour parler de l'accord {n}."
+
+
+def _other(n: int) -> str:
+    return f"Un autre texte {n} sans aucun rapport {n} avec le premier, écrit ailleurs {n}."
+
+
+FIRST = " ".join(_sentence(n) for n in range(30))
+BRIDGE = " ".join(_other(n) if n < 3 else _sentence(n) for n in range(30))
+LAST = " ".join(_other(n) if n < 6 else _sentence(n) for n in range(30))
 
 
 @pytest.mark.parametrize("first, second, expected", [
@@ -189,6 +204,47 @@ def test_a_signature_is_its_own_copy_and_the_same_each_time(body):
     if found is not None:
         assert similarity(found, found) == 1.0
         assert group([found, found]) == [[0, 1]]
+
+
+def _components(count: int, pairs) -> list[list[int]]:
+    """The connected parts of `pairs` over range(count), by a plain search of the graph."""
+    linked: dict[int, set[int]] = {at: set() for at in range(count)}
+    for first, second in pairs:
+        linked[first].add(second)
+        linked[second].add(first)
+    seen: set[int] = set()
+    parts = []
+    for start in range(count):
+        if start not in seen:
+            part, todo = set(), [start]
+            while todo:
+                at = todo.pop()
+                if at not in part:
+                    part.add(at)
+                    todo.extend(linked[at])
+            seen |= part
+            parts.append(sorted(part))
+    return parts
+
+
+_BODIES = [DISPATCH, UPDATED, OTHER, "", OTHER[:200], FIRST, BRIDGE, LAST]
+
+
+@given(st.lists(st.sampled_from(_BODIES), max_size=12))
+def test_groups_are_the_connected_parts_of_the_copy_pairs(bodies):
+    signatures = [signature(body) for body in bodies]
+    assert group(signatures) == _components(len(signatures), copy_pairs(signatures))
+
+
+def test_many_copies_are_grouped_without_checking_every_pair(monkeypatch):
+    """Each signature is checked against another group once it has found a copy there."""
+    checked = []
+    are_copies = copies.are_copies
+    monkeypatch.setattr(copies, "are_copies",
+                        lambda first, second: checked.append(1) or are_copies(first, second))
+    found = signature(DISPATCH)
+    assert group([found] * 300) == [list(range(300))]
+    assert len(checked) == 299
 
 
 @given(st.lists(st.sampled_from([DISPATCH, UPDATED, OTHER, "", OTHER[:200]]), max_size=8))

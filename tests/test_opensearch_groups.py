@@ -11,7 +11,7 @@ from search.errors import IndexOutdatedError
 from search.models import Filters
 
 from .conftest import write_export
-from .test_copies import DISPATCH, OTHER, UPDATED, record
+from .test_copies import BRIDGE, DISPATCH, FIRST, LAST, OTHER, UPDATED, record
 
 pytest.importorskip("opensearchpy", reason="opensearch-py is not installed: "
                                            "pip install -e '.[opensearch]'")
@@ -50,20 +50,6 @@ def group_of(backend, article_id):
 
 def e(n):
     return f"export.jsonl#{n}"
-
-
-# A chain: BRIDGE is a copy of FIRST and of LAST, which are not copies of each other.
-def _sentence(n: int) -> str:
-    return f"La délégation numéro {n} a rencontré les ministres {n} pour parler de l'accord {n}."
-
-
-def _other(n: int) -> str:
-    return f"Un autre texte {n} sans aucun rapport {n} avec le premier, écrit ailleurs {n}."
-
-
-FIRST = " ".join(_sentence(n) for n in range(30))
-BRIDGE = " ".join(_other(n) if n < 3 else _sentence(n) for n in range(30))
-LAST = " ".join(_other(n) if n < 6 else _sentence(n) for n in range(30))
 
 
 @pytest.mark.parametrize("records, expected", [
@@ -194,7 +180,7 @@ def test_the_cli_prints_groups_alike_on_both(tmp_path, cluster_url, export):
     outputs = []
     for backend in (["--index", str(tmp_path / "index")],
                     ["--backend", "opensearch", "--url", f"{cluster_url}/groups{next(_aliases)}"]):
-        def run(*args):
+        def run(*args, backend=backend):
             result = CliRunner().invoke(cli, [*args, *backend], catch_exceptions=False)
             assert result.exit_code == 0, result.output
             return result.output
