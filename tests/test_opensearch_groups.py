@@ -195,3 +195,63 @@ def test_the_cli_prints_groups_alike_on_both(tmp_path, cluster_url, export):
     assert outputs[0][:2] == [
         "3 articles match «Mauritanie» (showing 2; copies of a dispatch shown once, --copies "
         "shows each).", 1]
+
+
+@pytest.mark.parametrize("then", [
+    [record(1, FIRST, date="2020-05-01"), record(3, LAST, date="2020-05-03")],
+    [record(1, FIRST, date="2020-05-01"), record(2, OTHER, date="2020-05-02"),
+     record(3, LAST, date="2020-05-03")],
+], ids=["the bridge removed", "the bridge rewritten"])
+def test_a_load_that_stopped_before_regrouping_is_regrouped_by_the_next(
+        cluster_url, export, monkeypatch, then):
+    """The chain's bridge goes, and the load stops once it has written and removed, before
+    it regroups: the next load of the same export splits the group all the same."""
+    from opensearchpy.exceptions import OpenSearchException
+
+    from search.errors import IndexWriteError
+    from search.opensearch import loading
+
+    backend = open_backend("opensearch", url=f"{cluster_url}/groups{next(_aliases)}")
+    load(backend, export, [record(1, FIRST, date="2020-05-01"),
+                           record(2, BRIDGE, date="2020-05-02"),
+                           record(3, LAST, date="2020-05-03")])
+    assert grouped(backend, "délégation") == [(e(1), (e(2), e(3)))]
+
+    def lost(*args, **kwargs):
+        raise OpenSearchException("the cluster went away")
+
+    monkeypatch.setattr(loading, "regrouped", lost)
+    with pytest.raises(IndexWriteError):
+        load(backend, export, then)
+    monkeypatch.undo()
+    load(backend, export, then)
+    assert grouped(backend, "délégation") == [(e(1), ()), (e(3), ())]
+    assert group_of(backend, e(3)) == [e(3)]
+
+
+def test_a_load_that_stopped_leaves_nothing_lost_when_the_file_comes_back(
+        cluster_url, export, monkeypatch):
+    """The load removed the bridge and stopped before its manifest; the export is then put
+    back as it was: the next load writes the bridge again (the manifest, from before,
+    still says the index has it) and the chain is one group again."""
+    from opensearchpy.exceptions import OpenSearchException
+
+    from search.errors import IndexWriteError
+    from search.opensearch import loading
+
+    backend = open_backend("opensearch", url=f"{cluster_url}/groups{next(_aliases)}")
+    chain = [record(1, FIRST, date="2020-05-01"), record(2, BRIDGE, date="2020-05-02"),
+             record(3, LAST, date="2020-05-03")]
+    load(backend, export, chain)
+
+    def lost(*args, **kwargs):
+        raise OpenSearchException("the cluster went away")
+
+    monkeypatch.setattr(loading, "regrouped", lost)
+    with pytest.raises(IndexWriteError):
+        load(backend, export, [chain[0], chain[2]])
+    monkeypatch.undo()
+    report = load(backend, export, chain)
+    assert (report.added, report.removed) == (0, 0)
+    assert grouped(backend, "délégation") == [(e(1), (e(2), e(3)))]
+    assert load(backend, export, chain).unchanged == 3

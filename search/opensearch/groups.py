@@ -11,9 +11,12 @@ batch, until no new copy turns up. A new index, every article of which was just 
 reads at once the articles having a band term that another has too, which the cluster
 counts (most articles have none: 36k OrangeSum articles regroup in about 1.3 s).
 
-A load that stops between its writes and its regrouping leaves keys behind (an article
-added as its own group though a copy of others): the next load of the same file writes
-its articles again and regroups them.
+A load that stops between its writes and its regrouping leaves keys behind, which the
+next load puts right: an article rewritten keeps its group's key until it is regrouped,
+so the next load, which writes it again (its manifest was not written), finds that
+group again; an article added is a group of its own until then, and is written again
+too; the keys of the groups that removed articles were in are kept in a document of the
+manifests index (`BulkWriter`'s journal) until their groups are regrouped.
 """
 
 from __future__ import annotations
@@ -41,10 +44,10 @@ def signature_of(source: dict) -> bytes | None:
     return base64.b64decode(value) if value else None
 
 
-def old_keys(client: OpenSearch, index: str, ids: Sequence[str]) -> set[str]:
-    """The group keys that the articles `ids` have in the index (before they are rewritten
-    or removed: the others of their groups need regrouping)."""
-    return {source.get(GROUP_FIELD) or source["id"]
+def current_keys(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str, str]:
+    """The group key of each of the articles `ids` that the index has (read before they
+    are rewritten or removed: the others of their groups need regrouping)."""
+    return {source["id"]: source.get(GROUP_FIELD) or source["id"]
             for source in _articles(client, index, "id", ids, ("id", GROUP_FIELD))}
 
 

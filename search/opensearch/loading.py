@@ -16,6 +16,7 @@ retries a request the cluster refused as too busy (429) with exponential back-of
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -42,7 +43,7 @@ from search.index import (
 )
 from search.ingest import check_field_map, find_article_files, parse_file, path_key
 from search.models import Article, IndexReport, Skipped
-from search.opensearch.groups import GROUP_FIELD, old_keys, regrouped
+from search.opensearch.groups import GROUP_FIELD, current_keys, regrouped
 from search.opensearch.settings import MAPPING_VERSION, index_body
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
 from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids
@@ -68,23 +69,57 @@ def document(fields: Mapping[str, object]) -> dict:
     return doc
 
 
+class Journal:
+    """What an incremental load is changing in a cluster index, kept in a document of the
+    manifests index from before its first change until its manifest is written: the files
+    it writes or removes, and the groups of copies that the articles it rewrote or removed
+    were in. The cluster has no generations to fall back on, so the next load, if this
+    one stopped before its end, reads those files whole again (their articles written as
+    they are now, whatever the manifest says) and regroups those groups."""
+
+    def __init__(self, client: OpenSearch, alias: str, index: str) -> None:
+        self.client, self.where, self.id = client, manifests_index(alias), f"{index}@journal"
+        found = client.get(index=self.where, id=self.id, ignore=[404])
+        kept = found["_source"] if found.get("found") else {}
+        self.files: set[str] = set(kept.get("files", ()))
+        self.old_keys: set[str] = set(kept.get("old_keys", ()))
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.old_keys)
+
+    def write(self) -> None:
+        self.client.index(index=self.where, id=self.id, refresh=True, body={
+            "files": sorted(self.files), "old_keys": sorted(self.old_keys)})
+
+    def clear(self) -> None:
+        self.client.delete(index=self.where, id=self.id, refresh=True, ignore=[404])
+
+
 class BulkWriter:
     """What search.index._Writer writes to, as bulk actions on one index: added and
     updated articles are sent as they come, BULK_CHUNK at a time; deletions wait for
     `commit`, so a refused mass removal removes nothing. `commit` then regroups the
     copies of what was written or removed (search.opensearch.groups); `new`, an index
-    this load created, has no earlier groups to look up."""
+    this load created, has no earlier groups to look up.
 
-    def __init__(self, client: OpenSearch, index: str, new: bool = False) -> None:
+    An article rewritten keeps its group's key until it is regrouped (a load that stops
+    before then writes it again next time, and finds its group by that key); the keys of
+    the groups of the articles removed go to the `journal` before they are removed."""
+
+    def __init__(self, client: OpenSearch, index: str, new: bool = False,
+                 journal: Journal | None = None) -> None:
         self.client = client
         self.index = index
         self.new = new
+        self.journal = journal
         self.pending: list[dict] = []
         # In order; an id written again after its removal (a file moved from one folder
         # to another) is written, not removed.
         self.deletions: dict[str, None] = {}
         self.written: list[str] = []
-        self.old_keys: set[str] = set()  # groups an article rewritten or removed was in
+        # the groups an article rewritten or removed was in, by this load or by one that
+        # stopped before it regrouped them
+        self.old_keys: set[str] = set(journal.old_keys) if journal else set()
 
     def add_document(self, **fields) -> None:
         doc = document(fields)
@@ -104,7 +139,11 @@ class BulkWriter:
             actions, self.pending = self.pending, []
             ids = [action["_id"] for action in actions]
             if not self.new:
-                self.old_keys |= old_keys(self.client, self.index, ids)
+                keys = current_keys(self.client, self.index, ids)
+                for action in actions:
+                    if action["_id"] in keys:
+                        action["_source"][GROUP_FIELD] = keys[action["_id"]]
+                self.old_keys.update(keys.values())
             self._send(actions)
             self.written.extend(ids)
 
@@ -115,7 +154,11 @@ class BulkWriter:
     def commit(self) -> None:
         self.flush()
         if self.deletions:
-            self.old_keys |= old_keys(self.client, self.index, list(self.deletions))
+            removed = current_keys(self.client, self.index, list(self.deletions)).values()
+            self.old_keys.update(removed)
+            if self.journal is not None and removed:
+                self.journal.old_keys |= set(removed)
+                self.journal.write()
             self._send([{"_op_type": "delete", "_index": self.index, "_id": article_id}
                         for article_id in self.deletions], raise_on_error=False)
             self.deletions = {}
@@ -130,6 +173,19 @@ class BulkWriter:
 
     def cancel(self) -> None:
         self.pending, self.deletions, self.written, self.old_keys = [], {}, [], set()
+
+
+def _reread(files: Mapping[str, FileEntry], keys: Iterable[str]) -> dict[str, FileEntry]:
+    """`files` with the entries of `keys` made to match nothing: each such file is read
+    again, and every one of its articles written again."""
+    files = dict(files)
+    for key in keys:
+        if key in files:
+            entry = files[key]
+            files[key] = dataclasses.replace(
+                entry, fingerprint="", quick=None, size=None,
+                articles=dict.fromkeys(entry.articles, ""))
+    return files
 
 
 class _BulkArticles(_Writer):
@@ -321,12 +377,16 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                 raise outdated(location)
             previous = read_manifest(client, alias, current)[0] if current else {}
             new = fresh or current is None
-            files = {} if new else previous
+            journal = None if new else Journal(client, alias, current)
+            files = {} if new else _reread(previous, journal.files)
             changed, expected = _changed_files(sources, files, field_map, tally)
             seen = {source.key for source in sources}
             gone = [key for key in files if key not in seen and _is_under(key, folders)]
-            if not new and not changed and not gone:
+            if not new and not changed and not gone and not journal:
                 return tally.report(location)
+            if journal is not None:
+                journal.files |= {found.source.key for found in changed} | set(gone)
+                journal.write()
             target = f"{alias}-{time.time_ns()}" if new else current
             if new:
                 if on_stage:
@@ -337,7 +397,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             if on_start:
                 on_start(expected)
             try:
-                writer = _BulkArticles(BulkWriter(client, target, new), files, tally)
+                writer = _BulkArticles(BulkWriter(client, target, new, journal), files, tally)
                 with writer:
                     for key in gone:
                         writer.remove_file(key)
@@ -357,6 +417,8 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                     if on_stage:
                         on_stage("Refreshing the index")
                 _write_manifest(client, alias, target, files)
+                if journal is not None:
+                    journal.clear()
             except BaseException:
                 if new:
                     client.indices.delete(index=target, ignore_unavailable=True)
@@ -371,6 +433,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                 if current:
                     client.indices.delete(index=current, ignore_unavailable=True)
                     client.delete(index=manifests_index(alias), id=current, ignore=[404])
+                    Journal(client, alias, current).clear()
             return tally.report(location)
     except OpenSearchException as error:
         raise IndexWriteError(f"Could not write the index at {location}: {_reason(error)}. "
