@@ -255,3 +255,22 @@ def test_a_load_that_stopped_leaves_nothing_lost_when_the_file_comes_back(
     assert (report.added, report.removed) == (0, 0)
     assert grouped(backend, "délégation") == [(e(1), (e(2), e(3)))]
     assert load(backend, export, chain).unchanged == 3
+
+
+def _filler(name: str) -> str:
+    return " ".join(f"{name}{n}" for n in range(80))
+
+
+def test_a_group_ranks_at_its_best_article_after_the_re_ranking(backend, export):
+    """Two copies tie on BM25; one has the words in its opening, side by side, the other
+    far apart at its end; another article has them side by side, past its opening. The
+    re-ranking puts the first copy before the other article, and the group with it (the
+    cluster collapses on BM25's best, which here is the other copy)."""
+    load(backend, export, [
+        record(1, f"{_filler('ma')} accord {_filler('mb')} enfin commercial signé.",
+               title="Note"),
+        record(2, f"L'accord commercial signé. {_filler('ma')} ici {_filler('mb')} enfin.",
+               title="Note"),
+        record(3, f"{_filler('mc')} ici {_filler('md')} accord commercial signé.",
+               title="Note")])
+    assert grouped(backend, "accord commercial") == [(e(1), (e(2),)), (e(3), ())]

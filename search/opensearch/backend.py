@@ -367,7 +367,9 @@ class OpenSearchReader:
         if aggs:
             body["aggs"] = aggs
         if collapse:
+            # One hit a group; the articles shown are read afterwards (`_one_per_group`).
             body["collapse"] = {"field": GROUP_FIELD}
+            body["_source"] = list(_COPY_FIELDS)
         return self._search(body)
 
     def _prepare(self, text: str, sort: str,
@@ -404,15 +406,23 @@ class OpenSearchReader:
             found = self._hits(query, sort, depth, aggs=aggs, highlight=at_once,
                                collapse=not copies)
             partial = bool(found["hits"]["hits"])
-        raw = self._reranked(found["hits"]["hits"], parsed) if scored else found["hits"]["hits"]
-        page = raw[offset:wanted]
         if copies:
+            raw = self._reranked(found["hits"]["hits"], parsed) if scored \
+                else found["hits"]["hits"]
+            page = raw[offset:wanted]
             if not at_once and not listing:
                 self._highlight(query, page)
             hits = tuple(_hit(rank, item, scored)
                          for rank, item in enumerate(page, start=offset + 1))
         else:
-            hits = self._one_per_group(page, query, scored, offset, not listing)
+            groups = found["hits"]["hits"]
+            if scored:
+                # As the index folder ranks groups: the best articles re-ranked, each group
+                # at the rank of its first among them, the others after in BM25's order.
+                best = self._hits(query, sort, RERANK_DEPTH, highlight=False)["hits"]["hits"]
+                groups = _in_order_of(self._reranked(best, parsed), groups)
+            hits = self._one_per_group(groups[offset:wanted], query, scored, offset,
+                                       not listing)
         total = found["hits"]["total"]["value"]
         return SearchResults(
             query=text, total=total, partial=partial, hits=hits,
@@ -781,6 +791,15 @@ def _facets(aggs: dict) -> tuple[Facet, ...]:
                                                    top[:views.FACET_SIZE]),
                            others=sum(n for _, n in top[views.FACET_SIZE:])))
     return tuple(found)
+
+
+def _in_order_of(best: list[dict], groups: list[dict]) -> list[dict]:
+    """One hit a group: the groups of `best` (hits re-ranked) at the rank of their first
+    there, then the other `groups` (collapsed hits) in their order."""
+    first: dict[str, dict] = {}
+    for item in [*best, *groups]:
+        first.setdefault(item["_source"][GROUP_FIELD], item)
+    return list(first.values())
 
 
 def _similarity(mine: bytes | None, theirs: bytes | None, same: bool) -> float:
