@@ -274,3 +274,17 @@ def test_a_group_ranks_at_its_best_article_after_the_re_ranking(backend, export)
         record(3, f"{_filler('mc')} ici {_filler('md')} accord commercial signé.",
                title="Note")])
     assert grouped(backend, "accord commercial") == [(e(1), (e(2),)), (e(3), ())]
+
+
+def test_each_group_of_a_page_lists_its_members_however_many_the_others_have(
+        cluster_url, export, monkeypatch):
+    """The members are asked for group by group: a page's earlier groups, listed up to
+    the cap, leave the later ones theirs."""
+    from search.opensearch import backend as cluster
+
+    monkeypatch.setattr(cluster, "_GROUP_MEMBERS", 3)
+    backend = open_backend("opensearch", url=f"{cluster_url}/groups{next(_aliases)}")
+    load(backend, export, [
+        *(record(n, DISPATCH, date=f"2020-06-0{n}") for n in (1, 2, 3)),
+        *(record(n, OTHER, date=f"2020-05-0{n - 3}") for n in (4, 5, 6))])
+    assert sorted(grouped(backend, "Maroc")) == [(e(1), (e(2), e(3))), (e(4), (e(5), e(6)))]

@@ -97,7 +97,8 @@ _START, _END = "\ue000", "\ue001"  # highlight tags no article contains
 # SURROUND_CHARS on each side).
 _FRAGMENT_CHARS = 2 * SURROUND_CHARS
 _ALL_LABELS = 65_536  # terms aggregation size for dates and labels
-_GROUP_MEMBERS = 10_000  # articles of a group listed as its copies
+_GROUP_MEMBERS = 10_000  # articles of a group listed as its copies, the earliest first
+_EARLIEST = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]  # earliest_first
 _COPY_FIELDS = ("id", "date", GROUP_FIELD)  # `earliest_first`, the group
 _COPY_SHOWN = ("path", "title", "source", "category", "url", "copy_signature")  # `Copy`
 # The words a truncated or fuzzy word stands for, listed by the cluster in a rewritten
@@ -471,28 +472,28 @@ class OpenSearchReader:
         keys = [item["_source"][GROUP_FIELD] for item in page]
         if not keys:
             return ()
-        in_groups = {"terms": {GROUP_FIELD: keys}}
-        earliest = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
-        every, matching = (answer["hits"]["hits"] for answer in self._filtered([
-            {"size": _GROUP_MEMBERS, "_source": list(_COPY_FIELDS), "query": in_groups,
-             "sort": earliest},
-            {"size": _GROUP_MEMBERS, "_source": list(_COPY_FIELDS), "sort": earliest,
-             "query": {"bool": {"must": [query], "filter": [in_groups]}}}]))
-        shown: dict[str, str] = {}  # group key → id of the article shown
-        for item in matching:
-            shown.setdefault(item["_source"][GROUP_FIELD], item["_source"]["id"])
-        members: dict[str, list[dict]] = {}
-        for item in every:
-            members.setdefault(item["_source"][GROUP_FIELD], []).append(item["_source"])
+        # For each group, in one request: its members, and its earliest that matches.
+        answers = self._filtered([body for key in keys for body in (
+            {"size": _GROUP_MEMBERS, "_source": list(_COPY_FIELDS), "sort": _EARLIEST,
+             "query": {"term": {GROUP_FIELD: key}}},
+            {"size": 1, "_source": list(_COPY_FIELDS), "sort": _EARLIEST,
+             "query": {"bool": {"must": [query], "filter": [{"term": {GROUP_FIELD: key}}]}}})])
+        members = {key: [item["_source"] for item in every["hits"]["hits"]]
+                   for key, every in zip(keys, answers[::2], strict=True)}
+        shown = {key: matching["hits"]["hits"][0]["_source"]["id"]  # the article shown
+                 for key, matching in zip(keys, answers[1::2], strict=True)
+                 if matching["hits"]["hits"]}
         articles = self._articles(query, [shown.get(key, item["_source"]["id"])
                                           for key, item in zip(keys, page, strict=True)],
                                   highlight)
-        hits = []
-        for rank, (key, item) in enumerate(zip(keys, page, strict=True), start=offset + 1):
+        hits: list[Hit] = []
+        for key, item in zip(keys, page, strict=True):
             chosen = shown.get(key, item["_source"]["id"])
+            if chosen not in articles:
+                continue  # removed since the query ran, by a load under way
             others = sorted((source for source in members.get(key, ())
                              if source["id"] != chosen), key=earliest_first)
-            hit = _hit(rank, item, scored, shown=articles.get(chosen, item))
+            hit = _hit(offset + len(hits) + 1, item, scored, shown=articles[chosen])
             hits.append(_with_copies(hit, [source["id"] for source in others]))
         return tuple(hits)
 
@@ -634,7 +635,7 @@ class OpenSearchReader:
         fields = self._document(article_id)
         mine = signature_of(fields)
         [answer] = self._filtered([{
-            "size": _GROUP_MEMBERS, "_source": [*_COPY_FIELDS, *_COPY_SHOWN],
+            "size": _GROUP_MEMBERS, "_source": [*_COPY_FIELDS, *_COPY_SHOWN], "sort": _EARLIEST,
             "query": {"term": {GROUP_FIELD: fields.get(GROUP_FIELD, article_id)}}}])
         found = [source for item in answer["hits"]["hits"]
                  if (source := item["_source"])["id"] != article_id]
