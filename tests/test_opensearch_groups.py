@@ -288,3 +288,17 @@ def test_each_group_of_a_page_lists_its_members_however_many_the_others_have(
         *(record(n, DISPATCH, date=f"2020-06-0{n}") for n in (1, 2, 3)),
         *(record(n, OTHER, date=f"2020-05-0{n - 3}") for n in (4, 5, 6))])
     assert sorted(grouped(backend, "Maroc")) == [(e(1), (e(2), e(3))), (e(4), (e(5), e(6)))]
+
+
+def test_a_new_index_reads_its_shared_bands_in_as_many_partitions_as_it_takes(
+        cluster_url, export, monkeypatch):
+    """Partitions of the band terms too large for the buckets are split again."""
+    from search.opensearch import groups
+
+    monkeypatch.setattr(groups, "SHARED_PARTITION", 10_000)
+    monkeypatch.setattr(groups, "SHARED_BUCKETS", 2)
+    backend = open_backend("opensearch", url=f"{cluster_url}/groups{next(_aliases)}")
+    load(backend, export, [record(1, DISPATCH), record(2, DISPATCH), record(3, OTHER),
+                           record(4, OTHER), record(5, FIRST), record(6, FIRST)])
+    assert sorted(grouped(backend, "Maroc")) == [(e(1), (e(2),)), (e(3), (e(4),))]
+    assert group_of(backend, e(6)) == [e(5), e(6)]

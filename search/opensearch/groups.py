@@ -77,20 +77,26 @@ def regrouped(client: OpenSearch, index: str, written: Iterable[str],
 
 def _shared_bands(client: OpenSearch, index: str) -> list[str]:
     """The band terms that more than one article has, counted by the cluster in
-    partitions of about SHARED_PARTITION terms (an aggregation's buckets are limited)."""
-    distinct = client.search(index=index, body={
+    partitions of about SHARED_PARTITION terms (an aggregation's buckets are limited),
+    more of them if one has more shared terms than its buckets hold."""
+    distinct = client.search(index=index, allow_partial_search_results=False, body={
         "size": 0, "track_total_hits": False,
         "aggs": {"bands": {"cardinality": {"field": "copy_bands"}}}})["aggregations"]
     partitions = max(1, -(-distinct["bands"]["value"] // SHARED_PARTITION))
-    shared: list[str] = []
-    for partition in range(partitions):
-        found = client.search(index=index, body={"size": 0, "track_total_hits": False, "aggs": {
-            "bands": {"terms": {"field": "copy_bands", "min_doc_count": 2,
-                                "size": SHARED_BUCKETS,
-                                "include": {"partition": partition,
-                                            "num_partitions": partitions}}}}})
-        shared.extend(bucket["key"] for bucket in found["aggregations"]["bands"]["buckets"])
-    return sorted(shared)
+    while True:
+        shared: list[str] = []
+        for partition in range(partitions):
+            found = client.search(index=index, allow_partial_search_results=False, body={
+                "size": 0, "track_total_hits": False, "aggs": {"bands": {"terms": {
+                    "field": "copy_bands", "min_doc_count": 2, "size": SHARED_BUCKETS,
+                    "include": {"partition": partition, "num_partitions": partitions}}}}})
+            bands = found["aggregations"]["bands"]
+            if bands["sum_other_doc_count"]:
+                break  # more shared terms than buckets: smaller partitions
+            shared.extend(bucket["key"] for bucket in bands["buckets"])
+        else:
+            return sorted(shared)
+        partitions *= 2
 
 
 def _new(known: dict[str, dict], found: Iterable[dict]) -> list[dict]:
