@@ -11,8 +11,9 @@ then re-ranked by word positions as on the index folder (search.ranking); snippe
 from the cluster's highlighter, counts and facets from aggregations. Copies of one
 dispatch are collapsed on their group key (search.opensearch.groups, kept at index time):
 a group is the connected part of the copy relation over the whole index, where the index
-folder groups copies among the hits it reads (search.searcher), which differs only for a
-chain of copies whose links are not all hits.
+folder groups copies among the hits it reads (search.searcher). They differ on a chain of
+copies (a ~ b ~ c, a and c not copies): the index folder joins a and c only when b is a
+hit, and `copies_of` lists an article's direct copies there, its whole group here.
 
 "Did you mean" is the Whoosh reader's (search.suggest), the archive's forms near each word
 coming from the cluster's term suggester on the surface (`exact`) subfields.
