@@ -221,8 +221,11 @@ def test_a_load_that_stopped_before_regrouping_is_regrouped_by_the_next(
         raise OpenSearchException("the cluster went away")
 
     monkeypatch.setattr(loading, "regrouped", lost)
-    with pytest.raises(IndexWriteError):
+    with pytest.raises(IndexWriteError) as raised:
         load(backend, export, then)
+    assert str(raised.value) == (
+        f"Could not write the index at {backend.location}: OpenSearchException. The next "
+        "`search index` of the same paths finishes the update.")
     monkeypatch.undo()
     load(backend, export, then)
     assert grouped(backend, "délégation") == [(e(1), ()), (e(3), ())]

@@ -369,6 +369,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     sources = [item for item in found if not isinstance(item, Skipped)]
     tally = _Tally(skipped=[item for item in found if isinstance(item, Skipped)])
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
+    journal = None
     try:
         with write_lock(client, alias, location):
             found = current_index(client, alias)
@@ -436,8 +437,10 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                     Journal(client, alias, current).clear()
             return tally.report(location)
     except OpenSearchException as error:
+        after = ("The next `search index` of the same paths finishes the update."
+                 if journal else "The previous index is unchanged.")
         raise IndexWriteError(f"Could not write the index at {location}: {_reason(error)}. "
-                              "The previous index is unchanged.") from None
+                              f"{after}") from None
 
 
 def _reason(error: OpenSearchException) -> str:
