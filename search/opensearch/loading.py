@@ -372,9 +372,9 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     journal = None
     try:
         with write_lock(client, alias, location):
-            found = current_index(client, alias)
-            current = found.name if found else None
-            if found and not fresh and found.version != MAPPING_VERSION:
+            existing = current_index(client, alias)
+            current = existing.name if existing else None
+            if existing and not fresh and existing.version != MAPPING_VERSION:
                 raise outdated(location)
             previous = read_manifest(client, alias, current)[0] if current else {}
             new = fresh or current is None
@@ -386,7 +386,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             if not new and not changed and not gone and not journal:
                 return tally.report(location)
             if journal is not None:
-                journal.files |= {found.source.key for found in changed} | set(gone)
+                journal.files |= {item.source.key for item in changed} | set(gone)
                 journal.write()
             target = f"{alias}-{time.time_ns()}" if new else current
             if new:
