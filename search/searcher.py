@@ -12,7 +12,7 @@ import heapq
 import itertools
 import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from operator import itemgetter
@@ -24,11 +24,12 @@ from whoosh.reading import CorruptIndexError, TermNotFound
 
 from search import analysis, views
 from search.copies import (
+    are_copies,
     band_terms,
     earliest_first,
     group,
+    similarity,
     usable,
-    verified_copies,
 )
 from search.dates import resolve_date
 from search.errors import (
@@ -335,14 +336,15 @@ class Searcher:
         return tuple(hits)
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
-        """The group of copies of an article (`search.copies`): the article itself and every
-        article whose body is a near-duplicate of its own, earliest first."""
+        """The group of copies of an article (`search.copies`): the article itself, every
+        article whose body is a near-duplicate of its own, theirs and so on, earliest
+        first, each with its similarity to the article."""
         with self._reading():
             docnum = self._searcher.document_number(id=article_id)
             if docnum is None:
                 raise UnknownArticleError(self._unknown_id(article_id))
             fields = self._searcher.stored_fields(docnum)
-            found = [(1.0, fields), *self._copies(docnum, fields)]
+            found = [(1.0, fields), *self._group(docnum, fields)]
             found.sort(key=lambda pair: earliest_first(pair[1]))
             return tuple(_copy(fields, similarity) for similarity, fields in found)
 
@@ -354,20 +356,36 @@ class Searcher:
             fields = read[docnum] = self._searcher.stored_fields(docnum)
         return fields
 
-    def _copies(self, docnum: int, fields: dict,
-                read: dict[int, dict] | None = None) -> list[tuple[float, dict]]:
-        """(similarity, stored fields) of the other articles whose bodies are copies of the
-        one of `docnum`: those sharing a band term with it, verified (their fields taken
-        from `read` where they were read before)."""
+    def _copies(self, docnum: int, fields: dict, read: dict[int, dict],
+                known: Container[int] = ()) -> list[tuple[int, dict]]:
+        """(document number, stored fields) of the articles whose bodies are copies of the
+        one of `docnum`, but those `known`: those sharing a band term with it, verified
+        (their fields taken from `read` where they were read before)."""
         mine = fields.get("copy_signature")
         if not usable(mine):
             return []
         others = sorted(documents_with_any(self._searcher.reader(), "copy_bands",
                                            [term.encode() for term in band_terms(mine)]))
-        read = {} if read is None else read
-        stored = (self._stored_fields(other, read) for other in others if other != docnum)
-        return verified_copies(mine, ((fields.get("copy_signature"), fields)
-                                      for fields in stored))
+        return [(other, theirs) for other in others if other != docnum and other not in known
+                and are_copies(mine, (theirs := self._stored_fields(other, read)).get(
+                    "copy_signature"))]
+
+    def _group(self, docnum: int, fields: dict) -> list[tuple[float, dict]]:
+        """(similarity, stored fields) of the other articles of the group of copies of
+        `docnum`: its copies, theirs and so on (`search.copies.group`: the group a cluster
+        keys them by). A search's hits list the shown article's direct copies only
+        (`_copies`): following each copy's own costs 5–10 ms a query on the 10x archive."""
+        read: dict[int, dict] = {}
+        members = {docnum: fields}
+        todo = [docnum]
+        while todo:
+            at = todo.pop()
+            for other, theirs in self._copies(at, members[at], read, members):
+                members[other] = theirs
+                todo.append(other)
+        mine = fields.get("copy_signature")
+        return [(round(similarity(mine, found["copy_signature"]), 3), found)
+                for other, found in members.items() if other != docnum]
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
         """(id, score) of the best articles for `text` read as plain words, not query

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from search.backend import open_backend, reading
-from search.copies import are_copies, signature
+from search.copies import COPY_THRESHOLD, are_copies, signature
 from search.errors import IndexOutdatedError
 from search.models import Filters
 
@@ -138,7 +138,18 @@ def test_the_cluster_groups_a_chain_whose_bridge_is_not_a_hit(cluster_url, expor
                            record(2, BRIDGE, date="2020-05-02"),
                            record(3, LAST + " Mauritanie.", date="2020-05-03")])
     assert grouped(backend) == [(e(1), (e(2), e(3)))]
-    assert group_of(backend, e(3)) == [e(1), e(2), e(3)]
+
+
+def test_show_copies_lists_the_whole_chain(backend, export):
+    """The group of copies of copies, each with its similarity to the article asked for:
+    the other end of the chain below the threshold."""
+    load(backend, export, [record(1, FIRST, date="2020-05-01"),
+                           record(2, BRIDGE, date="2020-05-02"),
+                           record(3, LAST, date="2020-05-03")])
+    with reading(backend) as reader:
+        found = [(copy.id, copy.similarity) for copy in reader.copies_of(e(3))]
+    assert [id for id, _ in found] == [e(1), e(2), e(3)]
+    assert found[0][1] < COPY_THRESHOLD <= found[1][1] < 1.0 == found[2][1]
 
 
 def test_a_cluster_index_of_an_earlier_version_asks_for_a_rebuild(cluster_url, export,

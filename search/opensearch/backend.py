@@ -13,7 +13,8 @@ dispatch are collapsed on their group key (search.opensearch.groups, kept at ind
 a group is the connected part of the copy relation over the whole index, where the index
 folder groups copies among the hits it reads (search.searcher). They differ on a chain of
 copies (a ~ b ~ c, a and c not copies): the index folder joins a and c only when b is a
-hit, and `copies_of` lists an article's direct copies there, its whole group here.
+hit, and a hit there lists its article's direct copies, here its whole group (`copies_of`
+lists the whole group on both).
 
 "Did you mean" is the Whoosh reader's (search.suggest), the archive's forms near each word
 coming from the cluster's term suggester on the surface (`exact`) subfields.
