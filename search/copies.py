@@ -34,11 +34,8 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import TypeVar
-
-_Candidate = TypeVar("_Candidate")
 
 COPY_THRESHOLD = 0.8
 SIGNATURE_SIZE = 128  # MinHash permutations: the estimate's standard error at 0.8 is 0.035
@@ -166,15 +163,12 @@ def usable(signature: bytes | None) -> bool:
     return signature is not None and len(signature) == _VALUES.size
 
 
-def verified_copies(mine: bytes, candidates: Iterable[tuple[bytes | None, _Candidate]]
-                    ) -> list[tuple[float, _Candidate]]:
-    """(similarity, candidate) of the candidates, given with their signatures (articles
-    sharing a band with `mine`), whose bodies are copies of the body signed `mine`."""
-    found = []
-    for theirs, candidate in candidates:
-        if usable(theirs) and (score := similarity(mine, theirs)) >= COPY_THRESHOLD:
-            found.append((round(score, 3), candidate))
-    return found
+def shown_similarity(mine: bytes | None, theirs: bytes | None) -> float:
+    """The similarity of an article of a group to the one asked for, as `search show
+    --copies` shows it: to three decimals (1.0 for a signature it cannot compare)."""
+    if not (usable(mine) and usable(theirs)):
+        return 1.0
+    return round(similarity(mine, theirs), 3)
 
 
 def are_copies(first: bytes | None, second: bytes | None) -> bool:

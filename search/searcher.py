@@ -28,7 +28,7 @@ from search.copies import (
     band_terms,
     earliest_first,
     group,
-    similarity,
+    shown_similarity,
     usable,
 )
 from search.dates import resolve_date
@@ -384,7 +384,7 @@ class Searcher:
                 members[other] = theirs
                 todo.append(other)
         mine = fields.get("copy_signature")
-        return [(round(similarity(mine, found["copy_signature"]), 3), found)
+        return [(shown_similarity(mine, found["copy_signature"]), found)
                 for other, found in members.items() if other != docnum]
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:

@@ -23,9 +23,9 @@ from search.copies import (
     copy_pairs,
     earliest_first,
     group,
+    shown_similarity,
     signature,
     similarity,
-    verified_copies,
 )
 from search.errors import UnknownArticleError
 from search.index import update
@@ -103,14 +103,15 @@ def test_which_bodies_are_copies(first, second, expected):
     assert are_copies(signature(first), signature(second)) is expected
 
 
-def test_only_verified_copies_are_kept_with_their_similarity():
-    mine = signature(DISPATCH)
-    found = verified_copies(mine, [(signature(UPDATED), "updated"), (signature(OTHER), "other"),
-                                   (None, "no signature"), (mine[:-4], "older size"),
-                                   (mine, "same")])
-    assert [candidate for _, candidate in found] == ["updated", "same"]
-    assert found[0][0] == round(similarity(mine, signature(UPDATED)), 3) >= COPY_THRESHOLD
-    assert found[1][0] == 1.0
+@pytest.mark.parametrize("first, second, shown", [
+    (DISPATCH, DISPATCH, 1.0),
+    (DISPATCH, UPDATED, round(similarity(signature(DISPATCH), signature(UPDATED)), 3)),
+    (DISPATCH, "Trop court.", 1.0),  # no signature: nothing to compare
+])
+def test_a_copys_similarity_is_shown_to_three_decimals(first, second, shown):
+    found = shown_similarity(signature(first), signature(second))
+    assert found == shown
+    assert found == round(found, 3)
 
 
 @pytest.mark.parametrize("body, has_signature", [

@@ -35,7 +35,7 @@ from whoosh import query as wq
 
 from search import analysis, lexicon, ranking, views
 from search.analysis import PARAGRAPH_BREAK, french_analyzer
-from search.copies import earliest_first, similarity, usable
+from search.copies import earliest_first, shown_similarity
 from search.errors import (
     FilterError,
     IndexMissingError,
@@ -644,7 +644,7 @@ class OpenSearchReader:
         return tuple(Copy(id=f["id"], path=f["path"], title=f.get("title", ""),
                           date=f.get("date"), source=f.get("source"),
                           category=f.get("category"), url=f.get("url"),
-                          similarity=_similarity(mine, signature_of(f), f is fields))
+                          similarity=shown_similarity(mine, signature_of(f)))
                      for f in sorted([fields, *found], key=earliest_first))
 
     def explain(self, text: str) -> Explanation:
@@ -803,13 +803,6 @@ def _in_order_of(best: list[dict], groups: list[dict]) -> list[dict]:
     for item in [*best, *groups]:
         first.setdefault(item["_source"][GROUP_FIELD], item)
     return list(first.values())
-
-
-def _similarity(mine: bytes | None, theirs: bytes | None, same: bool) -> float:
-    """As search.copies.verified_copies gives it (an article's own: 1.0)."""
-    if same or not (usable(mine) and usable(theirs)):
-        return 1.0
-    return round(similarity(mine, theirs), 3)
 
 
 def _with_copies(hit: Hit, copies: list[str]) -> Hit:
