@@ -108,6 +108,23 @@ class _Writer:
             fields.update(copy_fields(article))
         return fields
 
+    def write_changes(self, gone: Iterable[str], changed: Iterable[ChangedFile],
+                      paths: Iterable[Path], progress=None) -> None:
+        """Removes the files `gone`, writes the articles of the files `changed`; refuses
+        to leave an index without any article (the paths were likely wrong)."""
+        for key in gone:
+            self.remove_file(key)
+        for found in changed:
+            source = found.source
+            known = self.files[source.key].articles if source.key in self.files else {}
+            items = parse_file(source, found.field_map, known, progress)
+            self.write_file(source.key, source.id, found.fingerprint, items, found.field_map,
+                            found.quick, found.size)
+        if not self.owner:
+            where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
+            raise CorpusError(
+                f"No article could be indexed from {where}; the index was left as it was.")
+
     def remove_file(self, key: str) -> None:
         for article_id in self.files.pop(key).articles:
             self.writer.delete_by_term("id", article_id)
@@ -252,19 +269,7 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
         on_start(expected)
     with next_generation(index_dir, previous, base) as (generation, ix):
         with _Writer(ix, files, tally) as writer:
-            for key in gone:
-                writer.remove_file(key)
-            for found in changed:
-                source = found.source
-                known = files[source.key].articles if source.key in files else {}
-                items = parse_file(source, found.field_map, known, progress)
-                writer.write_file(source.key, source.id, found.fingerprint, items,
-                                  found.field_map, found.quick, found.size)
-            if not writer.owner:
-                where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
-                raise CorpusError(
-                    f"No article could be indexed from {where}; the index was left as it was."
-                )
+            writer.write_changes(gone, changed, paths, progress)
             if not allow_removal:
                 _check_removal(index_dir, indexed, writer.owner.keys(), fresh)
             if on_stage:

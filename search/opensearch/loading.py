@@ -32,8 +32,7 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConnectionError as ClusterUnreachable
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
-from search.errors import CorpusError, IndexLockedError, IndexOutdatedError, IndexWriteError
-from search.formats import printable
+from search.errors import IndexLockedError, IndexOutdatedError, IndexWriteError
 from search.index import (
     _changed_files,
     _check_removal,
@@ -400,18 +399,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             try:
                 writer = _BulkArticles(BulkWriter(client, target, new, journal), files, tally)
                 with writer:
-                    for key in gone:
-                        writer.remove_file(key)
-                    for found in changed:
-                        source = found.source
-                        known = files[source.key].articles if source.key in files else {}
-                        writer.write_file(source.key, source.id, found.fingerprint,
-                                          parse_file(source, found.field_map, known, progress),
-                                          found.field_map, found.quick, found.size)
-                    if not writer.owner:
-                        where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
-                        raise CorpusError(f"No article could be indexed from {where}; the index "
-                                          "was left as it was.")
+                    writer.write_changes(gone, changed, paths, progress)
                     if not allow_removal:
                         # names the index as `URL/alias/`
                         _check_removal(location, indexed_ids(previous), writer.owner.keys(), fresh)
