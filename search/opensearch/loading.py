@@ -98,18 +98,18 @@ class BulkWriter:
     """What search.index._Writer writes to, as bulk actions on one index: added and
     updated articles are sent as they come, BULK_CHUNK at a time; deletions wait for
     `commit`, so a refused mass removal removes nothing. `commit` then regroups the
-    copies of what was written or removed (search.opensearch.groups); `new`, an index
-    this load created, has no earlier groups to look up.
+    copies of what was written or removed (search.opensearch.groups).
 
-    An article rewritten keeps its group's key until it is regrouped (a load that stops
-    before then writes it again next time, and finds its group by that key); the keys of
-    the groups of the articles removed go to the `journal` before they are removed."""
+    An index this load changes has its `journal`; one it created (no journal) has no
+    earlier groups to look up. An article rewritten keeps its group's key until it is
+    regrouped (a load that stops before then writes it again next time, and finds its
+    group by that key); the keys of the groups of the articles removed go to the journal
+    before they are removed."""
 
-    def __init__(self, client: OpenSearch, index: str, new: bool = False,
-                 journal: Journal | None = None) -> None:
+    def __init__(self, client: OpenSearch, index: str, journal: Journal | None = None) -> None:
         self.client = client
         self.index = index
-        self.new = new
+        self.new = journal is None
         self.journal = journal
         self.pending: list[dict] = []
         # In order; an id written again after its removal (a file moved from one folder
@@ -397,7 +397,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             if on_start:
                 on_start(expected)
             try:
-                writer = _BulkArticles(BulkWriter(client, target, new, journal), files, tally)
+                writer = _BulkArticles(BulkWriter(client, target, journal), files, tally)
                 with writer:
                     writer.write_changes(gone, changed, paths, progress)
                     if not allow_removal:
