@@ -358,9 +358,11 @@ class OpenSearchReader:
         return parsed, {"bool": {"must": [to_dsl(parsed)], "filter": clauses}}
 
     def _hits(self, query: dict, sort: str, size: int, after: list | None = None,
-              aggs: dict | None = None, highlight: bool = True, collapse: bool = False
-              ) -> dict:
-        body: dict = {"query": query, "size": size, "track_total_hits": True,
+              aggs: dict | None = None, highlight: bool = True, collapse: bool = False,
+              counted: bool = True) -> dict:
+        """The best `size` hits of `query`; `counted`, with the number of all of them
+        (which makes every shard visit every match)."""
+        body: dict = {"query": query, "size": size, "track_total_hits": counted,
                       "sort": ([{"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
                                if sort == "date" else ["_score", {"id": "asc"}])}
         if highlight:
@@ -422,7 +424,8 @@ class OpenSearchReader:
             if scored:
                 # As the index folder ranks groups: the best articles re-ranked, each group
                 # at the rank of its first among them, the others after in BM25's order.
-                best = self._hits(query, sort, RERANK_DEPTH, highlight=False)["hits"]["hits"]
+                best = self._hits(query, sort, RERANK_DEPTH, highlight=False,
+                                  counted=False)["hits"]["hits"]
                 groups = _in_order_of(self._reranked(best, parsed), groups)
             hits = self._one_per_group(groups[offset:wanted], query, scored, offset,
                                        not listing)
@@ -580,7 +583,8 @@ class OpenSearchReader:
                snippets: bool = True, bodies: bool = False,
                limit: int | None = None) -> Iterator[Hit]:
         listing, sort, parsed, query = self._prepare(text, sort, filters)
-        if not listing and not self._hits(query, sort, 1, highlight=False)["hits"]["hits"] \
+        if not listing and not self._hits(query, sort, 1, highlight=False,
+                                          counted=False)["hits"]["hits"] \
                 and _has_several_terms(parsed):
             parsed, query = self._query(text, filters, match_all=False)
         return self._pages(query, sort, snippets, bodies, limit,
@@ -596,7 +600,8 @@ class OpenSearchReader:
             size = PAGE if limit is None else min(PAGE, limit - rank)
             # The first page holds at least the hits that the re-ranking re-scores.
             asked = max(size, RERANK_DEPTH) if scored and after is None else size
-            page = self._hits(query, sort, asked, after=after, highlight=snippets)["hits"]["hits"]
+            page = self._hits(query, sort, asked, after=after, highlight=snippets,
+                              counted=False)["hits"]["hits"]
             if not page:
                 return
             after = page[-1]["sort"]  # the cluster's order, which the next page follows
