@@ -58,10 +58,11 @@ def regrouped(client: OpenSearch, index: str, written: Iterable[str],
     each article whose key changes. `whole`, every article of the index was written:
     only those that share a band term with another can have copies (`_shared_bands`),
     read at once. The index must have been refreshed after the writes."""
-    known: dict[str, dict] = {}
     if whole:
-        _new(known, _articles(client, index, "copy_bands", _shared_bands(client, index)))
+        known = {source["id"]: source for source in _articles(
+            client, index, "copy_bands", _shared_bands(client, index))}
     else:
+        known = {}
         batch = _new(known, [*_articles(client, index, "id", sorted(set(written))),
                              *_articles(client, index, GROUP_FIELD, sorted(set(old)))])
         while batch:
