@@ -12,6 +12,7 @@ import errno
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ from search.errors import (
     UnreadableArticle,
 )
 from search.formats import printable
+from search.formats.records import LinePrint
 from search.ingest import (
     SourceFile,
     check_field_map,
@@ -46,6 +48,7 @@ from search.store import (
     write_lock,
     write_manifest,
 )
+from search.stretches import Read, Reused, Stretch, fingerprint_of
 from search.whoosh_fast.writer import new_writer
 
 # A write that removes more than MASS_REMOVAL_ARTICLES articles, or more than
@@ -116,8 +119,9 @@ class _Writer:
             self.remove_file(key)
         for found in changed:
             source = found.source
-            known = self.files[source.key].articles if source.key in self.files else {}
-            items = parse_file(source, found.field_map, known, progress)
+            entry = self.files.get(source.key)
+            items = parse_file(source, found.field_map, entry.articles if entry else {},
+                               progress, entry.stretches if entry else [])
             self.write_file(source.key, source.id, found.fingerprint, items, found.field_map,
                             found.quick, found.size)
         if not self.owner:
@@ -146,15 +150,27 @@ class _Writer:
         new: dict[str, str] = {}
         skipped: list[Skipped] = []
         unread: Skipped | None = None
+        stretches = _Stretches(before)
         for item, digest in items:
+            if isinstance(item, Reused):
+                self.tally.unchanged += stretches.reuse(item, new, skipped, key)
+                continue
+            if isinstance(item, Read):
+                stretches.read(item.stretch, new, skipped)
+                continue
+            if isinstance(digest, LinePrint):
+                stretches.numbered()
             if item.id is not None and self.owner.get(item.id, key) != key:
                 item = _qualified(item, file_id, key)
+                stretches.spoil()
+            if isinstance(item, Skipped) and item.whole_file:
+                stretches.unfinished = True
             if isinstance(item, Skipped) and item.whole_file and before:
                 unread = item  # kept below with what the file did not give
                 continue
             if isinstance(item, Skipped):
                 if item.id is not None and item.id in old and item.id not in new:
-                    new[item.id] = old[item.id]
+                    stretches.add(new, item.id, old[item.id])
                     self.tally.unchanged += 1
                     item = Skipped(item.path, f"{item.reason}; its indexed version is kept",
                                    item.id)
@@ -163,8 +179,9 @@ class _Writer:
             if item.id in new or self.owner.get(item.id, key) != key:
                 where = item.path if isinstance(item, Article) else key
                 skipped.append(Skipped(where, f"another article already has the id {item.id}"))
+                stretches.spoil()
                 continue
-            new[item.id] = digest
+            stretches.add(new, item.id, digest)
             if isinstance(item, Unchanged) or old.get(item.id) == digest:
                 self.tally.unchanged += 1
             elif item.id in old:
@@ -188,9 +205,79 @@ class _Writer:
             self.writer.delete_by_term("id", article_id)
             del self.owner[article_id]
             self.tally.removed += 1
-        self.files[key] = FileEntry(print_, new, [(s.path, s.reason) for s in skipped],
-                                    dict(field_map), quick, size)
+        kept = [] if stretches.unfinished else stretches.kept
+        self.files[key] = FileEntry(fingerprint_of(kept) if kept else print_, new,
+                                    [(s.path, s.reason) for s in skipped], dict(field_map),
+                                    quick, size, kept)
         self.tally.skipped.extend(skipped)
+
+
+class _Stretches:
+    """The stretches of an export being written (`search.stretches`): each one reused
+    with its articles as the manifest lists them, each one read with the articles its
+    lines gave (every article of the file belongs to one stretch, in order)."""
+
+    def __init__(self, before: FileEntry | None) -> None:
+        self.old = before.stretches if before else []
+        self._ids = list(before.articles) if self.old else []
+        self._prints = list(before.articles.values()) if self.old else []
+        self._starts = list(accumulate((s.articles for s in self.old), initial=0))
+        self.kept: list[Stretch] = []
+        self.unfinished = False  # the file was not read to its end: read it whole next time
+        self._begun = (0, 0)  # articles and skipped records when the current one began
+        self._numbered = self._spoilt = False
+        self._read: dict[str, str] = {}  # articles of the lines read: id → hash
+
+    def reuse(self, mark: Reused, new: dict[str, str], skipped: list[Skipped],
+              key: str) -> int:
+        """Adds the reused stretch's articles to `new` and returns how many. An id that a
+        line read before it now has stays that line's, and the file (`key`) is told to
+        have it twice, as if the lines had been read (old ids are unique, and an old
+        stretch is reused once: only a line read can have taken one)."""
+        start = self._starts[mark.index]
+        end = start + self.old[mark.index].articles
+        ids, prints = self._ids[start:end], self._prints[start:end]
+        stretch = dataclasses.replace(self.old[mark.index], first_line=mark.first_line)
+        skipped.extend(Skipped(where, why) for where, why in stretch.skipped)
+        before = len(new)
+        new.update(zip(ids, prints, strict=True))
+        if len(new) - before < len(ids):  # an id of a line read before: rare, and undone
+            taken = [article_id for article_id in ids if article_id in self._read]
+            new.update((article_id, self._read[article_id]) for article_id in taken)
+            skipped.extend(Skipped(key, f"another article already has the id {article_id}")
+                           for article_id in taken)
+            stretch = dataclasses.replace(stretch, digest="", articles=len(ids) - len(taken))
+        self.kept.append(stretch)
+        self._begin(new, skipped)
+        return stretch.articles
+
+    def read(self, stretch: Stretch, new: dict[str, str], skipped: list[Skipped]) -> None:
+        articles, told = self._begun
+        skips = tuple((skip.path, skip.reason) for skip in skipped[told:])
+        self.kept.append(dataclasses.replace(
+            stretch, articles=len(new) - articles, skipped=skips,
+            movable=not self._numbered and not skips,
+            digest="" if self._spoilt else stretch.digest))
+        self._begin(new, skipped)
+
+    def add(self, new: dict[str, str], article_id: str, print_: str) -> None:
+        """An article of a line read (remembered if a stretch may be reused after it)."""
+        new[article_id] = print_
+        if self.old:
+            self._read[article_id] = print_
+
+    def numbered(self) -> None:
+        """A record of the current stretch is known by its line number."""
+        self._numbered = True
+
+    def spoil(self) -> None:
+        """A record of the current stretch got another id than its own, or was skipped
+        for an id another record has: what it gives depends on other lines."""
+        self._spoilt = True
+
+    def _begin(self, new: dict[str, str], skipped: list[Skipped]) -> None:
+        self._begun = (len(new), len(skipped))
+        self._numbered = self._spoilt = False
 
 
 def _qualified(item: Article | Unchanged | Skipped, file_id: str,
@@ -366,7 +453,8 @@ def _changed_files(
     articles is 2.6 GB to hash); one whose key changed but not its bytes gets the new key
     when the manifest is next written. An indexed export whose size changed is not hashed
     whole either: its lines are hashed as they are read, and only the changed ones parsed
-    (hashing it whole first was a fifth of re-indexing one changed article)."""
+    (hashing it whole first was a fifth of re-indexing one changed article); one with
+    stretches is hashed a stretch at a time with xxh3 (`search.stretches`)."""
     changed, expected = [], 0
     for source in sources:
         entry = files.get(source.key)
@@ -381,7 +469,7 @@ def _changed_files(
             expected += size
             continue
         try:
-            found = survey(source, file_map)
+            found = survey(source, file_map, entry.stretches if entry else ())
         except UnreadableArticle as error:
             kept = f"; its {len(entry.articles):,} indexed articles are kept" if entry else ""
             tally.skipped.append(Skipped(source.path, f"{error}{kept}"))

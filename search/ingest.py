@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from search.formats.html import NoArticleInPage, parse_html
 from search.formats.records import FIELDS, json_records, jsonl_records, parse_records
 from search.formats.text import parse_text
 from search.models import Article, Skipped, Unchanged
+from search.stretches import Read, Reused, Stretch, StretchReader, survey_stretches
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".jsonl", ".json"})
 EXPECTED = f"expected {', '.join(sorted(ARTICLE_SUFFIXES))}"
@@ -181,10 +182,18 @@ def _not_regular(mode: int) -> str | None:
     return f"not a regular file ({kind})"
 
 
-def survey(source: SourceFile, field_map: Mapping[str, str] = {}) -> Survey:
+def survey(source: SourceFile, field_map: Mapping[str, str] = {},
+           stretches: Sequence[Stretch] = ()) -> Survey:
     """The file's fingerprint, hashed a chunk at a time (memory does not grow with the
-    file), and its size."""
+    file), and its size. An export indexed in `stretches` is hashed as they cut it, its
+    fingerprint that of `search.stretches.fingerprint_of` if its bytes are as they were."""
     with open_article(source) as stream:
+        if stretches:
+            encoding, bom = _bom(stream.read(len(BOMS[0][0])))
+            stream.seek(len(bom))
+            found = (survey_stretches(stream, stretches, _reading_of(field_map))
+                     if encoding in (None, "utf-8") else "")
+            return Survey(found, os.fstat(stream.fileno()).st_size)
         digest = _digest()
         size = 0
         while chunk := stream.read(CHUNK_BYTES):
@@ -248,13 +257,16 @@ def _finish(digest, field_map: Mapping[str, str]) -> str:
 
 def parse_file(
     source: SourceFile, field_map: Mapping[str, str] = {}, known: Mapping[str, str] = {},
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
+    progress: Callable[[int], None] | None = None, stretches: Sequence[Stretch] | None = None,
+) -> Iterator[tuple[Article | Skipped | Unchanged | Read | Reused, str]]:
     """The articles of one file, by its format, each with the fingerprint of its source
     text; what cannot be used is `Skipped`. A record of an export whose fingerprint
     `known` (id → fingerprint) has comes as `Unchanged`, without being parsed.
     `progress(n)` is told of the file's bytes as they are read and parsed: an export's
-    record by record, another file whole, once parsed.
+    record by record, another file whole, once parsed. Given `stretches` (those the index
+    has, or none), a `.jsonl` export in UTF-8 comes with the marks of `search.stretches`
+    between its records: the stretches of lines read, and those of the given ones found
+    as they were, whose lines are not read.
 
     A `.jsonl` export is read a line at a time; a `.json` list is read whole (one JSON
     value), but decoded an element at a time; `.txt` and `.html` are read whole, up to
@@ -273,8 +285,9 @@ def parse_file(
             read.size = os.fstat(stream.fileno()).st_size
             if suffix == ".jsonl":
                 found = False
-                for item in parse_records(jsonl_records(byte_lines(stream), path), **records):
-                    found = True
+                lines = byte_lines(stream, stretches, reading)
+                for item in parse_records(jsonl_records(lines, path), **records):
+                    found = found or not isinstance(item[0], Read)
                     read.up_to(stream.tell())
                     yield item
                 if not found:
@@ -316,15 +329,20 @@ class _BytesRead:
             self.done = position
 
 
-def byte_lines(stream: BinaryIO) -> Iterator[bytes]:
+def byte_lines(stream: BinaryIO, stretches: Sequence[Stretch] | None = None,
+               reading: bytes = b"") -> Iterator[bytes | Read | Reused]:
     """The lines of an open text file, one at a time, as bytes to decode each by itself
-    (`decode_line`): as they are, or re-encoded in UTF-8 from the encoding the file's byte
-    order mark names. A binary file is refused from its opening."""
+    (`decode_line`): as they are, or in stretches if `stretches` are given
+    (`search.stretches.StretchReader`: those read as `reading` skipped where they are
+    unchanged), or re-encoded in UTF-8 from the encoding the file's byte order mark
+    names, without stretches. A binary file is refused from its opening."""
     head = stream.read(BINARY_SAMPLE_CHARS)
     _text_of(head)  # refuses a binary file
     encoding, bom = _bom(head)
     stream.seek(len(bom))
-    if encoding in (None, "utf-8"):
+    if encoding in (None, "utf-8") and stretches is not None:
+        yield from StretchReader(stream, stretches, reading)
+    elif encoding in (None, "utf-8"):
         yield from stream
     else:
         for line in io.TextIOWrapper(stream, encoding, errors="replace", newline="\n"):

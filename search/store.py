@@ -46,6 +46,7 @@ from search.errors import (
 )
 from search.models import Count, IndexCheck, IndexStats
 from search.schema import SCHEMA_VERSION, build_schema
+from search.stretches import Stretch
 from search.whoosh_fast.reading import MappedStorage
 
 CURRENT = "CURRENT"
@@ -410,10 +411,11 @@ def _remove_unread(folder: Path) -> None:
 class FileEntry:
     """What the index holds from one file: its fingerprint ("" when it was not hashed
     whole), its articles' hashes, the field map it is read with (remembered, so that a
-    later run reads it the same way), and what its metadata was (`quick`, `size`)."""
+    later run reads it the same way), what its metadata was (`quick`, `size`), and, for
+    an export, its stretches of lines (`search.stretches`), which hold its articles in order."""
 
     fingerprint: str
-    articles: dict[str, str] = field(default_factory=dict)  # id → hash
+    articles: dict[str, str] = field(default_factory=dict)  # id → hash, in the file's order
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why), told again
     field_map: dict[str, str] = field(default_factory=dict)
     # The file's `ingest.stat_key` when it had this fingerprint: the same key again says
@@ -422,6 +424,35 @@ class FileEntry:
     # Its size in bytes then (None in manifests written before it was kept): another
     # size says it changed without hashing it.
     size: int | None = None
+    stretches: list[Stretch] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The entry as JSON values. The articles are a list of two strings of lines, ids
+        and hashes: a million articles read back in a fraction of a second, where an
+        object of a million keys took more than one (no id or hash holds a line break:
+        ids are `printable`; an entry where one would is written as an object)."""
+        data = vars(self) | {"stretches": [stretch.as_list() for stretch in self.stretches]}
+        ids, prints = "\n".join(self.articles), "\n".join(self.articles.values())
+        if self.articles and ids.count("\n") == prints.count("\n") == len(self.articles) - 1:
+            data["articles"] = [ids, prints]
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> FileEntry:
+        """Raises ValueError if `data` is not what `to_json` writes (or wrote before)."""
+        try:
+            entry = cls(**data)
+            if isinstance(entry.articles, list):  # [ids, hashes]; before, an object
+                ids, prints = (lines.split("\n") for lines in entry.articles)
+                entry.articles = dict(zip(ids, prints, strict=True))
+                if len(entry.articles) != len(ids):
+                    raise ValueError("an id listed twice")
+            entry.stretches = [Stretch.from_list(values) for values in entry.stretches]
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ValueError(f"{MANIFEST} is garbled") from error
+        if not _well_formed(entry):
+            raise ValueError(f"{MANIFEST} is garbled")
+        return entry
 
 
 def read_manifest(generation: Path) -> dict[str, FileEntry]:
@@ -430,17 +461,14 @@ def read_manifest(generation: Path) -> dict[str, FileEntry]:
         data = json.loads((generation / MANIFEST).read_text("utf-8"))
     except FileNotFoundError:
         return {}
-    try:
-        files = {str(key): FileEntry(**entry) for key, entry in data.items()}
-    except (AttributeError, TypeError) as error:
-        raise ValueError(f"{MANIFEST} is garbled") from error
-    if not all(_well_formed(entry) for entry in files.values()):
+    if not isinstance(data, dict):
         raise ValueError(f"{MANIFEST} is garbled")
-    return files
+    return {str(key): FileEntry.from_json(entry) for key, entry in data.items()}
 
 
 def _well_formed(entry: FileEntry) -> bool:
-    """Whether a manifest entry has the types it is written with (JSON can hold others)."""
+    """Whether a manifest entry has the types it is written with (JSON can hold others),
+    and stretches that account for its articles."""
     return (isinstance(entry.fingerprint, str)
             and isinstance(entry.quick, str | None)
             and (entry.size is None or type(entry.size) is int)
@@ -450,7 +478,9 @@ def _well_formed(entry: FileEntry) -> bool:
             and all(isinstance(s, list) and len(s) == 2 for s in entry.skipped)
             and isinstance(entry.field_map, dict)
             and all(isinstance(k, str) and isinstance(v, str)
-                    for k, v in entry.field_map.items()))
+                    for k, v in entry.field_map.items())
+            and (not entry.stretches
+                 or sum(stretch.articles for stretch in entry.stretches) == len(entry.articles)))
 
 
 def indexed_ids(files: Mapping[str, FileEntry]) -> set[str]:
@@ -461,7 +491,7 @@ def indexed_ids(files: Mapping[str, FileEntry]) -> set[str]:
 def write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
     """ASCII JSON: a file name that is not UTF-8 (its bytes as lone surrogates) is kept
     as `\\udcff` escapes and read back as it was."""
-    data = {key: vars(entry) for key, entry in files.items()}
+    data = {key: entry.to_json() for key, entry in files.items()}
     (generation / MANIFEST).write_text(json.dumps(data), "ascii")
 
 

@@ -20,7 +20,8 @@ from search.errors import (
 )
 from search.index import rebuild, update
 from search.searcher import open_searcher, search
-from search.store import CURRENT, check, write_lock
+from search.store import CURRENT, FileEntry, check, write_lock
+from search.stretches import Stretch
 
 from .conftest import SEEDS, generations, write_export
 
@@ -278,6 +279,13 @@ def test_check_holds_its_generation_through_writes(tmp_path, monkeypatch):
     {"fingerprint": "x", "articles": {}, "skipped": [["only one"]]},
     {"fingerprint": "x", "articles": {}, "field_map": {"body": None}},
     {"fingerprint": "x", "articles": {}, "unknown": 1},
+    {"fingerprint": "x", "articles": ["a\nb", "1"]},  # ids and hashes not in pairs
+    {"fingerprint": "x", "articles": ["a\na", "1\n2"]},  # an id twice
+    {"fingerprint": "x", "articles": ["a", "1", "2"]},
+    {"fingerprint": "x", "articles": ["a", 1]},
+    {"fingerprint": "x", "articles": {}, "stretches": [["x"]]},
+    # stretches that account for two articles where one is listed
+    {"fingerprint": "x", "articles": ["a", "1"], "stretches": [[10, "d", 1, 1, 1, 2, True, []]]},
 ])
 def test_a_manifest_of_the_wrong_types_is_damage_for_an_update(tmp_path, entry):
     index_dir = tmp_path / "index"
@@ -353,3 +361,22 @@ def test_a_folder_of_other_files_is_not_made_an_index(tmp_path):
         f"{folder}{os.sep} holds files and no index: name an empty or new folder with "
         "--index, so that nothing of yours is mixed with the index's files.")
     assert [entry.name for entry in folder.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("entry", [
+    FileEntry("x", {"export.jsonl#1": "a1", "export.jsonl#2": "b2#2"}, [["x:3", "why"]],
+              {"body": "text"}, "quick", 120,
+              [Stretch(120, "d", 7, 1, 3, 2, False, (("export.jsonl:3", "why"),))]),
+    FileEntry("x", {"one\nline": "a"}),  # not `printable`: kept as an object
+    FileEntry("", {}),
+])
+def test_a_manifest_entry_is_read_back_as_it_was_written(entry):
+    data = json.loads(json.dumps(entry.to_json()))
+    assert FileEntry.from_json(data) == entry
+    assert list(FileEntry.from_json(data).articles) == list(entry.articles)  # in order
+
+
+def test_an_entry_written_before_its_articles_were_lines_is_read():
+    data = {"fingerprint": "x", "articles": {"a.txt": "1", "b.txt": "2"}, "skipped": [],
+            "field_map": {}, "quick": None, "size": None}
+    assert FileEntry.from_json(data) == FileEntry("x", {"a.txt": "1", "b.txt": "2"})

@@ -8,12 +8,17 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from search import index as index_module
 from search import ingest as ingest_module
 from search import searcher as searcher_module
+from search import store as store_module
+from search import stretches as stretches_module
 from search.cli import cli
 from search.errors import CorpusError, IndexWriteError, QuerySyntaxError, SubWriterFailed
+from search.formats import records as records_module
 from search.index import rebuild, update
 from search.models import Filters
 from search.searcher import search
@@ -250,17 +255,22 @@ def test_cli_query_filters(export, isolated_index):
     assert {hit["source"] for hit in data["hits"]} == {"actu.orange.fr"}
 
 
-def test_a_changed_export_parses_only_its_changed_records(export, isolated_index, monkeypatch):
-    from search.formats import records
-
+@pytest.mark.parametrize("map_after", [records_module.MAP_AFTER, 1])
+@pytest.mark.parametrize("order", [1, -1])  # -1: every line moved
+def test_a_changed_export_parses_only_its_changed_records(export, isolated_index, monkeypatch,
+                                                          map_after, order):
+    """Past a few known articles (`map_after`), the lines read are decoded to find their
+    ids (a map of a million fingerprints costs more than the few hundred lines a change
+    reads): an unchanged one is still not parsed into an article."""
+    monkeypatch.setattr(records_module, "MAP_AFTER", map_after)
     update([export], isolated_index)
     parsed = []
-    real = records.record_article
-    monkeypatch.setattr(records, "record_article",
+    real = records_module.record_article
+    monkeypatch.setattr(records_module, "record_article",
                         lambda record, **kw: parsed.append(record["id"]) or real(record, **kw))
     changed = [record(n) for n in range(20)]
     changed[3]["title"] = "Dépêche corrigée"
-    write_export(export, changed)
+    write_export(export, changed[::order])
     assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
     assert parsed == [3]
 
@@ -523,7 +533,9 @@ def test_a_file_still_there_that_cannot_be_read_now_keeps_its_articles(
 
 def test_an_export_whose_size_changed_is_not_hashed_whole(export, isolated_index, monkeypatch):
     """Its lines are hashed as they are read, and the changed one parsed: no survey of the
-    whole file first. Touched afterwards without a change, it is hashed and known again."""
+    whole file first. Touched afterwards without a change, it is hashed stretch by stretch
+    and known as unchanged, without a write (so, like any touched file, hashed again until
+    a write records its new times)."""
     _old_enough(monkeypatch)
     update([export], isolated_index)
     hashed = _surveys(monkeypatch)
@@ -532,9 +544,11 @@ def test_an_export_whose_size_changed_is_not_hashed_whole(export, isolated_index
     assert hashed == []
     assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
     os.utime(export)
+    generation = store_module.current_generation(isolated_index)
     assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
     assert counts(update([export], isolated_index)) == (0, 0, 0, 20, 0)
-    assert hashed == ["export.jsonl"]
+    assert hashed == ["export.jsonl", "export.jsonl"]
+    assert store_module.current_generation(isolated_index) == generation  # nothing written
     assert search(isolated_index, "77").total == 1
 
 
@@ -552,3 +566,103 @@ def test_a_manifest_without_sizes_is_read_as_before(export, isolated_index, monk
     export.write_text(export.read_text("utf-8").replace("numéro 7.", "numéro 77."), "utf-8")
     assert counts(update([export], isolated_index)) == (0, 1, 0, 19, 0)
     assert hashed == ["export.jsonl"]
+
+
+# --- an export re-read in stretches (search.stretches) ------------------------------------
+
+def stretch_export(path, letters: str) -> None:
+    """A record per letter: lower case with its own id, upper case without one, `!` a line
+    that is not JSON; `a` and `A` have the same text."""
+    lines = []
+    for letter in letters:
+        text = {"article": f"Le ministre est arrivé à {letter.lower()}ville."}
+        lines.append("{broken" if letter == "!" else
+                     json.dumps({"id": letter, **text} if letter.islower() else text))
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def indexed(index_dir) -> tuple[dict, list]:
+    """The export's articles as the manifest lists them, and the index's documents."""
+    generation = index_dir / store_module.current_generation(index_dir)
+    [entry] = store_module.read_manifest(generation).values()
+    with store_module.open_index(index_dir).searcher() as searcher:
+        documents = sorted((fields["id"], fields["body"]) for fields in searcher.documents())
+    return entry.articles, documents
+
+
+@pytest.mark.parametrize(
+    "before, after, expected_counts",
+    [
+        ("abcdefgh", "abcdefgh", (0, 0, 0, 8, 0)),
+        ("abcdefgh", "abcXdefgh", (1, 0, 0, 8, 0)),
+        ("abcdefgh", "abcefgh", (0, 0, 1, 7, 0)),
+        ("abcdefgh", "efghabcd", (0, 0, 0, 8, 0)),  # stretches moved
+        ("abcdefgh", "abcdefghij", (2, 0, 0, 8, 0)),
+        ("abcdefgh", "xabcdefgh", (1, 0, 0, 8, 0)),
+        ("abcdefgh", "abcdefgha", (0, 0, 0, 8, 1)),  # a's id again: the first keeps it
+        ("abcdefgh", "cabcdefgh", (0, 0, 0, 8, 1)),  # ... even where a stretch is reused
+        ("abcdefgh", "dcabcdefgh", (0, 0, 0, 8, 2)),  # ... for every one of its articles
+        ("ABCDEFGH", "XABCDEFGH", (1, 8, 0, 0, 0)),  # known by their lines: all moved
+        ("ABCDEFGH", "ABCDEFGHX", (1, 0, 0, 8, 0)),
+        ("ab!cdefgh", "ab!cdefgh", (0, 0, 0, 8, 1)),  # the bad line is told again
+        ("ab!cdefgh", "xab!cdefgh", (1, 0, 0, 8, 1)),
+        ("ab!cdefgh", "ab!cdXfgh", (1, 0, 1, 7, 1)),
+    ],
+)
+@pytest.mark.parametrize("map_after", [records_module.MAP_AFTER, 1])  # records decoded first
+def test_an_export_read_in_stretches_is_indexed_as_if_read_whole(
+        tmp_path, isolated_index, monkeypatch, before, after, expected_counts, map_after):
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 120)  # about two records
+    monkeypatch.setattr(records_module, "MAP_AFTER", map_after)
+    export = tmp_path / "corpus" / "export.jsonl"
+    export.parent.mkdir()
+    stretch_export(export, before)
+    update([export], isolated_index)
+    stretch_export(export, after)
+    reused = _reused_stretches(monkeypatch)
+    report = update([export], isolated_index)
+    assert counts(report) == expected_counts
+    assert indexed(isolated_index) == indexed_afresh(tmp_path, export)
+    assert report.skipped == update([export], tmp_path / "fresh").skipped  # told alike
+    if after != before and before.islower():
+        assert reused, "unchanged stretches are not read again"
+
+
+def indexed_afresh(tmp_path, export):
+    fresh = tmp_path / "fresh"
+    update([export], fresh)
+    return indexed(fresh)
+
+
+def _reused_stretches(monkeypatch) -> list:
+    reused = []
+    real = index_module._Stretches.reuse
+
+    def reuse(self, mark, *args):
+        reused.append(mark)
+        return real(self, mark, *args)
+
+    monkeypatch.setattr(index_module._Stretches, "reuse", reuse)
+    return reused
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.text("abcdeABC!", min_size=1, max_size=9),
+       edits=st.lists(st.text("abcdefxABX!", min_size=1, max_size=9), min_size=1, max_size=3))
+def test_any_series_of_edits_leaves_the_articles_of_a_fresh_index(
+        tmp_path_factory, monkeypatch, before, edits):
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 120)
+    folder = tmp_path_factory.mktemp("stretches")
+    export, index_dir = folder / "corpus" / "export.jsonl", folder / "index"
+    export.parent.mkdir()
+    for number, letters in enumerate((before, *edits)):
+        stretch_export(export, letters)
+        try:
+            expected = indexed_afresh(folder / str(number), export)
+        except CorpusError:  # no article in it: an index is left as it was
+            with pytest.raises(CorpusError):
+                update([export], index_dir, allow_removal=True)
+            continue
+        update([export], index_dir, allow_removal=True)
+        assert indexed(index_dir) == expected

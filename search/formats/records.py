@@ -16,6 +16,9 @@ from typing import NamedTuple
 from search.dates import normalize_date
 from search.formats import complete, decode_line, printable
 from search.models import Article, Skipped, Unchanged
+from search.stretches import Read, Reused
+
+Mark = Read | Reused  # what `search.stretches` puts between an export's lines
 
 # Our field → the names it goes by in exports, most usual first.
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
@@ -98,10 +101,17 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # bytes.strip's white space
 
 
-def jsonl_records(lines: Iterable[bytes], path: str) -> Iterator[RawRecord]:
+def jsonl_records(lines: Iterable[bytes | Mark], path: str) -> Iterator[RawRecord | Mark]:
     """The records of a `.jsonl` export, one line at a time (an export can be gigabytes,
-    and nothing but the current line is kept), each `UNDECODED`."""
-    for number, line in enumerate(lines, start=1):
+    and nothing but the current line is kept), each `UNDECODED`; the marks of stretches
+    between the lines are passed on as they come."""
+    number = 0
+    for line in lines:
+        if not isinstance(line, bytes):  # a mark of `search.stretches`: passed on
+            number = line.next_line - 1
+            yield line
+            continue
+        number += 1
         # A byte order mark opens every file that `cat` put together.
         line = line.rstrip(b"\r\n").removeprefix(_UTF8_BOM)
         if not _blank(line):
@@ -222,9 +232,9 @@ def _json_record(where: str, number: int, value: object, problem: str) -> RawRec
 
 
 def parse_records(
-    records: Iterable[RawRecord], *, id: str, path: str, field_map: Mapping[str, str],
+    records: Iterable[RawRecord | Mark], *, id: str, path: str, field_map: Mapping[str, str],
     known: Mapping[str, str] = {}, fingerprint: Callable[[str | bytes], str] = lambda raw: "",
-) -> Iterator[tuple[Article | Skipped | Unchanged, str]]:
+) -> Iterator[tuple[Article | Skipped | Unchanged | Mark, str]]:
     """Every record of a JSON export as an `Article`, or `Skipped` with where and why,
     with the fingerprint of its source text; `Unchanged` if `known` (id → fingerprint)
     has that fingerprint: it is neither decoded nor parsed (a changed export of a million
@@ -232,16 +242,28 @@ def parse_records(
 
     A record without an id is known by its number: its fingerprint is made of its text's
     and its number, so that the same text on another line is another article."""
-    known_as = {print_: article_id for article_id, print_ in known.items()}
+    # Fingerprint → id, to know a record without decoding it. Made only once more than a
+    # few records were read (`MAP_AFTER`): a changed export of a million articles read in
+    # stretches reads a few hundred lines, and decoding them costs less than the map.
+    known_as: dict[str, str] | None = None if known else {}
+    looked_up = 0  # records decoded to look their ids up in `known`
     for record in records:
-        text_print = fingerprint(record.text)
-        article_id = known_as.get(text_print)
-        if article_id is None:
-            numbered = fingerprint(_numbered(text_print, record.number))
-            article_id = known_as.get(numbered)
-        if article_id is not None:
-            yield Unchanged(article_id), known[article_id]
+        if not isinstance(record, RawRecord):  # a mark of `search.stretches`
+            yield record, ""
             continue
+        if known_as is None and (looked_up + 1) * MAP_AFTER > len(known):
+            known_as = {print_: article_id for article_id, print_ in known.items()}
+        text_print = fingerprint(record.text)
+        numbered = None
+        if known_as is not None:
+            article_id = known_as.get(text_print)
+            if article_id is None:
+                numbered = fingerprint(_numbered(text_print, record.number))
+                article_id = known_as.get(numbered)
+            if article_id is not None:
+                print_ = known[article_id]
+                yield Unchanged(article_id), print_ if print_ == text_print else LinePrint(print_)
+                continue
         record = decoded(record)
         if record.problem:
             yield Skipped(record.where, record.problem), ""
@@ -251,11 +273,31 @@ def parse_records(
             continue
         given_id = _pick(record.value, "id", field_map)
         article_id = f"{id}#{printable(given_id or str(record.number))}"
+        if given_id:
+            print_ = text_print
+        else:
+            print_ = LinePrint(numbered or fingerprint(_numbered(text_print, record.number)))
+        if known_as is None:
+            looked_up += 1
+            if known.get(article_id) == print_:
+                yield Unchanged(article_id), print_
+                continue
         article = record_article(record.value, id=article_id, path=path, field_map=field_map)
         if not article.body:
             yield Skipped(record.where, _no_text(record.value, field_map), article_id), ""
         else:
-            yield article, text_print if given_id else numbered
+            yield article, print_
+
+
+# One record decoded to be looked up by its id for each MAP_AFTER ids `known` has: past
+# that, or from the start for fewer, one map of the fingerprints is made instead (decoding
+# a record costs about what 60 entries of the map do).
+MAP_AFTER = 64
+
+
+class LinePrint(str):
+    """The fingerprint of a record without an id, made of its text's and its number: the
+    same text on another line is another article."""
 
 
 def _numbered(text_print: str, number: int) -> str:

@@ -182,7 +182,7 @@ def _reread(files: Mapping[str, FileEntry], keys: Iterable[str]) -> dict[str, Fi
         if key in files:
             entry = files[key]
             files[key] = dataclasses.replace(
-                entry, fingerprint="", quick=None, size=None,
+                entry, fingerprint="", quick=None, size=None, stretches=[],
                 articles=dict.fromkeys(entry.articles, ""))
     return files
 
@@ -232,7 +232,7 @@ def read_manifest(client: OpenSearch, alias: str, index: str) -> tuple[dict[str,
     except NotFoundError:
         return {}, 0.0
     data = json.loads(found["_source"]["files"])
-    return ({key: FileEntry(**entry) for key, entry in data.items()},
+    return ({key: FileEntry.from_json(entry) for key, entry in data.items()},
             found["_source"].get("updated_at", 0.0))
 
 
@@ -320,7 +320,7 @@ def _write_manifest(client: OpenSearch, alias: str, index: str,
                     files: Mapping[str, FileEntry]) -> None:
     """Written under `write_lock`, which made the manifests index."""
     client.index(index=manifests_index(alias), id=index, refresh=True, body={
-        "files": json.dumps({key: vars(entry) for key, entry in files.items()}),
+        "files": json.dumps({key: entry.to_json() for key, entry in files.items()}),
         "updated_at": time.time()})
 
 
