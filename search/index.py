@@ -43,6 +43,7 @@ from search.store import (
     indexed_ids,
     next_generation,
     open_index,
+    owners,
     read_manifest,
     show_folder,
     write_lock,
@@ -87,7 +88,7 @@ class _Writer:
         self.writer = new_writer(ix)
         self.files = files
         self.tally = tally
-        self.owner = {id: key for key, entry in files.items() for id in entry.articles}
+        self.owner = owners(files)
         # An index built before copies were grouped has no field for them: it gets them
         # when it is rebuilt, and its articles are each a group of one until then.
         self.copies = "copy_bands" in ix.schema

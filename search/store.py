@@ -485,7 +485,15 @@ def _well_formed(entry: FileEntry) -> bool:
 
 def indexed_ids(files: Mapping[str, FileEntry]) -> set[str]:
     """Every article id a manifest lists."""
-    return {article_id for entry in files.values() for article_id in entry.articles}
+    return set().union(*(entry.articles.keys() for entry in files.values()))
+
+
+def owners(files: Mapping[str, FileEntry]) -> dict[str, str]:
+    """The file (its key) of every article id a manifest lists."""
+    owner: dict[str, str] = {}
+    for key, entry in files.items():
+        owner.update(dict.fromkeys(entry.articles, key))
+    return owner
 
 
 def write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:

@@ -380,3 +380,14 @@ def test_an_entry_written_before_its_articles_were_lines_is_read():
     data = {"fingerprint": "x", "articles": {"a.txt": "1", "b.txt": "2"}, "skipped": [],
             "field_map": {}, "quick": None, "size": None}
     assert FileEntry.from_json(data) == FileEntry("x", {"a.txt": "1", "b.txt": "2"})
+
+
+@pytest.mark.parametrize("files, owner", [
+    ({}, {}),
+    ({"/a.jsonl": FileEntry("", {"a.jsonl#1": "h1", "a.jsonl#2": "h2"}),
+      "/b.txt": FileEntry("", {"b.txt": "h3"}), "/c.txt": FileEntry("", {})},
+     {"a.jsonl#1": "/a.jsonl", "a.jsonl#2": "/a.jsonl", "b.txt": "/b.txt"}),
+])
+def test_every_listed_article_has_its_file(files, owner):
+    assert store_module.owners(files) == owner
+    assert store_module.indexed_ids(files) == set(owner)

@@ -45,7 +45,7 @@ from search.models import Article, IndexReport, Skipped
 from search.opensearch.groups import GROUP_FIELD, current_keys, regrouped
 from search.opensearch.settings import MAPPING_VERSION, index_body
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
-from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids
+from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids, owners
 from search.words import WORD_PATTERN, surface_form
 
 BULK_CHUNK = 500
@@ -194,7 +194,7 @@ class _BulkArticles(_Writer):
         self.writer = writer
         self.files = files
         self.tally = tally
-        self.owner = {id: key for key, entry in files.items() for id in entry.articles}
+        self.owner = owners(files)
         self.copies = True
 
 
