@@ -500,7 +500,7 @@ def write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
     """ASCII JSON: a file name that is not UTF-8 (its bytes as lone surrogates) is kept
     as `\\udcff` escapes and read back as it was."""
     data = {key: entry.to_json() for key, entry in files.items()}
-    (generation / MANIFEST).write_text(json.dumps(data), "ascii")
+    (generation / MANIFEST).write_bytes(json.dumps(data).encode("ascii"))
 
 
 @contextmanager

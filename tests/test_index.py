@@ -241,3 +241,27 @@ def test_an_unusable_record_of_a_copied_export_keeps_its_indexed_version(tmp_pat
     assert (report.removed, report.unchanged) == (0, 3)
     assert [skip.id for skip in report.skipped] == [f"{tmp_path / 'b' / 'export.jsonl'}#1"]
     assert search(index_dir, "Lomé").total == 6
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_an_update_runs_the_cycle_collector_less_often_then_as_before(tmp_path, monkeypatch,
+                                                                       fails):
+    import gc
+
+    during = []
+    real = index_module._update_locked
+
+    def locked(*args):
+        during.append(gc.get_threshold())
+        if fails:
+            raise OSError(errno.EIO, "I/O error")
+        return real(*args)
+
+    monkeypatch.setattr(index_module, "_update_locked", locked)
+    before = gc.get_threshold()
+    try:
+        update([SEEDS], tmp_path / "index")
+    except Exception:
+        assert fails
+    assert during == [(index_module.UPDATE_COLLECTION_THRESHOLD, *before[1:])]
+    assert gc.get_threshold() == before

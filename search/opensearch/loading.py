@@ -39,13 +39,14 @@ from search.index import (
     _is_under,
     _Tally,
     _Writer,
+    fewer_collections,
 )
 from search.ingest import check_field_map, find_article_files, parse_file, path_key
 from search.models import Article, IndexReport, Skipped
 from search.opensearch.groups import GROUP_FIELD, current_keys, regrouped
 from search.opensearch.settings import MAPPING_VERSION, index_body
 from search.schema import SEARCHABLE_FIELDS, SURFACE_FIELDS
-from search.store import LOCK_WAIT_SECONDS, FileEntry, indexed_ids, owners
+from search.store import LOCK_WAIT_SECONDS, FileEntry, owners
 from search.words import WORD_PATTERN, surface_form
 
 BULK_CHUNK = 500
@@ -370,7 +371,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
     journal = None
     try:
-        with write_lock(client, alias, location):
+        with write_lock(client, alias, location), fewer_collections():
             existing = current_index(client, alias)
             current = existing.name if existing else None
             if existing and not fresh and existing.version != MAPPING_VERSION:
@@ -402,7 +403,8 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                     writer.write_changes(gone, changed, paths, progress)
                     if not allow_removal:
                         # names the index as `URL/alias/`
-                        _check_removal(location, indexed_ids(previous), writer.owner.keys(), fresh)
+                        _check_removal(location, previous, writer.owner.keys(), fresh,
+                                       tally.removed)
                     if on_stage:
                         on_stage("Refreshing the index")
                 _write_manifest(client, alias, target, files)
