@@ -116,3 +116,41 @@ def test_a_file_moved_between_the_folders_indexed_keeps_its_article(backend, tmp
     assert (result.exit_code, result.output.splitlines()[0].split(": ", 1)[1]) == (
         0, "1 added, 0 updated, 1 removed, 1 unchanged, 0 skipped.")
     assert run(options, "query", "Rabat").output.startswith("1 article matches «Rabat».")
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "opensearch"])
+def test_an_export_is_read_again_in_stretches_on_both_backends(backend, tmp_path, request,
+                                                               monkeypatch):
+    """The cluster's manifest keeps the export's stretches as the index folder's does: a
+    line added before them and one changed, only what changed is read and written."""
+    from search import index as index_module
+    from search import stretches
+
+    monkeypatch.setattr(stretches, "STRETCH_BYTES", 150)  # about two records
+    if backend == "whoosh":
+        options = ["--index", str(tmp_path / "index")]
+    else:
+        url = request.getfixturevalue("cluster_url")
+        options = ["--backend", "opensearch", "--url", f"{url}/stretches-{time.time_ns()}"]
+    cities = ["Rabat", "Tunis", "Dakar", "Lomé", "Niamey", "Bamako", "Accra", "Lagos"]
+    export = tmp_path / "export.jsonl"
+
+    def write(names):
+        export.write_text("".join(
+            f'{{"id": "{name}", "article": "Le ministre a visité {name}."}}\n'
+            for name in names), "utf-8")
+
+    write(cities)
+    assert run(options, "index", str(export)).exit_code == 0
+    reused = []
+    real = index_module._Stretches.reuse
+    monkeypatch.setattr(index_module._Stretches, "reuse",
+                        lambda self, mark, *args: reused.append(mark) or real(self, mark, *args))
+    write(["Tachkent", *cities[:5], "Niamey-Est", *cities[6:]])
+    result = run(options, "index", str(export))
+    assert result.output.splitlines()[0].split(": ", 1)[1] == (
+        "2 added, 0 updated, 1 removed, 7 unchanged, 0 skipped.")
+    assert len(reused) >= 2
+    assert run(options, "query", "Tachkent").output.startswith("1 article matches")
+    assert run(options, "query", "Lagos").output.startswith("1 article matches")
+    assert run(options, "query", "visité").output.startswith("9 articles match")
