@@ -123,10 +123,11 @@ class _Writer:
         for found in changed:
             source = found.source
             entry = self.files.get(source.key)
+            stretches = _Stretches(entry, source.path)
             items = parse_file(source, found.field_map, entry.articles if entry else {},
-                               progress, entry.stretches if entry else [])
+                               progress, entry.stretches if entry else [], stretches.accepts)
             self.write_file(source.key, source.id, found.fingerprint, items, found.field_map,
-                            found.quick, found.size)
+                            found.quick, found.size, stretches)
         if not self.owner:
             where = ", ".join(printable(str(p)) for p in paths) or "the given paths"
             raise CorpusError(
@@ -141,7 +142,7 @@ class _Writer:
     def write_file(self, key: str, file_id: str, print_: str,
                    items: Iterable[tuple[Article | Skipped | Unchanged, str]],
                    field_map: Mapping[str, str] = {}, quick: str | None = None,
-                   size: int | None = None) -> None:
+                   size: int | None = None, stretches: _Stretches | None = None) -> None:
         """Write one file's articles, each with the fingerprint of its source text.
 
         An article whose id another file already has (a copy of an indexed export in
@@ -153,13 +154,14 @@ class _Writer:
         new: dict[str, str] = {}
         skipped: list[Skipped] = []
         unread: Skipped | None = None
-        stretches = _Stretches(before)
+        stretches = stretches or _Stretches(before, key)
+        stretches.watch(old, new)
         for item, digest in items:
             if isinstance(item, Reused):
-                self.tally.unchanged += stretches.reuse(item, new, skipped, key)
+                self.tally.unchanged += stretches.reuse(item, new, skipped)
                 continue
             if isinstance(item, Read):
-                stretches.read(item.stretch, new, skipped)
+                stretches.read(item.stretch, new)
                 continue
             if isinstance(digest, LinePrint):
                 stretches.numbered()
@@ -172,11 +174,12 @@ class _Writer:
                 unread = item  # kept below with what the file did not give
                 continue
             if isinstance(item, Skipped):
-                if item.id is not None and item.id in old and item.id not in new:
+                kept = item.id is not None and item.id in old and item.id not in new
+                stretches.skip(item, kept)
+                if kept:
                     stretches.add(new, item.id, old[item.id])
                     self.tally.unchanged += 1
-                    item = Skipped(item.path, f"{item.reason}; its indexed version is kept",
-                                   item.id)
+                    item = Skipped(item.path, item.reason + KEPT, item.id)
                 skipped.append(item)
                 continue
             if item.id in new or self.owner.get(item.id, key) != key:
@@ -215,59 +218,81 @@ class _Writer:
         self.tally.skipped.extend(skipped)
 
 
+KEPT = "; its indexed version is kept"  # told of an unusable record whose article stays
+
+
 class _Stretches:
     """The stretches of an export being written (`search.stretches`): each one reused
     with its articles as the manifest lists them, each one read with the articles its
-    lines gave (every article of the file belongs to one stretch, in order)."""
+    lines gave (every article of the file belongs to one stretch, in order). `path` is
+    the file as named, where its skipped records are told."""
 
-    def __init__(self, before: FileEntry | None) -> None:
+    def __init__(self, before: FileEntry | None, path: str) -> None:
         self.old = before.stretches if before else []
+        self.path = path
         self._ids = list(before.articles) if self.old else []
         self._prints = list(before.articles.values()) if self.old else []
         self._starts = list(accumulate((s.articles for s in self.old), initial=0))
         self.kept: list[Stretch] = []
         self.unfinished = False  # the file was not read to its end: read it whole next time
-        self._begun = (0, 0)  # articles and skipped records when the current one began
-        self._numbered = self._spoilt = False
+        self._indexed: Mapping[str, str] = {}  # the file's articles in the index
+        self._written: Mapping[str, str] = {}  # and those written so far
         self._read: dict[str, str] = {}  # articles of the lines read: id → hash
+        self._begun = 0  # articles written when the current stretch began
+        self._skips: list[tuple[int, str, str, bool]] = []
+        self._numbered = self._spoilt = False
 
-    def reuse(self, mark: Reused, new: dict[str, str], skipped: list[Skipped],
-              key: str) -> int:
-        """Adds the reused stretch's articles to `new` and returns how many. An id that a
-        line read before it now has stays that line's, and the file (`key`) is told to
-        have it twice, as if the lines had been read (old ids are unique, and an old
-        stretch is reused once: only a line read can have taken one)."""
+    def watch(self, indexed: Mapping[str, str], written: Mapping[str, str]) -> None:
+        self._indexed, self._written = indexed, written
+
+    def accepts(self, index: int) -> bool:
+        """Whether the old stretch `index`, found as it was, gives now what it gave (the
+        reader asks before skipping its lines): none of its ids is taken by a line read
+        before it, and each of its skipped records with an id keeps its indexed version
+        if, and only if, it did. (Old ids are unique and an old stretch is reused once:
+        only a line read can have taken one.)"""
+        start = self._starts[index]
+        ids = self._ids[start:start + self.old[index].articles]
+        if self._read and not self._read.keys().isdisjoint(ids):
+            return False
+        return all((article_id in self._indexed and article_id not in self._written) == kept
+                   for _, _, article_id, kept in self.old[index].skipped if article_id)
+
+    def reuse(self, mark: Reused, new: dict[str, str], skipped: list[Skipped]) -> int:
+        """Adds the reused stretch's articles to `new`, its skipped records to `skipped`,
+        and returns how many articles."""
+        old = self.old[mark.index]
         start = self._starts[mark.index]
-        end = start + self.old[mark.index].articles
-        ids, prints = self._ids[start:end], self._prints[start:end]
-        stretch = dataclasses.replace(self.old[mark.index], first_line=mark.first_line)
-        skipped.extend(Skipped(where, why) for where, why in stretch.skipped)
-        before = len(new)
-        new.update(zip(ids, prints, strict=True))
-        if len(new) - before < len(ids):  # an id of a line read before: rare, and undone
-            taken = [article_id for article_id in ids if article_id in self._read]
-            new.update((article_id, self._read[article_id]) for article_id in taken)
-            skipped.extend(Skipped(key, f"another article already has the id {article_id}")
-                           for article_id in taken)
-            stretch = dataclasses.replace(stretch, digest="", articles=len(ids) - len(taken))
-        self.kept.append(stretch)
-        self._begin(new, skipped)
-        return stretch.articles
+        new.update(zip(self._ids[start:start + old.articles],
+                       self._prints[start:start + old.articles], strict=True))
+        skipped.extend(Skipped(f"{self.path}:{line}", why + KEPT if kept else why,
+                               article_id or None)
+                       for line, why, article_id, kept in old.skipped)
+        self.kept.append(dataclasses.replace(old, first_line=mark.first_line))
+        self._begin(new)
+        return old.articles
 
-    def read(self, stretch: Stretch, new: dict[str, str], skipped: list[Skipped]) -> None:
-        articles, told = self._begun
-        skips = tuple((skip.path, skip.reason) for skip in skipped[told:])
+    def read(self, stretch: Stretch, new: dict[str, str]) -> None:
+        skips = tuple(self._skips)
         self.kept.append(dataclasses.replace(
-            stretch, articles=len(new) - articles, skipped=skips,
+            stretch, articles=len(new) - self._begun, skipped=skips,
             movable=not self._numbered and not skips,
             digest="" if self._spoilt else stretch.digest))
-        self._begin(new, skipped)
+        self._begin(new)
 
     def add(self, new: dict[str, str], article_id: str, print_: str) -> None:
         """An article of a line read (remembered if a stretch may be reused after it)."""
         new[article_id] = print_
         if self.old:
             self._read[article_id] = print_
+
+    def skip(self, item: Skipped, kept: bool) -> None:
+        """A record of the current stretch skipped, its indexed article `kept` or not."""
+        path, _, line = item.path.rpartition(":")
+        if path != self.path or not line.isdigit():
+            self._spoilt = True
+            return
+        self._skips.append((int(line), item.reason, item.id or "", kept))
 
     def numbered(self) -> None:
         """A record of the current stretch is known by its line number."""
@@ -278,8 +303,9 @@ class _Stretches:
         for an id another record has: what it gives depends on other lines."""
         self._spoilt = True
 
-    def _begin(self, new: dict[str, str], skipped: list[Skipped]) -> None:
-        self._begun = (len(new), len(skipped))
+    def _begin(self, new: dict[str, str]) -> None:
+        self._begun = len(new)
+        self._skips = []
         self._numbered = self._spoilt = False
 
 
@@ -503,7 +529,7 @@ def _changed_files(
             if entry:
                 tally.unchanged += len(entry.articles)
             continue
-        if entry and entry.fingerprint == found.fingerprint:
+        if entry and entry.fingerprint and entry.fingerprint == found.fingerprint:
             _count_unchanged(entry, tally)
             entry.quick, entry.size = quick, found.size
         else:

@@ -188,12 +188,12 @@ def survey(source: SourceFile, field_map: Mapping[str, str] = {},
     file), and its size. An export indexed in `stretches` is hashed as they cut it, its
     fingerprint that of `search.stretches.fingerprint_of` if its bytes are as they were."""
     with open_article(source) as stream:
-        if stretches:
-            encoding, bom = _bom(stream.read(len(BOMS[0][0])))
+        encoding, bom = _bom(stream.read(len(BOMS[0][0])))
+        if stretches and encoding in (None, "utf-8"):
             stream.seek(len(bom))
-            found = (survey_stretches(stream, stretches, _reading_of(field_map))
-                     if encoding in (None, "utf-8") else "")
+            found = survey_stretches(stream, stretches, _reading_of(field_map))
             return Survey(found, os.fstat(stream.fileno()).st_size)
+        stream.seek(0)
         digest = _digest()
         size = 0
         while chunk := stream.read(CHUNK_BYTES):
@@ -258,6 +258,7 @@ def _finish(digest, field_map: Mapping[str, str]) -> str:
 def parse_file(
     source: SourceFile, field_map: Mapping[str, str] = {}, known: Mapping[str, str] = {},
     progress: Callable[[int], None] | None = None, stretches: Sequence[Stretch] | None = None,
+    accepts: Callable[[int], bool] = lambda index: True,
 ) -> Iterator[tuple[Article | Skipped | Unchanged | Read | Reused, str]]:
     """The articles of one file, by its format, each with the fingerprint of its source
     text; what cannot be used is `Skipped`. A record of an export whose fingerprint
@@ -266,7 +267,7 @@ def parse_file(
     record by record, another file whole, once parsed. Given `stretches` (those the index
     has, or none), a `.jsonl` export in UTF-8 comes with the marks of `search.stretches`
     between its records: the stretches of lines read, and those of the given ones found
-    as they were, whose lines are not read.
+    as they were and that `accepts(index)`, whose lines are not read.
 
     A `.jsonl` export is read a line at a time; a `.json` list is read whole (one JSON
     value), but decoded an element at a time; `.txt` and `.html` are read whole, up to
@@ -285,9 +286,9 @@ def parse_file(
             read.size = os.fstat(stream.fileno()).st_size
             if suffix == ".jsonl":
                 found = False
-                lines = byte_lines(stream, stretches, reading)
+                lines = byte_lines(stream, stretches, reading, accepts)
                 for item in parse_records(jsonl_records(lines, path), **records):
-                    found = found or not isinstance(item[0], Read)
+                    found = found or _gives_records(item[0], stretches)
                     read.up_to(stream.tell())
                     yield item
                 if not found:
@@ -329,19 +330,29 @@ class _BytesRead:
             self.done = position
 
 
+def _gives_records(item, stretches: Sequence[Stretch] | None) -> bool:
+    """Whether an item of an export says it holds a record: a mark of stretches read
+    does not, a reused one if its stretch held some (not only blank lines)."""
+    if isinstance(item, Reused):
+        return stretches[item.index].gave_records
+    return not isinstance(item, Read)
+
+
 def byte_lines(stream: BinaryIO, stretches: Sequence[Stretch] | None = None,
-               reading: bytes = b"") -> Iterator[bytes | Read | Reused]:
+               reading: bytes = b"",
+               accepts: Callable[[int], bool] = lambda index: True,
+               ) -> Iterator[bytes | Read | Reused]:
     """The lines of an open text file, one at a time, as bytes to decode each by itself
     (`decode_line`): as they are, or in stretches if `stretches` are given
     (`search.stretches.StretchReader`: those read as `reading` skipped where they are
-    unchanged), or re-encoded in UTF-8 from the encoding the file's byte order mark
-    names, without stretches. A binary file is refused from its opening."""
+    unchanged and `accepts` them), or re-encoded in UTF-8 from the encoding the file's
+    byte order mark names, without stretches. A binary file is refused from its opening."""
     head = stream.read(BINARY_SAMPLE_CHARS)
     _text_of(head)  # refuses a binary file
     encoding, bom = _bom(head)
     stream.seek(len(bom))
     if encoding in (None, "utf-8") and stretches is not None:
-        yield from StretchReader(stream, stretches, reading)
+        yield from StretchReader(stream, stretches, reading, accepts)
     elif encoding in (None, "utf-8"):
         yield from stream
     else:

@@ -11,14 +11,15 @@ it: its first line, hashed, says where it starts now.
 Only what the digest covers is trusted: a stretch is reused only if its bytes and how the
 export is read (the parser version and field map) are the same, and if its articles had
 ids of their own and none of its records was skipped, or else its first line is where it
-was (an article without an id, and a skipped record, are known by their line numbers). A
-stretch where the writer found an id taken by another record is never reused: that depends
-on other lines.
+was (an article without an id, and a skipped record, are known by their line numbers).
+What depends on other lines is asked of the writer (`accepts`): an id a line read before
+now has, a skipped record whose indexed article is kept only while no other line has its
+id. A stretch where the writer found an id taken by another record or file is never reused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -41,7 +42,13 @@ class Stretch:
     # Every one of its records has an id of its own, and none was skipped (a skipped
     # record is told by its line number): the same bytes elsewhere are the same articles.
     movable: bool = True
-    skipped: tuple[tuple[str, str], ...] = ()  # (where, why) of its records, told again
+    # Its skipped records, told again: (line, why, id or "", whether its article was kept).
+    skipped: tuple[tuple[int, str, str, bool], ...] = ()
+
+    @property
+    def gave_records(self) -> bool:
+        """Whether it holds records (else only blank lines)."""
+        return bool(self.articles or self.skipped)
 
     def as_list(self) -> list:
         return [self.length, self.digest, self.head, self.first_line, self.lines,
@@ -51,11 +58,11 @@ class Stretch:
     def from_list(cls, values: list) -> Stretch:
         """Raises ValueError if `values` is not what `as_list` writes."""
         if (not isinstance(values, list) or len(values) != 8
-                or not all(type(v) is int for v in values[:1] + values[2:6])
+                or not all(type(v) is int and v >= 0 for v in values[:1] + values[2:6])
                 or not isinstance(values[1], str) or type(values[6]) is not bool
                 or not isinstance(values[7], list)
-                or not all(isinstance(skip, list) and len(skip) == 2
-                           and all(isinstance(part, str) for part in skip)
+                or not all(isinstance(skip, list) and len(skip) == 4
+                           and list(map(type, skip)) == [int, str, str, bool]
                            for skip in values[7])):
             raise ValueError("not a stretch")
         return cls(*values[:7], tuple(tuple(skip) for skip in values[7]))
@@ -109,11 +116,13 @@ class _Open:
 class StretchReader:
     """The lines of an export open at its first record (bytes, one at a time), with a
     `Read` mark closing each stretch of them, and a `Reused` mark in place of the lines of
-    each old stretch found as it was. `position` is the offset in the stream of what has
-    been given so far."""
+    each old stretch found as it was and that `accepts(index)` (the writer, which knows
+    whether its articles would be the same). `position` is the offset in the stream of
+    what has been given so far."""
 
-    def __init__(self, stream: BinaryIO, old: Sequence[Stretch], reading: bytes) -> None:
-        self.stream, self.old, self.reading = stream, old, reading
+    def __init__(self, stream: BinaryIO, old: Sequence[Stretch], reading: bytes,
+                 accepts: Callable[[int], bool] = lambda index: True) -> None:
+        self.stream, self.old, self.reading, self._accepts = stream, old, reading, accepts
         self.position = stream.tell()
         self._heads: dict[int, list[int]] = {}
         for index, stretch in enumerate(old):
@@ -172,8 +181,9 @@ class StretchReader:
         ends = data.endswith(b"\n") or not self.stream.read(1)
         if len(data) == old.length and ends and digest.hexdigest() == old.digest:
             self._tries[index] = TRIES  # an old stretch's articles are reused once
-            self.stream.seek(self.position)
-            return True
+            if self._accepts(index):
+                self.stream.seek(self.position)
+                return True
         self.stream.seek(self.position + (len(first) if first is not None else 0))
         return False
 

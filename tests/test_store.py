@@ -366,7 +366,7 @@ def test_a_folder_of_other_files_is_not_made_an_index(tmp_path):
 @pytest.mark.parametrize("entry", [
     FileEntry("x", {"export.jsonl#1": "a1", "export.jsonl#2": "b2#2"}, [["x:3", "why"]],
               {"body": "text"}, "quick", 120,
-              [Stretch(120, "d", 7, 1, 3, 2, False, (("export.jsonl:3", "why"),))]),
+              [Stretch(120, "d", 7, 1, 3, 2, False, ((3, "why", "export.jsonl#9", True),))]),
     FileEntry("x", {"one\nline": "a"}),  # not `printable`: kept as an object
     FileEntry("", {}),
 ])

@@ -138,7 +138,8 @@ def test_the_reader_gives_the_new_file_whatever_the_edit(before, after):
     "values",
     [[1, "x", 2, 3, 4, 5, True, [], 0], [1, 2, 2, 3, 4, 5, True, []],
      [1, "x", 2, 3, 4, 5, 1, []], "text", [1.5, "x", 2, 3, 4, 5, True, []],
-     [1, "x", 2, 3, 4, 5, True, [["where"]]], [1, "x", 2, 3, 4, 5, True, [[1, "why"]]],
+     [1, "x", 2, 3, 4, 5, True, [[2, "why"]]], [1, "x", 2, 3, 4, 5, True, [["2", "why", "", False]]],
+     [1, "x", 2, 3, 4, 5, True, [[2, "why", "", 0]]], [-1, "x", 2, 3, 4, 5, True, []],
      [1, "x", 2, 3, 4, 5, True]],
 )
 def test_a_garbled_stretch_is_refused(values):
@@ -147,7 +148,7 @@ def test_a_garbled_stretch_is_refused(values):
 
 
 def test_a_stretch_is_kept_as_a_list():
-    stretch = Stretch(10, "ab", 3, 1, 2, 2, False, (("x.jsonl:2", "no article text"),))
+    stretch = Stretch(10, "ab", 3, 1, 2, 2, False, ((2, "no article text", "x.jsonl#2", False),))
     assert Stretch.from_list(json.loads(json.dumps(stretch.as_list()))) == stretch
 
 

@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import os
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -572,11 +573,14 @@ def test_a_manifest_without_sizes_is_read_as_before(export, isolated_index, monk
 
 def stretch_export(path, letters: str) -> None:
     """A record per letter: lower case with its own id, upper case without one, `!` a line
-    that is not JSON; `a` and `A` have the same text."""
+    that is not JSON, `?` a record with `a`'s id and no text, `_` a blank line; `a` and
+    `A` have the same text."""
     lines = []
     for letter in letters:
         text = {"article": f"Le ministre est arrivé à {letter.lower()}ville."}
-        lines.append("{broken" if letter == "!" else
+        special = {"!": "{broken", "?": json.dumps({"id": "a", "title": "Sans texte"}),
+                   "_": ""}
+        lines.append(special[letter] if letter in special else
                      json.dumps({"id": letter, **text} if letter.islower() else text))
     path.write_text("\n".join(lines) + "\n", "utf-8")
 
@@ -646,23 +650,86 @@ def _reused_stretches(monkeypatch) -> list:
     return reused
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(before=st.text("abcdeABC!", min_size=1, max_size=9),
-       edits=st.lists(st.text("abcdefxABX!", min_size=1, max_size=9), min_size=1, max_size=3))
-def test_any_series_of_edits_leaves_the_articles_of_a_fresh_index(
-        tmp_path_factory, monkeypatch, before, edits):
-    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 120)
-    folder = tmp_path_factory.mktemp("stretches")
-    export, index_dir = folder / "corpus" / "export.jsonl", folder / "index"
+@given(before=st.text("abcdeABC!?_", min_size=1, max_size=9),
+       edits=st.lists(st.text("abcdefxABX!?_", max_size=9), min_size=1, max_size=3),
+       stretch_bytes=st.sampled_from([1, 60, 120]))
+def test_any_series_of_edits_leaves_what_reading_every_line_leaves(
+        tmp_path_factory, monkeypatch, before, edits, stretch_bytes):
+    """The same series of edits updated in stretches and line by line (no stretch
+    reused): the same articles, documents and reports, whatever is kept or refused."""
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", stretch_bytes)
+    assert_read_alike(tmp_path_factory.mktemp("stretches"), monkeypatch, [before, *edits])
+
+
+@pytest.mark.parametrize("series", [
+    ["ab", "b?", "a?"],  # `?` keeps a's article, then a line before it has a again
+    ["a?", "b?"],  # `?` kept nothing while a line before it had a, then keeps it
+    ["ab?", "b?", "ab?"],
+])
+def test_a_skipped_record_keeps_its_article_as_if_read_whatever_the_stretches(
+        tmp_path, monkeypatch, series):
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 1)  # a line a stretch
+    assert_read_alike(tmp_path, monkeypatch, series)
+
+
+def assert_read_alike(folder, monkeypatch, series: list[str]) -> None:
+    """Each export of `series` (`stretch_export`'s letters) updated in stretches and line
+    by line (no stretch reused) gives the same counts, reports, articles and documents."""
+    export = folder / "corpus" / "export.jsonl"
     export.parent.mkdir()
-    for number, letters in enumerate((before, *edits)):
+    for letters in series:
         stretch_export(export, letters)
-        try:
-            expected = indexed_afresh(folder / str(number), export)
-        except CorpusError:  # no article in it: an index is left as it was
-            with pytest.raises(CorpusError):
-                update([export], index_dir, allow_removal=True)
-            continue
-        update([export], index_dir, allow_removal=True)
-        assert indexed(index_dir) == expected
+        outcomes = []
+        for index_dir, reuse in ((folder / "lines", False), (folder / "stretches", True)):
+            with monkeypatch.context() as patch:
+                if not reuse:
+                    patch.setattr(index_module._Stretches, "accepts", lambda self, index: False)
+                try:
+                    report = update([export], index_dir, allow_removal=True)
+                    outcomes.append((counts(report), report.skipped, indexed(index_dir)))
+                except CorpusError as error:
+                    outcomes.append(str(error).replace(str(index_dir), "INDEX"))
+        assert outcomes[1] == outcomes[0], letters
+
+
+def test_an_export_emptied_keeps_its_articles_even_after_a_stretch_of_blank_lines(
+        tmp_path, isolated_index, monkeypatch):
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 60)
+    export = tmp_path / "export.jsonl"
+    stretch_export(export, "abcd_")  # its last stretch a blank line
+    update([export], isolated_index)
+    export.write_text("\n", "utf-8")
+    report = update([export], isolated_index)
+    assert (counts(report), [skip.reason for skip in report.skipped]) == (
+        (0, 0, 0, 4, 1), ["empty file; its 4 indexed articles not read this time are kept"])
+
+
+def test_an_export_with_stretches_saved_in_utf16_at_the_same_size_is_read_again(
+        tmp_path, isolated_index):
+    """Its stretches cannot cut it (its lines are re-encoded): it is hashed whole, and an
+    entry without a fingerprint (an id twice) never counts as unchanged."""
+    export = tmp_path / "export.jsonl"
+    lines = [json.dumps({"id": "a", "article": "Le ministre est parti."}),
+             json.dumps({"id": "a", "article": "doublon"})]
+    utf16 = ("\n".join(lines) + "\n").encode("utf-16")
+    before = ("\n".join(lines) + "\n").replace("parti", "venu").encode()
+    export.write_bytes(before[:-1] + b" " * (len(utf16) - len(before)) + b"\n")
+    update([export], isolated_index)
+    export.write_bytes(utf16)
+    assert counts(update([export], isolated_index)) == (0, 1, 0, 0, 1)
+    assert search(isolated_index, "parti").total == 1
+
+
+def test_skipped_records_of_a_reused_stretch_are_told_by_the_path_given_now(
+        tmp_path, isolated_index, monkeypatch):
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 60)
+    export = tmp_path / "corpus" / "export.jsonl"
+    export.parent.mkdir()
+    stretch_export(export, "!abcd")
+    monkeypatch.chdir(tmp_path)
+    update([Path("corpus/export.jsonl")], isolated_index)
+    stretch_export(export, "!abcde")
+    report = update([export], isolated_index)
+    assert [skip.path for skip in report.skipped] == [f"{export}:1"]
