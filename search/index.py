@@ -277,7 +277,7 @@ class _Stretches:
         self.kept.append(dataclasses.replace(
             stretch, articles=len(new) - self._begun, skipped=skips,
             movable=not self._numbered and not skips,
-            digest="" if self._spoilt else stretch.digest))
+            reusable=not self._spoilt))
         self._begin(new)
 
     def add(self, new: dict[str, str], article_id: str, print_: str) -> None:

@@ -34,7 +34,7 @@ class Stretch:
     """A run of whole lines of an export as the manifest keeps it."""
 
     length: int  # bytes
-    digest: str  # xxh3-128 of its bytes and of how the export was read; "": not to reuse
+    digest: str  # xxh3-128 of its bytes and of how the export was read
     head: int  # xxh3-64 of its first line: where it begins, if lines moved
     first_line: int  # the number of its first line
     lines: int
@@ -44,6 +44,9 @@ class Stretch:
     movable: bool = True
     # Its skipped records, told again: (line, why, id or "", whether its article was kept).
     skipped: tuple[tuple[int, str, str, bool], ...] = ()
+    # False where what it gave depends on other lines (an id taken by another record or
+    # file): then it only says whether its bytes changed.
+    reusable: bool = True
 
     @property
     def gave_records(self) -> bool:
@@ -52,20 +55,22 @@ class Stretch:
 
     def as_list(self) -> list:
         return [self.length, self.digest, self.head, self.first_line, self.lines,
-                self.articles, self.movable, [list(skip) for skip in self.skipped]]
+                self.articles, self.movable, [list(skip) for skip in self.skipped],
+                self.reusable]
 
     @classmethod
     def from_list(cls, values: list) -> Stretch:
         """Raises ValueError if `values` is not what `as_list` writes."""
-        if (not isinstance(values, list) or len(values) != 8
+        if (not isinstance(values, list) or len(values) != 9
                 or not all(type(v) is int and v >= 0 for v in values[:1] + values[2:6])
                 or not isinstance(values[1], str) or type(values[6]) is not bool
                 or not isinstance(values[7], list)
                 or not all(isinstance(skip, list) and len(skip) == 4
                            and list(map(type, skip)) == [int, str, str, bool]
-                           for skip in values[7])):
+                           for skip in values[7])
+                or type(values[8]) is not bool):
             raise ValueError("not a stretch")
-        return cls(*values[:7], tuple(tuple(skip) for skip in values[7]))
+        return cls(*values[:7], tuple(tuple(skip) for skip in values[7]), values[8])
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ class StretchReader:
         self.position = stream.tell()
         self._heads: dict[int, list[int]] = {}
         for index, stretch in enumerate(old):
-            if stretch.digest:
+            if stretch.reusable:
                 self._heads.setdefault(stretch.head, []).append(index)
         self._tries = [0] * len(old)
 
@@ -169,7 +174,7 @@ class StretchReader:
         if index >= len(self.old):
             return False
         old = self.old[index]
-        if (not old.digest or self._tries[index] >= TRIES
+        if (not old.reusable or self._tries[index] >= TRIES
                 or not (old.movable or old.first_line == line_number)):
             return False
         self._tries[index] += 1
@@ -195,10 +200,7 @@ class StretchReader:
 
 
 def fingerprint_of(stretches: Sequence[Stretch]) -> str:
-    """The fingerprint of an export cut into `stretches`, made of theirs; "" if one of them
-    is not to be reused."""
-    if not all(stretch.digest for stretch in stretches):
-        return ""
+    """The fingerprint of an export cut into `stretches`, made of their digests."""
     digest = xxhash.xxh3_128()
     for stretch in stretches:
         digest.update(stretch.digest.encode())

@@ -285,7 +285,7 @@ def test_check_holds_its_generation_through_writes(tmp_path, monkeypatch):
     {"fingerprint": "x", "articles": ["a", 1]},
     {"fingerprint": "x", "articles": {}, "stretches": [["x"]]},
     # stretches that account for two articles where one is listed
-    {"fingerprint": "x", "articles": ["a", "1"], "stretches": [[10, "d", 1, 1, 1, 2, True, []]]},
+    {"fingerprint": "x", "articles": ["a", "1"], "stretches": [[10, "d", 1, 1, 1, 2, True, [], True]]},
 ])
 def test_a_manifest_of_the_wrong_types_is_damage_for_an_update(tmp_path, entry):
     index_dir = tmp_path / "index"

@@ -706,6 +706,18 @@ def test_an_export_emptied_keeps_its_articles_even_after_a_stretch_of_blank_line
         (0, 0, 0, 4, 1), ["empty file; its 4 indexed articles not read this time are kept"])
 
 
+def test_an_export_with_an_id_twice_touched_without_a_change_is_not_written_again(
+        tmp_path, isolated_index, monkeypatch):
+    _old_enough(monkeypatch)
+    export = tmp_path / "export.jsonl"
+    stretch_export(export, "abca")
+    update([export], isolated_index)
+    generation = store_module.current_generation(isolated_index)
+    os.utime(export)
+    assert counts(update([export], isolated_index)) == (0, 0, 0, 3, 1)
+    assert store_module.current_generation(isolated_index) == generation
+
+
 def test_an_export_with_stretches_saved_in_utf16_at_the_same_size_is_read_again(
         tmp_path, isolated_index):
     """Its stretches cannot cut it (its lines are re-encoded): it is hashed whole, and an
