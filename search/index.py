@@ -1,8 +1,9 @@
 """Updates: which articles to add, update, keep or remove, and writing them.
 
 `files.json` remembers, for each indexed file, a fingerprint of its bytes, the hash of
-each of its articles and the field map it is read with: an unchanged file is not even
-parsed, and a changed export updates only the articles that changed.
+each of its articles and the field map it is read with, and for an export its stretches
+of lines (`search.stretches`): an unchanged file is not even parsed, and a changed export
+reads again only the stretches that changed and updates only the articles that changed.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class _Writer:
             self.tally.removed += 1
 
     def write_file(self, key: str, file_id: str, print_: str,
-                   items: Iterable[tuple[Article | Skipped | Unchanged, str]],
+                   items: Iterable[tuple[Article | Skipped | Unchanged | Read | Reused, str]],
                    field_map: Mapping[str, str] = {}, quick: str | None = None,
                    size: int | None = None, stretches: _Stretches | None = None) -> None:
         """Write one file's articles, each with the fingerprint of its source text.
@@ -155,7 +156,7 @@ class _Writer:
         skipped: list[Skipped] = []
         unread: Skipped | None = None
         stretches = stretches or _Stretches(before, key)
-        stretches.watch(old, new)
+        stretches.watch(old, new, self.owner, key)
         for item, digest in items:
             if isinstance(item, Reused):
                 self.tally.unchanged += stretches.reuse(item, new, skipped)
@@ -235,27 +236,34 @@ class _Stretches:
         self._starts = list(accumulate((s.articles for s in self.old), initial=0))
         self.kept: list[Stretch] = []
         self.unfinished = False  # the file was not read to its end: read it whole next time
-        self._indexed: Mapping[str, str] = {}  # the file's articles in the index
-        self._written: Mapping[str, str] = {}  # and those written so far
+        self._indexed: Mapping[str, str] = {}  # see `watch`
+        self._written: Mapping[str, str] = {}
+        self._owner: Mapping[str, str] = {}
+        self._key = ""
         self._read: dict[str, str] = {}  # articles of the lines read: id → hash
         self._begun = 0  # articles written when the current stretch began
         self._skips: list[tuple[int, str, str, bool]] = []
         self._numbered = self._spoilt = False
 
-    def watch(self, indexed: Mapping[str, str], written: Mapping[str, str]) -> None:
-        self._indexed, self._written = indexed, written
+    def watch(self, indexed: Mapping[str, str], written: Mapping[str, str],
+              owner: Mapping[str, str], key: str) -> None:
+        """The file's articles in the index and those written so far, and the file (its
+        `key`) that holds each id (`_Writer.owner`)."""
+        self._indexed, self._written, self._owner, self._key = indexed, written, owner, key
 
     def accepts(self, index: int) -> bool:
         """Whether the old stretch `index`, found as it was, gives now what it gave (the
         reader asks before skipping its lines): none of its ids is taken by a line read
-        before it, and each of its skipped records with an id keeps its indexed version
-        if, and only if, it did. (Old ids are unique and an old stretch is reused once:
-        only a line read can have taken one.)"""
+        before it, and each of its skipped records with an id is still this file's and
+        keeps its indexed version if, and only if, it did. (Old ids are unique and an
+        old stretch is reused once: only a line read can have taken one. A skipped record
+        claims no id: another file may have taken it since.)"""
         start = self._starts[index]
         ids = self._ids[start:start + self.old[index].articles]
         if self._read and not self._read.keys().isdisjoint(ids):
             return False
-        return all((article_id in self._indexed and article_id not in self._written) == kept
+        return all(self._owner.get(article_id, self._key) == self._key
+                   and (article_id in self._indexed and article_id not in self._written) == kept
                    for _, _, article_id, kept in self.old[index].skipped if article_id)
 
     def reuse(self, mark: Reused, new: dict[str, str], skipped: list[Skipped]) -> int:

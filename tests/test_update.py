@@ -681,17 +681,86 @@ def assert_read_alike(folder, monkeypatch, series: list[str]) -> None:
     export.parent.mkdir()
     for letters in series:
         stretch_export(export, letters)
-        outcomes = []
-        for index_dir, reuse in ((folder / "lines", False), (folder / "stretches", True)):
-            with monkeypatch.context() as patch:
-                if not reuse:
-                    patch.setattr(index_module._Stretches, "accepts", lambda self, index: False)
-                try:
-                    report = update([export], index_dir, allow_removal=True)
-                    outcomes.append((counts(report), report.skipped, indexed(index_dir)))
-                except CorpusError as error:
-                    outcomes.append(str(error).replace(str(index_dir), "INDEX"))
-        assert outcomes[1] == outcomes[0], letters
+        assert_updated_alike(folder, monkeypatch, [export])
+
+
+def assert_updated_alike(folder, monkeypatch, paths) -> None:
+    """`update(paths)` in stretches (index `folder/stretches`) and line by line, no
+    stretch reused (`folder/lines`): the same counts, reports, manifest and documents."""
+    outcomes = []
+    for index_dir, reuse in ((folder / "lines", False), (folder / "stretches", True)):
+        with monkeypatch.context() as patch:
+            if not reuse:
+                patch.setattr(index_module._Stretches, "accepts", lambda self, index: False)
+            try:
+                report = update(paths, index_dir, allow_removal=True)
+            except CorpusError as error:
+                outcomes.append(str(error).replace(str(index_dir), "INDEX"))
+                continue
+        generation = index_dir / store_module.current_generation(index_dir)
+        manifest = {key: entry.articles
+                    for key, entry in store_module.read_manifest(generation).items()}
+        with store_module.open_index(index_dir).searcher() as searcher:
+            documents = sorted((fields["id"], fields["body"]) for fields in searcher.documents())
+        outcomes.append((counts(report), report.skipped, manifest, documents))
+    assert outcomes[1] == outcomes[0]
+
+
+SANS_TEXTE = json.dumps({"id": "x", "title": "Sans texte"})
+
+
+def article(article_id: str, text: str) -> str:
+    return json.dumps({"id": article_id, "article": f"Le ministre est arrivé à {text}."})
+
+
+@pytest.mark.parametrize("order, steps", [
+    # A record without text in two/ claims no id: one/ takes it, then two/ gives it too.
+    (("two", "one"),
+     [{"two": [SANS_TEXTE], "one": [article("x", "Lomé")]},
+     {"two": [SANS_TEXTE, article("x", "Cotonou")]},
+     {"two": [SANS_TEXTE, article("x", "Niamey")]}]),
+    # two/'s x was given the path of two/ (one/ had it): once one/ drops it, it is x again.
+    (("one", "two"),
+     [{"one": [article("x", "Lomé")], "two": [article("x", "Dakar"), article("y", "Accra")]},
+     {"two": [article("x", "Dakar"), article("y", "Accra"), article("z", "Lagos")]},
+     {"one": [article("w", "Lomé")],
+      "two": [article("x", "Dakar"), article("y", "Accra"), article("z", "Lagos"),
+              article("v", "Rabat")]}]),
+])
+@pytest.mark.parametrize("map_after", [records_module.MAP_AFTER, 1])
+def test_a_copy_of_an_export_in_another_folder_is_read_again_as_if_read_whole(
+        tmp_path, monkeypatch, order, steps, map_after):
+    """Two folders each with an `e.jsonl`, indexed in `order`: the ids they share are
+    given the path of the later file, which depends on the other file; each step is
+    updated in stretches and line by line alike."""
+    monkeypatch.setattr(stretches_module, "STRETCH_BYTES", 1)
+    monkeypatch.setattr(records_module, "MAP_AFTER", map_after)
+    for step in steps:
+        for folder, lines in step.items():
+            (tmp_path / folder).mkdir(exist_ok=True)
+            (tmp_path / folder / "e.jsonl").write_text("".join(f"{line}\n" for line in lines))
+        assert_updated_alike(tmp_path, monkeypatch, [tmp_path / folder for folder in order])
+
+
+@pytest.mark.parametrize("map_after", [records_module.MAP_AFTER, 1])
+def test_an_id_given_the_path_of_its_file_is_given_back_once_free(tmp_path, isolated_index,
+                                                                   monkeypatch, map_after):
+    """two/e.jsonl's x took its file's path while one/e.jsonl had x; once one/ drops it,
+    x is two/'s own again, whether its line was found by its fingerprint or decoded."""
+    monkeypatch.setattr(records_module, "MAP_AFTER", map_after)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (one / "e.jsonl").write_text(article("x", "Lomé") + "\n")
+    lines = [article(name, name) for name in ("x", "y", "z")]
+    (two / "e.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    update([one, two], isolated_index)
+    (one / "e.jsonl").write_text(article("w", "Lomé") + "\n")
+    (two / "e.jsonl").write_text("".join(f"{line}\n" for line in [*lines, article("v", "v")]))
+    update([one, two], isolated_index, allow_removal=True)
+    generation = isolated_index / store_module.current_generation(isolated_index)
+    entry = store_module.read_manifest(generation)[str(two / "e.jsonl")]
+    assert sorted(entry.articles) == ["e.jsonl#v", "e.jsonl#x", "e.jsonl#y", "e.jsonl#z"]
 
 
 def test_an_export_emptied_keeps_its_articles_even_after_a_stretch_of_blank_lines(

@@ -247,6 +247,7 @@ def parse_records(
     # stretches reads a few hundred lines, and decoding them costs less than the map.
     known_as: dict[str, str] | None = None if known else {}
     looked_up = 0  # records decoded to look their ids up in `known`
+    own = f"{id}#"  # how the ids the file gives its records begin
     for record in records:
         if not isinstance(record, RawRecord):  # a mark of `search.stretches`
             yield record, ""
@@ -260,7 +261,9 @@ def parse_records(
             if article_id is None:
                 numbered = fingerprint(_numbered(text_print, record.number))
                 article_id = known_as.get(numbered)
-            if article_id is not None:
+            # An id the file did not give itself (made of its absolute path when another
+            # file had it, or of another root) is read again: it may be given back.
+            if article_id is not None and article_id.startswith(own):
                 print_ = known[article_id]
                 yield Unchanged(article_id), print_ if print_ == text_print else LinePrint(print_)
                 continue
