@@ -351,13 +351,13 @@ def byte_lines(stream: BinaryIO, stretches: Sequence[Stretch] | None = None,
     _text_of(head)  # refuses a binary file
     encoding, bom = _bom(head)
     stream.seek(len(bom))
-    if encoding in (None, "utf-8") and stretches is not None:
-        yield from StretchReader(stream, stretches, reading, accepts)
-    elif encoding in (None, "utf-8"):
-        yield from stream
-    else:
+    if encoding not in (None, "utf-8"):
         for line in io.TextIOWrapper(stream, encoding, errors="replace", newline="\n"):
             yield line.encode("utf-8")
+    elif stretches is None:
+        yield from stream
+    else:
+        yield from StretchReader(stream, stretches, reading, accepts)
 
 
 def read_article(file: Path, root: Path) -> Article:

@@ -20,7 +20,7 @@ another record or file is never reused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -114,6 +114,7 @@ class _Open:
         self.length += len(line)
 
     def closed(self, reading: bytes) -> Read:
+        """The stretch read, its digest `span_digest` of its lines (made as they came)."""
         self.digest.update(reading)
         return Read(Stretch(self.length, self.digest.hexdigest(), self.head,
                             self.first_line, self.lines))
@@ -181,11 +182,10 @@ class StretchReader:
         self._tries[index] += 1
         self.stream.seek(self.position)
         data = self.stream.read(old.length)
-        digest = xxhash.xxh3_128(data)
-        digest.update(self.reading)
         # A last line without its line break is the same only if it is still the last.
         ends = data.endswith(b"\n") or not self.stream.read(1)
-        if len(data) == old.length and ends and digest.hexdigest() == old.digest:
+        if (len(data) == old.length and ends
+                and span_digest(data, self.reading) == old.digest):
             self._tries[index] = TRIES  # an old stretch's articles are reused once
             if self._accepts(index):
                 self.stream.seek(self.position)
@@ -200,26 +200,29 @@ class StretchReader:
         return Reused(index, line_number, old.lines)
 
 
+def span_digest(data: bytes, reading: bytes) -> str:
+    """A stretch's digest: xxh3-128 of its bytes and of how the export is read."""
+    digest = xxhash.xxh3_128(data)
+    digest.update(reading)
+    return digest.hexdigest()
+
+
 def fingerprint_of(stretches: Sequence[Stretch]) -> str:
     """The fingerprint of an export cut into `stretches`, made of their digests."""
-    digest = xxhash.xxh3_128()
-    for stretch in stretches:
-        digest.update(stretch.digest.encode())
-    return f"stretches:{digest.hexdigest()}"
+    return _fingerprint(stretch.digest for stretch in stretches)
 
 
 def survey_stretches(stream: BinaryIO, stretches: Sequence[Stretch], reading: bytes) -> str:
     """`fingerprint_of` the stretches the bytes of `stream` (open at its first record)
     make when cut as `stretches` are, read as `reading`: the indexed fingerprint if they
     are as they were, another if not."""
-    digest, buffer = xxhash.xxh3_128(), bytearray(STRETCH_BYTES)
-    for stretch in stretches:
-        if len(buffer) < stretch.length:
-            buffer = bytearray(stretch.length)
-        view = memoryview(buffer)[:stretch.length]
-        read = stream.readinto(view)
-        span = xxhash.xxh3_128(view[:read])
-        span.update(reading)
-        digest.update(span.hexdigest().encode())
-    more = stream.read(1)
-    return f"stretches:{digest.hexdigest()}{'+' if more else ''}"
+    found = _fingerprint(span_digest(stream.read(stretch.length), reading)
+                         for stretch in stretches)
+    return f"{found}+" if stream.read(1) else found
+
+
+def _fingerprint(digests: Iterable[str]) -> str:
+    combined = xxhash.xxh3_128()
+    for digest in digests:
+        combined.update(digest.encode())
+    return f"stretches:{combined.hexdigest()}"
