@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import heapq
 import itertools
+import math
 import os
 import traceback
 from collections.abc import Container, Iterator, Sequence
@@ -323,7 +324,7 @@ class Searcher:
             groups = group([fields.get("copy_signature") for fields in stored])
             if len(groups) >= limit or len(docnums) >= len(results):
                 break
-            results = deeper(2 * len(docnums))
+            results = deeper(_deeper(len(docnums), len(groups), limit))
         hits = []
         for rank, members in enumerate(groups[offset:limit], start=offset + 1):
             shown = min(members, key=lambda at: earliest_first(stored[at]))
@@ -571,6 +572,15 @@ def _window(limit: int) -> int:
     """How many hits are read first to find `limit` groups of copies: most groups are one
     article, and a few groups of several fill the rest; read deeper if not."""
     return max(2 * limit, limit + 20)
+
+
+def _deeper(read: int, groups: int, wanted: int) -> int:
+    """How many hits to read next when the first `read` gave `groups` of the `wanted`
+    groups of copies: as many as the copies seen so far say (a quarter more), at least
+    twice `read`. Each deeper read runs the query again, so on an archive where most
+    articles have copies (wire dispatches) one guess from the first read saves the runs
+    of doubling (three runs of the query became two on the 10x archive)."""
+    return max(2 * read, math.ceil(read * wanted / max(groups, 1) * 1.25))
 
 
 def _copy(fields: dict, similarity: float) -> Copy:

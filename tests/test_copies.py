@@ -334,6 +334,18 @@ def test_more_copies_than_the_first_hits_read(export, isolated_index):
     assert len(search(isolated_index, "Mauritanie", limit=2, sort="date").hits) == 2
 
 
+@pytest.mark.parametrize(("read", "groups", "wanted", "next_read"), [
+    (30, 3, 10, 125),   # most hits are copies (wire dispatches): one guess, not 60 then 120
+    (30, 9, 10, 60),    # nearly there: at least twice as deep
+    (22, 1, 2, 55),
+    (20, 19, 20, 40),
+    (1, 1, 1000, 1250),
+])
+def test_reading_deeper_guesses_from_the_copies_seen(read, groups, wanted, next_read):
+    from search.searcher import _deeper
+    assert _deeper(read, groups, wanted) == next_read
+
+
 def test_each_article_is_read_once_however_deep_the_copies_go(export, isolated_index,
                                                                monkeypatch):
     """Grouping reads deeper hits and each group's copies: an article's stored fields (its
