@@ -13,7 +13,7 @@ import itertools
 import math
 import os
 import traceback
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from operator import itemgetter
@@ -70,7 +70,11 @@ from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
 from search.whoosh_fast.highlight import MarkingHighlighter
 from search.whoosh_fast.postings import documents_with_any, postings_at
-from search.whoosh_fast.reading import remember_term_keys
+from search.whoosh_fast.reading import (
+    column_values,
+    read_stored_fields_in_place,
+    remember_term_keys,
+)
 
 SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
@@ -97,6 +101,8 @@ class Searcher:
         self._lease = lease or ReadLease()  # keeps the generation on disk while open
         self._searcher = ix.searcher(weighting=scoring.BM25F())
         remember_term_keys(self._searcher.reader())
+        read_stored_fields_in_place(self._searcher.reader())
+        self._columns: dict[str, Callable[[int], object]] = {}  # read when first needed
         self._vocabulary: dict[str, int] | None = None  # read when first needed
         self._forms: dict | None = None
         if surface_field(RANKED_FIELD) not in ix.schema:
@@ -104,6 +110,19 @@ class Searcher:
             raise IndexOutdatedError(
                 f"The index in {index_dir}{os.sep} was built by an older version of search, "
                 "without the words as written that exact phrases need. Run `search rebuild`.")
+
+    def body(self, docnum: int) -> str:
+        """An article's body, from its column (`search.schema`)."""
+        return self._column("body")(docnum) or ""
+
+    def _signature(self, docnum: int) -> bytes | None:
+        """An article's copy signature (`search.copies`), from its column."""
+        return self._column("copy_signature")(docnum)
+
+    def _column(self, fieldname: str) -> Callable[[int], object]:
+        if fieldname not in self._columns:
+            self._columns[fieldname] = column_values(self._searcher.reader(), fieldname)
+        return self._columns[fieldname]
 
     def close(self) -> None:
         self._searcher.close()
@@ -143,7 +162,7 @@ class Searcher:
             if sort == "relevance":
                 self._rerank(results, query, depth)
             if depth == wanted:
-                hits = tuple(_hit(rank, hit, sort == "relevance")
+                hits = tuple(_hit(rank, hit, sort == "relevance", self.body)
                              for rank, hit in enumerate(results, start=1) if rank > offset)
             else:
                 hits = self._one_per_group(results, wanted, sort == "relevance",
@@ -210,7 +229,7 @@ class Searcher:
                 hits = self._one_per_group(results, wanted, False, lambda depth: self._run(
                     restriction, depth, "date", None), offset)
             else:
-                hits = tuple(_hit(rank, hit, False)
+                hits = tuple(_hit(rank, hit, False, self.body)
                              for rank, hit in enumerate(results, start=1) if rank > offset)
             found = self._facets(restriction) if facets else ()
             return SearchResults(query=text, total=len(results), partial=False, hits=hits,
@@ -266,7 +285,7 @@ class Searcher:
                     self._rerank(results, query, everything)
         for rank, hit in enumerate(results, start=1):
             with self._reading():
-                yield _hit(rank, hit, sort == "relevance" and query is not None,
+                yield _hit(rank, hit, sort == "relevance" and query is not None, self.body,
                            snippet=snippets, body=bodies)
 
     def article(self, article_id: str, highlight: str | None = None) -> ArticleView:
@@ -288,7 +307,7 @@ class Searcher:
                                      reader, expand=True, fieldname=fieldname))
             analyzer = self._ix.schema["body"].analyzer
             title = views.marked(fields.get("title", ""), terms["title"], analyzer)
-            body = fields.get("body", "")
+            body = self.body(docnum)
             paragraphs = tuple(views.marked(paragraph, terms["body"], analyzer)
                                for paragraph in analysis.PARAGRAPH_BREAK.split(body)
                                if paragraph.strip())
@@ -321,7 +340,7 @@ class Searcher:
         while True:
             docnums = [docnum for _, docnum in results.top_n]
             stored = [self._stored_fields(docnum, read) for docnum in docnums]
-            groups = group([fields.get("copy_signature") for fields in stored])
+            groups = group([self._signature(docnum) for docnum in docnums])
             if len(groups) >= limit or len(docnums) >= len(results):
                 break
             results = deeper(_deeper(len(docnums), len(groups), limit))
@@ -330,8 +349,8 @@ class Searcher:
             shown = min(members, key=lambda at: earliest_first(stored[at]))
             others = {stored[at]["id"]: stored[at] for at in members if at != shown}
             others.update((fields["id"], fields) for _, fields in
-                          self._copies(docnums[shown], stored[shown], read))
-            hit = _hit(rank, results[shown], scored)
+                          self._copies(docnums[shown], read))
+            hit = _hit(rank, results[shown], scored, self.body)
             hits.append(dataclasses.replace(hit, copies=tuple(
                 sorted(others, key=lambda id: earliest_first(others[id])))))
         return tuple(hits)
@@ -357,19 +376,19 @@ class Searcher:
             fields = read[docnum] = self._searcher.stored_fields(docnum)
         return fields
 
-    def _copies(self, docnum: int, fields: dict, read: dict[int, dict],
+    def _copies(self, docnum: int, read: dict[int, dict],
                 known: Container[int] = ()) -> list[tuple[int, dict]]:
         """(document number, stored fields) of the articles whose bodies are copies of the
         one of `docnum`, but those `known`: those sharing a band term with it, verified
         (their fields taken from `read` where they were read before)."""
-        mine = fields.get("copy_signature")
+        mine = self._signature(docnum)
         if not usable(mine):
             return []
         others = sorted(documents_with_any(self._searcher.reader(), "copy_bands",
                                            [term.encode() for term in band_terms(mine)]))
-        return [(other, theirs) for other in others if other != docnum and other not in known
-                and are_copies(mine, (theirs := self._stored_fields(other, read)).get(
-                    "copy_signature"))]
+        return [(other, self._stored_fields(other, read)) for other in others
+                if other != docnum and other not in known
+                and are_copies(mine, self._signature(other))]
 
     def _group(self, docnum: int, fields: dict) -> list[tuple[float, dict]]:
         """(similarity, stored fields) of the other articles of the group of copies of
@@ -381,11 +400,11 @@ class Searcher:
         todo = [docnum]
         while todo:
             at = todo.pop()
-            for other, theirs in self._copies(at, members[at], read, members):
+            for other, theirs in self._copies(at, read, members):
                 members[other] = theirs
                 todo.append(other)
-        mine = fields.get("copy_signature")
-        return [(shown_similarity(mine, found["copy_signature"]), found)
+        mine = self._signature(docnum)
+        return [(shown_similarity(mine, self._signature(other)), found)
                 for other, found in members.items() if other != docnum]
 
     def rank_words(self, text: str, *, limit: int = 10) -> list[tuple[str, float]]:
@@ -681,13 +700,15 @@ def _restricted(query, restriction):
     return wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
 
 
-def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False) -> Hit:
+def _hit(rank: int, hit, scored: bool, body_of: Callable[[int], str], snippet: bool = True,
+         body: bool = False) -> Hit:
     fields = hit.fields()
+    text = body_of(hit.docnum) if snippet or body else None
     marked_title: tuple[tuple[int, int], ...] = ()
     if snippet:
-        found = hit.highlights("body", top=SNIPPET_FRAGMENTS)
+        found = hit.highlights("body", text=text, top=SNIPPET_FRAGMENTS)
         if not found or not found.highlights:
-            found = lead_snippet(fields.get("body", ""))
+            found = lead_snippet(text)
             marked_title = title_highlights(hit, _ExactHighlighter)
     else:
         found = Snippet("")
@@ -706,7 +727,7 @@ def _hit(rank: int, hit, scored: bool, snippet: bool = True, body: bool = False)
         # Sorted results carry the sort key where the score would be.
         score=round(hit.score, SCORE_DIGITS) if scored else None,
         snippet=found,
-        body=fields.get("body", "") if body else None,
+        body=text if body else None,
     )
 
 

@@ -649,6 +649,8 @@ def _read_everything(index_dir: Path, generation: Path) -> int:
         with ix.reader() as reader:
             for _ in reader.all_stored_fields():
                 pass
+            for _ in reader.column_reader("body") if reader.has_column("body") else ():
+                pass
             for fieldname, text in reader.all_terms():
                 for _ in reader.postings(fieldname, text).all_ids():
                     pass

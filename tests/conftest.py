@@ -92,7 +92,7 @@ def write_export(path: Path, records: list[dict]) -> None:
 
 def index_content(ix) -> list:
     """Every posting of every term with its block's statistics, and every document's stored
-    fields and lengths, segment by segment: what a writer puts in an index, whatever the
+    fields, column values and lengths, segment by segment: what a writer puts in an index, whatever the
     file layout."""
     content = []
     with ix.reader() as top:
@@ -108,8 +108,11 @@ def index_content(ix) -> list:
                                     matcher.block_min_length(), matcher.block_max_length(),
                                     matcher.block_max_weight()))
                     matcher.next()
+            values = [reader.column_reader(name) for name, field in reader.schema.items()
+                      if field.column_type is not None and reader.has_column(name)]
             for docnum in range(reader.doc_count_all()):
                 content.append(sorted(reader.stored_fields(docnum).items()))
+                content.append([column[docnum] for column in values])
                 content.append([reader.doc_field_length(docnum, name)
                                 for name in reader.indexed_field_names()])
     return content

@@ -1,7 +1,13 @@
 """`search.whoosh_fast.reading`: an index read through our mapped storage reads as Whoosh
 reads it through its own."""
 
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import columns
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile, StructFile
 
 from search.index import rebuild, update
 from search.store import CURRENT
@@ -68,3 +74,69 @@ def test_only_the_first_levels_of_the_search_are_remembered(tmp_path, block_corp
         remember_term_keys(reader)
         assert term_answers(reader) == expected
         assert 0 < len(reader._terms._tindex.__dict__["_keys_read"]) <= 3  # 1 + 2 keys
+
+
+def written_column(column, values: list[bytes], doccount: int, cutoff: int) -> BufferFile:
+    """`values` (the empty ones left out, as Whoosh's writer leaves documents without
+    one) written by Whoosh's writer of `column`, offsets written past `cutoff` documents."""
+    out = StructFile(io.BytesIO())
+    writer = column.writer(out)
+    writer.cutoff = cutoff
+    for docnum, value in enumerate(values):
+        if value:
+            writer.add(docnum, value)
+    writer.finish(doccount)
+    return BufferFile(out.file.getvalue())
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.binary(max_size=70000 // 40), max_size=40),
+       past=st.integers(0, 3), compressed=st.booleans(), offsets=st.booleans())
+def test_a_column_read_in_place_answers_as_whoosh(values, past, compressed, offsets):
+    column = columns.CompressedBytesColumn() if compressed else columns.VarBytesColumn()
+    doccount = len(values) + past
+    dbfile = written_column(column, values, doccount, cutoff=-1 if offsets else 2**15)
+    length = len(dbfile.get(0, 10**9))
+    whoosh = column.reader(dbfile, 0, length, doccount)
+    ours = reading.in_place(column, dbfile, 0, length, doccount)
+    assert (type(ours) is reading.InPlaceBytes) == offsets
+    assert [ours[docnum] for docnum in range(doccount)] == [
+        whoosh[docnum] for docnum in range(doccount)]
+
+
+def segment_by_segment(reader, fieldname: str) -> list:
+    """Each document's value in a column, as each segment's reader gives it (Whoosh's
+    reader of several segments leaves out those without the column, and reads the ones
+    after them wrong)."""
+    values = []
+    for leaf, _ in reader.leaf_readers():
+        column = leaf.column_reader(fieldname)
+        values.extend(column[docnum] for docnum in range(leaf.doc_count_all()))
+    return values
+
+
+def test_stored_fields_and_columns_read_in_place_answer_as_whoosh(tmp_path, block_corpus,
+                                                                  monkeypatch):
+    """An index whose columns all wrote their offsets (as Whoosh's do past 32,768
+    documents), two segments and a deleted article."""
+    monkeypatch.setattr(columns.VarBytesColumn.Writer.__init__, "__defaults__", (True, 0))
+    rebuild([block_corpus], tmp_path / "index")
+    (block_corpus / "300.txt").write_text("Dépêche\n\nUn seul mot : Cotonou.", encoding="utf-8")
+    (block_corpus / "007.txt").unlink()
+    update([block_corpus], tmp_path / "index")
+    generation = str(tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text().strip())
+    with FileStorage(generation).open_index().reader() as reader:
+        docnums = range(reader.doc_count_all())
+        stored = [reader.stored_fields(docnum) for docnum in docnums]
+        bodies = segment_by_segment(reader, "body")
+    assert len(stored) == len(bodies) == 301 and all(bodies)
+    with MappedStorage(generation).open_index().reader() as reader:
+        reading.read_stored_fields_in_place(reader)
+        leaves = [leaf._perdoc._readers["_stored"] for leaf, _ in reader.leaf_readers()]
+        assert all(type(found) is reading._InPlaceStored for found in leaves)
+        assert [reader.stored_fields(docnum) for docnum in docnums] == stored
+        text = reading.column_values(reader, "body")
+        assert [text(docnum) for docnum in docnums] == bodies
+        signatures = reading.column_values(reader, "copy_signature")
+        expected = [value or None for value in segment_by_segment(reader, "copy_signature")]
+        assert any(expected) and [signatures(docnum) for docnum in docnums] == expected

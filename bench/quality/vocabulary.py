@@ -223,7 +223,8 @@ class OursWhole:
 def _without_snippets() -> Iterator[None]:
     """`Searcher.search` as it is, but its hits made without a snippet: highlighting
     thousands of hits per query would take most of the run. If `search.searcher` no
-    longer makes its hits with `_hit(rank, hit, scored)`, hits keep their snippets."""
+    longer makes its hits with `_hit(rank, hit, scored, body_of)`, hits keep their
+    snippets."""
     from search import searcher
     from search.models import Hit, Snippet
 
@@ -232,7 +233,7 @@ def _without_snippets() -> Iterator[None]:
         yield
         return
 
-    def bare(rank: int, hit, scored: bool) -> Hit:
+    def bare(rank: int, hit, scored: bool, *_) -> Hit:
         return Hit(rank=rank, id=hit["id"], path="", title="", date=None, dateline=None,
                    category=None, source=None, url=None, score=None, snippet=Snippet(""))
 
