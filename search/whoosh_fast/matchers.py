@@ -231,9 +231,11 @@ class BestOfFields(ScoredList):
         with this segment's documents added (numbered from `offset`), kept to the `limit`
         best: by score, then lowest number first.
 
-        A document of a decoded block is scored only if its score in this field plus
-        the bounds of its blocks in the other fields (read from their headers) can still
-        reach the k-th best: the other fields' blocks are decoded only for those."""
+        A block is decoded only if its bound plus the best bounds of the later fields'
+        blocks over its documents can reach the k-th best; a document of it is scored
+        only if its score in this field plus the bounds of its blocks in the other fields
+        (read from their headers) can still reach it: the other fields' blocks are
+        decoded only for those."""
         items = list(items)
         if limit <= 0:
             return items
@@ -243,15 +245,22 @@ class BestOfFields(ScoredList):
             rest = sum(self._ceiling(later) for later in leaves[at + 1:])
             earlier = [self._terms[before] for before in leaves[:at]]
             others = leaves[:at] + leaves[at + 1:]
-            bounds, scorer = self._bounds[leaf], self._scorers[leaf]
+            later = leaves[at + 1:]
+            bounds, scorer, terms = self._bounds[leaf], self._scorers[leaf], self._terms[leaf]
             for number in sorted(range(len(bounds)), key=lambda block: -bounds[block]):
                 if len(items) >= limit and (bounds[number] + rest) * _BOUND_MARGIN < items[0][0]:
                     break
-                block = self._terms[leaf].block(number)
+                span = terms.span(number)
+                if len(items) >= limit and (bounds[number] + self._bound_over(span, later)) \
+                        * _BOUND_MARGIN < items[0][0]:
+                    continue  # not even with the best blocks of the later fields beside it
+                near = self._bound_over(span, others)
+                block = terms.block(number)
                 for docnum, tf in zip(block.ids, block.weights, strict=True):
                     if len(items) >= limit and (
-                            scorer.score(docnum, tf) + self._bound_elsewhere(docnum, others)
-                    ) * _BOUND_MARGIN < items[0][0]:
+                            ((score := scorer.score(docnum, tf)) + near) * _BOUND_MARGIN
+                            < items[0][0] or (score + self._bound_elsewhere(docnum, others)) * _BOUND_MARGIN
+                            < items[0][0]):
                         continue
                     if any(terms.frequency(docnum) is not None for terms in earlier):
                         continue
@@ -261,6 +270,18 @@ class BestOfFields(ScoredList):
                     elif key > items[0]:
                         heapq.heapreplace(items, key)
         return items
+
+    def _bound_over(self, span: tuple[int, int], leaves: list[int]) -> float:
+        """At least the score in the fields `leaves` of every document numbered within
+        `span`: the best bound of their blocks over it (block-max). Each field's ceiling
+        bounds every document; its blocks' bounds bound a part of them."""
+        total = 0.0
+        for leaf in leaves:
+            bounds = self._bounds[leaf]
+            over = self._terms[leaf].blocks_over(*span)
+            if over:
+                total += max(bounds[over.start:over.stop])
+        return total
 
     def _bound_elsewhere(self, docnum: int, leaves: list[int]) -> float:
         """At least the score of `docnum` in the fields `leaves`: its score where the block

@@ -188,6 +188,15 @@ class TermBlocks:
     def all_decoded(self) -> bool:
         return len(self._decoded) == len(self.heads)
 
+    def span(self, at: int) -> tuple[int, int]:
+        """The first and last document numbers that the block `at` may hold."""
+        return (self._lasts[at - 1] + 1 if at else 0), self._lasts[at]
+
+    def blocks_over(self, first: int, last: int) -> range:
+        """The blocks that may hold a document numbered from `first` to `last`."""
+        return range(bisect_left(self._lasts, first),
+                     min(bisect_left(self._lasts, last) + 1, len(self._lasts)))
+
     def block_at(self, docnum: int) -> int | None:
         """The block that would hold `docnum`; None past the last."""
         at = bisect_left(self._lasts, docnum)
