@@ -259,7 +259,8 @@ class BestOfFields(ScoredList):
                 for docnum, tf in zip(block.ids, block.weights, strict=True):
                     if len(items) >= limit and (
                             ((score := scorer.score(docnum, tf)) + near) * _BOUND_MARGIN
-                            < items[0][0] or (score + self._bound_elsewhere(docnum, others)) * _BOUND_MARGIN
+                            < items[0][0]
+                            or (score + self._bound_elsewhere(docnum, others)) * _BOUND_MARGIN
                             < items[0][0]):
                         continue
                     if any(terms.frequency(docnum) is not None for terms in earlier):
