@@ -47,7 +47,7 @@ from search.errors import (
 from search.models import Count, IndexCheck, IndexStats
 from search.schema import SCHEMA_VERSION, build_schema
 from search.stretches import Stretch
-from search.whoosh_fast.reading import MappedStorage
+from search.whoosh_fast.reading import MappedStorage, misfit_columns
 
 CURRENT = "CURRENT"
 
@@ -649,6 +649,8 @@ def _read_everything(index_dir: Path, generation: Path) -> int:
         with ix.reader() as reader:
             for _ in reader.all_stored_fields():
                 pass
+            if misfit := misfit_columns(reader):
+                raise damaged(index_dir, misfit[0])
             for _ in reader.column_reader("body") if reader.has_column("body") else ():
                 pass
             for fieldname, text in reader.all_terms():

@@ -1,13 +1,17 @@
 """`search.whoosh_fast.writer`: our faster writing writes what Whoosh's own writer writes."""
 
+import os
+
 import pytest
 
 from search import index as index_module
 from search import store as store_module
+from search.copies import signature
 from search.index import rebuild
 from search.whoosh_fast import writer as writer_module
+from search.whoosh_fast.reading import misfit_columns
 
-from .conftest import index_content
+from .conftest import index_content, write_export
 
 
 def test_the_writing_codec_writes_what_whoosh_s_own_writes(tmp_path, monkeypatch, block_corpus):
@@ -48,3 +52,53 @@ def test_postings_pooled_by_term_are_whoosh_s_postings(tmp_path, monkeypatch, bl
     rebuild([block_corpus], tmp_path / "whoosh")
     assert (index_content(store_module.open_index(tmp_path / "ours"))
             == index_content(store_module.open_index(tmp_path / "whoosh")))
+
+
+LONG = ("Le ministre des affaires étrangères a reçu son homologue pour parler de la coopération "
+        "énergétique, des transports, de la pêche et de la sécurité au Sahel, avant une "
+        "commission mixte prévue à Rabat le mois prochain.")
+
+
+@pytest.mark.parametrize("ours", [True, False])
+@pytest.mark.parametrize("records, column, expected", [
+    # one copy signature, then articles too short for one: the filling grows the offsets
+    # from one byte to two
+    ([{"id": "1", "article": LONG}, *({"id": f"{n}", "article": "Brève."}
+                                      for n in range(2, 140))],
+     "copy_signature", lambda record: signature(record["article"])),
+    # 26 dates of 10 bytes, the last ending past 255, then undated articles
+    ([*({"id": f"{n}", "date": "2020-05-02", "article": "Brève."} for n in range(26)),
+      *({"id": f"u{n}", "article": "Brève."} for n in range(40))],
+     "date", lambda record: record.get("date")),
+])
+def test_a_column_whose_last_documents_have_no_value_reads_right(
+        tmp_path, monkeypatch, records, column, expected, ours):
+    """Whoosh writes a column's offsets before filling the documents after its last value
+    (its own writer gets it wrong, which the test shows, and `search check` finds);
+    offsets written from the first document, as Whoosh writes them past 32,768."""
+    from whoosh import columns
+    from whoosh.codec.whoosh3 import W3Codec
+
+    monkeypatch.setattr(columns.VarBytesColumn.__init__, "__defaults__", (True, 0))
+    monkeypatch.setattr(columns.VarBytesColumn.Writer.__init__, "__defaults__", (True, 0))
+    monkeypatch.setattr(writer_module, "SUB_WRITERS", False)
+    if not ours:
+        monkeypatch.setattr(writer_module, "WritingCodec", W3Codec)
+    export = tmp_path / "export.jsonl"
+    write_export(export, records)
+    rebuild([export], tmp_path / "index")
+    with store_module.open_index(tmp_path / "index").reader() as reader:
+        assert reader.is_atomic()
+        values = reader.column_reader(column)
+        found = {reader.stored_fields(docnum)["id"]: values[docnum] or None
+                 for docnum in range(reader.doc_count_all())}
+        misfit = misfit_columns(reader)
+    wanted = {f"export.jsonl#{record['id']}": expected(record) for record in records}
+    assert (found == wanted) is ours
+    assert misfit == ([] if ours else [
+        f"segment 0, column {column!r}: lengths and offsets do not fit its bytes"])
+    problems = store_module.check(tmp_path / "index").problems
+    assert problems == (() if ours else (
+        f"The index in {tmp_path / 'index'}{os.sep} is damaged (segment 0, column "
+        f"{column!r}: lengths and offsets do not fit its bytes). Run `search rebuild` to "
+        "rebuild it.",))

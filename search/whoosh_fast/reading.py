@@ -29,9 +29,10 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
 
 from whoosh import columns
-from whoosh.codec.whoosh3 import W3PerDocReader
+from whoosh.codec.whoosh3 import STORED_COLUMN, W3PerDocReader
 from whoosh.filedb.compound import SubFile
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashReader
@@ -243,3 +244,50 @@ def column_values(reader, fieldname: str) -> Callable[[int], object]:
         found = values[docnum - starts[at]] if values is not None else b""
         return field.from_column_value(found) if found else None
     return value
+
+
+def misfit_columns(reader) -> list[str]:
+    """The columns of byte strings in `reader`'s segments whose lengths and offsets do not
+    describe their bytes (Whoosh's writer can write a stale offsets array: see
+    `search.whoosh_fast.writer.FilledColumnsWriter`), a line each. Reads them whole."""
+    found = []
+    for number, (leaf, _) in enumerate(_leaves(reader)):
+        perdoc = getattr(leaf, "_perdoc", None)
+        if not isinstance(perdoc, W3PerDocReader):
+            continue
+        kinds = [("_stored", STORED_COLUMN), *((name, field.column_type)
+                                               for name, field in leaf.schema.items())]
+        for name, column in kinds:
+            column = getattr(column, "_child", column)
+            if not isinstance(column, columns.VarBytesColumn | columns.CompressedBytesColumn):
+                continue
+            where = _column_file(perdoc, name)
+            if where is not None and not _fits(*where, perdoc.doc_count_all()):
+                found.append(f"segment {number}, column {name!r}: lengths and offsets do "
+                             "not fit its bytes")
+    return found
+
+
+def _fits(dbfile, basepos: int, length: int, doccount: int) -> bool:
+    """Whether a `VarBytesColumn`'s lengths (and offsets, where written) add up to the
+    bytes before them, as its writer lays them out."""
+    last = basepos + length - 1
+    if length < 1:
+        return False
+    offsets = None
+    if dbfile.get_byte(last) == ord("X"):
+        lengths_code, offsets_code = chr(dbfile.get_byte(last - 2)), chr(dbfile.get_byte(last - 1))
+        end = last - 2 - doccount * array(offsets_code).itemsize
+        if end < basepos:
+            return False
+        offsets = dbfile.get_array(end, offsets_code, doccount)
+    else:
+        lengths_code, end = chr(dbfile.get_byte(last)), last
+    if lengths_code not in "bBhHiIlLqQ":
+        return False
+    end -= doccount * array(lengths_code).itemsize
+    if end < basepos:
+        return False
+    lengths = dbfile.get_array(end, lengths_code, doccount)
+    starts = list(accumulate(lengths, initial=0))
+    return starts[-1] == end - basepos and (offsets is None or list(offsets) == starts[:-1])

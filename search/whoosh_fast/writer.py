@@ -1,6 +1,7 @@
 """Writing Whoosh segments faster, and in two processes: reads Whoosh's private internals
-(its per-document reader, codec classes, `MpWriter`'s fields and sub-writer task). Each
-piece is tested against what Whoosh's own writer writes (tests/test_whoosh_fast_writer.py).
+(its per-document reader and writer, a byte column's writer, codec classes, `MpWriter`'s
+fields and sub-writer task). Each piece is tested against what Whoosh's own writer
+writes (tests/test_whoosh_fast_writer.py).
 
 A write that adds many articles is indexed by two sub-writer processes, each making a
 segment (`ParallelWriter`); they die with the process that started them.
@@ -20,11 +21,13 @@ from array import array
 from itertools import chain, groupby
 from operator import itemgetter
 
+from whoosh import columns
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
     W3FieldWriter,
     W3PerDocReader,
+    W3PerDocWriter,
     W3Segment,
     _lenfield,
 )
@@ -285,12 +288,36 @@ class GroupingWriter(SegmentWriter):
         self.docnum += 1
 
 
+class FilledColumnsWriter(W3PerDocWriter):
+    """Whoosh's per-document writer, each column of byte strings filled to the segment's
+    last document before Whoosh finishes it.
+
+    `VarBytesColumn.Writer.finish` takes its offsets array, then fills the documents after
+    the last value: when that filling grows the array's item type (an offset past 255,
+    65,535...), the array written is the old one, short, under the old type, and every
+    value of the column reads wrong, in Whoosh's reader as in ours. It takes a segment of
+    more than 32,768 documents (the offsets are written then) whose last documents have
+    no value: articles too short for a copy signature, or undated."""
+
+    def close(self):
+        for writer in self._colwriters.values():
+            writer = getattr(writer, "_child", writer)  # a pickled column's bytes
+            if isinstance(writer, columns.VarBytesColumn.Writer):
+                writer.fill(self._doccount)
+                writer._count = max(writer._count, self._doccount)  # filled: once only
+        super().close()
+
+
 class WritingCodec(W3Codec):
-    """Whoosh's default codec, writing with `LengthTables` and `GroupingFieldWriter`.
-    Segments record the plain codec, so the index on disk names Whoosh's classes only."""
+    """Whoosh's default codec, writing with `LengthTables`, `FilledColumnsWriter` and
+    `GroupingFieldWriter`. Segments record the plain codec, so the index on disk names
+    Whoosh's classes only."""
 
     def per_document_reader(self, storage, segment):
         return LengthTables(storage, segment)
+
+    def per_document_writer(self, storage, segment):
+        return FilledColumnsWriter(self, storage, segment)
 
     def field_writer(self, storage, segment):
         return GroupingFieldWriter(self, storage, segment)
