@@ -596,10 +596,11 @@ def _window(limit: int) -> int:
 def _deeper(read: int, groups: int, wanted: int) -> int:
     """How many hits to read next when the first `read` gave `groups` of the `wanted`
     groups of copies: as many as the copies seen so far say (a quarter more), at least
-    twice `read`. Each deeper read runs the query again, so on an archive where most
-    articles have copies (wire dispatches) one guess from the first read saves the runs
-    of doubling (three runs of the query became two on the 10x archive)."""
-    return max(2 * read, math.ceil(read * wanted / max(groups, 1) * 1.25))
+    twice `read` and at most eight times (one large group at the top says little of the
+    rest). Each deeper read runs the query again, so on an archive where most articles
+    have copies (wire dispatches) one guess from the first read saves the runs of
+    doubling (three runs of the query became two on the 10x archive)."""
+    return max(2 * read, min(8 * read, math.ceil(read * wanted / max(groups, 1) * 1.25)))
 
 
 def _copy(fields: dict, similarity: float) -> Copy:

@@ -339,7 +339,8 @@ def test_more_copies_than_the_first_hits_read(export, isolated_index):
     (30, 9, 10, 60),    # nearly there: at least twice as deep
     (22, 1, 2, 55),
     (20, 19, 20, 40),
-    (1, 1, 1000, 1250),
+    (1, 1, 1000, 8),    # one large group first: at most eight times deeper
+    (30, 1, 1000, 240),
 ])
 def test_reading_deeper_guesses_from_the_copies_seen(read, groups, wanted, next_read):
     from search.searcher import _deeper
