@@ -119,6 +119,7 @@ def test_stored_fields_and_columns_read_in_place_answer_as_whoosh(tmp_path, bloc
                                                                   monkeypatch):
     """An index whose columns all wrote their offsets (as Whoosh's do past 32,768
     documents), two segments and a deleted article."""
+    monkeypatch.setattr(columns.VarBytesColumn.__init__, "__defaults__", (True, 0))
     monkeypatch.setattr(columns.VarBytesColumn.Writer.__init__, "__defaults__", (True, 0))
     rebuild([block_corpus], tmp_path / "index")
     (block_corpus / "300.txt").write_text("Dépêche\n\nUn seul mot : Cotonou.", encoding="utf-8")
@@ -137,6 +138,12 @@ def test_stored_fields_and_columns_read_in_place_answer_as_whoosh(tmp_path, bloc
         assert [reader.stored_fields(docnum) for docnum in docnums] == stored
         text = reading.column_values(reader, "body")
         assert [text(docnum) for docnum in docnums] == bodies
+        in_place = [reading.in_place(leaf.schema[name].column_type,
+                                     *reading._column_file(leaf._perdoc, name),
+                                     leaf.doc_count_all())
+                    for leaf, _ in reader.leaf_readers() for name in ("body", "copy_signature")
+                    if leaf._perdoc.has_column(name)]
+        assert in_place and all(type(found) is reading.InPlaceBytes for found in in_place)
         signatures = reading.column_values(reader, "copy_signature")
         expected = [value or None for value in segment_by_segment(reader, "copy_signature")]
         assert any(expected) and [signatures(docnum) for docnum in docnums] == expected
