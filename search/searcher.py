@@ -370,7 +370,7 @@ class Searcher:
 
     def _stored_fields(self, docnum: int, read: dict[int, dict]) -> dict:
         """The stored fields of `docnum`, from `read` if they were read before (a hit's
-        copies are often hits too: each read decompresses the whole article)."""
+        copies are often hits too: each read decompresses the article's fields)."""
         fields = read.get(docnum)
         if fields is None:
             fields = read[docnum] = self._searcher.stored_fields(docnum)
