@@ -300,6 +300,8 @@ class FilledColumnsWriter(W3PerDocWriter):
     no value: articles too short for a copy signature, or undated."""
 
     def close(self):
+        if self._indoc:  # Whoosh's close finishes a document left open: before the filling
+            self.finish_doc()
         for writer in self._colwriters.values():
             writer = getattr(writer, "_child", writer)  # a pickled column's bytes
             if isinstance(writer, columns.VarBytesColumn.Writer):
