@@ -74,6 +74,7 @@ from search.whoosh_fast.reading import (
     column_values,
     read_stored_fields_in_place,
     remember_term_keys,
+    stored_fields_of,
 )
 
 SORT_ORDERS = ("relevance", "date")
@@ -102,6 +103,7 @@ class Searcher:
         self._searcher = ix.searcher(weighting=scoring.BM25F())
         remember_term_keys(self._searcher.reader())
         read_stored_fields_in_place(self._searcher.reader())
+        self.stored = stored_fields_of(self._searcher.reader())
         self._columns: dict[str, Callable[[int], object]] = {}  # read when first needed
         self._vocabulary: dict[str, int] | None = None  # read when first needed
         self._forms: dict | None = None
@@ -162,7 +164,7 @@ class Searcher:
             if sort == "relevance":
                 self._rerank(results, query, depth)
             if depth == wanted:
-                hits = tuple(_hit(rank, hit, sort == "relevance", self.body)
+                hits = tuple(_hit(rank, hit, sort == "relevance", self)
                              for rank, hit in enumerate(results, start=1) if rank > offset)
             else:
                 hits = self._one_per_group(results, wanted, sort == "relevance",
@@ -229,7 +231,7 @@ class Searcher:
                 hits = self._one_per_group(results, wanted, False, lambda depth: self._run(
                     restriction, depth, "date", None), offset)
             else:
-                hits = tuple(_hit(rank, hit, False, self.body)
+                hits = tuple(_hit(rank, hit, False, self)
                              for rank, hit in enumerate(results, start=1) if rank > offset)
             found = self._facets(restriction) if facets else ()
             return SearchResults(query=text, total=len(results), partial=False, hits=hits,
@@ -285,7 +287,7 @@ class Searcher:
                     self._rerank(results, query, everything)
         for rank, hit in enumerate(results, start=1):
             with self._reading():
-                yield _hit(rank, hit, sort == "relevance" and query is not None, self.body,
+                yield _hit(rank, hit, sort == "relevance" and query is not None, self,
                            snippet=snippets, body=bodies)
 
     def article(self, article_id: str, highlight: str | None = None) -> ArticleView:
@@ -350,7 +352,7 @@ class Searcher:
             others = {stored[at]["id"]: stored[at] for at in members if at != shown}
             others.update((fields["id"], fields) for _, fields in
                           self._copies(docnums[shown], read))
-            hit = _hit(rank, results[shown], scored, self.body)
+            hit = _hit(rank, results[shown], scored, self)
             hits.append(dataclasses.replace(hit, copies=tuple(
                 sorted(others, key=lambda id: earliest_first(others[id])))))
         return tuple(hits)
@@ -373,7 +375,7 @@ class Searcher:
         copies are often hits too: each read decompresses the article's fields)."""
         fields = read.get(docnum)
         if fields is None:
-            fields = read[docnum] = self._searcher.stored_fields(docnum)
+            fields = read[docnum] = self.stored(docnum)
         return fields
 
     def _copies(self, docnum: int, read: dict[int, dict],
@@ -701,10 +703,11 @@ def _restricted(query, restriction):
     return wq.And([query, wq.ConstantScoreQuery(restriction, 0.0)])
 
 
-def _hit(rank: int, hit, scored: bool, body_of: Callable[[int], str], snippet: bool = True,
+def _hit(rank: int, hit, scored: bool, articles: Searcher, snippet: bool = True,
          body: bool = False) -> Hit:
-    fields = hit.fields()
-    text = body_of(hit.docnum) if snippet or body else None
+    """A Whoosh hit as ours, its fields and body read by `articles`."""
+    fields = articles.stored(hit.docnum)
+    text = articles.body(hit.docnum) if snippet or body else None
     marked_title: tuple[tuple[int, int], ...] = ()
     if snippet:
         found = hit.highlights("body", text=text, top=SNIPPET_FRAGMENTS)

@@ -349,18 +349,17 @@ def test_reading_deeper_guesses_from_the_copies_seen(read, groups, wanted, next_
 
 def test_each_article_is_read_once_however_deep_the_copies_go(export, isolated_index,
                                                                monkeypatch):
-    """Grouping reads deeper hits and each group's copies: an article's stored fields (its
-    whole text, decompressed) are read once for all of it; Whoosh reads a hit shown once
-    more for its snippet."""
-    from whoosh.reading import SegmentReader
+    """Grouping reads deeper hits and each group's copies: an article's stored fields
+    (decompressed) are read once for all of it; a hit shown is read once more."""
+    from whoosh.codec.whoosh3 import W3PerDocReader
 
     records = [record(n, DISPATCH, title="Mauritanie Mauritanie", date=f"2020-05-{n:02}")
                for n in range(1, 26)]
     write_export(export, [*records, record(30, OTHER + " Mauritanie.")])
     update([export], isolated_index)
     read = []
-    whoosh_stored_fields = SegmentReader.stored_fields
-    monkeypatch.setattr(SegmentReader, "stored_fields",
+    whoosh_stored_fields = W3PerDocReader.stored_fields
+    monkeypatch.setattr(W3PerDocReader, "stored_fields",
                         lambda self, docnum: read.append(docnum) or whoosh_stored_fields(
                             self, docnum))
     results = search(isolated_index, "Mauritanie", limit=2)

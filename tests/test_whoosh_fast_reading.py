@@ -136,6 +136,8 @@ def test_stored_fields_and_columns_read_in_place_answer_as_whoosh(tmp_path, bloc
         leaves = [leaf._perdoc._readers["_stored"] for leaf, _ in reader.leaf_readers()]
         assert all(type(found) is reading._InPlaceStored for found in leaves)
         assert [reader.stored_fields(docnum) for docnum in docnums] == stored
+        stored_of = reading.stored_fields_of(reader)
+        assert [stored_of(docnum) for docnum in docnums] == stored
         text = reading.column_values(reader, "body")
         assert [text(docnum) for docnum in docnums] == bodies
         in_place = [reading.in_place(leaf.schema[name].column_type,

@@ -218,6 +218,24 @@ def read_stored_fields_in_place(reader) -> None:
                 InPlaceBytes(*found, perdoc.doc_count_all(), zlib.decompress))
 
 
+def stored_fields_of(reader) -> Callable[[int], dict]:
+    """docnum (of `reader`, one segment or several) → its stored fields, as
+    `reader.stored_fields` answers, from each segment's per-document reader: without the
+    layers above it (the reader of several segments, then a copy of the fields filtered
+    by the schema, which holds them all here), 3.5 of a read's 13 µs."""
+    starts, readers = [], []
+    for leaf, offset in _leaves(reader):
+        perdoc = getattr(leaf, "_perdoc", None)
+        starts.append(offset)
+        readers.append(perdoc.stored_fields if isinstance(perdoc, W3PerDocReader)
+                       else leaf.stored_fields)
+
+    def fields(docnum: int) -> dict:
+        at = bisect_right(starts, docnum) - 1
+        return readers[at](docnum - starts[at])
+    return fields
+
+
 def column_values(reader, fieldname: str) -> Callable[[int], object]:
     """docnum (of `reader`, one segment or several) → the value that `fieldname`'s column
     of byte strings holds for it, None where none: as `reader.column_reader(fieldname)`
