@@ -2,7 +2,9 @@
 reads it through its own."""
 
 import io
+import struct
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import columns
@@ -149,3 +151,25 @@ def test_stored_fields_and_columns_read_in_place_answer_as_whoosh(tmp_path, bloc
         signatures = reading.column_values(reader, "copy_signature")
         expected = [value or None for value in segment_by_segment(reader, "copy_signature")]
         assert any(expected) and [signatures(docnum) for docnum in docnums] == expected
+
+
+@pytest.mark.parametrize(("offsets", "at_end", "byte"), [
+    (True, 2, b"z"),      # the offsets' typecode is no array's
+    (True, 3, b"?"),      # the lengths' typecode
+    (False, 1, b"!"),     # the lengths' typecode, no offsets written
+    (True, 2, b"q"),      # arrays that would begin before the column
+])
+def test_a_column_with_damaged_last_bytes_is_read_as_damaged(offsets, at_end, byte):
+    """A damaged column raises what reading damaged bytes raises (struct.error: the
+    searcher says the index is damaged), and `search check` finds it."""
+    values = [b"un", b"", b"trois"] * 20
+    column = columns.VarBytesColumn()
+    written = written_column(column, values, len(values), cutoff=-1 if offsets else 2**15)
+    data = bytearray(written.get(0, 10**9))
+    data[len(data) - at_end:len(data) - at_end + 1] = byte
+    damaged = BufferFile(bytes(data))
+    if offsets:
+        with pytest.raises(struct.error):
+            reading.in_place(column, damaged, 0, len(data), len(values))
+    assert reading._fits(written, 0, len(data), len(values))
+    assert not reading._fits(damaged, 0, len(data), len(values))

@@ -29,6 +29,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import accumulate
 
 from whoosh import columns
@@ -132,19 +133,12 @@ class InPlaceBytes:
 
     def __init__(self, dbfile, basepos: int, length: int, doccount: int,
                  decompress: Callable[[bytes], bytes] | None = None) -> None:
-        last = basepos + length - 1
-        lengths_code, offsets_code = chr(dbfile.get_byte(last - 2)), chr(dbfile.get_byte(last - 1))
-        self._offsets_format, offsets_size = _format(offsets_code)
-        self._offsets_at = last - 2 - doccount * offsets_size
-        self._lengths_format, lengths_size = _format(lengths_code)
-        self._lengths_at = self._offsets_at - doccount * lengths_size
+        layout = _layout(dbfile, basepos, length, doccount)
+        self._lengths_format, self._lengths_size = _format(layout.lengths_code)
+        self._offsets_format, self._offsets_size = _format(layout.offsets_code)
+        self._lengths_at, self._offsets_at = layout.lengths_at, layout.offsets_at
         self._file, self._base, self._doccount = dbfile, basepos, doccount
-        self._offsets_size, self._lengths_size = offsets_size, lengths_size
         self._decompress = decompress
-
-    @staticmethod
-    def has_offsets(dbfile, basepos: int, length: int) -> bool:
-        return length > 0 and dbfile.get_byte(basepos + length - 1) == ord("X")
 
     def __len__(self) -> int:
         return self._doccount
@@ -163,6 +157,47 @@ class InPlaceBytes:
         return self._decompress(value) if self._decompress else value
 
 
+def _has_offsets(dbfile, basepos: int, length: int) -> bool:
+    return length > 0 and dbfile.get_byte(basepos + length - 1) == ord("X")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a `VarBytesColumn` keeps, after its values, the array of their lengths and,
+    past 32,768 documents, the array of their offsets (None where not written)."""
+
+    lengths_code: str
+    lengths_at: int
+    offsets_code: str | None
+    offsets_at: int | None
+
+
+def _layout(dbfile, basepos: int, length: int, doccount: int) -> _Layout:
+    """The layout of a `VarBytesColumn` as its last bytes give it: the arrays' typecodes,
+    then `X` where the offsets were written. Raises struct.error where those bytes name no
+    array, or the arrays would begin before the column (its bytes are damaged)."""
+    if length < 1:
+        raise struct.error("an empty column")
+    last = basepos + length - 1
+    offsets_code = offsets_at = None
+    if _has_offsets(dbfile, basepos, length):
+        offsets_code = _typecode(dbfile.get_byte(last - 1))
+        lengths_code = _typecode(dbfile.get_byte(last - 2))
+        offsets_at = end = last - 2 - doccount * array(offsets_code).itemsize
+    else:
+        lengths_code, end = _typecode(dbfile.get_byte(last)), last
+    lengths_at = end - doccount * array(lengths_code).itemsize
+    if lengths_at < basepos:
+        raise struct.error("the column's arrays begin before it")
+    return _Layout(lengths_code, lengths_at, offsets_code, offsets_at)
+
+
+def _typecode(byte: int) -> str:
+    if chr(byte) not in "bBhHiIlLqQ":
+        raise struct.error(f"no array's typecode: {byte}")
+    return chr(byte)
+
+
 def _format(typecode: str) -> tuple[str, int]:
     """The struct format of one big-endian item of a Whoosh array of `typecode` (written
     with the machine's item size), and that size."""
@@ -175,7 +210,7 @@ def in_place(column: columns.Column, dbfile, basepos: int, length: int, doccount
     """A reader of a `VarBytesColumn` or `CompressedBytesColumn` that reads each value in
     place where the column wrote its offsets, else Whoosh's own."""
     if type(column) in (columns.VarBytesColumn, columns.CompressedBytesColumn) and \
-            InPlaceBytes.has_offsets(dbfile, basepos, length):
+            _has_offsets(dbfile, basepos, length):
         compressed = type(column) is columns.CompressedBytesColumn
         return InPlaceBytes(dbfile, basepos, length, doccount,
                             zlib.decompress if compressed else None)
@@ -213,9 +248,23 @@ def read_stored_fields_in_place(reader) -> None:
         if not isinstance(perdoc, W3PerDocReader) or "_stored" in perdoc._readers:
             continue
         found = _column_file(perdoc, "_stored")
-        if found is not None and InPlaceBytes.has_offsets(*found):
+        if found is not None and _has_offsets(*found):
             perdoc._readers["_stored"] = _InPlaceStored(
                 InPlaceBytes(*found, perdoc.doc_count_all(), zlib.decompress))
+
+
+def _by_segment(reader, read_in: Callable[[object], Callable[[int], object]]
+                ) -> Callable[[int], object]:
+    """docnum (of `reader`, one segment or several) → what `read_in(segment)` reads for
+    the document's number in its segment."""
+    leaves = _leaves(reader)
+    starts = [offset for _, offset in leaves]
+    readers = [read_in(leaf) for leaf, _ in leaves]
+
+    def read(docnum: int) -> object:
+        at = bisect_right(starts, docnum) - 1
+        return readers[at](docnum - starts[at])
+    return read
 
 
 def stored_fields_of(reader) -> Callable[[int], dict]:
@@ -223,17 +272,10 @@ def stored_fields_of(reader) -> Callable[[int], dict]:
     `reader.stored_fields` answers, from each segment's per-document reader: without the
     layers above it (the reader of several segments, then a copy of the fields filtered
     by the schema, which holds them all here), 3.5 of a read's 13 µs."""
-    starts, readers = [], []
-    for leaf, offset in _leaves(reader):
+    def read_in(leaf) -> Callable[[int], dict]:
         perdoc = getattr(leaf, "_perdoc", None)
-        starts.append(offset)
-        readers.append(perdoc.stored_fields if isinstance(perdoc, W3PerDocReader)
-                       else leaf.stored_fields)
-
-    def fields(docnum: int) -> dict:
-        at = bisect_right(starts, docnum) - 1
-        return readers[at](docnum - starts[at])
-    return fields
+        return perdoc.stored_fields if isinstance(perdoc, W3PerDocReader) else leaf.stored_fields
+    return _by_segment(reader, read_in)
 
 
 def column_values(reader, fieldname: str) -> Callable[[int], object]:
@@ -244,22 +286,19 @@ def column_values(reader, fieldname: str) -> Callable[[int], object]:
     if fieldname not in reader.schema:
         return lambda docnum: None
     field = reader.schema[fieldname]
-    starts, readers = [], []
-    for leaf, offset in _leaves(reader):
+
+    def read_in(leaf) -> Callable[[int], bytes]:
         perdoc = getattr(leaf, "_perdoc", None)
         found = _column_file(perdoc, fieldname) if isinstance(perdoc, W3PerDocReader) else None
-        if found is None:
-            values = leaf.column_reader(fieldname, translate=False) \
-                if leaf.has_column(fieldname) else None
-        else:
-            values = in_place(field.column_type, *found, perdoc.doc_count_all())
-        starts.append(offset)
-        readers.append(values)
+        if found is not None:
+            return in_place(field.column_type, *found, perdoc.doc_count_all()).__getitem__
+        if leaf.has_column(fieldname):
+            return leaf.column_reader(fieldname, translate=False).__getitem__
+        return lambda docnum: b""
+    raw = _by_segment(reader, read_in)
 
     def value(docnum: int) -> object:
-        at = bisect_right(starts, docnum) - 1
-        values = readers[at]
-        found = values[docnum - starts[at]] if values is not None else b""
+        found = raw(docnum)
         return field.from_column_value(found) if found else None
     return value
 
@@ -289,23 +328,13 @@ def misfit_columns(reader) -> list[str]:
 def _fits(dbfile, basepos: int, length: int, doccount: int) -> bool:
     """Whether a `VarBytesColumn`'s lengths (and offsets, where written) add up to the
     bytes before them, as its writer lays them out."""
-    last = basepos + length - 1
-    if length < 1:
+    try:
+        layout = _layout(dbfile, basepos, length, doccount)
+    except struct.error:
         return False
-    offsets = None
-    if dbfile.get_byte(last) == ord("X"):
-        lengths_code, offsets_code = chr(dbfile.get_byte(last - 2)), chr(dbfile.get_byte(last - 1))
-        end = last - 2 - doccount * array(offsets_code).itemsize
-        if end < basepos:
-            return False
-        offsets = dbfile.get_array(end, offsets_code, doccount)
-    else:
-        lengths_code, end = chr(dbfile.get_byte(last)), last
-    if lengths_code not in "bBhHiIlLqQ":
-        return False
-    end -= doccount * array(lengths_code).itemsize
-    if end < basepos:
-        return False
-    lengths = dbfile.get_array(end, lengths_code, doccount)
+    lengths = dbfile.get_array(layout.lengths_at, layout.lengths_code, doccount)
     starts = list(accumulate(lengths, initial=0))
-    return starts[-1] == end - basepos and (offsets is None or list(offsets) == starts[:-1])
+    if starts[-1] != layout.lengths_at - basepos:
+        return False
+    return layout.offsets_code is None or list(dbfile.get_array(
+        layout.offsets_at, layout.offsets_code, doccount)) == starts[:-1]
