@@ -308,7 +308,8 @@ def _given(ctx: click.Context, name: str) -> bool:
 @filter_options
 @click.option("--copies", is_flag=True,
               help="Show every copy of a dispatch as a hit of its own (by default, a group of "
-                   "near-identical articles shows once, its earliest, with \"+N copies\").")
+                   "near-identical articles shows once, by its earliest that the query finds, "
+                   "with \"+N copies\").")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", "with_explain", is_flag=True,
               help="With --json: what each word searched (see `search explain`).")

@@ -22,6 +22,7 @@ from pathlib import Path
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.reading import CorruptIndexError, TermNotFound
+from whoosh.searching import Hit as WhooshHit
 
 from search import analysis, views
 from search.copies import (
@@ -334,28 +335,61 @@ class Searcher:
     def _one_per_group(self, results, limit: int, scored: bool, deeper,
                        offset: int = 0) -> tuple[Hit, ...]:
         """The first `limit` groups of copies among the ranked `results`, less the first
-        `offset`, each shown by its earliest article (`search.copies.earliest_first`) at
-        the rank of its best, with the ids of the group's other articles in the index. The
-        hits are read deeper (`deeper(depth)`) until `limit` groups are found or none is
-        left."""
+        `offset`, each shown at the rank and with the score of its best hit, by the
+        earliest article (`search.copies.earliest_first`) that the query matches among
+        the group's hits and their best's copies, with the ids of the group's other
+        articles in the index. The hits are read deeper (`deeper(depth)`) until `limit`
+        groups are found or none is left.
+
+        What a group shows does not depend on how deep the hits were read: its best's
+        copies count whether they were read or not, and two groups of the hits read that
+        share a copy are one (a chain of copies whose link was not read)."""
         read: dict[int, dict] = {}  # stored fields by document number, each read once
+        copies: dict[int, list[int]] = {}  # a best hit's copies, looked up once
         while True:
             docnums = [docnum for _, docnum in results.top_n]
-            stored = [self._stored_fields(docnum, read) for docnum in docnums]
-            groups = group([self._signature(docnum) for docnum in docnums])
-            if len(groups) >= limit or len(docnums) >= len(results):
+            for docnum in docnums:
+                self._stored_fields(docnum, read)
+            joined = self._joined(group([self._signature(docnum) for docnum in docnums]),
+                                  docnums, limit, copies, read)
+            if len(joined) >= limit or len(docnums) >= len(results):
                 break
-            results = deeper(_deeper(len(docnums), len(groups), limit))
+            results = deeper(_deeper(len(docnums), len(joined), limit))
+        score_of = {hit.docnum: hit.score for hit in results}
+        matching = _matching(results, joined, score_of, read)
         hits = []
-        for rank, members in enumerate(groups[offset:limit], start=offset + 1):
-            shown = min(members, key=lambda at: earliest_first(stored[at]))
-            others = {stored[at]["id"]: stored[at] for at in members if at != shown}
-            others.update((fields["id"], fields) for _, fields in
-                          self._copies(docnums[shown], read))
-            hit = _hit(rank, results[shown], scored, self)
+        for rank, (best, articles) in enumerate(joined[offset:limit], start=offset + 1):
+            shown = min((docnum for docnum in articles
+                         if docnum in score_of or docnum in matching),
+                        key=lambda docnum: earliest_first(read[docnum]))
+            hit = _hit(rank, WhooshHit(results, shown, score=score_of[best]), scored, self)
             hits.append(dataclasses.replace(hit, copies=tuple(
-                sorted(others, key=lambda id: earliest_first(others[id])))))
+                read[docnum]["id"] for docnum in
+                sorted(articles, key=lambda docnum: earliest_first(read[docnum]))
+                if docnum != shown)))
         return tuple(hits)
+
+    def _joined(self, groups: list[list[int]], docnums: list[int], limit: int,
+                copies: dict[int, list[int]], read: dict[int, dict]) -> list[tuple[int, set]]:
+        """The first `limit` groups of copies among the hits `docnums` (`groups` of their
+        positions, in rank order), each as (its best hit, its articles: its hits and the
+        copies of its best), groups that share an article made one."""
+        joined: list[tuple[int, set]] = []
+        for members in groups:
+            if len(joined) >= limit:
+                break
+            best = docnums[members[0]]
+            if best not in copies:
+                copies[best] = [docnum for docnum, _ in self._copies(best, read)]
+            articles = {docnums[at] for at in members} | set(copies[best])
+            sharing = [at for at, (_, theirs) in enumerate(joined) if theirs & articles]
+            if not sharing:
+                joined.append((best, articles))
+                continue
+            for at in reversed(sharing[1:]):
+                articles |= joined.pop(at)[1]
+            joined[sharing[0]][1].update(articles)
+        return joined
 
     def copies_of(self, article_id: str) -> tuple[Copy, ...]:
         """The group of copies of an article (`search.copies`): the article itself, every
@@ -593,6 +627,27 @@ def _window(limit: int) -> int:
     """How many hits are read first to find `limit` groups of copies: most groups are one
     article, and a few groups of several fill the rest; read deeper if not."""
     return max(2 * limit, limit + 20)
+
+
+def _matching(results, groups: list[tuple[int, set]], score_of: Container[int],
+              read: dict[int, dict]) -> set[int]:
+    """The articles of `groups` not read as hits (not in `score_of`) but earlier than
+    those that were, which the query matches: the documents the collector counted, where
+    it counted them all (a lower-bound total leaves them out, rather than match the query
+    again over the whole index)."""
+    def earliest(docnum: int) -> tuple:
+        return earliest_first(read[docnum])
+
+    earlier = set()
+    for _, articles in groups:
+        first = min(earliest(docnum) for docnum in articles if docnum in score_of)
+        earlier.update(docnum for docnum in articles
+                       if docnum not in score_of and earliest(docnum) < first)
+    if not earlier:
+        return set()
+    if not hasattr(results.collector, "matched"):  # sorted by date: Whoosh's own collector
+        return earlier & results.docs()
+    return results.collector.matched(earlier) or set()
 
 
 def _deeper(read: int, groups: int, wanted: int) -> int:

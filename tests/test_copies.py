@@ -334,6 +334,30 @@ def test_more_copies_than_the_first_hits_read(export, isolated_index):
     assert len(search(isolated_index, "Mauritanie", limit=2, sort="date").hits) == 2
 
 
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+@pytest.mark.parametrize("limit", [3, 30])
+def test_the_article_shown_does_not_depend_on_how_deep_the_hits_were_read(
+        export, isolated_index, sort, limit):
+    """The group's earliest article that the query matches (#40) ranks below 25 other
+    hits, past the first hits read for 3; its earliest (#41) lacks the word. However
+    many hits are asked for, the group shows #40 with the same copies."""
+    shorts = [record(n, f"Les télécommunications {n} et le reste.", title=f"Note {n}",
+                     date="2020-05-05") for n in range(2, 27)]
+    write_export(export, [
+        record(1, DISPATCH, title="Télécommunications télécommunications", date="2020-05-10"),
+        *shorts,
+        record(40, DISPATCH, title="Visite", date="2020-05-01"),
+        record(41, DISPATCH.replace("télécommunications", "assurances"), date="2020-04-01")])
+    update([export], isolated_index)
+    every = search(isolated_index, "télécommunications", limit=30, copies=True, sort=sort)
+    assert ids(every)[0] == "export.jsonl#1" and ids(every)[-1] == "export.jsonl#40"
+    assert "export.jsonl#41" not in ids(every)
+    results = search(isolated_index, "télécommunications", limit=limit, sort=sort)
+    assert (results.hits[0].id, results.hits[0].copies) == (
+        "export.jsonl#40", ("export.jsonl#41", "export.jsonl#1"))
+    assert [hit.id for hit in results.hits[1:]] == ids(every)[1:-1][:limit - 1]
+
+
 @pytest.mark.parametrize(("read", "groups", "wanted", "next_read"), [
     (30, 3, 10, 125),   # most hits are copies (wire dispatches): one guess, not 60 then 120
     (30, 9, 10, 60),    # nearly there: at least twice as deep

@@ -415,3 +415,52 @@ def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, te
         monkeypatch.setattr(queries, "looked_up", unread)
         assert {hit.docnum: hit.score for hit in searcher.search(query, limit=2)} == dict(
             sorted(first.items(), key=lambda item: -item[1])[:2])
+
+
+def _matched_and_expected(ix, text: str) -> tuple[set[int] | None, set[int]]:
+    """What the collector of a top 10 says each document of `ix` is (matched or not), and
+    what Whoosh's `docs_for_query` says."""
+    from whoosh import scoring
+
+    from search.query import expand_first
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    query = parse_query(text, ix.schema)
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        expand_first(query, searcher.reader())
+        collector = CountingTopCollector(10, usequality=False)
+        searcher.search_with_collector(query, collector)
+        expected = set(searcher.docs_for_query(query))
+        assert 0 < len(expected) < searcher.doc_count()
+        return collector.matched(range(searcher.doc_count_all())), expected
+
+
+@pytest.mark.parametrize("text", ["climat", "sommet clim*", "ambassad*", "climat~", '"le climat"',
+                                  "sommet climat", "gazier OR ambassadrice", "sommet -climat"])
+def test_the_collector_knows_every_document_it_counted(blocks_index, text):
+    """What the copies of a hit ask (`CountingTopCollector.matched`), whichever way the
+    query's documents were counted."""
+    matched, expected = _matched_and_expected(blocks_index, text)
+    assert matched == expected
+
+
+@pytest.mark.parametrize("text", ["climat", "gazier", "climat sommet", "sommet OR gazier"])
+@pytest.mark.parametrize("segments, deleted", [(3, ()), (2, (0, 3, 97, 130, 291))])
+def test_the_collector_knows_the_documents_of_each_segment(text, segments, deleted):
+    matched, expected = _matched_and_expected(_word_index(_skewed(600), segments, deleted),
+                                              text)
+    assert matched == expected
+
+
+def test_the_collector_does_not_guess_the_documents_of_a_lower_bound(monkeypatch):
+    from whoosh import scoring
+
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    ix = _word_index(_skewed(600), 1, blocklimit=16)
+    with ix.searcher(weighting=scoring.BM25F()) as searcher:
+        collector = CountingTopCollector(10, usequality=False)
+        searcher.search_with_collector(parse_query("climat", ix.schema), collector)
+        assert not collector.results().total_exact
+        assert collector.matched([0, 1, 2]) is None

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Sequence
+from operator import itemgetter
 
 from whoosh import collectors
 
@@ -27,6 +30,31 @@ class CountingTopCollector(collectors.TopCollector):
 
     total_exact = True  # False once a matcher counted only at least its documents
 
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        # what each segment matched, as (its first number, kind, documents): kind "set" of
+        # its numbers, "pairs" of (number, score) ascending; a number past the segment's
+        # end is in neither
+        self._seen: list[tuple[int, str, Collection]] = []
+        self._seen_one_by_one: list[int] = []  # index-wide numbers, ascending
+
+    def matched(self, documents: Iterable[int]) -> set[int] | None:
+        """Those of `documents` (index-wide numbers) that the query matched, from what was
+        counted: None where the count is a lower bound (not every match was seen)."""
+        if not self.total_exact:
+            return None
+        found = set()
+        for docnum in documents:
+            if _in_ascending(self._seen_one_by_one, docnum):
+                found.add(docnum)
+                continue
+            for first, kind, seen in self._seen:
+                if first <= docnum and (
+                        docnum - first in seen if kind == "set"
+                        else _in_ascending(seen, docnum - first, key=itemgetter(0))):
+                    found.add(docnum)
+        return found
+
     def results(self):
         """Whoosh's results, with `total_exact`."""
         found = super().results()
@@ -36,6 +64,7 @@ class CountingTopCollector(collectors.TopCollector):
     def _collect(self, global_docnum, score):
         key = super()._collect(global_docnum, score)
         self.minscore = 0
+        self._seen_one_by_one.append(global_docnum)
         return key
 
     def collect_matches(self):
@@ -51,13 +80,20 @@ class CountingTopCollector(collectors.TopCollector):
             self.items = matcher.best(self.limit, self.items, self.offset)
             self.total += matcher.count()
             self.total_exact = self.total_exact and matcher.count_is_exact
+            self._seen.append((self.offset, "set", matcher.counted))
             return
         documents = matcher.remaining()
         self.total += len(documents)
+        self._seen.append((self.offset, "pairs", documents))
         offset = self.offset
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)
+
+
+def _in_ascending(items: Sequence, value: int, key=None) -> bool:
+    at = bisect_left(items, value, key=key)
+    return at < len(items) and (items[at] if key is None else key(items[at])) == value
 
 
 def query_terms_once(results) -> None:

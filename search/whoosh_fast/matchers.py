@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from operator import itemgetter
 
 from whoosh import matching, scoring
@@ -168,6 +168,8 @@ class BestOfFields(ScoredList):
     less the segment's deleted documents), or those decoded, whichever is more.
     """
 
+    counted: Collection[int] = ()  # the documents matched, once `count` counted them all
+
     def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan,
                  exact_postings: float = float("inf")) -> None:
         reader = searcher.reader()
@@ -212,6 +214,7 @@ class BestOfFields(ScoredList):
         for terms in self._terms:
             for at in range(len(terms.heads)):
                 documents.update(terms.block(at).ids)
+        self.counted = documents
         return len(documents)
 
     def _decoded_ids(self) -> set[int]:
