@@ -145,21 +145,23 @@ def index(corpus: tuple[Path, ...], backend: Backend, field_map: dict, verbose: 
 @corpus_command
 def rebuild(corpus: tuple[Path, ...], backend: Backend, field_map: dict, verbose: bool,
             allow_removal: bool) -> None:
-    """Rebuild the index from scratch from CORPUS folders or files.
+    """Rebuild the index from scratch from CORPUS folders or files, or, given none, from
+    the files the index lists (what an index written by an older version needs).
 
-    The new index replaces the old one only when it is complete; the old one is not read,
-    so this also repairs a damaged index.
+    The new index replaces the old one only when it is complete; the old one is not read
+    beyond its list of files, so this also repairs a damaged index.
 
     \b
     Examples:
       search rebuild archive/ exports/afp.jsonl
+      search rebuild
     """
     _write(backend, corpus, True, field_map, verbose, allow_removal)
 
 
 def _write(backend: Backend, corpus, fresh: bool, field_map: dict, verbose: bool,
            allow_removal: bool) -> None:
-    if not corpus:
+    if not corpus and not fresh:
         command = click.get_current_context().info_name
         raise click.UsageError(
             f"Name the folders or files of articles to index: `search {command} PATH...`, "

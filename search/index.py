@@ -350,12 +350,18 @@ def update(
     among `paths` and is remembered for them; those it is not given for are read with
     the map they were indexed with. `on_start(n)` is told how many bytes of files will be
     read, `progress(n)` of each `n` read, and `on_stage(what)` of the work that follows
-    the last article (merging segments, switching generations).
+    the last article (merging segments, switching generations). A rebuild given no
+    `paths` reads the files the index lists (`listed_files`).
     """
     paths = list(paths)
     check_field_map(field_map)
+    gone_files: list[Skipped] = []
+    if fresh and not paths:
+        paths, gone_files = listed_files(
+            _manifest_or_nothing(index_dir, current_generation(index_dir)),
+            f"in {show_folder(index_dir)}")
     # The index folder may lie inside a corpus folder: its files are not articles.
-    found = list(find_article_files(paths, exclude=[index_dir]))
+    found = [*gone_files, *find_article_files(paths, exclude=[index_dir])]
     sources = [item for item in found if isinstance(item, SourceFile)]
     walk_skipped = [item for item in found if isinstance(item, Skipped)]
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
@@ -398,14 +404,14 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
     except ValueError as error:
         raise damaged(index_dir, str(error)) from None
     tally = _Tally(skipped=list(walk_skipped))
+    # What the index held (the writer replaces the entries of `files` it writes).
+    held = dict(files) if base else _manifest_or_nothing(index_dir, previous)
 
-    changed, expected = _changed_files(sources, files, field_map, tally)
+    changed, expected = _changed_files(sources, files, field_map, tally, remembered=held)
     seen = {source.key for source in sources}
     gone = [key for key in files if key not in seen and _is_under(key, folders)]
     if base and not changed and not gone:
         return tally.report(index_dir)
-    # What the index held (the writer replaces the entries of `files` it writes).
-    held = dict(files) if base else _manifest_or_nothing(index_dir, previous)
 
     if on_start:
         on_start(expected)
@@ -420,6 +426,21 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
             on_stage("Recording checksums and switching to the new generation")
         write_manifest(generation, files)
     return tally.report(index_dir)
+
+
+def listed_files(files: Mapping[str, FileEntry], where: str) -> tuple[list[Path], list[Skipped]]:
+    """The files a manifest lists that are still there, for a rebuild given no paths (after
+    an upgrade, the one command it takes), and the others, as skipped. Raises CorpusError
+    when it lists none: the index (`where`: "in FOLDER", "at URL") is new, or too damaged
+    to tell."""
+    if not files:
+        raise CorpusError(
+            f"The index {where} lists no files to rebuild from: name the folders or files "
+            "of articles, `search rebuild PATH...`.")
+    there = [Path(key) for key in files if os.path.lexists(key)]
+    gone = [Skipped(key, "no longer there; its articles are left out of the rebuilt index")
+            for key in files if not os.path.lexists(key)]
+    return there, gone
 
 
 def _manifest_or_nothing(index_dir: Path, generation: str | None) -> dict[str, FileEntry]:
@@ -507,6 +528,7 @@ class ChangedFile(NamedTuple):
 def _changed_files(
     sources: Iterable[SourceFile], files: Mapping[str, FileEntry],
     field_map: Mapping[str, str], tally: _Tally,
+    remembered: Mapping[str, FileEntry] | None = None,
 ) -> tuple[list[ChangedFile], int]:
     """The files whose fingerprint is not the indexed one, and about how many bytes they
     hold; unchanged files are counted in `tally` as they are. A file whose `stat_key` is
@@ -515,11 +537,13 @@ def _changed_files(
     when the manifest is next written. An indexed export whose size changed is not hashed
     whole either: its lines are hashed as they are read, and only the changed ones parsed
     (hashing it whole first was a fifth of re-indexing one changed article); one with
-    stretches is hashed a stretch at a time with xxh3 (`search.stretches`)."""
+    stretches is hashed a stretch at a time with xxh3 (`search.stretches`). An export is
+    read with the field map given, else the one `remembered` (default `files`) has for it:
+    a rebuild reads it as it was indexed."""
     changed, expected = [], 0
     for source in sources:
         entry = files.get(source.key)
-        file_map = _map_for(source, files, field_map)
+        file_map = _map_for(source, files if remembered is None else remembered, field_map)
         quick = stat_key(source, file_map)
         if entry and quick is not None and entry.quick == quick:
             _count_unchanged(entry, tally)

@@ -144,13 +144,22 @@ def test_the_default_index_is_the_users_wherever_the_command_runs(
     assert run("stats").output.startswith(f"Index:       {folder}\n")
 
 
-@pytest.mark.parametrize("command", ["index", "rebuild"])
-def test_writing_without_a_path_says_what_to_give(run, isolated_index, command):
-    result = run(command)
+def test_indexing_without_a_path_says_what_to_give(run, isolated_index):
+    result = run("index")
     assert (result.exit_code, result.output) == (2, (
-        f"Error: Name the folders or files of articles to index: `search {command} PATH...`, "
+        "Error: Name the folders or files of articles to index: `search index PATH...`, "
         "e.g. `search index seeds/` in the source folder for the bundled examples. "
-        f"See `search {command} --help`.\n"))
+        "See `search index --help`.\n"))
+    assert not isolated_index.exists()
+
+
+def test_rebuilding_without_a_path_an_index_that_is_not_there_says_what_to_give(
+        run, isolated_index):
+    """`search rebuild` alone reads the files an index lists; there is none to read."""
+    result = run("rebuild")
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: The index in {isolated_index}/ lists no files to rebuild from: name the "
+        "folders or files of articles, `search rebuild PATH...`.\n"))
     assert not isolated_index.exists()
 
 

@@ -12,6 +12,7 @@ from search import index as index_module
 from search import store as store_module
 from search.errors import (
     CorpusError,
+    IndexOutdatedError,
     IndexWriteError,
     MassRemovalRefused,
 )
@@ -65,6 +66,22 @@ def test_rebuild_with_no_article_leaves_the_index_as_it_was(tmp_path):
     with pytest.raises(CorpusError, match="No article could be indexed from .*empty; "
                                           "the index was left as it was."):
         rebuild([empty], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
+def test_a_rebuild_given_no_paths_reads_again_what_an_outdated_index_lists(tmp_path,
+                                                                          monkeypatch):
+    """After an upgrade, the one command: the files of the folder and the export, the
+    export read with the field map it was indexed with."""
+    index_dir, export = tmp_path / "index", tmp_path / "export.jsonl"
+    write_export(export, [{"id": 1, "en_tete": "Visite à Lomé", "corps": "Le ministre à Lomé."}])
+    update([SEEDS, export], index_dir, field_map={"title": "en_tete", "body": "corps"})
+    monkeypatch.setattr(store_module, "ANALYZER_VERSION", store_module.ANALYZER_VERSION + 1)
+    with pytest.raises(IndexOutdatedError):
+        search(index_dir, "lome")
+    report = rebuild([], index_dir)
+    assert (report.added, report.skipped) == (3, ())
+    assert [hit.title for hit in search(index_dir, "lome").hits] == ["Visite à Lomé"]
     assert search(index_dir, "Farabi").total == 1
 
 

@@ -40,6 +40,7 @@ from search.index import (
     _Tally,
     _Writer,
     fewer_collections,
+    listed_files,
 )
 from search.ingest import check_field_map, find_article_files, parse_file, path_key
 from search.models import Article, IndexReport, Skipped
@@ -365,7 +366,12 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
     """search.index.update, on the cluster (see the module doc)."""
     paths = list(paths)
     check_field_map(field_map)
-    found = list(find_article_files(paths))
+    gone_files: list[Skipped] = []
+    if fresh and not paths:
+        existing = current_index(client, alias)
+        paths, gone_files = listed_files(
+            read_manifest(client, alias, existing.name)[0] if existing else {}, f"at {location}")
+    found = [*gone_files, *find_article_files(paths)]
     sources = [item for item in found if not isinstance(item, Skipped)]
     tally = _Tally(skipped=[item for item in found if isinstance(item, Skipped)])
     folders = [Path(path_key(path)) for path in paths if path.is_dir()]
@@ -380,7 +386,8 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             new = fresh or current is None
             journal = None if new else Journal(client, alias, current)
             files = {} if new else _reread(previous, journal.files)
-            changed, expected = _changed_files(sources, files, field_map, tally)
+            changed, expected = _changed_files(sources, files, field_map, tally,
+                                               remembered=previous)
             seen = {source.key for source in sources}
             gone = [key for key in files if key not in seen and _is_under(key, folders)]
             if not new and not changed and not gone and not journal:
