@@ -8,6 +8,7 @@ from search.surface import (
     SurfacePositions,
     exact_matches,
     surface_analyzer,
+    surface_positions,
     surface_words,
 )
 
@@ -43,6 +44,14 @@ def test_surface_positions_are_the_analyzer_s_postings(text):
     assert postings(SurfacePositions(), text) == postings(Positions(), text)
     assert postings(SurfacePositions(field_boost=2.0), text) == postings(
         Positions(field_boost=2.0), text)
+
+
+@given(st.text(alphabet=st.sampled_from("aé’' \n\t.-Œ0★")) | st.text())
+def test_surface_positions_are_surface_words_grouped(text):
+    expected: dict[str, list[int]] = {}
+    for pos, form, _, _ in surface_words(text):
+        expected.setdefault(form, []).append(pos)
+    assert surface_positions(text) == expected
 
 
 @given(st.text())
