@@ -7,6 +7,8 @@ signatures add to indexing (issue 12, point 3).
     python -m bench.copies sample          # print the pairs to judge (by reading them)
     python -m bench.copies cost --sizes 5000,36152 --repeat 2
     python -m bench.copies example maroc   # one word's hits, and their groups
+    python -m bench.copies depth --index DIR   # whether a page's groups depend on the
+                                               # depth read (bench/queries.json)
 
 Pairs are judged by reading both articles (`bench/copies_judged.tsv`, with a reason for
 each): a pair is a copy when one article is the other's dispatch, republished or updated
@@ -222,6 +224,35 @@ def example(records: list[dict], word: str) -> dict:
                 for members in groups if len({found[at]["category"] for at in members}) > 1]}
 
 
+def depth(index: Path, shallow: int = 10, deep: int = 40,
+          queries: dict[str, list[str]] | None = None) -> dict:
+    """The `queries` (by default the bench's) whose first `shallow` hits (ids, groups shown
+    by one article) are not the first `shallow` of `deep`: a group showing another
+    article, or merged with another, when more hits are read."""
+    from bench.queries import load
+    from search.errors import SearchError
+    from search.searcher import open_searcher
+
+    differ, same, examples = 0, 0, []
+    with open_searcher(index) as searcher:
+        for kind, texts in (queries or load()).items():
+            for text in texts:
+                try:
+                    first = [hit.id for hit in searcher.search(text, limit=shallow).hits]
+                    more = [hit.id for hit in searcher.search(text, limit=deep).hits]
+                except SearchError:
+                    continue
+                if first == more[:shallow]:
+                    same += 1
+                    continue
+                differ += 1
+                if len(examples) < 5:
+                    examples.append({"kind": kind, "query": text, "shallow": first,
+                                     "deep": more[:shallow]})
+    return {"index": str(index), "shallow": shallow, "deep": deep, "differ": differ,
+            "same": same, "examples": examples}
+
+
 # --- the cost of signatures at indexing ----------------------------------------------
 
 def _index_here(corpus: str, folder: str, without: bool) -> None:
@@ -270,11 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.copies", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", nargs="?", default="all",
-                        choices=["all", "groups", "sample", "cost", "example", "_index"])
+                        choices=["all", "groups", "sample", "cost", "example", "depth",
+                                 "_index"])
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--without", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", default="5000,36152",
                         help="Articles indexed for the cost (default: 5000,36152).")
+    parser.add_argument("--index", type=Path, help="The index `depth` reads.")
     parser.add_argument("--repeat", type=int, default=2,
                         help="Runs of each variant per size; the fastest counts (default 2).")
     args = parser.parse_args(argv)
@@ -282,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         _index_here(*args.paths, args.without)
         return 0
     report: dict = {"load_average": load_average()}
+    if args.step == "depth":
+        if args.index is None:
+            parser.error("depth reads an index: give --index DIR")
+        report["depth"] = depth(args.index)
     if args.step == "example":
         records = list(orangesum_records(SOURCE))
         report["example"] = [example(records, word) for word in args.paths or ["maroc"]]

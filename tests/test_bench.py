@@ -78,6 +78,27 @@ def test_write_archive_writes_every_copy(tmp_path):
     assert ids[:3] == [0, 1_000_000, 2_000_000]
 
 
+def test_a_page_of_groups_is_the_same_read_shallow_or_deep(tmp_path):
+    """`bench.copies depth` on the copies of `test_copies`' depth test (the group's
+    earliest article ranks past the hits read first for 3): no query differs."""
+    from bench import copies
+    from search.index import update
+
+    from .conftest import write_export
+    from .test_copies import DISPATCH, record
+
+    export = tmp_path / "export.jsonl"
+    write_export(export, [
+        record(1, DISPATCH, title="Télécommunications télécommunications", date="2020-05-10"),
+        *[record(n, f"Les télécommunications {n} et le reste.", title=f"Note {n}")
+          for n in range(2, 27)],
+        record(40, DISPATCH, title="Visite", date="2020-05-01")])
+    update([export], tmp_path / "index")
+    report = copies.depth(tmp_path / "index", shallow=3, deep=30, queries={
+        "one word": ["télécommunications", "Nouakchott", "introuvable"]})
+    assert (report["differ"], report["same"]) == (0, 3)
+
+
 def test_speed_run_reports_every_system_size_and_column(tmp_path):
     source = tmp_path / "source.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), "utf-8")
