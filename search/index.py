@@ -357,9 +357,7 @@ def update(
     check_field_map(field_map)
     gone_files: list[Skipped] = []
     if fresh and not paths:
-        paths, gone_files = listed_files(
-            _manifest_or_nothing(index_dir, current_generation(index_dir)),
-            f"in {show_folder(index_dir)}")
+        paths, gone_files = listed_files(_listed(index_dir), f"in {show_folder(index_dir)}")
     # The index folder may lie inside a corpus folder: its files are not articles.
     found = [*gone_files, *find_article_files(paths, exclude=[index_dir])]
     sources = [item for item in found if isinstance(item, SourceFile)]
@@ -441,6 +439,18 @@ def listed_files(files: Mapping[str, FileEntry], where: str) -> tuple[list[Path]
     gone = [Skipped(key, "no longer there; its articles are left out of the rebuilt index")
             for key in files if not os.path.lexists(key)]
     return there, gone
+
+
+def _listed(index_dir: Path) -> dict[str, FileEntry]:
+    """The manifest of the current generation, for a rebuild given no paths; raises
+    CorpusError where it cannot be read."""
+    generation = current_generation(index_dir)
+    try:
+        return read_manifest(index_dir / generation) if generation else {}
+    except (OSError, ValueError):
+        raise CorpusError(
+            f"The list of files of the index in {show_folder(index_dir)} is damaged: name the "
+            "folders or files of articles, `search rebuild PATH...`.") from None
 
 
 def _manifest_or_nothing(index_dir: Path, generation: str | None) -> dict[str, FileEntry]:

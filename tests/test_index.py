@@ -85,6 +85,24 @@ def test_a_rebuild_given_no_paths_reads_again_what_an_outdated_index_lists(tmp_p
     assert search(index_dir, "Farabi").total == 1
 
 
+@pytest.mark.parametrize("damage, message", [
+    (b"garbage", "The list of files of the index in {index}/ is damaged: name the folders or "
+                 "files of articles, `search rebuild PATH...`."),
+    (b"{}", "The index in {index}/ lists no files to rebuild from: name the folders or files "
+            "of articles, `search rebuild PATH...`."),
+], ids=["garbled", "empty"])
+def test_a_rebuild_given_no_paths_needs_a_readable_list_of_files(tmp_path, damage, message):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    (generation / "files.json").write_bytes(damage)
+    with pytest.raises(CorpusError) as raised:
+        rebuild([], index_dir)
+    assert str(raised.value) == message.format(index=index_dir)
+    rebuild([SEEDS], index_dir)
+    assert search(index_dir, "Farabi").total == 1
+
+
 def test_a_copy_in_another_root_is_indexed_under_its_absolute_path(tmp_path):
     """Issue 10: a copy of an indexed file in another folder was skipped as a duplicate."""
     for folder in ("a", "b"):
