@@ -20,7 +20,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
 
-_LENGTH_OF_BYTE = [byte_to_length(byte) for byte in range(256)]
+LENGTH_OF_BYTE = [byte_to_length(byte) for byte in range(256)]  # Whoosh's lengths, a byte each
 
 
 def length_column(reader, fieldname: str) -> bytes | None:
@@ -41,7 +41,7 @@ def field_lengths(reader, fieldname: str) -> Callable[[int], int]:
     stored = length_column(reader, fieldname)
     if stored is None:
         return lambda docnum: reader.doc_field_length(docnum, fieldname, 1)
-    table = _LENGTH_OF_BYTE
+    table = LENGTH_OF_BYTE
     return lambda docnum: table[stored[docnum]] if docnum < len(stored) else 1
 
 
