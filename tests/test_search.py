@@ -101,6 +101,24 @@ def test_sort_by_date_puts_dated_articles_first(seed_index):
     assert [hit.score for hit in hits] == [None, None]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("coopération bilatérale", [TACHKENT, RABAT]),
+    ("Kazakhstan", [TACHKENT, RABAT]),
+    ("coop*", [TACHKENT, RABAT]),
+    ('"Union interparlementaire"', [TACHKENT]),
+    ("Maroc OR Tachkent", [TACHKENT, RABAT]),
+])
+def test_a_search_by_date_scores_no_posting(seed_index, monkeypatch, text, expected):
+    """The dates order the hits: BM25, ours or Whoosh's, is never computed."""
+    from whoosh import scoring
+
+    def scored(*args):
+        raise AssertionError("a posting was scored")
+
+    monkeypatch.setattr(scoring, "bm25", scored)
+    assert [hit.id for hit in search(seed_index, text, sort="date").hits] == expected
+
+
 def test_limit(seed_index):
     results = search(seed_index, "coopération", limit=1)
     assert (results.total, len(results.hits)) == (2, 1)

@@ -148,12 +148,15 @@ class AllWords(wq.And):
             for fieldname, text, boost, _ in terms:
                 frequencies = _frequencies(reader, fieldname, text, found, postings)
                 documents.update(frequencies)
-                tables.append((frequencies, TermScorer(searcher, fieldname, text, boost)))
+                tables.append((frequencies, fieldname, text, boost))
             found = sorted(documents if found is None else documents.intersection(found))
             if not found:
                 return ScoredList([], [])
+        if unscored(context):  # counts, facets, hits sorted by date
+            return unscored_list(set(found))
         scores = dict.fromkeys(found, 0.0)
-        for frequencies, scorer in tables:
+        for frequencies, fieldname, text, boost in tables:
+            scorer = TermScorer(searcher, fieldname, text, boost)
             for docnum, score in scorer.each(
                     (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
                 scores[docnum] += score
