@@ -355,7 +355,7 @@ class Searcher:
             if len(joined) >= limit or len(docnums) >= len(results):
                 break
             results = deeper(_deeper(len(docnums), len(joined), limit))
-        score_of = {hit.docnum: hit.score for hit in results}
+        score_of = {docnum: score for score, docnum in results.top_n}
         matching = _matching(results, joined, score_of, read)
         hits = []
         for rank, (best, articles) in enumerate(joined[offset:limit], start=offset + 1):

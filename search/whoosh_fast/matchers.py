@@ -77,11 +77,9 @@ class TermScorer:
 
     def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
         """(document number, score) for each (document number, term frequency)."""
-        if self._length_bytes is None:
-            idf, avgfl, b, k1 = self._statistics
-            boost, length, bm25 = self._boost, self._length, scoring.bm25
+        if self._length_bytes is None:  # not a Whoosh 3 segment: its lengths asked one by one
             for docnum, tf in postings:
-                yield docnum, bm25(idf, tf, length(docnum), avgfl, b, k1) * boost
+                yield docnum, self.score(docnum, tf)
             return
         stored, known, scores = self._length_bytes, len(self._length_bytes), self._scores
         for docnum, tf in postings:
