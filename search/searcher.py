@@ -68,7 +68,11 @@ from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_hi
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
 from search.suggest import FEW_HITS, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
-from search.whoosh_fast.collector import CountingTopCollector, query_terms_once
+from search.whoosh_fast.collector import (
+    CountingTopCollector,
+    NewestFirstCollector,
+    query_terms_once,
+)
 from search.whoosh_fast.highlight import MarkingHighlighter
 from search.whoosh_fast.postings import documents_with_any, postings_at
 from search.whoosh_fast.reading import (
@@ -485,7 +489,7 @@ class Searcher:
         query = _restricted(query, restriction)
         context = None
         if sort == "date":
-            collector = self._searcher.collector(limit=limit, sortedby="date", reverse=True)
+            collector = NewestFirstCollector("date", limit)
             # The dates order the hits: matched without scores, a word's postings are not
             # each scored (`gouvernement` by date at 1M: every one of 581,000).
             context = self._searcher.boolean_context()
@@ -649,7 +653,7 @@ def _matching(results, groups: list[tuple[int, set]], score_of: Container[int],
                        if docnum not in score_of and earliest(docnum) < first)
     if not earlier:
         return set()
-    if not hasattr(results.collector, "matched"):  # sorted by date: Whoosh's own collector
+    if not hasattr(results.collector, "matched"):  # sorted by date: every match is in docs()
         return earlier & results.docs()
     return results.collector.matched(earlier) or set()
 

@@ -417,6 +417,21 @@ def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, te
             sorted(first.items(), key=lambda item: -item[1])[:2])
 
 
+@pytest.mark.parametrize("kind, bounds", [("range", ("1", "2")), ("prefix", ("1",))])
+def test_a_filter_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, kind, bounds):
+    """A listing without words reads deeper with the same filter (copies filling the
+    first hits): the filter's documents are not read again."""
+    from search.whoosh_fast import queries
+
+    ix = _word_index(_skewed(300), segments=2)
+    query = (queries.TermRangeFilter if kind == "range" else queries.PrefixFilter)("id", *bounds)
+    with ix.searcher() as searcher:
+        first = set(searcher.docs_for_query(query))
+        assert first
+        monkeypatch.setattr(queries, "blocks", lambda *args: pytest.fail("postings read again"))
+        assert set(searcher.docs_for_query(query)) == first
+
+
 def _matched_and_expected(ix, text: str) -> tuple[set[int] | None, set[int]]:
     """What the collector of a top 10 says each document of `ix` is (matched or not), and
     what Whoosh's `docs_for_query` says."""

@@ -12,9 +12,10 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterable, Sequence
 from operator import itemgetter
 
-from whoosh import collectors
+from whoosh import collectors, sorting
 
 from search.whoosh_fast.matchers import BestOfFields, ScoredList
+from search.whoosh_fast.postings import blocks
 
 
 class CountingTopCollector(collectors.TopCollector):
@@ -89,6 +90,65 @@ class CountingTopCollector(collectors.TopCollector):
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)
+
+
+class NewestFirstCollector(collectors.Collector):
+    """Whoosh's collector sorted by a sortable field, last value first
+    (`searcher.collector(sortedby=fieldname, reverse=True)`): the same hits in the same
+    order (by value, then by document number, both descending) and every match in
+    `docset`, without reading each match's value.
+
+    Whoosh reads the value of every match from the field's column (3 µs each: 1.2 s to
+    list the newest ten of 600,000 articles). Here a segment's matches are taken as a set,
+    and the field's terms are walked from the last until `limit` matches are found. Past
+    ten postings read per match, the matches left are read one by one as Whoosh does.
+    The field must be indexed whole (one term per document, its column value); a document
+    without a term has the value its column gives it."""
+
+    # A value read from the column costs about ten postings read by term.
+    POSTINGS_PER_VALUE = 10
+
+    def __init__(self, fieldname: str, limit: int) -> None:
+        super().__init__()
+        self.fieldname, self.limit = fieldname, limit
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self._categorizer = sorting.FieldFacet(self.fieldname).categorizer(top_searcher)
+        self.items: list[tuple[object, int]] = []
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self._categorizer.set_searcher(subsearcher, offset)
+
+    def collect_matches(self):
+        matched = set(self.matches())
+        offset, reader = self.offset, self.subsearcher.reader()
+        self.docset.update(matched if not offset else (offset + docnum for docnum in matched))
+        wanted = self.limit or len(matched)
+        budget, found = self.POSTINGS_PER_VALUE * len(matched), 0
+        terms = reversed(list(reader.lexicon(self.fieldname)) if matched else [])
+        for text in terms:
+            if found >= wanted or budget <= 0:
+                break
+            for block in blocks(reader, self.fieldname, text):
+                hits = matched.intersection(block.ids)
+                matched -= hits
+                found += len(hits)
+                budget -= len(block.ids)
+                self.items.extend((text, offset + docnum) for docnum in hits)
+        if found < wanted:
+            # what the walk did not reach: each has a lesser value than those found
+            self._read_values(matched)
+
+    def _read_values(self, documents: Iterable[int]) -> None:
+        key_for, offset = self._categorizer.key_for, self.offset
+        self.items.extend((key_for(None, docnum), offset + docnum) for docnum in documents)
+
+    def results(self):
+        items = heapq.nlargest(self.limit, self.items) if self.limit else sorted(
+            self.items, reverse=True)
+        return self._results(items, docset=self.docset)
 
 
 def _in_ascending(items: Sequence, value: int, key=None) -> bool:

@@ -394,7 +394,7 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
 class AnyOfTerms:
     """A range or prefix of terms used as a filter (`--since`, `--category`): the documents
     having any of its terms, read from the terms' posting id lists into one sorted list,
-    each scored 0.
+    each scored 0, once per segment (`_remembered`).
 
     Whoosh matches a range as a union of one matcher per term, which an AND with the
     query's words then walks a document at a time: `--since 2019` on the 36k OrangeSum
@@ -402,6 +402,9 @@ class AnyOfTerms:
     of milliseconds."""
 
     def matcher(self, searcher, context=None):
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context=None):
         reader = searcher.reader()
         fieldname = self.field()
         found: set[int] = set()
