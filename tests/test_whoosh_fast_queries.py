@@ -417,6 +417,32 @@ def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, te
             sorted(first.items(), key=lambda item: -item[1])[:2])
 
 
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (2, (0, 3, 97, 130, 291))])
+def test_one_word_asked_again_decodes_no_block_again(monkeypatch, segments, deleted):
+    """A deeper read of one word (copies filling the first hits) ranks and counts as a
+    first read would, from the blocks the first decoded (all of them, for an exact total)."""
+    from search.whoosh_fast import postings
+    from search.whoosh_fast.collector import CountingTopCollector
+
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit=16)
+    query = parse_query("climat", ix.schema)
+    expected = _best_and_total(ix, parse_query("climat", ix.schema), 30)
+    with ix.searcher() as searcher:
+
+        def ranked(limit):
+            collector = CountingTopCollector(limit, usequality=False)
+            searcher.search_with_collector(query, collector)
+            results = collector.results()
+            return results.top_n, len(results)
+
+        first = ranked(10)
+        monkeypatch.setattr(postings, "_decoded",
+                            lambda *args: pytest.fail("a block decoded again"))
+        deeper = ranked(30)
+    assert deeper == expected
+    assert first == (expected[0][:10], expected[1])
+
+
 @pytest.mark.parametrize("kind, bounds", [("range", ("1", "2")), ("prefix", ("1",))])
 def test_a_filter_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, kind, bounds):
     """A listing without words reads deeper with the same filter (copies filling the

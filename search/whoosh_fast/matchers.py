@@ -177,6 +177,12 @@ def compiled_sum(plan) -> Callable[[list[float]], float]:
 _BOUND_MARGIN = 1 + 1e-9
 
 
+# What a deeper read of the same word shares with the first (`BestOfFields.again`): not
+# the list a matcher scores when used as any other (its position moves).
+_KEPT_FOR_AGAIN = frozenset(
+    {"_sum", "_scorers", "_terms", "_bounds", "count_is_exact", "_at_least", "counted"})
+
+
 class BestOfFields(ScoredList):
     """The documents of one word's fields: scored only where they can reach the best
     `limit` (`best`), counted from their ids (exactly when `count_is_exact`, else at
@@ -211,6 +217,15 @@ class BestOfFields(ScoredList):
         deleted = reader.doc_count_all() - reader.doc_count()
         self._at_least = max((found - deleted for found in frequencies), default=0)
 
+    def again(self) -> BestOfFields:
+        """A new matcher of the same word in the same segment, for a deeper read of the
+        same query: it decodes no block decoded already, and counts exactly without a
+        second union of the documents."""
+        fresh = object.__new__(BestOfFields)
+        fresh.__dict__.update({name: value for name, value in vars(self).items()
+                               if name in _KEPT_FOR_AGAIN})
+        return fresh
+
     def __getattr__(self, name: str):
         """Scores every document the first time the matcher is used as a list."""
         if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
@@ -233,6 +248,8 @@ class BestOfFields(ScoredList):
 
     def count(self) -> int:
         """The documents matched: exactly when `count_is_exact`, else at least."""
+        if self.counted:
+            return len(self.counted)
         if not self.count_is_exact:
             if not all(terms.all_decoded() for terms in self._terms):
                 return max(self._at_least, len(self._decoded_ids()))

@@ -336,12 +336,20 @@ class OneWord(wq.Or):
     def matcher(self, searcher, context=None):
         if unscored(context):
             return unscored_list(ids_of(self, searcher, context))
+        # A deeper read of the same query (copies filling the first hits) goes on from
+        # the blocks the first decoded and the documents it counted.
+        kept = self.__dict__.setdefault("_remembered_fields", [])
+        for reader, best in kept:
+            if reader is searcher.reader():
+                return best.again()
         whoosh = super().matcher(searcher, context)
         leaves: list[tuple[str, bytes, float]] = []
         plan = sum_plan(whoosh, leaves)
         if plan is UNKNOWN or plan is None:
             return whoosh
-        return BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
+        best = BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
+        kept.append((searcher.reader(), best))
+        return best
 
 
 def _indexed(term: wq.Term, searcher) -> bytes | None:
