@@ -18,9 +18,7 @@ from click.core import ParameterSource
 from search import output
 from search.backend import BACKENDS, Backend, open_backend, reading
 from search.errors import SearchError
-from search.models import Filters
-from search.searcher import SORT_ORDERS
-from search.views import BUCKETS
+from search.models import BUCKETS, SORT_ORDERS, Filters
 
 
 def _index_dir(_ctx, _param, value: Path | None) -> Path:

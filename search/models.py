@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How hits can be ordered, and the buckets counts can be made in: the choices of the
+# command line and of the web form, known without loading the searcher.
+SORT_ORDERS = ("relevance", "date")
+BUCKETS = ("month", "week", "year", "source", "category")
+
 
 @dataclass(frozen=True)
 class Article:

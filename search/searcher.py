@@ -44,6 +44,7 @@ from search.errors import (
 from search.explain import explain as explain_query
 from search.explain import forms_by_term
 from search.models import (
+    SORT_ORDERS,
     ArticleView,
     Copy,
     CountTable,
@@ -82,7 +83,6 @@ from search.whoosh_fast.reading import (
     stored_fields_of,
 )
 
-SORT_ORDERS = ("relevance", "date")
 SNIPPET_FRAGMENTS = 2
 SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
 SCORE_DIGITS = 4  # a hit's score as shown and exported

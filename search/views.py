@@ -18,11 +18,10 @@ from whoosh import query as wq
 from whoosh.highlight import WholeFragmenter, highlight
 
 from search.errors import SearchError
-from search.models import Count, CountSeries, CountTable, Facet, Snippet
+from search.models import BUCKETS, Count, CountSeries, CountTable, Facet, Snippet
 from search.snippets import SnippetFormatter
 from search.whoosh_fast.postings import blocks
 
-BUCKETS = ("month", "week", "year", "source", "category")
 FACETS = ("source", "category", "year")
 FACET_SIZE = 10  # labels shown per facet
 UNDATED = "(undated)"

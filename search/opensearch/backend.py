@@ -52,6 +52,7 @@ from search.explain import (
     terms_of_form,
 )
 from search.models import (
+    SORT_ORDERS,
     ArticleView,
     Copy,
     Count,
@@ -80,7 +81,6 @@ from search.searcher import (
     RANKED_FIELD,
     SCORE_DIGITS,
     SNIPPET_FRAGMENTS,
-    SORT_ORDERS,
     _has_several_terms,
     _ranked_terms,
     _unknown,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from search.dates import ISO_DATE, PRESET_YEARS, iso, resolve_date
 from search.errors import SearchError
-from search.models import Filters
-from search.searcher import SORT_ORDERS
+from search.models import SORT_ORDERS, Filters
 
 PAGE_SIZE = 20
 # A page reads the hits before it without building their snippets (Reader.search's
