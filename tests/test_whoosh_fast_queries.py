@@ -396,7 +396,8 @@ def test_quoted_phrases_are_matched_in_order_within_their_slop(text, matched):
     assert set(_scores(ix, query)) == matched
 
 
-@pytest.mark.parametrize("text", ["climat sommet", '"climat sommet"', '"climat le sommet"'])
+@pytest.mark.parametrize("text", ["climat sommet", '"climat sommet"', '"climat le sommet"',
+                                  "clim*", "climat~", "body:clim*"])
 def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, text):
     """Deeper hits of the same query (copies filling the first ones) reuse its matches."""
     from search.whoosh_fast import queries

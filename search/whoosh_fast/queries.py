@@ -75,6 +75,9 @@ class Expansion:
                 for block in blocks(reader, fieldname, word) for docnum in block.ids}
 
     def matcher(self, searcher, context=None):
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context=None):
         if unscored(context):
             return unscored_list(self.ids(searcher))
         return ScoredList.of(self.scores(searcher))
@@ -109,6 +112,9 @@ class SummedOr(wq.Or):
     """
 
     def matcher(self, searcher, context=None):
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context=None):
         if unscored(context):
             return unscored_list(ids_of(self, searcher, context))
         return ScoredList.of(scores_of(self, searcher, context))
