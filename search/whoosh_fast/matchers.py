@@ -342,7 +342,7 @@ class BestOfFields(ScoredList):
                 continue
             if not terms.is_decoded(at):
                 total += self._bounds[leaf][at]
-            elif (tf := terms.frequency(docnum)) is not None:
+            elif (tf := terms.decoded_frequency(docnum)) is not None:
                 total += self._scorers[leaf].score(docnum, tf)
         return total
 

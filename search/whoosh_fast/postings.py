@@ -202,6 +202,11 @@ class TermBlocks:
         at = bisect_left(self._lasts, docnum)
         return at if at < len(self.heads) else None
 
+    def decoded_frequency(self, docnum: int) -> float | None:
+        """The term's frequency in `docnum`, whose block is decoded: None if it is not
+        there (`frequency` without looking for its block again)."""
+        return self._frequencies.get(docnum)
+
     def frequency(self, docnum: int) -> float | None:
         """The term's frequency in `docnum`, None if it is not there."""
         found = self._frequencies.get(docnum)
