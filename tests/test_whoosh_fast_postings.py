@@ -151,6 +151,29 @@ def test_blocks_decoded_when_asked_are_whoosh_s_postings(counts, blocklimit, del
                    for head in terms.heads)
 
 
+@given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       decoded=st.sets(st.integers(0, 59)), span=st.tuples(st.integers(0, 61), st.integers(0, 61)))
+def test_frequencies_over_decoded_blocks_are_whoosh_s(counts, blocklimit, deleted, decoded,
+                                                       span):
+    """`TermBlocks.decoded_over`: the frequencies of a stretch of documents, given only
+    when every block that may hold one is decoded, are Whoosh's there."""
+    from search.whoosh_fast.postings import TermBlocks
+
+    first, last = min(span), max(span)
+    for leaf, expected in _climat_postings(counts, blocklimit, deleted, "weight"):
+        terms = TermBlocks(leaf, "body", b"climat")
+        for at in decoded:
+            if at < len(terms.heads):
+                terms.block(at)
+        found = terms.decoded_over(first, last)
+        assert (found is not None) == all(terms.is_decoded(at)
+                                          for at in terms.blocks_over(first, last))
+        if found is not None:
+            assert {docnum: found.get(docnum) for docnum in range(first, last + 1)} == {
+                docnum: expected.get(docnum) for docnum in range(first, last + 1)}
+
+
 @given(words=st.lists(st.lists(st.sampled_from(["climat", "visite", "accord"]), max_size=3),
                       min_size=1, max_size=40),
        segments=st.integers(1, 3), deleted=st.sets(st.integers(0, 39), max_size=8),

@@ -302,14 +302,28 @@ class BestOfFields(ScoredList):
                         * _BOUND_MARGIN < items[0][0]:
                     continue  # not even with the best blocks of the later fields beside it
                 near = self._bound_over(span, others)
+                # The other fields whose blocks over this one are all decoded give each
+                # document its exact score there; the others, their blocks' bounds.
+                exact, bounded = [], []
+                for other in others:
+                    found = self._terms[other].decoded_over(*span)
+                    if found is None:
+                        bounded.append(other)
+                    else:
+                        exact.append((found, self._scorers[other].score))
                 block = terms.block(number)
                 for docnum, tf in zip(block.ids, block.weights, strict=True):
-                    if len(items) >= limit and (
-                            ((score := scorer.score(docnum, tf)) + near) * _BOUND_MARGIN
-                            < items[0][0]
-                            or (score + self._bound_elsewhere(docnum, others)) * _BOUND_MARGIN
-                            < items[0][0]):
-                        continue
+                    if len(items) >= limit:
+                        score = scorer.score(docnum, tf)
+                        if (score + near) * _BOUND_MARGIN < items[0][0]:
+                            continue
+                        for frequencies, score_in in exact:
+                            if (other_tf := frequencies.get(docnum)) is not None:
+                                score += score_in(docnum, other_tf)
+                        if bounded:
+                            score += self._bound_elsewhere(docnum, bounded)
+                        if score * _BOUND_MARGIN < items[0][0]:
+                            continue
                     if any(terms.frequency(docnum) is not None for terms in earlier):
                         continue
                     key = (self._score(docnum), -(offset + docnum))

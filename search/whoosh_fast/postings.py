@@ -11,7 +11,7 @@ import pickle
 import re
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -201,6 +201,14 @@ class TermBlocks:
         """The block that would hold `docnum`; None past the last."""
         at = bisect_left(self._lasts, docnum)
         return at if at < len(self.heads) else None
+
+    def decoded_over(self, first: int, last: int) -> Mapping[int, float] | None:
+        """The term's frequencies of the documents numbered `first` to `last` (a document
+        not there does not have the term), if every block that may hold one is decoded;
+        else None."""
+        if all(at in self._decoded for at in self.blocks_over(first, last)):
+            return self._frequencies
+        return None
 
     def decoded_frequency(self, docnum: int) -> float | None:
         """The term's frequency in `docnum`, whose block is decoded: None if it is not
