@@ -87,6 +87,11 @@ class CountingTopCollector(collectors.TopCollector):
         self.total += len(documents)
         self._seen.append((self.offset, "pairs", documents))
         offset = self.offset
+        if self.limit and len(documents) > self.limit:
+            # Only a document scoring at least this segment's k-th best can make the top:
+            # the others are not made into (score, number) pairs (46,000 for `était entre`).
+            least = sorted(matcher.remaining_scores(), reverse=True)[self.limit - 1]
+            documents = [(docnum, score) for docnum, score in documents if score >= least]
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)

@@ -48,6 +48,10 @@ class ScoredList(matching.ListMatcher):
         """(document number, score) from the current one on."""
         return list(zip(self._ids[self._i:], self._weights[self._i:], strict=True))
 
+    def remaining_scores(self) -> list[float]:
+        """The scores from the current document on."""
+        return self._weights[self._i:]
+
     def max_quality(self) -> float:
         return self._best
 

@@ -163,8 +163,11 @@ class AllWords(wq.And):
         scores = dict.fromkeys(found, 0.0)
         for frequencies, fieldname, text, boost in tables:
             scorer = TermScorer(searcher, fieldname, text, boost)
-            for docnum, score in scorer.each(
-                    (docnum, frequencies[docnum]) for docnum in found if docnum in frequencies):
+            # the documents of both, walked from the smaller side
+            both = ((docnum, frequencies[docnum]) for docnum in found if docnum in frequencies) \
+                if len(found) < len(frequencies) else \
+                ((docnum, tf) for docnum, tf in frequencies.items() if docnum in scores)
+            for docnum, score in scorer.each(both):
                 scores[docnum] += score
         return ScoredList(found, list(scores.values()))
 
@@ -241,7 +244,10 @@ def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
     `postings` outnumber them more than `PROBE_RATIO` times."""
     if found is not None and len(found) * PROBE_RATIO < postings:
         return looked_up(reader, fieldname, text, found)
-    return dict(read_postings(reader, fieldname, text))
+    frequencies: dict[int, float] = {}
+    for block in blocks(reader, fieldname, text):
+        frequencies.update(zip(block.ids, block.weights, strict=True))
+    return frequencies
 
 
 def _positions_at(reader, fieldname: str, text: bytes, documents: list[int]
