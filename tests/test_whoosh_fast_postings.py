@@ -209,6 +209,34 @@ def test_postings_moved_to_documents_are_where_whoosh_s_skip_to_moves_them(
                          if docnum in expected}
 
 
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       asked=st.sets(st.integers(0, 61)))
+def test_positions_at_documents_are_whoosh_s(counts, blocklimit, deleted, asked):
+    """`positions_at`: the frequency and positions of a term in the documents asked (none
+    deleted), as Whoosh's matcher gives them one posting at a time."""
+    from search.whoosh_fast.postings import positions_at
+
+    for leaf, expected in _climat_postings(counts, blocklimit, deleted, "positions"):
+        documents = sorted(docnum for docnum in asked if not leaf.is_deleted(docnum))
+        frequencies, positions = positions_at(leaf, "body", b"climat", documents)
+        assert positions == {docnum: expected[docnum] for docnum in documents
+                             if docnum in expected}
+        # one posting a word: its frequency is its number of positions
+        assert frequencies == {docnum: float(len(found)) for docnum, found in positions.items()}
+
+
+@given(positions=st.lists(st.integers(0, 10**6), max_size=30, unique=True))
+def test_positions_decoded_as_whoosh_decodes_them(positions):
+    from whoosh.formats import Positions
+
+    from search.whoosh_fast.postings import _decoded_positions
+
+    encoded = Positions().encode(sorted(positions))
+    assert _decoded_positions(encoded) == Positions().decode_positions(encoded) == sorted(
+        positions)
+
+
 def _climat_postings(counts, blocklimit, deleted, value: str):
     """(segment reader, {document: its `value` of `climat`}) of an index where article n
     has `climat` counts[n] times, as Whoosh reads them one posting at a time."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.formats import Positions
 from whoosh.matching import FilterMatcher
 from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
@@ -326,6 +327,56 @@ def postings_at(postings, documents: Iterable[int]) -> Iterator[int]:
             return
         if postings.id() == docnum:
             yield docnum
+
+
+def positions_at(reader, fieldname: str, text: bytes, documents: Iterable[int]
+                 ) -> tuple[dict[int, float], dict[int, list[int]]]:
+    """The term's frequency and positions in each of `documents` (ascending, none of them
+    deleted) that has it.
+
+    Moved to each document (`postings_at`), Whoosh's matcher then decodes its positions
+    through three method calls (`value_as`), and decodes a block's ids one at a time:
+    half the time of a phrase of frequent words (`"trois mois"`: 49,000 postings at 360k).
+    Here each block that may hold one of `documents` is read whole once, its ids
+    decoded at once and bisected, and the positions of those documents decoded by the
+    field's format as Whoosh does."""
+    postings = reader.postings(fieldname, text)
+    if isinstance(postings, FilterMatcher):
+        postings = postings.child  # `documents` has no deleted document
+    frequencies: dict[int, float] = {}
+    positions: dict[int, list[int]] = {}
+    if type(postings) is not W3LeafMatcher or postings._byteids:
+        for docnum in postings_at(postings, documents):
+            frequencies[docnum] = postings.weight()
+            positions[docnum] = postings.value_as("positions")
+        return frequencies, positions
+    decode = (_decoded_positions
+              if type(postings.format).decode_positions is Positions.decode_positions
+              else postings.format.decoder("positions"))
+    heads, ids, last = _HeadsAhead.of(postings), [], -1
+    for docnum in documents:
+        if docnum > last:
+            head = heads.holding(docnum)
+            if head is None:
+                break
+            postings._goto(head.position)
+            postings._read_data()
+            postings._read_weights()
+            postings._read_values()
+            ids, last = list(accumulate(postings._data[0])), head.last
+        at = bisect_left(ids, docnum)
+        if at < len(ids) and ids[at] == docnum:
+            frequencies[docnum] = postings._weights[at]
+            positions[docnum] = decode(postings._values[at])
+    return frequencies, positions
+
+
+def _decoded_positions(value: bytes) -> list[int]:
+    """`Positions.decode_positions`: the pickled gaps, added up in C rather than in a
+    Python loop."""
+    if not value.endswith(b"."):
+        value += b"."
+    return list(accumulate(pickle.loads(value[_INT_SIZE:])))
 
 
 def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:

@@ -12,7 +12,12 @@ from itertools import pairwise
 from whoosh import query as wq
 
 from search.whoosh_fast.matchers import UNKNOWN, BestOfFields, ScoredList, TermScorer, sum_plan
-from search.whoosh_fast.postings import blocks, looked_up, postings_at, read_postings
+from search.whoosh_fast.postings import (
+    blocks,
+    looked_up,
+    positions_at,
+    read_postings,
+)
 
 
 class Expansion:
@@ -216,14 +221,14 @@ class PhraseWords(wq.Phrase):
                            else frequencies[text].keys() & found)
             if not found:
                 return ScoredList([], [])
-        positions = {text: _positions_at(reader, fieldname, text, found)[1] for text in rare}
+        positions = {text: positions_at(reader, fieldname, text, found)[1] for text in rare}
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
             gaps = [after - before for (before, _), (after, _) in pairwise(known)]
             found = [docnum for docnum in found if _in_order(
                 [positions[text][docnum] for _, text in known], self.slop, gaps)]
             common = distinct[-1]
-            frequencies[common], positions[common] = _positions_at(reader, fieldname,
+            frequencies[common], positions[common] = positions_at(reader, fieldname,
                                                                    common, found)
             found = [docnum for docnum in found if docnum in frequencies[common]]
         matched = [docnum for docnum in found if _in_order(
@@ -250,15 +255,6 @@ def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
     return frequencies
 
 
-def _positions_at(reader, fieldname: str, text: bytes, documents: list[int]
-                  ) -> tuple[dict[int, float], dict[int, list[int]]]:
-    """The term's frequency and positions in each of `documents` (ascending) that has it."""
-    frequencies, positions = {}, {}
-    postings = reader.postings(fieldname, text)
-    for docnum in postings_at(postings, documents):
-        frequencies[docnum] = postings.weight()
-        positions[docnum] = postings.value_as("positions")
-    return frequencies, positions
 
 
 def _remembered(query: wq.Query, searcher, context, match):
