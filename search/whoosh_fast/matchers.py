@@ -91,6 +91,17 @@ class TermScorer:
             found = scores.get(key)
             yield docnum, (self._computed(key) if found is None else found)
 
+    def block_scores(self, block: Block) -> list[float]:
+        """The score of each document of a decoded block, as `each` gives them (a list
+        made at once: ranking one word scores most documents of the blocks it reads)."""
+        pairs = zip(block.ids, block.weights, strict=True)
+        if self._length_bytes is None:
+            return [self.score(docnum, tf) for docnum, tf in pairs]
+        stored, known, scores = self._length_bytes, len(self._length_bytes), self._scores
+        return [found if (found := scores.get(key)) is not None else self._computed(key)
+                for key in [(tf, stored[docnum] if docnum < known else -1)
+                            for docnum, tf in pairs]]
+
     def score(self, docnum: int, tf: float) -> float:
         """One document's score (not remembered: a document at a time, as ranking one
         word asks, the look-up cost more than it saved)."""
@@ -316,9 +327,8 @@ class BestOfFields(ScoredList):
                     else:
                         exact.append((found, self._scorers[other].score))
                 block = terms.block(number)
-                for docnum, tf in zip(block.ids, block.weights, strict=True):
+                for docnum, score in zip(block.ids, scorer.block_scores(block), strict=True):
                     if len(items) >= limit:
-                        score = scorer.score(docnum, tf)
                         if (score + near) * _BOUND_MARGIN < items[0][0]:
                             continue
                         for frequencies, score_in in exact:
