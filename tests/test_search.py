@@ -352,7 +352,7 @@ def test_the_words_of_a_query_share_one_budget_checked_before_reading(seed_index
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed)
     assert search(seed_index, "coopér* Tokaiev~2 parlementair*").total == 1
     monkeypatch.setattr("search.query.MAX_EXPANDED_POSTINGS", needed - 1)
-    monkeypatch.setattr("search.whoosh_fast.queries.read_postings", read)
+    monkeypatch.setattr("search.whoosh_fast.queries.blocks", read)
     with pytest.raises(QueryTooBroadError) as error:
         search(seed_index, "coopér* Tokaiev~2 parlementair*")
     assert str(error.value) == (

@@ -22,7 +22,7 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch,
     from search.index import build
     from search.models import Article
     from search.store import open_index
-    from search.whoosh_fast.postings import read_postings
+    from search.whoosh_fast.postings import blocks
 
     if whole_blocks:
         monkeypatch.setattr(search.whoosh_fast.postings, "_IDS_AND_WEIGHTS", re.compile(b"never"))
@@ -44,7 +44,7 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch,
         while postings.is_active():
             expected.append((postings.id(), postings.weight()))
             postings.next()
-        assert list(read_postings(reader, "body", term.encode())) == expected
+        assert _read(blocks(reader, "body", term.encode())) == expected
         assert len(expected) > (0 if term == "3000" else 10)
 
 
@@ -112,7 +112,7 @@ def _word_index(articles: list[dict[str, str]], segments: int = 1, deleted=(),
        blocklimit=st.integers(1, 9), segments=st.integers(1, 2))
 def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, segments):
     """Blocks of every size, with frequencies all 1, all alike, or mixed."""
-    from search.whoosh_fast.postings import read_postings
+    from search.whoosh_fast.postings import blocks
 
     ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
                      segments, blocklimit=blocklimit)
@@ -125,7 +125,7 @@ def test_postings_read_without_their_positions_are_whoosh_s(counts, blocklimit, 
             while postings.is_active():
                 expected.append((postings.id(), postings.weight()))
                 postings.next()
-            assert list(read_postings(leaf, "body", b"climat")) == expected
+            assert _read(blocks(leaf, "body", b"climat")) == expected
 
 
 @given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60),
@@ -235,6 +235,12 @@ def test_positions_decoded_as_whoosh_decodes_them(positions):
     encoded = Positions().encode(sorted(positions))
     assert _decoded_positions(encoded) == Positions().decode_positions(encoded) == sorted(
         positions)
+
+
+def _read(found) -> list[tuple[int, float]]:
+    """(document, term frequency) of every posting of `blocks`, in order."""
+    return [posting for block in found
+            for posting in zip(block.ids, block.weights, strict=True)]
 
 
 def _climat_postings(counts, blocklimit, deleted, value: str):

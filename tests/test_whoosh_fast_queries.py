@@ -412,7 +412,6 @@ def test_a_query_asked_again_in_a_segment_reads_no_posting_again(monkeypatch, te
         def unread(*args):
             raise AssertionError("postings read again")
 
-        monkeypatch.setattr(queries, "read_postings", unread)
         monkeypatch.setattr(queries, "blocks", unread)
         monkeypatch.setattr(queries, "looked_up", unread)
         assert {hit.docnum: hit.score for hit in searcher.search(query, limit=2)} == dict(

@@ -292,13 +292,6 @@ def _ids_and_weights(postfile, start: int, end: int, count: int, compression: in
     return None
 
 
-def read_postings(reader, fieldname: str, text: bytes) -> Iterator[tuple[int, float]]:
-    """(document number, term frequency) of every posting of a term, read a block at a
-    time (`blocks`)."""
-    for block in blocks(reader, fieldname, text):
-        yield from zip(block.ids, block.weights, strict=True)
-
-
 def documents_with_any(reader, fieldname: str, texts: Iterable[bytes]) -> set[int]:
     """The index-wide numbers of the documents, deleted ones left out, that hold any of
     `texts` in `fieldname`: Whoosh's `docs_for_query` of an OR of terms, without the

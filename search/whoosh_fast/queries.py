@@ -16,7 +16,6 @@ from search.whoosh_fast.postings import (
     blocks,
     looked_up,
     positions_at,
-    read_postings,
 )
 
 
@@ -69,8 +68,9 @@ class Expansion:
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
             scorer = TermScorer(searcher, fieldname, word, self.boost)
-            for docnum, score in scorer.each(read_postings(reader, fieldname, word)):
-                scores[docnum] = scores.get(docnum, 0.0) + score
+            for block in blocks(reader, fieldname, word):
+                for docnum, score in zip(block.ids, scorer.block_scores(block), strict=True):
+                    scores[docnum] = scores.get(docnum, 0.0) + score
         return scores
 
     def ids(self, searcher) -> set[int]:
@@ -390,7 +390,10 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
         if text is None:
             return {}
         scorer = TermScorer(searcher, query.fieldname, text, query.boost)
-        return dict(scorer.each(read_postings(searcher.reader(), query.fieldname, text)))
+        scores = {}
+        for block in blocks(searcher.reader(), query.fieldname, text):
+            scores.update(zip(block.ids, scorer.block_scores(block), strict=True))
+        return scores
     if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:
