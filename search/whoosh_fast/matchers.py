@@ -38,6 +38,10 @@ class ScoredList(matching.ListMatcher):
     def copy(self):
         return ScoredList(self._ids, self._weights, self._i)
 
+    def again(self) -> ScoredList:
+        """The same list from its first document, for a deeper read of the same query."""
+        return ScoredList(self._ids, self._weights)
+
     def skip_to(self, id: int) -> None:
         self._i = max(self._i, bisect_left(self._ids, id, self._i))
 

@@ -255,22 +255,21 @@ def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
     return frequencies
 
 
-
-
 def _remembered(query: wq.Query, searcher, context, match):
     """What `match(searcher, context)` finds for `query` in one segment, a `ScoredList`
-    computed once per segment reader and kind of context (scored or not) while the query
-    lives: a search whose first hits are copies of a few dispatches reads deeper hits with
-    the same query, which matched every document again (three times over on the 10x
-    archive, whose articles each have nine copies). Any other matcher is not kept."""
+    (or `BestOfFields`) computed once per segment reader and kind of context (scored or
+    not) while the query lives, each later use going on from it (`again`): a search whose
+    first hits are copies of a few dispatches reads deeper hits with the same query, which
+    matched every document again (three times over on the 10x archive, whose articles each
+    have nine copies). Any other matcher is not kept."""
     key = (searcher.reader(), unscored(context))
     kept = query.__dict__.setdefault("_remembered_lists", [])
-    for (reader, unscored_context), (ids, scores) in kept:
+    for (reader, unscored_context), first in kept:
         if reader is key[0] and unscored_context == key[1]:
-            return ScoredList(ids, scores)
+            return first.again()
     found = match(searcher, context)
-    if type(found) is ScoredList:
-        kept.append((key, (found._ids, found._weights)))
+    if isinstance(found, ScoredList):
+        kept.append((key, found))
     return found
 
 
@@ -342,22 +341,19 @@ class OneWord(wq.Or):
     """
 
     def matcher(self, searcher, context=None):
-        if unscored(context):
-            return unscored_list(ids_of(self, searcher, context))
         # A deeper read of the same query (copies filling the first hits) goes on from
         # the blocks the first decoded and the documents it counted.
-        kept = self.__dict__.setdefault("_remembered_fields", [])
-        for reader, best in kept:
-            if reader is searcher.reader():
-                return best.again()
+        return _remembered(self, searcher, context, self._matched)
+
+    def _matched(self, searcher, context=None):
+        if unscored(context):
+            return unscored_list(ids_of(self, searcher, context))
         whoosh = super().matcher(searcher, context)
         leaves: list[tuple[str, bytes, float]] = []
         plan = sum_plan(whoosh, leaves)
         if plan is UNKNOWN or plan is None:
             return whoosh
-        best = BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
-        kept.append((searcher.reader(), best))
-        return best
+        return BestOfFields(searcher, leaves, plan, exact_postings=EXACT_COUNT_POSTINGS)
 
 
 def _indexed(term: wq.Term, searcher) -> bytes | None:
