@@ -405,7 +405,7 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
     # What the index held (the writer replaces the entries of `files` it writes).
     held = dict(files) if base else _manifest_or_nothing(index_dir, previous)
 
-    changed, expected = _changed_files(sources, files, field_map, tally, remembered=held)
+    changed, expected = _changed_files(sources, files, field_map, tally, held)
     seen = {source.key for source in sources}
     gone = [key for key in files if key not in seen and _is_under(key, folders)]
     if base and not changed and not gone:
@@ -537,8 +537,7 @@ class ChangedFile(NamedTuple):
 
 def _changed_files(
     sources: Iterable[SourceFile], files: Mapping[str, FileEntry],
-    field_map: Mapping[str, str], tally: _Tally,
-    remembered: Mapping[str, FileEntry] | None = None,
+    field_map: Mapping[str, str], tally: _Tally, remembered: Mapping[str, FileEntry],
 ) -> tuple[list[ChangedFile], int]:
     """The files whose fingerprint is not the indexed one, and about how many bytes they
     hold; unchanged files are counted in `tally` as they are. A file whose `stat_key` is
@@ -548,12 +547,13 @@ def _changed_files(
     whole either: its lines are hashed as they are read, and only the changed ones parsed
     (hashing it whole first was a fifth of re-indexing one changed article); one with
     stretches is hashed a stretch at a time with xxh3 (`search.stretches`). An export is
-    read with the field map given, else the one `remembered` (default `files`) has for it:
-    a rebuild reads it as it was indexed."""
+    read with the field map given, else the one `remembered` (what the index held: `files`,
+    or for a rebuild the manifest it replaces) has for it: a rebuild reads it as it was
+    indexed."""
     changed, expected = [], 0
     for source in sources:
         entry = files.get(source.key)
-        file_map = _map_for(source, files if remembered is None else remembered, field_map)
+        file_map = _map_for(source, remembered, field_map)
         quick = stat_key(source, file_map)
         if entry and quick is not None and entry.quick == quick:
             _count_unchanged(entry, tally)

@@ -386,8 +386,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
             new = fresh or current is None
             journal = None if new else Journal(client, alias, current)
             files = {} if new else _reread(previous, journal.files)
-            changed, expected = _changed_files(sources, files, field_map, tally,
-                                               remembered=previous)
+            changed, expected = _changed_files(sources, files, field_map, tally, previous)
             seen = {source.key for source in sources}
             gone = [key for key in files if key not in seen and _is_under(key, folders)]
             if not new and not changed and not gone and not journal:
