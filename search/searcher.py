@@ -21,7 +21,7 @@ from pathlib import Path
 
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.reading import CorruptIndexError, TermNotFound
+from whoosh.reading import CorruptIndexError
 from whoosh.searching import Hit as WhooshHit
 
 from search import analysis, views
@@ -75,7 +75,7 @@ from search.whoosh_fast.collector import (
     query_terms_once,
 )
 from search.whoosh_fast.highlight import MarkingHighlighter
-from search.whoosh_fast.postings import documents_with_any, postings_at
+from search.whoosh_fast.postings import documents_with_any, positions_across
 from search.whoosh_fast.reading import (
     column_values,
     read_stored_fields_in_place,
@@ -475,12 +475,10 @@ class Searcher:
         found: dict[int, dict[str, list[int]]] = {}
         reader = self._searcher.reader()
         for term in dict.fromkeys(terms):
-            try:
-                matcher = reader.postings(RANKED_FIELD, term)
-            except TermNotFound:
-                continue
-            for docnum in postings_at(matcher, docnums):
-                found.setdefault(docnum, {})[term] = matcher.value_as("positions")
+            text = reader.schema[RANKED_FIELD].to_bytes(term)
+            for docnum, positions in positions_across(reader, RANKED_FIELD, text,
+                                                      docnums).items():
+                found.setdefault(docnum, {})[term] = positions
         return found
 
     def _run(self, query, limit: int, sort: str, restriction):

@@ -397,10 +397,10 @@ def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatc
     """An error raised where Whoosh reads the bytes of its postings."""
     import whoosh.codec.whoosh3 as codec
 
-    read = {}
-    exec(compile(f"def _read_ids(self):\n    raise {error.__name__}('garbled')\n",
+    read = {}  # a block's data, read for the positions of the hits re-ranked
+    exec(compile(f"def _read_data(self):\n    raise {error.__name__}('garbled')\n",
                  codec.__file__, "exec"), read)
-    monkeypatch.setattr(codec.W3LeafMatcher, "_read_ids", read["_read_ids"])
+    monkeypatch.setattr(codec.W3LeafMatcher, "_read_data", read["_read_data"])
     if error is TypeError:  # not one of Whoosh's read errors outside its byte layer
         with pytest.raises(TypeError):
             search(seed_index, "coopération bilatérale")

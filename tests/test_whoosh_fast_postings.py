@@ -226,6 +226,30 @@ def test_positions_at_documents_are_whoosh_s(counts, blocklimit, deleted, asked)
         assert frequencies == {docnum: float(len(found)) for docnum, found in positions.items()}
 
 
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), segments=st.integers(1, 3),
+       deleted=st.sets(st.integers(0, 59), max_size=10), asked=st.sets(st.integers(0, 61)))
+def test_positions_across_segments_are_whoosh_s(counts, blocklimit, segments, deleted, asked):
+    """`positions_across`: the positions of a term in the documents asked (index-wide
+    numbers, none deleted), as Whoosh's matcher over every segment gives them."""
+    from search.whoosh_fast.postings import positions_across
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     segments, blocklimit=blocklimit,
+                     deleted=[n for n in deleted if n < len(counts)])
+    with ix.reader() as reader:
+        expected = {}
+        if ("body", b"climat") in reader:
+            matcher = reader.postings("body", b"climat")
+            while matcher.is_active():
+                expected[matcher.id()] = matcher.value_as("positions")
+                matcher.next()
+        documents = sorted(docnum for docnum in asked if docnum >= reader.doc_count_all()
+                           or not reader.is_deleted(docnum))
+        assert positions_across(reader, "body", b"climat", documents) == {
+            docnum: expected[docnum] for docnum in documents if docnum in expected}
+
+
 @given(positions=st.lists(st.integers(0, 10**6), max_size=30, unique=True))
 def test_positions_decoded_as_whoosh_decodes_them(positions):
     from whoosh.formats import Positions

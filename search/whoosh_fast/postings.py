@@ -364,6 +364,25 @@ def positions_at(reader, fieldname: str, text: bytes, documents: Iterable[int]
     return frequencies, positions
 
 
+def positions_across(reader, fieldname: str, text: bytes, documents: Iterable[int]
+                     ) -> dict[int, list[int]]:
+    """The term's positions in each of `documents` (index-wide numbers, ascending, none of
+    them deleted) that has it, in an index of one segment or several: `positions_at` in
+    each segment. Whoosh's matcher over several segments skips to a document by reading
+    the header of every block on the way (re-ranking two frequent words at 360k: a
+    quarter of the query's time)."""
+    found: dict[int, list[int]] = {}
+    documents = list(documents)
+    leaves = [(reader, 0)] if reader.is_atomic() else list(reader.leaf_readers())
+    for number, (leaf, offset) in enumerate(leaves):
+        end = leaves[number + 1][1] if number + 1 < len(leaves) else float("inf")
+        inside = [docnum - offset for docnum in documents if offset <= docnum < end]
+        if inside and (fieldname, text) in leaf:
+            _, positions = positions_at(leaf, fieldname, text, inside)
+            found.update((offset + docnum, where) for docnum, where in positions.items())
+    return found
+
+
 def _decoded_positions(value: bytes) -> list[int]:
     """`Positions.decode_positions`: the pickled gaps, added up in C rather than in a
     Python loop."""
