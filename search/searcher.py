@@ -531,10 +531,12 @@ class Searcher:
             ) from None
 
 
-# Whoosh's modules that read an index's files: where a garbled file raises.
+# The modules that read an index's files, Whoosh's and ours that decode its bytes
+# (posting blocks, columns): where a garbled file raises.
 _READING_MODULES = ("whoosh.codec.", "whoosh.filedb.", "whoosh.columns", "whoosh.reading",
                     "whoosh.index", "whoosh.util.numeric", "whoosh.util.varints", "whoosh.system",
-                    "whoosh.automata.fst", "whoosh.formats")
+                    "whoosh.automata.fst", "whoosh.formats", "search.whoosh_fast.postings",
+                    "search.whoosh_fast.reading")
 # Errors that only reading can raise, wherever they come from. Bytes decoded while reading
 # are the index's terms (the lexicons of ids, sources and categories, the vocabulary of
 # "did you mean"): a query and stored texts come as str.

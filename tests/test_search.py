@@ -393,20 +393,28 @@ def test_a_bug_in_query_code_is_not_reported_as_damage(seed_index, monkeypatch):
 
 
 @pytest.mark.parametrize("error", [ValueError, KeyError, IndexError, TypeError])
-def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatch, error):
-    """An error raised where Whoosh reads the bytes of its postings."""
-    import whoosh.codec.whoosh3 as codec
+@pytest.mark.parametrize("module, owner, function", [
+    # Whoosh reading a block's header; ours reading a block's data (`_block_data`)
+    ("whoosh.codec.whoosh3", "W3LeafMatcher", "_goto"),
+    ("search.whoosh_fast.postings", None, "_block_data"),
+])
+def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatch, error,
+                                                          module, owner, function):
+    """An error raised where the bytes of the postings are read: Whoosh's codec, or our
+    decoding of its blocks."""
+    import importlib
 
-    read = {}  # a block's data, read for the positions of the hits re-ranked
-    exec(compile(f"def _read_data(self):\n    raise {error.__name__}('garbled')\n",
-                 codec.__file__, "exec"), read)
-    monkeypatch.setattr(codec.W3LeafMatcher, "_read_data", read["_read_data"])
-    if error is TypeError:  # not one of Whoosh's read errors outside its byte layer
+    reader = importlib.import_module(module)
+    read = {}
+    exec(compile(f"def {function}(*args):\n    raise {error.__name__}('garbled')\n",
+                 reader.__file__, "exec"), read)
+    monkeypatch.setattr(getattr(reader, owner) if owner else reader, function, read[function])
+    if error is TypeError:  # not one of the read errors outside Whoosh's byte layer
         with pytest.raises(TypeError):
-            search(seed_index, "coopération bilatérale")
+            search(seed_index, '"coopération bilatérale"')
         return
     with pytest.raises(IndexCorruptError) as raised:
-        search(seed_index, "coopération bilatérale")
+        search(seed_index, '"coopération bilatérale"')
     assert str(raised.value) == (f"The index in {seed_index}/ could not be read "
                                  f"({error.__name__}). Run `search rebuild` to rebuild it.")
 

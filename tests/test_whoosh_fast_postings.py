@@ -261,6 +261,22 @@ def test_positions_decoded_as_whoosh_decodes_them(positions):
         positions)
 
 
+@given(lists=st.lists(st.lists(st.integers(0, 10**6), max_size=30, unique=True), max_size=20),
+       stopped=st.lists(st.booleans(), min_size=20, max_size=20))
+def test_positions_decoded_together_as_whoosh_decodes_each(lists, stopped):
+    """`_decoded_positions_of`, one unpickling for several position lists, each written
+    with or without its final STOP byte."""
+    from whoosh.formats import Positions
+
+    from search.whoosh_fast.postings import _decoded_positions_of
+
+    encoded = [Positions().encode(sorted(found)) for found in lists]
+    encoded = [value if keep else value[:-1] for value, keep in zip(encoded, stopped, strict=False)]
+    assert _decoded_positions_of(encoded) == [
+        Positions().decode_positions(value) for value in encoded] == [
+        sorted(found) for found in lists]
+
+
 def _read(found) -> list[tuple[int, float]]:
     """(document, term frequency) of every posting of `blocks`, in order."""
     return [posting for block in found

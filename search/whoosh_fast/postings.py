@@ -10,7 +10,7 @@ import io
 import pickle
 import re
 import zlib
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -330,9 +330,10 @@ def positions_at(reader, fieldname: str, text: bytes, documents: Iterable[int]
     Moved to each document (`postings_at`), Whoosh's matcher then decodes its positions
     through three method calls (`value_as`), and decodes a block's ids one at a time:
     half the time of a phrase of frequent words (`"trois mois"`: 49,000 postings at 360k).
-    Here each block that may hold one of `documents` is read whole once, its ids
-    decoded at once and bisected, and the positions of those documents decoded by the
-    field's format as Whoosh does."""
+    Here each block that may hold one of `documents` is read whole once, from where its
+    header says (`_block_data`), its ids decoded at once and bisected, and the positions
+    of those documents decoded together (`_decoded_positions_of`), or by the field's
+    format where it is not Whoosh's `Positions`."""
     postings = reader.postings(fieldname, text)
     if isinstance(postings, FilterMatcher):
         postings = postings.child  # `documents` has no deleted document
@@ -343,25 +344,42 @@ def positions_at(reader, fieldname: str, text: bytes, documents: Iterable[int]
             frequencies[docnum] = postings.weight()
             positions[docnum] = postings.value_as("positions")
         return frequencies, positions
-    decode = (_decoded_positions
-              if type(postings.format).decode_positions is Positions.decode_positions
+    decode = (None if type(postings.format).decode_positions is Positions.decode_positions
               else postings.format.decoder("positions"))
-    heads, ids, last = _HeadsAhead.of(postings), [], -1
-    for docnum in documents:
-        if docnum > last:
-            head = heads.holding(docnum)
-            if head is None:
-                break
-            postings._goto(head.position)
-            postings._read_data()
-            postings._read_weights()
-            postings._read_values()
-            ids, last = list(accumulate(postings._data[0])), head.last
-        at = bisect_left(ids, docnum)
-        if at < len(ids) and ids[at] == docnum:
-            frequencies[docnum] = postings._weights[at]
-            positions[docnum] = decode(postings._values[at])
+    heads, wanted = _HeadsAhead.of(postings), list(documents)
+    at = 0
+    while at < len(wanted):
+        head = heads.holding(wanted[at])
+        if head is None:
+            break
+        inside = bisect_right(wanted, head.last, at)
+        ids, weights, values = _block_data(postings, head)
+        found = []  # (document, its posting's place in the block)
+        for docnum in wanted[at:inside]:
+            place = bisect_left(ids, docnum)
+            if place < len(ids) and ids[place] == docnum:
+                found.append((docnum, place))
+        decoded = (_decoded_positions_of([values[place] for _, place in found])
+                   if decode is None else [decode(values[place]) for _, place in found])
+        for (docnum, place), where in zip(found, decoded, strict=True):
+            frequencies[docnum] = weights[place]
+            positions[docnum] = where
+        at = inside
     return frequencies, positions
+
+
+def _block_data(postings: W3LeafMatcher, head: _Head
+                ) -> tuple[list[int], Sequence[float], Sequence[bytes]]:
+    """The ids, frequencies and values of the block `head`, read as Whoosh's `_read_data`
+    reads them but from where `_heads` found its data, without `_goto` reading its header
+    again through `pickle.load` on the file."""
+    data = postings._postfile.get(head.data, head.end - head.data)
+    if head.compression:
+        data = zlib.decompress(data)
+    gaps, weights, values = pickle.loads(data)
+    if weights is None or isinstance(weights, float):
+        weights = [1.0 if weights is None else weights] * len(gaps)
+    return list(accumulate(gaps)), weights, values
 
 
 def positions_across(reader, fieldname: str, text: bytes, documents: Iterable[int]
@@ -389,6 +407,24 @@ def _decoded_positions(value: bytes) -> list[int]:
     if not value.endswith(b"."):
         value += b"."
     return list(accumulate(pickle.loads(value[_INT_SIZE:])))
+
+
+# A position list as `Positions.encode` writes it: its count, then the gaps pickled
+# (protocol 2 header, a list, maybe without the final STOP).
+_PICKLED_LIST = b"\x80\x02]"
+_STOP = ord(".")
+
+
+def _decoded_positions_of(values: list[bytes]) -> list[list[int]]:
+    """`_decoded_positions` of each of `values`, unpickled in one call: the lists pickled
+    one after another inside one list (a frequent phrase decodes tens of thousands)."""
+    bodies = []
+    for value in values:
+        if not value.startswith(_PICKLED_LIST, _INT_SIZE):
+            return [_decoded_positions(value) for value in values]
+        bodies.append(value[_INT_SIZE + 2:-1] if value[-1] == _STOP else value[_INT_SIZE + 2:])
+    lists = pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"l.")
+    return [list(accumulate(gaps)) for gaps in lists]
 
 
 def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:
