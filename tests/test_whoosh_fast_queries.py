@@ -40,6 +40,36 @@ def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio,
     assert bool(found) == (text != "climat introuvable")
 
 
+@given(counts=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 30)), min_size=1,
+                       max_size=40),
+       segments=st.integers(1, 2), boost=st.sampled_from([1.0, 0.5, 2.5]))
+def test_a_term_s_scores_are_whoosh_s(counts, segments, boost):
+    """`TermScorer`'s scores from a document's frequency (a posting at a time, a block at
+    once), as Whoosh's matcher of the boosted term scores it, over fields of every length."""
+    from whoosh import query as wq
+
+    from search.whoosh_fast.matchers import TermScorer
+    from search.whoosh_fast.postings import Block
+
+    ix = _word_index([{"body": "Climat. " * count + "Sommet. " * other}
+                      for count, other in counts], segments)
+    with ix.searcher() as searcher:
+        for leaf, _ in searcher.leaf_searchers():
+            # a boosted term's matcher boosts its frequencies too: read them unboosted
+            matcher = wq.Term("body", "climat").matcher(leaf)
+            boosted = wq.Term("body", "climat", boost=boost).matcher(leaf)
+            ids, frequencies, expected = [], [], []
+            while matcher.is_active():
+                ids.append(matcher.id())
+                frequencies.append(matcher.weight())
+                expected.append(boosted.score())
+                matcher.next()
+                boosted.next()
+            scorer = TermScorer(leaf, "body", b"climat", boost)
+            assert scorer.block_scores(Block(ids, frequencies)) == expected
+            assert [score for _, score in scorer.each(zip(ids, frequencies, strict=True))] == expected
+
+
 def _as_whoosh_matches(query):
     """`query` with our matchers replaced by Whoosh's own, every expanded term scored."""
     from whoosh import query as wq
