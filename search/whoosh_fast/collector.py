@@ -10,7 +10,6 @@ import heapq
 import itertools
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Sequence
-from operator import itemgetter
 
 from whoosh import collectors, sorting
 
@@ -34,8 +33,8 @@ class CountingTopCollector(collectors.TopCollector):
     def prepare(self, top_searcher, q, context):
         super().prepare(top_searcher, q, context)
         # what each segment matched, as (its first number, kind, documents): kind "set" of
-        # its numbers, "pairs" of (number, score) ascending; a number past the segment's
-        # end is in neither
+        # its numbers, "ascending" a sorted list of them; a number past the segment's end
+        # is in neither
         self._seen: list[tuple[int, str, Collection]] = []
         self._seen_one_by_one: list[int] = []  # index-wide numbers, ascending
 
@@ -52,7 +51,7 @@ class CountingTopCollector(collectors.TopCollector):
             for first, kind, seen in self._seen:
                 if first <= docnum and (
                         docnum - first in seen if kind == "set"
-                        else _in_ascending(seen, docnum - first, key=itemgetter(0))):
+                        else _in_ascending(seen, docnum - first)):
                     found.add(docnum)
         return found
 
@@ -83,15 +82,16 @@ class CountingTopCollector(collectors.TopCollector):
             self.total_exact = self.total_exact and matcher.count_is_exact
             self._seen.append((self.offset, "set", matcher.counted))
             return
-        documents = matcher.remaining()
-        self.total += len(documents)
-        self._seen.append((self.offset, "pairs", documents))
+        ids, scores = matcher.remaining_ids(), matcher.remaining_scores()
+        self.total += len(ids)
+        self._seen.append((self.offset, "ascending", ids))
         offset = self.offset
-        if self.limit and len(documents) > self.limit:
+        documents = zip(ids, scores, strict=True)
+        if self.limit and len(ids) > self.limit:
             # Only a document scoring at least this segment's k-th best can make the top:
             # the others are not made into (score, number) pairs (46,000 for `était entre`).
-            least = sorted(matcher.remaining_scores(), reverse=True)[self.limit - 1]
-            documents = [(docnum, score) for docnum, score in documents if score >= least]
+            least = sorted(scores, reverse=True)[self.limit - 1]
+            documents = itertools.compress(documents, map(least.__le__, scores))
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)
@@ -156,9 +156,9 @@ class NewestFirstCollector(collectors.Collector):
         return self._results(items, docset=self.docset)
 
 
-def _in_ascending(items: Sequence, value: int, key=None) -> bool:
-    at = bisect_left(items, value, key=key)
-    return at < len(items) and (items[at] if key is None else key(items[at])) == value
+def _in_ascending(items: Sequence[int], value: int) -> bool:
+    at = bisect_left(items, value)
+    return at < len(items) and items[at] == value
 
 
 def query_terms_once(results) -> None:

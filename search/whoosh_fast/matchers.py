@@ -33,7 +33,7 @@ class ScoredList(matching.ListMatcher):
     @classmethod
     def of(cls, scores: dict[int, float]) -> ScoredList:
         ids = sorted(scores)
-        return cls(ids, [scores[docnum] for docnum in ids])
+        return cls(ids, list(map(scores.__getitem__, ids)))
 
     def copy(self):
         return ScoredList(self._ids, self._weights, self._i)
@@ -48,9 +48,9 @@ class ScoredList(matching.ListMatcher):
     def score(self) -> float:
         return self._weights[self._i]
 
-    def remaining(self) -> list[tuple[int, float]]:
-        """(document number, score) from the current one on."""
-        return list(zip(self._ids[self._i:], self._weights[self._i:], strict=True))
+    def remaining_ids(self) -> list[int]:
+        """The document numbers from the current one on."""
+        return self._ids[self._i:]
 
     def remaining_scores(self) -> list[float]:
         """The scores from the current document on."""

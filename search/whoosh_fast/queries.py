@@ -68,9 +68,10 @@ class Expansion:
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
             scorer = TermScorer(searcher, fieldname, word, self.boost)
+            found: dict[int, float] = {}
             for block in blocks(reader, fieldname, word):
-                for docnum, score in zip(block.ids, scorer.block_scores(block), strict=True):
-                    scores[docnum] = scores.get(docnum, 0.0) + score
+                found.update(zip(block.ids, scorer.block_scores(block), strict=True))
+            summed_into(scores, found)
         return scores
 
     def ids(self, searcher) -> set[int]:
@@ -255,6 +256,17 @@ def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
     return frequencies
 
 
+def summed_into(total: dict[int, float], more: dict[int, float]) -> None:
+    """Adds the scores of `more` (used up) to those of `total`, document by document, with
+    the sums that adding them one at a time gives (float addition commutes): the
+    documents new to `total` are copied at once, only those of both are added in Python
+    (`prem*` at 360k: 543,000 postings over a few hundred terms, few of them together)."""
+    if total:
+        for docnum in more.keys() & total.keys():
+            more[docnum] += total[docnum]
+    total.update(more)
+
+
 def _remembered(query: wq.Query, searcher, context, match):
     """What `match(searcher, context)` finds for `query` in one segment, a `ScoredList`
     (or `BestOfFields`) computed once per segment reader and kind of context (scored or
@@ -393,8 +405,7 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
     if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
         scores: dict[int, float] = {}
         for child in query.subqueries:
-            for docnum, score in scores_of(child, searcher, context).items():
-                scores[docnum] = scores.get(docnum, 0.0) + score
+            summed_into(scores, scores_of(child, searcher, context))
         if query.boost != 1.0:
             scores = {docnum: score * query.boost for docnum, score in scores.items()}
         return scores
