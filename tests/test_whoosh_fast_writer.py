@@ -25,6 +25,30 @@ def test_the_writing_codec_writes_what_whoosh_s_own_writes(tmp_path, monkeypatch
             == index_content(store_module.open_index(tmp_path / "whoosh")))
 
 
+@pytest.mark.parametrize("word", ["ministre", "visite"])  # frequencies all 1; mixed
+def test_posting_blocks_are_pickled_with_bytes_as_bytes(tmp_path, block_corpus, word):
+    """Our writer pickles a block with protocol 3 (its positions as bytes, not as calls);
+    Whoosh's reader reads it as the one Whoosh writes (the test above)."""
+    import zlib
+
+    from search.analysis import analyze
+    from search.whoosh_fast.postings import _heads
+
+    term = analyze(word)[0]
+    rebuild([block_corpus], tmp_path / "index")
+    with store_module.open_index(tmp_path / "index").reader() as top:
+        blocks = 0
+        for reader in [reader for reader, _ in top.leaf_readers()] or [top]:
+            postings = reader.postings("body", term)
+            postings = getattr(postings, "child", postings)
+            for head in _heads(postings):
+                data = postings._postfile.get(head.data, head.end - head.data)
+                data = zlib.decompress(data) if head.compression else data
+                assert data[:2] == bytes([0x80, writer_module.BLOCK_PROTOCOL]) == b"\x80\x03"
+                blocks += 1
+        assert blocks > 1
+
+
 def _whoosh_s_own_writer(ix):
     from whoosh.codec.whoosh3 import W3Codec
     from whoosh.writing import SegmentWriter

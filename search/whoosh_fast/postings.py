@@ -228,11 +228,11 @@ class TermBlocks:
         return self._frequencies.get(docnum)
 
 
-# The start of a Whoosh 3 postings block's data, `dumps((ids, weights, values), 2)`: the
-# gaps between its document numbers (ints), then its term frequencies (None when all are 1,
-# else floats, or one float when all are alike: never followed by another), each maybe
-# memoized.
-_IDS_AND_WEIGHTS = re.compile(rb"""\x80\x02
+# The start of a Whoosh 3 postings block's data, `dumps((ids, weights, values), 2)` (3
+# where `writer.CompactPostingsWriter` wrote it): the gaps between its document numbers
+# (ints), then its term frequencies (None when all are 1, else floats, or one float when
+# all are alike: never followed by another), each maybe memoized.
+_IDS_AND_WEIGHTS = re.compile(rb"""\x80[\x02\x03]
     (?: \( (?:K.|M..|J....)* t | \) | (?:K.|M..|J....){1,3} [\x85-\x87] ) (?:q.|r....)?
     (?: N | \( (?:G.{8})* t | (?:G.{8}){1,3} [\x85-\x87] | G.{8} (?!G) ) (?:q.|r....)?
     """, re.S | re.X)

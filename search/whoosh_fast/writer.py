@@ -22,12 +22,14 @@ from itertools import chain, groupby
 from operator import itemgetter
 
 from whoosh import columns
+from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
     W3FieldWriter,
     W3PerDocReader,
     W3PerDocWriter,
+    W3PostingsWriter,
     W3Segment,
     _lenfield,
 )
@@ -310,10 +312,35 @@ class FilledColumnsWriter(W3PerDocWriter):
         super().close()
 
 
+# The pickle protocol of a posting block written here: Whoosh writes protocol 2, which
+# pickles each of a block's 128 byte strings (the positions) as a call to
+# `_codecs.encode`. Protocol 3 writes them as bytes: a block with positions unpickles 5x
+# faster (26 → 4.6 µs) and compresses to about half (1,493 → 809 bytes, `quatre` at
+# 360k). Whoosh's reader unpickles either.
+BLOCK_PROTOCOL = 3
+
+
+class CompactPostingsWriter(W3PostingsWriter):
+    """Whoosh's postings writer, pickling each block with `BLOCK_PROTOCOL`: Whoosh's
+    `_write_block` calls its module's `dumps(..., 2)`, which is replaced for that call."""
+
+    def _write_block(self, last=False):
+        whoosh_dumps = whoosh3.dumps
+        whoosh3.dumps = _dumps_with_block_protocol
+        try:
+            super()._write_block(last)
+        finally:
+            whoosh3.dumps = whoosh_dumps
+
+
+def _dumps_with_block_protocol(data, protocol=None) -> bytes:
+    return pickle.dumps(data, BLOCK_PROTOCOL)
+
+
 class WritingCodec(W3Codec):
-    """Whoosh's default codec, writing with `LengthTables`, `FilledColumnsWriter` and
-    `GroupingFieldWriter`. Segments record the plain codec, so the index on disk names
-    Whoosh's classes only."""
+    """Whoosh's default codec, writing with `LengthTables`, `FilledColumnsWriter`,
+    `GroupingFieldWriter` and `CompactPostingsWriter`. Segments record the plain codec, so
+    the index on disk names Whoosh's classes only."""
 
     def per_document_reader(self, storage, segment):
         return LengthTables(storage, segment)
@@ -323,6 +350,11 @@ class WritingCodec(W3Codec):
 
     def field_writer(self, storage, segment):
         return GroupingFieldWriter(self, storage, segment)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return CompactPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                     compression=self._compression,
+                                     inlinelimit=self._inlinelimit)
 
     def new_segment(self, storage, indexname):
         return W3Segment(W3Codec(), indexname)
