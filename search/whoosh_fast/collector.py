@@ -90,7 +90,7 @@ class CountingTopCollector(collectors.TopCollector):
         if self.limit and len(ids) > self.limit:
             # Only a document scoring at least this segment's k-th best can make the top:
             # the others are not made into (score, number) pairs (46,000 for `était entre`).
-            least = sorted(scores, reverse=True)[self.limit - 1]
+            least = heapq.nlargest(self.limit, scores)[-1]
             documents = itertools.compress(documents, map(least.__le__, scores))
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
