@@ -24,7 +24,9 @@ def test_postings_read_a_block_at_a_time_are_the_postings(tmp_path, monkeypatch,
     from search.store import open_index
     from search.whoosh_fast.postings import blocks
 
-    if whole_blocks:
+    if whole_blocks:  # neither our whole reading nor our reading of their start answers
+        monkeypatch.setattr(search.whoosh_fast.postings, "_block_data",
+                            lambda postings, head: ([], [], []))
         monkeypatch.setattr(search.whoosh_fast.postings, "_IDS_AND_WEIGHTS", re.compile(b"never"))
     # Enough documents for several posting blocks (Whoosh: 128 postings a block), numbers
     # far apart for gaps of every size.
@@ -92,17 +94,20 @@ def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
 
 
 def _word_index(articles: list[dict[str, str]], segments: int = 1, deleted=(),
-                blocklimit: int = 128):
+                blocklimit: int = 128, compact: bool = False):
     """An index in memory of `articles` (field → text, `id` their number), written in
     `segments` segments with posting blocks of `blocklimit`, the `deleted` ones removed
-    (their postings stay in their segment)."""
+    (their postings stay in their segment); by Whoosh's codec, or `compact`, by our
+    writing codec (blocks pickled with protocol 3)."""
     from whoosh.codec.whoosh3 import W3Codec
     from whoosh.filedb.filestore import RamStorage
+
+    from search.whoosh_fast.writer import WritingCodec
 
     ix = RamStorage().create_index(build_schema())
     size = -(-len(articles) // segments)
     for start in range(0, len(articles), size):
-        writer = ix.writer(codec=W3Codec(blocklimit=blocklimit))
+        writer = ix.writer(codec=(WritingCodec if compact else W3Codec)(blocklimit=blocklimit))
         for number in range(start, min(start + size, len(articles))):
             writer.add_document(id=str(number), **articles[number])
         writer.commit(merge=False)
@@ -254,6 +259,35 @@ def test_positions_across_segments_are_whoosh_s(counts, blocklimit, segments, de
                            or not reader.is_deleted(docnum))
         assert positions_across(reader, "body", b"climat", documents) == {
             docnum: expected[docnum] for docnum in documents if docnum in expected}
+
+
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=60),
+       blocklimit=st.integers(1, 9), deleted=st.sets(st.integers(0, 59), max_size=10),
+       compact=st.booleans())
+def test_postings_with_positions_are_whoosh_s(counts, blocklimit, deleted, compact):
+    """`postings_with_positions`: every posting's frequency and positions, deleted documents
+    left out, as Whoosh's matcher gives them; None for blocks of Whoosh's protocol 2."""
+    from search.whoosh_fast.postings import positions_of, postings_with_positions
+
+    ix = _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts],
+                     blocklimit=blocklimit, deleted=[n for n in deleted if n < len(counts)],
+                     compact=compact)
+    with ix.reader() as top:
+        for leaf, _ in top.leaf_readers():
+            if ("body", b"climat") not in leaf:
+                continue
+            expected, frequencies = {}, {}
+            matcher = leaf.postings("body", b"climat")
+            while matcher.is_active():
+                expected[matcher.id()] = matcher.value_as("positions")
+                frequencies[matcher.id()] = matcher.weight()
+                matcher.next()
+            found = postings_with_positions(leaf, "body", b"climat")
+            if not compact:
+                assert found is None
+                continue
+            assert found[0] == frequencies
+            assert positions_of(found[1], sorted(found[0])) == expected
 
 
 @given(positions=st.lists(st.integers(0, 10**6), max_size=30, unique=True))

@@ -389,17 +389,19 @@ _PHRASE_FIELDS = st.sampled_from(["body", "surface_body"])  # stop words removed
            # Three words or more, the commonest read last (`le`, or `climat` in body).
            st.permutations(["climat", "sommet", "visite", "le"]).map(lambda w: w[:3]),
            st.permutations(["climat", "sommet", "le", "le"])),
-       slop=st.integers(1, 3), boost=st.sampled_from([1.0, 1.5]), field=_PHRASE_FIELDS)
+       slop=st.integers(1, 3), boost=st.sampled_from([1.0, 1.5]), field=_PHRASE_FIELDS,
+       compact=st.booleans())
 def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, words, slop,
-                                                 boost, field):
+                                                 boost, field, compact):
     """`PhraseWords`: the documents and scores of Whoosh's `Phrase`, repeated words,
-    slop, several segments and deleted documents included, scored and unscored."""
+    slop, several segments and deleted documents included, scored and unscored, on
+    blocks pickled by Whoosh's codec or by ours (their positions read with them)."""
     from whoosh import query as wq
 
     from search.whoosh_fast.queries import PhraseWords
 
     ix = _word_index([{"body": body, "surface_body": body} for body in bodies], segments,
-                     [n for n in deleted if n < len(bodies)], blocklimit=3)
+                     [n for n in deleted if n < len(bodies)], blocklimit=3, compact=compact)
     words = [word[:5] if field == "body" else word for word in words]  # visite: visit
     whoosh = wq.Phrase(field, words, slop=slop, boost=boost)
     ours = PhraseWords(field, words, slop=slop, boost=boost)

@@ -45,6 +45,7 @@ def test_posting_blocks_are_pickled_with_bytes_as_bytes(tmp_path, block_corpus, 
                 data = postings._postfile.get(head.data, head.end - head.data)
                 data = zlib.decompress(data) if head.compression else data
                 assert data[:2] == bytes([0x80, writer_module.BLOCK_PROTOCOL]) == b"\x80\x03"
+                assert head.protocol == 3  # its header's, read where the header is
                 blocks += 1
         assert blocks > 1
 

@@ -100,6 +100,9 @@ class _Head:
     max_weight: float
     compression: int
     min_length: int
+    # The pickle protocol of its header, and so of its data (`writer.BLOCK_PROTOCOL`);
+    # 2, Whoosh's, where unknown.
+    protocol: int = 2
 
 
 def _heads(postings) -> Iterator[_Head]:
@@ -119,12 +122,13 @@ def _heads(postings) -> Iterator[_Head]:
                 postings._blocklength, postings._maxid, postings._maxweight,
                 postings._compression)
             data_start, shortest = postings._dataoffset, None
-            minimum = postings._minlength
+            minimum, protocol = postings._minlength, 2
         else:
             data_start = position + _INT_SIZE + stream.tell()
-            minimum = byte_to_length(shortest)
+            minimum, protocol = byte_to_length(shortest), data[_INT_SIZE + 1]
         end = position + _INT_SIZE + abs(length)
-        yield _Head(position, data_start, end, count, last, max_weight, compression, minimum)
+        yield _Head(position, data_start, end, count, last, max_weight, compression, minimum,
+                    protocol)
         if length < 0:  # the last block
             return
         position = end
@@ -262,7 +266,13 @@ def ids_and_weights(postings) -> tuple[Sequence[int], Sequence[float]]:
 
 
 def _decoded(postings, head: _Head) -> tuple[Sequence[int], Sequence[float]]:
-    """The ids and frequencies of the block `head` of `postings` (`ids_and_weights`)."""
+    """The ids and frequencies of the block `head` of `postings`: a block pickled with
+    protocol 3 is unpickled whole (its positions as bytes cost little), one pickled with
+    protocol 2 only from its start (`ids_and_weights`)."""
+    if head.protocol >= 3 and not postings._byteids:
+        ids, weights, _ = _block_data(postings, head)
+        if len(ids) == head.count and ids and ids[-1] == head.last:
+            return ids, weights
     found = _ids_and_weights(postings._postfile, head.data, head.end, head.count,
                              head.compression, head.last, postings._byteids)
     if found is not None:
@@ -366,6 +376,40 @@ def positions_at(reader, fieldname: str, text: bytes, documents: Iterable[int]
             positions[docnum] = where
         at = inside
     return frequencies, positions
+
+
+def postings_with_positions(reader, fieldname: str, text: bytes
+                            ) -> tuple[dict[int, float], Mapping[int, bytes]] | None:
+    """Every posting of a term in a segment, deleted documents left out: its frequency in
+    each document, and its positions there still encoded (`positions_of` decodes them),
+    each block read once and whole. None where that would cost more than reading the
+    frequencies alone (blocks pickled with Whoosh's protocol 2, positions not in Whoosh's
+    `Positions` format, postings that are not Whoosh 3's)."""
+    postings = reader.postings(fieldname, text)
+    deleted = frozenset()
+    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
+        postings, deleted = postings.child, reader.deleted_docs_set
+    if (type(postings) is not W3LeafMatcher or postings._byteids
+            or type(postings.format).decode_positions is not Positions.decode_positions):
+        return None
+    frequencies: dict[int, float] = {}
+    values: dict[int, bytes] = {}
+    for head in _heads(postings):
+        if head.protocol < 3:
+            return None
+        ids, weights, encoded = _block_data(postings, head)
+        frequencies.update(zip(ids, weights, strict=True))
+        values.update(zip(ids, encoded, strict=True))
+    for docnum in deleted.intersection(frequencies):
+        del frequencies[docnum], values[docnum]
+    return frequencies, values
+
+
+def positions_of(values: Mapping[int, bytes], documents: list[int]) -> dict[int, list[int]]:
+    """The positions of each of `documents`, from their encoded values
+    (`postings_with_positions`), decoded together."""
+    return dict(zip(documents, _decoded_positions_of([values[docnum] for docnum in documents]),
+                    strict=True))
 
 
 def _block_data(postings: W3LeafMatcher, head: _Head

@@ -16,6 +16,8 @@ from search.whoosh_fast.postings import (
     blocks,
     looked_up,
     positions_at,
+    positions_of,
+    postings_with_positions,
 )
 
 
@@ -215,14 +217,21 @@ class PhraseWords(wq.Phrase):
         rare = distinct if len(distinct) < 3 else distinct[:-1]
         found: list[int] | None = None  # documents with every word so far, ascending
         frequencies = {}
+        encoded = {}  # of the words read whole with their positions: those still encoded
         for text in rare:
-            frequencies[text] = _frequencies(reader, fieldname, text, found,
-                                             reader.doc_frequency(fieldname, text))
+            postings = reader.doc_frequency(fieldname, text)
+            read = (postings_with_positions(reader, fieldname, text)
+                    if found is None or len(found) * PROBE_RATIO >= postings else None)
+            if read is None:
+                frequencies[text] = _frequencies(reader, fieldname, text, found, postings)
+            else:
+                frequencies[text], encoded[text] = read
             found = sorted(frequencies[text] if found is None
                            else frequencies[text].keys() & found)
             if not found:
                 return ScoredList([], [])
-        positions = {text: positions_at(reader, fieldname, text, found)[1] for text in rare}
+        positions = {text: positions_of(encoded[text], found) if text in encoded
+                     else positions_at(reader, fieldname, text, found)[1] for text in rare}
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
             gaps = [after - before for (before, _), (after, _) in pairwise(known)]
