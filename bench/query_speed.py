@@ -1,11 +1,13 @@
 """Query speed of two versions of `search/` on one index, interleaved in the same run.
 
-    python -m bench.query_speed --index DIR --before DIR [--rounds 3] [--per-type 50]
-                                [--titles 300] [--json OUT]
+    python -m bench.query_speed --index DIR --before DIR [--before-index DIR] [--rounds 3]
+                                [--per-type 50] [--titles 300] [--json OUT]
 
 `--before` is a folder holding another version's `search/` package (for example
 `git archive BASE search | tar -x -C /tmp/before`); the version of this repository is
-"after". Each version runs in a process of its own, one searcher reused (as `bench.speed`
+"after". `--before-index` gives the before version an index of its own, written by it (a
+change of the index's format: the same archive, indexed by each version); by default both
+read `--index`. Each version runs in a process of its own, one searcher reused (as `bench.speed`
 does): the queries of `bench/queries.json`, `search(text, limit=10)` with snippets, type by
 type, the versions taking turns (before first on odd rounds, after first on even ones).
 Each query's time is its fastest of the rounds (wall and CPU, `time.process_time`), then
@@ -95,9 +97,10 @@ def _same_hits(a: list, b: list) -> bool:
         for x, y in zip(a, b, strict=True))
 
 
-def run(index: Path, before: Path, rounds: int, per_type: int, titles: int) -> dict:
+def run(index: Path, before: Path, rounds: int, per_type: int, titles: int,
+        before_index: Path | None = None) -> dict:
     queries = json.loads(QUERIES_FILE.read_text(encoding="utf-8"))["queries"]
-    versions = {"before": _Version("before", before, index),
+    versions = {"before": _Version("before", before, before_index or index),
                 "after": _Version("after", ROOT, index)}
     load = [load_average()]
     times: dict = {name: {kind: {} for kind in QUERY_TYPES} for name in versions}
@@ -133,7 +136,8 @@ def run(index: Path, before: Path, rounds: int, per_type: int, titles: int) -> d
         version.close()
     table = {name: {kind: _percentiles(list(times[name][kind].values()))
                     for kind in QUERY_TYPES} for name in versions}
-    return {"machine": machine(), "index": str(index), "rounds": rounds,
+    return {"machine": machine(), "index": str(index),
+            "before_index": str(before_index or index), "rounds": rounds,
             "per_type": per_type, "load": load, "table": table,
             "queries_compared": len(answers["before"]), "differences": differences,
             "lower_bounds": lower_bounds, "titles_ranked": titles,
@@ -164,12 +168,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--before", type=Path, required=True,
                         help="a folder holding the other version's search/ package")
+    parser.add_argument("--before-index", type=Path,
+                        help="the index the before version reads (default: --index)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-type", type=int, default=50)
     parser.add_argument("--titles", type=int, default=300)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    report = run(args.index, args.before, args.rounds, args.per_type, args.titles)
+    report = run(args.index, args.before, args.rounds, args.per_type, args.titles,
+                 args.before_index)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(markdown(report))

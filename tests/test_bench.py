@@ -354,3 +354,22 @@ def test_vocabulary_probe_truths(thing, text, named):
     assert things[thing].named_in(plain(text)) is named
     # The pre-filter never hides a match.
     assert things[thing].may_be_in(plain(text).lower()) or not named
+
+
+def test_query_speed_compares_two_versions_each_on_its_own_index(tmp_path):
+    """`bench.query_speed` with `--before-index`: the before version reads the index it was
+    given, the after version `--index`; the same archive in both gives the same answers."""
+    from bench import query_speed
+    from search.index import rebuild
+
+    archive_file = tmp_path / "archive.jsonl"
+    archive_file.write_text("".join(json.dumps(record) + "\n" for record in RECORDS), "utf-8")
+    rebuild([archive_file], tmp_path / "after")
+    rebuild([archive_file], tmp_path / "before")
+    report = query_speed.run(tmp_path / "after", ROOT, rounds=1, per_type=2, titles=0,
+                             before_index=tmp_path / "before")
+    assert (report["index"], report["before_index"]) == (
+        str(tmp_path / "after"), str(tmp_path / "before"))
+    assert report["queries_compared"] == 2 * len(QUERY_TYPES)
+    assert report["differences"] == []
+    assert set(report["table"]) == {"before", "after"}
