@@ -58,6 +58,16 @@ class Block:
     last: int | None = None  # its last document, deleted or not, where known
 
 
+def _beneath_deletions(reader, fieldname: str, text: bytes) -> tuple[object, frozenset]:
+    """A term's matcher in a segment and the segment's deleted documents: beneath the
+    filter that Whoosh wraps it in when some are deleted (which takes the postings one at
+    a time again), the deleted ones then left out by the caller."""
+    postings = reader.postings(fieldname, text)
+    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
+        return postings.child, reader.deleted_docs_set
+    return postings, frozenset()
+
+
 def blocks(reader, fieldname: str, text: bytes) -> Iterator[Block]:
     """The postings of a term a block at a time where they are Whoosh 3's (a posting at a
     time costs three method calls), else as one block without statistics.
@@ -65,10 +75,7 @@ def blocks(reader, fieldname: str, text: bytes) -> Iterator[Block]:
     A segment with deleted documents wraps its postings in a filter that would take them
     one at a time again: its blocks are read beneath it, without the deleted documents
     (the block's statistics, which counted them, still bound the others)."""
-    postings = reader.postings(fieldname, text)
-    deleted = frozenset()
-    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
-        postings, deleted = postings.child, reader.deleted_docs_set
+    postings, deleted = _beneath_deletions(reader, fieldname, text)
     if not hasattr(postings, "_read_weights"):
         ids, weights = [], []
         while postings.is_active():
@@ -147,10 +154,7 @@ class TermBlocks:
     them. Postings that are not Whoosh 3's are read whole, as one block without bounds."""
 
     def __init__(self, reader, fieldname: str, text: bytes) -> None:
-        postings = reader.postings(fieldname, text)
-        self._deleted = frozenset()
-        if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
-            postings, self._deleted = postings.child, reader.deleted_docs_set
+        postings, self._deleted = _beneath_deletions(reader, fieldname, text)
         self._postings = postings
         self._decoded: dict[int, Block] = {}
         self._frequencies: dict[int, float] = {}  # of the documents of decoded blocks
@@ -271,7 +275,7 @@ def _decoded(postings, head: _Head) -> tuple[Sequence[int], Sequence[float]]:
     protocol 2 only from its start (`ids_and_weights`)."""
     if head.protocol >= 3 and not postings._byteids:
         ids, weights, _ = _block_data(postings, head)
-        if len(ids) == head.count and ids and ids[-1] == head.last:
+        if _as_its_header_says(ids, weights, head.count, head.last):
             return ids, weights
     found = _ids_and_weights(postings._postfile, head.data, head.end, head.count,
                              head.compression, head.last, postings._byteids)
@@ -297,9 +301,16 @@ def _ids_and_weights(postfile, start: int, end: int, count: int, compression: in
         weights = [weights] * count
     elif weights is None:
         weights = [1.0] * count
-    if len(ids) == len(weights) == count and ids and ids[-1] == last:
+    if _as_its_header_says(ids, weights, count, last):
         return ids, weights
     return None
+
+
+def _as_its_header_says(ids: Sequence[int], weights: Sequence[float], count: int,
+                        last: int) -> bool:
+    """Whether a block's decoded ids and frequencies are as many as its header counts,
+    the last id the one it gives (else the block is left to Whoosh's reading)."""
+    return len(ids) == len(weights) == count and bool(ids) and ids[-1] == last
 
 
 def documents_with_any(reader, fieldname: str, texts: Iterable[bytes]) -> set[int]:
@@ -385,10 +396,7 @@ def postings_with_positions(reader, fieldname: str, text: bytes
     each block read once and whole. None where that would cost more than reading the
     frequencies alone (blocks pickled with Whoosh's protocol 2, positions not in Whoosh's
     `Positions` format, postings that are not Whoosh 3's)."""
-    postings = reader.postings(fieldname, text)
-    deleted = frozenset()
-    if isinstance(postings, FilterMatcher) and hasattr(reader, "deleted_docs_set"):
-        postings, deleted = postings.child, reader.deleted_docs_set
+    postings, deleted = _beneath_deletions(reader, fieldname, text)
     if (type(postings) is not W3LeafMatcher or postings._byteids
             or type(postings.format).decode_positions is not Positions.decode_positions):
         return None
