@@ -21,18 +21,32 @@ def _scores(ix, query) -> dict[int, float]:
         return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
 
 
+ARRAYS = [0, 10**9]  # postings from which lists are matched as numpy arrays: always / never
+
+
+def _arrays_from(monkeypatch, postings: int) -> None:
+    """Lists of `postings` or more matched as numpy arrays, numpy loaded or not."""
+    import search.whoosh_fast.queries
+
+    for name in ("ARRAY_POSTINGS", "LOADING_POSTINGS"):
+        monkeypatch.setattr(search.whoosh_fast.queries, name, postings)
+
+
+@pytest.mark.parametrize("array_postings", ARRAYS)
 @pytest.mark.parametrize("probe_ratio", [0, 16, 10**9])  # look up always / as built / never
 @pytest.mark.parametrize(
     "text",
     ["sommet climat", "climat sommet sud", "gazier sommet", "climat kazakhstan accord",
      "title:climat sud", "climat introuvable"],
 )
-def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio, text):
+def test_all_words_score_as_whoosh_s_and(blocks_index, monkeypatch, probe_ratio,
+                                         array_postings, text):
     from whoosh import query as wq
 
     import search.whoosh_fast.queries
 
     monkeypatch.setattr(search.whoosh_fast.queries, "PROBE_RATIO", probe_ratio)
+    _arrays_from(monkeypatch, array_postings)
     ours = parse_query(text, blocks_index.schema)
     assert type(ours) is search.whoosh_fast.queries.AllWords
     found = _scores(blocks_index, ours)
@@ -90,16 +104,41 @@ def _as_whoosh_matches(query):
     return query
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["kazak*", "sud*", "coopérat*", "coop?r*", "climat~", "ambasadrice~", "title:somm*",
-     "sommet clim*", "(sommet OR kazak*) sud"],
-)
-def test_truncated_and_fuzzy_words_score_as_whoosh_s_or(blocks_index, text):
+EXPANDED = ["kazak*", "sud*", "coopérat*", "coop?r*", "climat~", "ambasadrice~", "title:somm*",
+            "sommet clim*", "(sommet OR kazak*) sud"]
+
+
+@pytest.mark.parametrize("array_postings", ARRAYS)
+@pytest.mark.parametrize("text", EXPANDED)
+def test_truncated_and_fuzzy_words_score_as_whoosh_s_or(blocks_index, monkeypatch,
+                                                       array_postings, text):
+    _arrays_from(monkeypatch, array_postings)
     ours = parse_query(text, blocks_index.schema)
     found = _scores(blocks_index, ours)
     assert found == pytest.approx(_scores(blocks_index, _as_whoosh_matches(ours)))
     assert found
+
+
+@pytest.mark.parametrize("probe_ratio", [0, 10**9])
+@pytest.mark.parametrize(("text", "ranked"), [  # ranked: any word, ranked (`SummedOr`)
+    *[(text, ranked) for text in ["sommet climat", "climat sommet sud", "title:climat sud",
+                                  "climat kazakhstan accord gazier"] for ranked in (False, True)],
+    *[(text, False) for text in EXPANDED]])
+def test_arrays_score_as_python_to_the_last_bit(blocks_index, monkeypatch, probe_ratio, text,
+                                                ranked):
+    """Matched as numpy arrays or in Python, every document has the same score, bit for
+    bit: the ranking of equal scores (copies of one dispatch) cannot change."""
+    import search.whoosh_fast.queries
+    from search.query import parse_words
+
+    monkeypatch.setattr(search.whoosh_fast.queries, "PROBE_RATIO", probe_ratio)
+    found = {}
+    for array_postings in ARRAYS:
+        _arrays_from(monkeypatch, array_postings)
+        query = (parse_words if ranked else parse_query)(text, blocks_index.schema)
+        found[array_postings] = _scores(blocks_index, query)
+    assert found[ARRAYS[0]] == found[ARRAYS[1]]
+    assert found[ARRAYS[0]]
 
 
 @pytest.mark.parametrize("text", ["sommet climat Kazakhstan ambassadrice", "gazier introuvable",

@@ -74,14 +74,20 @@ class TermScorer:
         scorer = searcher.weighting.scorer(searcher, fieldname, text)
         self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
         self._boost = boost
-        self._reader, self._fieldname = searcher.reader(), fieldname
-        self._length = field_lengths(self._reader, fieldname)
+        self.reader, self.fieldname = searcher.reader(), fieldname
+        self.length = field_lengths(self.reader, fieldname)  # docnum → the field's length
         self._lengths_known: float | None = None  # read when a bound is first asked for
         # Scores by (frequency, length byte), the only two things a score depends on here,
         # for `each`: a word's postings repeat a few thousand pairs, and a look-up costs
         # half the computation (`autres~`'s 617,000 postings at 360k).
-        self._length_bytes = length_column(self._reader, fieldname)
+        self._length_bytes = length_column(self.reader, fieldname)
         self._scores: dict[tuple[float, int], float] = {}
+
+    @property
+    def parameters(self) -> tuple[float, float, float, float, float]:
+        """(idf, average field length, B, K1, boost): what a score is computed from, besides
+        the document's frequency and field length."""
+        return (*self._statistics, self._boost)
 
     def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
         """(document number, score) for each (document number, term frequency)."""
@@ -110,7 +116,7 @@ class TermScorer:
         """One document's score (not remembered: a document at a time, as ranking one
         word asks, the look-up cost more than it saved)."""
         idf, avgfl, b, k1 = self._statistics
-        return scoring.bm25(idf, tf, self._length(docnum), avgfl, b, k1) * self._boost
+        return scoring.bm25(idf, tf, self.length(docnum), avgfl, b, k1) * self._boost
 
     def _computed(self, key: tuple[float, int]) -> float:
         """The score for (frequency, length byte), -1 for a document past the length
@@ -125,7 +131,7 @@ class TermScorer:
         """At least the score of every document of `block`: BM25 grows with the term's
         frequency and falls with the field's length (Whoosh's block quality)."""
         if self._lengths_known is None:
-            stored = length_column(self._reader, self._fieldname)
+            stored = length_column(self.reader, self.fieldname)
             # Past the column's end, a document's length reads as 1 (`field_lengths`).
             self._lengths_known = len(stored) if stored is not None else float("inf")
         last = block.last if block.last is not None else (block.ids[-1] if block.ids else -1)

@@ -6,6 +6,7 @@ Overrides Whoosh's private hook `_btexts` (the terms a truncated or fuzzy word s
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from itertools import pairwise
 
@@ -67,6 +68,9 @@ class Expansion:
         """Each matching document's score: the sum of its expanded terms' scores."""
         fieldname = self.field()
         reader = searcher.reader()
+        if _as_arrays(_postings(self, reader)):
+            from search.whoosh_fast import arrays
+            return arrays.as_dict(_scored_arrays_of(self, searcher, None))
         scores: dict[int, float] = {}
         for word in self._btexts(reader):
             scorer = TermScorer(searcher, fieldname, word, self.boost)
@@ -125,12 +129,29 @@ class SummedOr(wq.Or):
     def _matched(self, searcher, context=None):
         if unscored(context):
             return unscored_list(ids_of(self, searcher, context))
+        if _as_arrays(_postings(self, searcher.reader())):
+            documents, scores = _scored_arrays_of(self, searcher, context)
+            return ScoredList(documents.tolist(), scores.tolist())
         return ScoredList.of(scores_of(self, searcher, context))
 
 
 # A word whose postings outnumber the documents still in the running by more than this is
 # looked up document by document (skipping whole blocks) rather than read whole.
 PROBE_RATIO = 16
+
+# Words (or a truncated or fuzzy word's terms) with at least ARRAY_POSTINGS postings in a
+# segment are matched as numpy arrays (`arrays`) once numpy is loaded, and load it from
+# LOADING_POSTINGS: its import (about 70 ms of CPU) is then repaid, so that a one-shot
+# `search query` costs no more, and a process that goes on (`search serve`) has it for
+# every later query. Which path runs changes no score (tests/test_whoosh_fast_queries.py).
+ARRAY_POSTINGS = 5_000
+LOADING_POSTINGS = 50_000
+
+
+def _as_arrays(postings: int) -> bool:
+    """Whether lists of `postings` are matched as numpy arrays."""
+    loaded = "search.whoosh_fast.arrays" in sys.modules
+    return postings >= (ARRAY_POSTINGS if loaded else LOADING_POSTINGS)
 
 
 class AllWords(wq.And):
@@ -144,7 +165,8 @@ class AllWords(wq.And):
     that have every word then get the sum of their BM25F scores, as Whoosh's tree gives them
     but added in another order (see `SummedOr`). On OrangeSum, the same hits, order and
     totals as Whoosh's `And`; p95 for two words 57.6 → 35.7 ms, three words 49.5 → 28.1 ms
-    (`bench/speed.py` queries, same run).
+    (`bench/speed.py` queries, same run). Long lists are matched the same way as numpy
+    arrays (`_all_words_as_arrays`).
     """
 
     def matcher(self, searcher, context=None):
@@ -154,6 +176,8 @@ class AllWords(wq.And):
         reader = searcher.reader()
         words = sorted((_in_fields(searcher, group) for group in self.subqueries),
                        key=lambda terms: sum(count for *_, count in terms))
+        if _as_arrays(sum(count for terms in words for *_, count in terms)):
+            return _all_words_as_arrays(searcher, words, scored=not unscored(context))
         found: list[int] | None = None  # documents with every word so far, ascending
         tables = []  # per field of every word: its term frequencies and its BM25F scorer
         for terms in words:
@@ -178,6 +202,40 @@ class AllWords(wq.And):
             for docnum, score in scorer.each(both):
                 scores[docnum] += score
         return ScoredList(found, list(scores.values()))
+
+
+def _all_words_as_arrays(searcher, words: list[list[tuple[str, bytes, float, int]]],
+                         scored: bool) -> ScoredList:
+    """`AllWords` matched over numpy arrays (`arrays`): the same documents, read the same
+    way (whole, or looked up among those left), and the same scores to the last bit.
+    `words`: each word's (field, term, boost, postings), the rarest word first."""
+    from search.whoosh_fast import arrays
+
+    reader = searcher.reader()
+    found = None  # documents with every word so far, ascending
+    terms: list[tuple[TermScorer, arrays.Postings]] = []
+    for fields in words:
+        postings = sum(count for *_, count in fields)
+        lists = []
+        for fieldname, text, boost, _ in fields:
+            read = (arrays.read_among(reader, fieldname, text, found)
+                    if _looked_up(found, postings) else arrays.read(reader, fieldname, text))
+            lists.append(read.ids)
+            terms.append((TermScorer(searcher, fieldname, text, boost), read))
+        documents = arrays.united(lists)
+        found = documents if found is None else arrays.intersection(documents, found)
+        if not len(found):
+            return ScoredList([], [])
+    if not scored:  # counts, facets, hits sorted by date
+        return ScoredList(found.tolist(), [0.0] * len(found))
+    return ScoredList(found.tolist(), arrays.summed_scores(found, terms))
+
+
+def _looked_up(found, postings: int) -> bool:
+    """Whether a word's `postings` are looked up among the documents `found` so far
+    (None before the first word) rather than read whole: they outnumber them more than
+    `PROBE_RATIO` times."""
+    return found is not None and len(found) * PROBE_RATIO < postings
 
 
 class PhraseWords(wq.Phrase):
@@ -221,7 +279,7 @@ class PhraseWords(wq.Phrase):
         for text in rare:
             postings = reader.doc_frequency(fieldname, text)
             read = (postings_with_positions(reader, fieldname, text)
-                    if found is None or len(found) * PROBE_RATIO >= postings else None)
+                    if not _looked_up(found, postings) else None)
             if read is None:
                 frequencies[text] = _frequencies(reader, fieldname, text, found, postings)
             else:
@@ -257,7 +315,7 @@ def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
     """A term's frequency in each document that has it: its postings read whole, or looked
     up among `found` (the documents still in the running, ascending) when the word's
     `postings` outnumber them more than `PROBE_RATIO` times."""
-    if found is not None and len(found) * PROBE_RATIO < postings:
+    if _looked_up(found, postings):
         return looked_up(reader, fieldname, text, found)
     frequencies: dict[int, float] = {}
     for block in blocks(reader, fieldname, text):
@@ -424,6 +482,42 @@ def scores_of(query: wq.Query, searcher, context) -> dict[int, float]:
         scores[matcher.id()] = matcher.score()
         matcher.next()
     return scores
+
+
+def _scored_arrays_of(query: wq.Query, searcher, context):
+    """`scores_of` as numpy arrays (`arrays`): the documents, ascending, and their scores,
+    the same sums to the last bit."""
+    from search.whoosh_fast import arrays
+
+    reader = searcher.reader()
+    if isinstance(query, Expansion):
+        fieldname = query.field()
+        return arrays.summed([arrays.scored(TermScorer(searcher, fieldname, word, query.boost),
+                                            arrays.read(reader, fieldname, word))
+                              for word in query.words(reader)])
+    if type(query) is wq.Term:
+        text = _indexed(query, searcher)
+        if text is None:
+            return arrays.summed([])
+        return arrays.scored(TermScorer(searcher, query.fieldname, text, query.boost),
+                             arrays.read(reader, query.fieldname, text))
+    if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
+        documents, scores = arrays.summed([_scored_arrays_of(child, searcher, context)
+                                           for child in query.subqueries])
+        return documents, (scores * query.boost if query.boost != 1.0 else scores)
+    return arrays.from_dict(scores_of(query, searcher, context))
+
+
+def _postings(query: wq.Query, reader) -> int:
+    """The postings of the terms that `scores_of` reads whole for `query` in a segment
+    (none counted for the queries it asks their matcher)."""
+    if isinstance(query, Expansion):
+        return sum(reader.doc_frequency(query.field(), word) for word in query.words(reader))
+    if type(query) is wq.Term:
+        return reader.doc_frequency(query.fieldname, query.text)
+    if isinstance(query, wq.Or) and type(query) is not OneWord and not query.scale:
+        return sum(_postings(child, reader) for child in query.subqueries)
+    return 0
 
 
 class AnyOfTerms:
