@@ -176,7 +176,7 @@ class Searcher:
                                            lambda depth: self._ranked(query, depth, sort,
                                                                       restriction), offset)
             found = len(results)
-            closest = (suggestions(text, self.surface_vocabulary(), self._family_count)
+            closest = (suggestions(text, self.surface_vocabulary, self._family_count)
                        if partial or found <= FEW_HITS else [])
             facet_counts = self._facets(_restricted(query, restriction)) if facets else ()
             return SearchResults(query=text, total=found, partial=partial, hits=hits,

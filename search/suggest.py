@@ -79,17 +79,19 @@ def _word_matches(query: str) -> Iterator[re.Match]:
             yield match
 
 
-def suggestions(query: str, known: Mapping[str, int],
+def suggestions(query: str, vocabulary: Callable[[], Mapping[str, int]],
                 family_count: Callable[[str], int]) -> list[str]:
     """Rewrites of `query` with its rare or unknown words (`family_count`: the articles
     that have the word's family) replaced by the closest known ones: the best for each,
-    then the next best for the first such word."""
+    then the next best for the first such word. `vocabulary()` gives the known forms, and
+    is asked only if a word is rare (it is read from the whole index: about a second of
+    CPU on a million articles)."""
     replacements: list[tuple[re.Match, list[str]]] = []
     for match in _word_matches(query):
         word = match.group(1)
         if family_count(word) > FEW_HITS:
             continue
-        closest = closest_words(word, known)
+        closest = closest_words(word, vocabulary())
         if closest:
             replacements.append((match, closest))
     if not replacements:

@@ -1,6 +1,6 @@
 import pytest
 
-from search.suggest import closest_words, suggestions, vocabulary
+from search.suggest import FEW_HITS, closest_words, suggestions, vocabulary
 from search.words import surface_form
 
 KNOWN = vocabulary([
@@ -54,7 +54,7 @@ def test_closest_words(word, closest):
     ],
 )
 def test_suggestions(query, suggested):
-    assert suggestions(query, KNOWN, family_count) == suggested
+    assert suggestions(query, lambda: KNOWN, family_count) == suggested
 
 
 def family_count(word):
@@ -63,4 +63,18 @@ def family_count(word):
 
 
 def test_no_suggestion_for_a_word_whose_family_is_frequent():
-    assert suggestions("ambasadeur", KNOWN, lambda word: 3) == []
+    assert suggestions("ambasadeur", lambda: KNOWN, lambda word: 3) == []
+
+
+def test_the_vocabulary_is_read_only_for_a_rare_word():
+    """The vocabulary is the whole index's: a query of frequent words does not read it."""
+    read = []
+
+    def known_forms():
+        read.append(True)
+        return KNOWN
+
+    assert suggestions("maroc rabat", known_forms, lambda word: FEW_HITS + 1) == []
+    assert read == []
+    assert suggestions("ambasadeur rabat", known_forms, family_count) != []
+    assert read

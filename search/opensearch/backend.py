@@ -22,6 +22,7 @@ coming from the cluster's term suggester on the surface (`exact`) subfields.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
@@ -446,19 +447,24 @@ class OpenSearchReader:
                                    if (form := surface_form(word))))
         if not forms:
             return []
-        fields = [f"{name}.exact" for name in DEFAULT_FIELDS]
-        near = {"text": " ".join(forms), "term": {
-            "suggest_mode": "always", "max_edits": 2, "prefix_length": 0,
-            "min_word_length": 1, "size": SUGGESTER_CANDIDATES, "min_doc_freq": 0,
-            "max_term_freq": 1_000_000_000, "string_distance": "levenshtein"}}
-        found = self._search({"size": 0, "track_total_hits": False, "suggest": {
-            field: {**near, "term": {**near["term"], "field": field}} for field in fields},
-            "aggs": {"own": _forms_aggregation(forms)}})
-        near_forms = [(option["text"], option["freq"]) for entries in found["suggest"].values()
-                      for entry in entries for option in entry["options"]]
-        known = _largest_counts(
-            near_forms + _form_buckets(found["aggregations"]["own"]["buckets"]))
-        return suggestions(text, known, self._family_count)
+
+        @functools.cache
+        def vocabulary() -> dict[str, int]:  # asked for only if a word is rare
+            fields = [f"{name}.exact" for name in DEFAULT_FIELDS]
+            near = {"text": " ".join(forms), "term": {
+                "suggest_mode": "always", "max_edits": 2, "prefix_length": 0,
+                "min_word_length": 1, "size": SUGGESTER_CANDIDATES, "min_doc_freq": 0,
+                "max_term_freq": 1_000_000_000, "string_distance": "levenshtein"}}
+            found = self._search({"size": 0, "track_total_hits": False, "suggest": {
+                field: {**near, "term": {**near["term"], "field": field}} for field in fields},
+                "aggs": {"own": _forms_aggregation(forms)}})
+            near_forms = [(option["text"], option["freq"])
+                          for entries in found["suggest"].values()
+                          for entry in entries for option in entry["options"]]
+            return _largest_counts(
+                near_forms + _form_buckets(found["aggregations"]["own"]["buckets"]))
+
+        return suggestions(text, vocabulary, self._family_count)
 
     def _family_count(self, word: str) -> int:
         """The articles that have `word`'s term (its family) in one of the default fields
