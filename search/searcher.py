@@ -13,7 +13,7 @@ import itertools
 import math
 import os
 import traceback
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from operator import itemgetter
@@ -67,7 +67,7 @@ from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, category_key, source_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
-from search.suggest import FEW_HITS, suggestions, vocabulary
+from search.suggest import FEW_HITS, CountedWhenAsked, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import (
     CountingTopCollector,
@@ -87,9 +87,9 @@ SNIPPET_FRAGMENTS = 2
 SUGGESTIONS = 3  # known sources or categories named when a filter's is unknown
 SCORE_DIGITS = 4  # a hit's score as shown and exported
 RANKED_FIELD = "body"  # the field whose word positions `search.ranking` reads
-# The last vocabulary read of each index folder, with its generation: readers of one
-# generation (a server's) share it, rather than each reading seconds' worth of terms.
+# The last vocabulary read of each index folder, with its generation (`_per_generation`).
 _VOCABULARIES: dict[str, tuple[str, dict[str, int]]] = {}
+_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {}  # the same forms, without their counts
 
 
 def resolved(filters: Filters) -> Filters:
@@ -176,7 +176,7 @@ class Searcher:
                                            lambda depth: self._ranked(query, depth, sort,
                                                                       restriction), offset)
             found = len(results)
-            closest = (suggestions(text, self.surface_vocabulary, self._family_count)
+            closest = (suggestions(text, self._surface_forms, self._family_count)
                        if partial or found <= FEW_HITS else [])
             facet_counts = self._facets(_restricted(query, restriction)) if facets else ()
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
@@ -209,18 +209,40 @@ class Searcher:
         """The surface forms of the default fields and the articles that have each
         (`search.suggest.vocabulary`), read once per generation of the index."""
         if self._vocabulary is None:
-            generation = str(getattr(self._ix.storage, "folder", ""))
-            kept = _VOCABULARIES.get(str(self._index_dir))
-            if kept and kept[0] == generation and generation:
-                self._vocabulary = kept[1]
-                return self._vocabulary
             reader = self._searcher.reader()
-            with self._reading():
-                self._vocabulary = vocabulary(
-                    (text.decode(), count) for name in DEFAULT_FIELDS
-                    for text, count in _document_frequencies(reader, surface_field(name)))
-            _VOCABULARIES[str(self._index_dir)] = (generation, self._vocabulary)
+            self._vocabulary = self._per_generation(_VOCABULARIES, lambda: vocabulary(
+                (text.decode(), count) for name in DEFAULT_FIELDS
+                for text, count in _document_frequencies(reader, surface_field(name))))
         return self._vocabulary
+
+    def _surface_forms(self) -> Mapping[str, int]:
+        """The forms of `surface_vocabulary`, in its order, each form's count read only
+        when "did you mean" asks for it (the vocabulary itself, if read already)."""
+        if self._vocabulary is not None:
+            return self._vocabulary
+        reader = self._searcher.reader()
+        forms = self._per_generation(_FORMS, lambda: tuple(dict.fromkeys(
+            text.decode() for name in DEFAULT_FIELDS
+            for text in _terms(reader, surface_field(name)))))
+
+        def count(form: str) -> int:
+            with self._reading():
+                return max(reader.doc_frequency(surface_field(name), form)
+                           for name in DEFAULT_FIELDS)
+        return CountedWhenAsked(forms, count)
+
+    def _per_generation(self, kept: dict, read: Callable):
+        """What `read()` gives for the index's current generation, read once per generation
+        and shared by its readers (a server's), rather than each reading seconds' worth of
+        terms."""
+        generation = str(getattr(self._ix.storage, "folder", ""))
+        found = kept.get(str(self._index_dir))
+        if found and found[0] == generation and generation:
+            return found[1]
+        with self._reading():
+            value = read()
+        kept[str(self._index_dir)] = (generation, value)
+        return value
 
     def _listing(self, text: str, restriction, limit: int, filters: Filters,
                  facets: bool, copies: bool, offset: int = 0) -> SearchResults:
@@ -692,6 +714,14 @@ def _ranked_terms(query) -> list[str]:
             return [found for word in words if (found := analysis.term(word))]
         return words if query.fieldname == RANKED_FIELD else []
     return [term for child in query.children() for term in _ranked_terms(child)]
+
+
+def _terms(reader, fieldname: str) -> Iterator[bytes]:
+    """Every term of a field, in order, each once, as `_document_frequencies` lists them
+    but without reading their statistics."""
+    streams = [leaf.lexicon(fieldname) for leaf, _ in reader.leaf_readers()]
+    for text, _ in itertools.groupby(heapq.merge(*streams)):
+        yield text
 
 
 def _document_frequencies(reader, fieldname: str) -> Iterator[tuple[bytes, int]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -44,6 +44,37 @@ def vocabulary(frequencies: Iterable[tuple[str, int]]) -> dict[str, int]:
         if count > found.get(form, 0):
             found[form] = count
     return found
+
+
+class CountedWhenAsked(Mapping[str, int]):
+    """Known forms whose counts are read only when asked (`count(form)`, then kept):
+    `closest_words` asks for a few of hundreds of thousands, and reading every count
+    with the forms doubles the reading (0.6 of 0.8 s on 360,000 articles). The forms
+    keep their order (`process.extract` keeps the first of equally close ones)."""
+
+    def __init__(self, forms: Sequence[str], count: Callable[[str], int]) -> None:
+        self._forms = forms  # each once
+        self._known = frozenset(forms)
+        self._count = count
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, form: str) -> int:
+        if form not in self._known:
+            raise KeyError(form)
+        found = self._counted.get(form)
+        if found is None:
+            found = self._counted[form] = self._count(form)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._forms)
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def keys(self) -> Sequence[str]:  # type: ignore[override]
+        """The forms, in their order (`process.extract` takes a sequence whole)."""
+        return self._forms
 
 
 def closest_words(word: str, known: Mapping[str, int]) -> list[str]:

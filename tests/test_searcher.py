@@ -186,8 +186,12 @@ def test_readers_of_one_generation_share_the_vocabulary_of_did_you_mean(tmp_path
     (corpus / "a.txt").write_text("Sommet\n\nUne visite à Rabat.\n", encoding="utf-8")
     update([corpus], isolated_index)
     with open_searcher(isolated_index) as first, open_searcher(isolated_index) as second:
+        forms = first._surface_forms()  # their counts read when asked, for "did you mean"
+        assert forms.keys() is second._surface_forms().keys()
         assert first.surface_vocabulary() is second.surface_vocabulary()
         before = first.surface_vocabulary()
+        assert list(forms.keys()) == list(before)
+        assert {form: forms[form] for form in forms} == before
     (corpus / "b.txt").write_text("Zanzibar\n\nUne escale à Zanzibar.\n", encoding="utf-8")
     update([corpus], isolated_index)
     with open_searcher(isolated_index) as third:

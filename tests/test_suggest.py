@@ -1,6 +1,6 @@
 import pytest
 
-from search.suggest import FEW_HITS, closest_words, suggestions, vocabulary
+from search.suggest import FEW_HITS, CountedWhenAsked, closest_words, suggestions, vocabulary
 from search.words import surface_form
 
 KNOWN = vocabulary([
@@ -78,3 +78,24 @@ def test_the_vocabulary_is_read_only_for_a_rare_word():
     assert read == []
     assert suggestions("ambasadeur rabat", known_forms, family_count) != []
     assert read
+
+
+def test_forms_counted_when_asked_read_only_the_counts_asked_for():
+    asked = []
+
+    def count(form):
+        asked.append(form)
+        return len(form)
+
+    forms = CountedWhenAsked(("maroc", "rabat", "ambassadeur"), count)
+    assert list(forms.keys()) == ["maroc", "rabat", "ambassadeur"]
+    assert (forms["rabat"], forms.get("ambassadeur", 0), forms.get("tanger", 0)) == (5, 11, 0)
+    assert forms["rabat"] == 5
+    assert asked == ["rabat", "ambassadeur"]  # each once; an unknown form never
+    assert ("tanger" in forms, "maroc" in forms, len(forms)) == (False, True, 3)
+
+
+@pytest.mark.parametrize("word", ["ambasadeur", "marok", "rabbat", "diplomatiqe"])
+def test_closest_words_are_the_same_with_counts_read_when_asked(word):
+    lazy = CountedWhenAsked(tuple(KNOWN), KNOWN.__getitem__)
+    assert closest_words(word, lazy) == closest_words(word, KNOWN)
