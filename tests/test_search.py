@@ -5,7 +5,7 @@ import pytest
 from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
 from search.index import rebuild
 from search.models import Filters
-from search.searcher import search
+from search.searcher import explain, search
 
 from .conftest import RABAT, TACHKENT, index_of
 
@@ -419,19 +419,25 @@ def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatc
                                  f"({error.__name__}). Run `search rebuild` to rebuild it.")
 
 
-def test_a_term_that_is_not_utf8_is_a_damaged_index(tmp_path, monkeypatch):
+@pytest.mark.parametrize("read, garbled, asked", [
+    # the forms of "did you mean", read for a query of few hits
+    ("_terms", b"\xe0garbled", lambda index: search(index, "Tachkent")),
+    # the forms and their counts, which `explain` lists
+    ("_document_frequencies", (b"\xe0garbled", 1), lambda index: explain(index, "Tachkent")),
+])
+def test_a_term_that_is_not_utf8_is_a_damaged_index(tmp_path, monkeypatch, read, garbled,
+                                                    asked):
     """A garbled term dictionary can give bytes that are not UTF-8 where the searcher
-    decodes terms (here the vocabulary of "did you mean", read for a query of few hits)."""
+    decodes terms."""
     from search import searcher
 
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "a.txt").write_text("Sommet\n\nLe Maroc à Rabat.", "utf-8")
     rebuild([folder], tmp_path / "index")
-    monkeypatch.setattr(searcher, "_document_frequencies",
-                        lambda reader, fieldname: iter([(b"\xe0garbled", 1)]))
+    monkeypatch.setattr(searcher, read, lambda reader, fieldname: iter([garbled]))
     with pytest.raises(IndexCorruptError) as raised:
-        search(tmp_path / "index", "Tachkent")
+        asked(tmp_path / "index")
     assert str(raised.value) == (f"The index in {tmp_path / 'index'}/ could not be read "
                                  "(UnicodeDecodeError). Run `search rebuild` to rebuild it.")
 
