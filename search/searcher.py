@@ -67,7 +67,7 @@ from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, category_key, source_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
 from search.store import CORRUPTION_ERRORS, ReadLease, open_current
-from search.suggest import FEW_HITS, CountedWhenAsked, suggestions, vocabulary
+from search.suggest import CountedWhenAsked, few_hits, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import (
     CountingTopCollector,
@@ -177,7 +177,7 @@ class Searcher:
                                                                       restriction), offset)
             found = len(results)
             closest = (suggestions(text, self._surface_forms, self._family_count)
-                       if partial or found <= FEW_HITS else [])
+                       if partial or few_hits(found, len(hits), limit, offset) else [])
             facet_counts = self._facets(_restricted(query, restriction)) if facets else ()
             return SearchResults(query=text, total=found, partial=partial, hits=hits,
                                  total_exact=getattr(results, "total_exact", True),

@@ -1,11 +1,12 @@
 """"Did you mean": the archive's words closest to a query's rare or unknown words.
 
-When a query finds at most `FEW_HITS` articles, each of its words whose family (its index
-term) the archive has in at most `FEW_HITS` articles is compared with the archive's
-surface forms (`search.surface`: folded, unstemmed) by edit distance (rapidfuzz's
-Levenshtein, in C: a 200,000-word vocabulary in tens of milliseconds); the closest forms,
-the most frequent first among close ones (an edit is worth a hundred times the articles:
-`FREQUENCY_PER_EDIT`), replace it in the suggested queries.
+When a query finds at most `FEW_HITS` articles or dispatches (`few_hits`), each of its
+words whose family (its index term) the archive has in at most `FEW_HITS` articles is
+compared with the archive's surface forms (`search.surface`: folded, unstemmed) by edit
+distance (rapidfuzz's Levenshtein, in C: a 200,000-word vocabulary in tens of
+milliseconds); the closest forms, the most frequent first among close ones (an edit is
+worth a hundred times the articles: `FREQUENCY_PER_EDIT`), replace it in the suggested
+queries.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ def _word_matches(query: str) -> Iterator[re.Match]:
         word = match.group(1)
         if word not in _OPERATORS and term(word) is not None:
             yield match
+
+
+def few_hits(total: int, shown: int, limit: int, offset: int) -> bool:
+    """Whether a query found few enough articles for "did you mean": at most `FEW_HITS`
+    articles, or at most `FEW_HITS` dispatches where copies are shown once (`shown` hits
+    of a first page that has room for more: every group is shown). A misspelt word that
+    matches one dispatch and its nine copies gets suggestions as if it matched one."""
+    return total <= FEW_HITS or (offset == 0 and shown <= FEW_HITS < limit)
 
 
 def suggestions(query: str, vocabulary: Callable[[], Mapping[str, int]],

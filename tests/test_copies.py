@@ -480,3 +480,17 @@ def test_cli_shows_a_group_once_and_every_copy_with_copies(export, isolated_inde
     hits = json.loads(runner.invoke(cli, ["query", "Mauritanie", "--json"]).output)["hits"]
     assert sorted((hit["id"], hit["copies"]) for hit in hits) == [
         ("export.jsonl#1", ["export.jsonl#2"]), ("export.jsonl#3", [])]
+
+
+@pytest.mark.parametrize("copies, suggested", [(False, ("ambassadeur",)), (True, ())])
+def test_a_misspelt_word_in_one_dispatch_and_its_copies_gets_suggestions(
+        export, isolated_index, copies, suggested):
+    """`ambasadeur` matches only the name key of a capitalised `Ambassadeur`, in three
+    copies of one dispatch: three articles, but one hit where copies are shown once, few
+    enough for "did you mean" (`suggest.few_hits`)."""
+    body = DISPATCH.replace("son homologue", "l'Ambassadeur de Mauritanie et son homologue")
+    write_export(export, [record(n, body) for n in (1, 2, 3)])
+    update([export], isolated_index)
+    results = search(isolated_index, "ambasadeur", copies=copies)
+    assert (results.total, len(results.hits)) == (3, 3 if copies else 1)
+    assert results.suggestions == suggested

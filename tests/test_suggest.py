@@ -1,6 +1,13 @@
 import pytest
 
-from search.suggest import FEW_HITS, CountedWhenAsked, closest_words, suggestions, vocabulary
+from search.suggest import (
+    FEW_HITS,
+    CountedWhenAsked,
+    closest_words,
+    few_hits,
+    suggestions,
+    vocabulary,
+)
 from search.words import surface_form
 
 KNOWN = vocabulary([
@@ -99,3 +106,14 @@ def test_forms_counted_when_asked_read_only_the_counts_asked_for():
 def test_closest_words_are_the_same_with_counts_read_when_asked(word):
     lazy = CountedWhenAsked(tuple(KNOWN), KNOWN.__getitem__)
     assert closest_words(word, lazy) == closest_words(word, KNOWN)
+
+
+@pytest.mark.parametrize("total, shown, limit, offset, few", [
+    (FEW_HITS, FEW_HITS, 10, 0, True),  # few articles
+    (FEW_HITS + 1, FEW_HITS + 1, 10, 0, False),
+    (30, FEW_HITS, 10, 0, True),  # every dispatch shown: few, whatever their copies
+    (30, FEW_HITS, 10, 10, False),  # a later page: the first held others
+    (30, FEW_HITS, FEW_HITS, 0, False),  # a full page: more may follow
+])
+def test_few_hits(total, shown, limit, offset, few):
+    assert few_hits(total, shown, limit, offset) is few

@@ -89,7 +89,7 @@ from search.searcher import (
     unknown_id,
 )
 from search.snippets import ELLIPSIS, SURROUND_CHARS, lead_snippet
-from search.suggest import FEW_HITS, SUGGESTER_CANDIDATES, query_words, suggestions
+from search.suggest import SUGGESTER_CANDIDATES, few_hits, query_words, suggestions
 from search.surface import is_surface_field, stemmed_field
 from search.words import surface_form
 
@@ -433,7 +433,8 @@ class OpenSearchReader:
         total = found["hits"]["total"]["value"]
         return SearchResults(
             query=text, total=total, partial=partial, hits=hits,
-            suggestions=tuple(self._suggestions(text) if partial or total <= FEW_HITS
+            suggestions=tuple(self._suggestions(text)
+                              if partial or few_hits(total, len(hits), limit, offset)
                               else ()),
             explanation=self.explain(text) if explain else None,
             facets=_facets(found["aggregations"]) if facets else ())
