@@ -97,3 +97,19 @@ def test_sums_are_summed_into_s(terms):
     scored = [(np.array(sorted(found), dtype=np.int64),
                np.array([found[docnum] for docnum in sorted(found)])) for found in terms]
     assert arrays.as_dict(arrays.summed(scored)) == expected
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    # "climat sommet": climat at p, sommet at p + 1
+    ([(0, {1: [0, 5], 2: [3]}), (1, {1: [6], 2: [3]})], [1]),
+    # "le le": the same positions, one apart
+    ([(0, {1: [2, 3], 2: [4, 9]}), (1, {1: [2, 3], 2: [4, 9]})], [1]),
+    # words 0 and 2 of a phrase whose word 1 is read later: two apart
+    ([(0, {1: [0], 2: [7]}), (2, {1: [2], 2: [8]})], [1]),
+    # a word at position 0 that a word before it in the phrase would need before it
+    ([(0, {1: [4], 2: [0]}), (1, {1: [5], 2: [0]})], [1]),
+])
+def test_in_phrase(words, expected):
+    from search.whoosh_fast.arrays import in_phrase
+
+    assert in_phrase([1, 2], words) == expected

@@ -429,14 +429,18 @@ _PHRASE_FIELDS = st.sampled_from(["body", "surface_body"])  # stop words removed
            st.permutations(["climat", "sommet", "visite", "le"]).map(lambda w: w[:3]),
            st.permutations(["climat", "sommet", "le", "le"])),
        slop=st.integers(1, 3), boost=st.sampled_from([1.0, 1.5]), field=_PHRASE_FIELDS,
-       compact=st.booleans())
+       compact=st.booleans(), as_arrays=st.booleans())
 def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, words, slop,
-                                                 boost, field, compact):
+                                                 boost, field, compact, as_arrays):
     """`PhraseWords`: the documents and scores of Whoosh's `Phrase`, repeated words,
     slop, several segments and deleted documents included, scored and unscored, on
-    blocks pickled by Whoosh's codec or by ours (their positions read with them)."""
+    blocks pickled by Whoosh's codec or by ours (their positions read with them); an
+    exact phrase checked and scored in Python or as numpy arrays."""
+    from unittest import mock
+
     from whoosh import query as wq
 
+    from search.whoosh_fast import queries
     from search.whoosh_fast.queries import PhraseWords
 
     ix = _word_index([{"body": body, "surface_body": body} for body in bodies], segments,
@@ -444,9 +448,12 @@ def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, word
     words = [word[:5] if field == "body" else word for word in words]  # visite: visit
     whoosh = wq.Phrase(field, words, slop=slop, boost=boost)
     ours = PhraseWords(field, words, slop=slop, boost=boost)
-    assert _scores(ix, ours) == _scores(ix, whoosh)
-    with ix.searcher() as searcher:
-        assert set(searcher.docs_for_query(ours)) == set(searcher.docs_for_query(whoosh))
+    from_postings = 0 if as_arrays else 10**9
+    with mock.patch.multiple(queries, ARRAY_POSTINGS=from_postings,
+                             LOADING_POSTINGS=from_postings):
+        assert _scores(ix, ours) == _scores(ix, whoosh)
+        with ix.searcher() as searcher:
+            assert set(searcher.docs_for_query(ours)) == set(searcher.docs_for_query(whoosh))
 
 
 @pytest.mark.parametrize("text, matched", [
@@ -457,11 +464,14 @@ def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, word
     ('"climat sommet"~2', {0, 2, 3}),
     ('"climat visite"', set()),
 ])
-def test_quoted_phrases_are_matched_in_order_within_their_slop(text, matched):
+@pytest.mark.parametrize("array_postings", ARRAYS)
+def test_quoted_phrases_are_matched_in_order_within_their_slop(monkeypatch, array_postings,
+                                                               text, matched):
     bodies = ["Climat sommet le", "Sommet climat le", "Climat accord sommet le",
               "le Climat le sommet", "climat le le sommet le", "le accord", "le visite"]
     # `le` is the commonest word, read last
     ix = _word_index([{"body": body, "surface_body": body} for body in bodies])
+    _arrays_from(monkeypatch, array_postings)
     query = parse_query(text, ix.schema)
     assert "PhraseWords" in repr(query)
     assert set(_scores(ix, query)) == matched

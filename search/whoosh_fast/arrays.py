@@ -13,7 +13,9 @@ import: the query side imports this module only for lists long enough to repay i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from search.whoosh_fast.postings import LENGTH_OF_BYTE, blocks, length_column, l
 # column's end, whose length reads as 1 (`postings.field_lengths`).
 _LENGTH_OF_BYTE = np.array([*LENGTH_OF_BYTE, 1], dtype=np.int64)
 _PAST_THE_COLUMN = 256
+# A position within a document takes the low bits of a key (`in_phrase`); a field's
+# positions stay far below 2**32.
+_POSITION_BITS = 32
 
 
 @dataclass
@@ -138,6 +143,37 @@ def from_dict(scores: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
 def scored(scorer: TermScorer, postings: Postings) -> tuple[np.ndarray, np.ndarray]:
     """A term's documents and its score in each."""
     return postings.ids, scores(scorer, postings.ids, postings.weights)
+
+
+def in_phrase(documents: list[int], words: list[tuple[int, Mapping[int, list[int]]]]
+              ) -> list[int]:
+    """The documents of `documents` (ascending) where the words stand as in the phrase:
+    each word (its place in the phrase, and docnum → its positions, ascending, in each of
+    `documents`) at some position p plus its place. Every document's positions are
+    numbered at once, as (document, position less the word's place), and intersected
+    word after word: Whoosh's ordered spans one position apart (`queries._in_order` with
+    a slop of 1), without a loop over the documents in Python."""
+    if not documents:
+        return []
+    found = None
+    shift = max(place for place, _ in words)  # keeps every key's position part positive
+    for place, positions in words:
+        lists = [positions[docnum] for docnum in documents]
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+        # ascending: documents ascending, each one's positions ascending
+        keys = (np.repeat(np.arange(len(lists), dtype=np.int64), counts) << _POSITION_BITS) \
+            + flat + (shift - place)
+        found = keys if found is None else np.intersect1d(found, keys, assume_unique=True)
+    return np.asarray(documents, dtype=np.int64)[np.unique(found >> _POSITION_BITS)].tolist()
+
+
+def scores_in(scorer: TermScorer, documents: list[int], frequencies: Mapping[int, float]
+              ) -> np.ndarray:
+    """The term's score in each of `documents` (all of which have it)."""
+    return scores(scorer, np.asarray(documents, dtype=np.int64),
+                  np.fromiter((frequencies[docnum] for docnum in documents), dtype=np.float64,
+                              count=len(documents)))
 
 
 def _firsts(ascending: np.ndarray) -> np.ndarray:

@@ -290,20 +290,36 @@ class PhraseWords(wq.Phrase):
                 return ScoredList([], [])
         positions = {text: positions_of(encoded[text], found) if text in encoded
                      else positions_at(reader, fieldname, text, found)[1] for text in rare}
+        # Many candidates of an exact phrase are checked and scored as numpy arrays.
+        as_arrays = self.slop == 1 and _as_arrays(len(found) * len(texts))
+        if as_arrays:
+            from search.whoosh_fast import arrays
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
-            gaps = [after - before for (before, _), (after, _) in pairwise(known)]
-            found = [docnum for docnum in found if _in_order(
-                [positions[text][docnum] for _, text in known], self.slop, gaps)]
+            if as_arrays:
+                found = arrays.in_phrase(found, [(at, positions[text]) for at, text in known])
+            else:
+                gaps = [after - before for (before, _), (after, _) in pairwise(known)]
+                found = [docnum for docnum in found if _in_order(
+                    [positions[text][docnum] for _, text in known], self.slop, gaps)]
             common = distinct[-1]
             frequencies[common], positions[common] = positions_at(reader, fieldname,
                                                                    common, found)
             found = [docnum for docnum in found if docnum in frequencies[common]]
-        matched = [docnum for docnum in found if _in_order(
-            [positions[text][docnum] for text in texts], self.slop)]
+        if as_arrays:
+            matched = arrays.in_phrase(found, [(at, positions[text])
+                                               for at, text in enumerate(texts)])
+        else:
+            matched = [docnum for docnum in found if _in_order(
+                [positions[text][docnum] for text in texts], self.slop)]
         if unscored(context):
             return unscored_list(set(matched))
         scorers = {text: TermScorer(searcher, fieldname, text, 1.0) for text in distinct}
+        if as_arrays:
+            each = {text: arrays.scores_in(scorers[text], matched, frequencies[text])
+                    for text in distinct}
+            return ScoredList(matched, (_tree_sum([each[text] for text in texts])
+                                        * self.boost).tolist())
         return ScoredList(matched, [
             _tree_sum([scorers[text].score(docnum, frequencies[text][docnum])
                        for text in texts]) * self.boost
