@@ -393,6 +393,27 @@ def test_each_article_is_read_once_however_deep_the_copies_go(export, isolated_i
     assert len(read) == len(set(read)) + len(results.hits)
 
 
+def test_deeper_reads_reread_no_position(export, isolated_index, monkeypatch):
+    """Each deeper read re-ranks its best hits by their words' positions: those the reads
+    before it read are not read again (a frequent word's block headers walked again)."""
+    from search import searcher
+
+    records = [record(n, DISPATCH, title="Mauritanie Mauritanie", date=f"2020-05-{n:02}")
+               for n in range(1, 26)]
+    write_export(export, [*records, record(30, OTHER + " Mauritanie.")])
+    update([export], isolated_index)
+    expected = search(isolated_index, "Mauritanie", limit=2)
+    read = []
+    positions_across = searcher.positions_across
+    monkeypatch.setattr(searcher, "positions_across", lambda reader, field, text, docnums: (
+        read.extend((text, docnum) for docnum in docnums)
+        or positions_across(reader, field, text, docnums)))
+    results = search(isolated_index, "Mauritanie", limit=2)
+    assert results == expected
+    assert ids(results) == ["export.jsonl#1", "export.jsonl#30"]
+    assert read and len(read) == len(set(read))
+
+
 def test_groups_follow_updates(export, isolated_index):
     """A copy added later joins the group, its removal leaves it, with nothing else
     rewritten."""
