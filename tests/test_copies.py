@@ -130,6 +130,20 @@ def test_similarity_estimates_the_shingles_jaccard():
     assert similarity(signature(DISPATCH), signature(OTHER)) < 0.1
 
 
+@given(values=st.lists(st.integers(0, 2**32 - 1), min_size=SIGNATURE_SIZE,
+                       max_size=SIGNATURE_SIZE),
+       changed=st.sets(st.integers(0, SIGNATURE_SIZE - 1)))
+def test_similarity_is_the_share_of_equal_values(values, changed):
+    """The stored values are compared in place: the share of equal ones, as datasketch's
+    `MinHash.jaccard` counts them on the values themselves."""
+    import struct
+
+    other = [(value + 1) % 2**32 if at in changed else value for at, value in enumerate(values)]
+    stored = struct.Struct(f"<{SIGNATURE_SIZE}I")
+    assert similarity(stored.pack(*values), stored.pack(*other)) == (
+        (SIGNATURE_SIZE - len(changed)) / SIGNATURE_SIZE)
+
+
 def test_the_band_figures_of_the_module_doc():
     """Two bodies at 0.8 share a band term with probability 0.94; at 0.9, 0.995."""
     def shares(s):

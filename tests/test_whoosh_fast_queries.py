@@ -210,6 +210,20 @@ def test_one_word_ranks_and_counts_as_scoring_every_posting(word, limit, segment
     assert _best_and_total(ix, ours, limit) == _best_and_total(ix, whoosh, limit)
 
 
+@given(bodies=st.lists(st.sampled_from(["climat sommet", "climat sommet sommet",
+                                         "climat climat sommet", "sommet"]),
+                       min_size=1, max_size=60),
+       segments=st.integers(1, 3), limit=st.integers(1, 12))
+def test_ties_at_a_segment_s_kth_score_rank_lowest_document_first(bodies, segments, limit):
+    """Copies of one text score alike by the dozen: of those tied at the k-th best score,
+    the lowest numbers make the top, as Whoosh's collector keeps them."""
+    from whoosh import query as wq
+
+    ix = _word_index([{"body": body} for body in bodies], segments)
+    ours = parse_query("climat sommet", ix.schema)
+    assert _best_and_total(ix, ours, limit) == _brute_force(ix, wq.And(ours.subqueries), limit)
+
+
 @pytest.mark.parametrize("segments, blocklimit", [(1, 16), (2, 16), (1, 128)])
 @pytest.mark.parametrize("limit, expected", [(1, [250]), (5, [250, 0, 1, 2, 3])])
 def test_one_word_s_equal_scores_rank_lowest_document_first(segments, blocklimit, limit,

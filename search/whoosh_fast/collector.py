@@ -88,10 +88,15 @@ class CountingTopCollector(collectors.TopCollector):
         offset = self.offset
         documents = zip(ids, scores, strict=True)
         if self.limit and len(ids) > self.limit:
-            # Only a document scoring at least this segment's k-th best can make the top:
-            # the others are not made into (score, number) pairs (46,000 for `était entre`).
+            # Only this segment's best `limit` can make the top: those above its k-th best
+            # score, then the lowest numbers of those at it (copies of one dispatch and a
+            # fuzzy word's close forms tie by thousands). The others are not made into
+            # (score, number) pairs (46,000 for `était entre`).
             least = heapq.nlargest(self.limit, scores)[-1]
-            documents = itertools.compress(documents, map(least.__le__, scores))
+            above = list(itertools.compress(documents, map(least.__lt__, scores)))
+            documents = itertools.chain(above, zip(itertools.islice(
+                itertools.compress(ids, map(least.__eq__, scores)), self.limit - len(above)),
+                itertools.repeat(least)))
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)
