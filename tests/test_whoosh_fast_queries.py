@@ -26,10 +26,10 @@ ARRAYS = [0, 10**9]  # postings from which lists are matched as numpy arrays: al
 
 def _arrays_from(monkeypatch, postings: int) -> None:
     """Lists of `postings` or more matched as numpy arrays, numpy loaded or not."""
-    import search.whoosh_fast.queries
+    import search.whoosh_fast.matchers
 
     for name in ("ARRAY_POSTINGS", "LOADING_POSTINGS"):
-        monkeypatch.setattr(search.whoosh_fast.queries, name, postings)
+        monkeypatch.setattr(search.whoosh_fast.matchers, name, postings)
 
 
 @pytest.mark.parametrize("array_postings", ARRAYS)
@@ -189,6 +189,7 @@ def _skewed(count: int) -> list[dict[str, str]]:
             for n in range(count)]
 
 
+@pytest.mark.parametrize("array_postings", ARRAYS)  # a limit of 1000 scores all of them
 @pytest.mark.parametrize("word", ["climat", "sommet", "gazier", "visite", "introuvable"])
 @pytest.mark.parametrize("limit", [1, 10, 30, 1000])
 @pytest.mark.parametrize(
@@ -196,11 +197,14 @@ def _skewed(count: int) -> list[dict[str, str]]:
     [(1, (), 128), (3, (), 128), (2, (0, 3, 97, 130, 291, 599), 128),
      (3, (0, 3, 194, 300, 301, 302, 400), 16)],
 )
-def test_one_word_ranks_and_counts_as_scoring_every_posting(word, limit, segments, deleted,
+def test_one_word_ranks_and_counts_as_scoring_every_posting(monkeypatch, array_postings, word,
+                                                            limit, segments, deleted,
                                                             blocklimit):
     from whoosh import query as wq
 
     from search.whoosh_fast.queries import OneWord
+
+    _arrays_from(monkeypatch, array_postings)
 
     ix = _word_index(_skewed(600), segments, deleted, blocklimit)
     ours = parse_query(word, ix.schema)
@@ -251,6 +255,21 @@ def test_one_word_scores_only_the_documents_that_can_make_the_top(monkeypatch, w
     _, total = _best_and_total(ix, parse_query(word, ix.schema), 30)
     assert total > 400
     assert len(scored) < most_scored * total
+
+
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (2, (0, 6, 12, 299))])
+@pytest.mark.parametrize("word", ["climat", "sommet", "visite", "gazier"])
+def test_one_word_scored_whole_as_arrays_or_in_python_alike(monkeypatch, segments, deleted,
+                                                            word):
+    """Every document of one word scored at once (an export asks for all of them), as
+    numpy arrays or in Python: the same scores, bit for bit."""
+    ix = _word_index(_skewed(300), segments, deleted)
+    found = {}
+    for array_postings in ARRAYS:
+        _arrays_from(monkeypatch, array_postings)
+        found[array_postings] = _scores(ix, parse_query(word, ix.schema))
+    assert found[ARRAYS[0]] == found[ARRAYS[1]]
+    assert found[ARRAYS[0]]
 
 
 @pytest.mark.parametrize("word", ["climat", "sommet", "visite"])
@@ -454,7 +473,7 @@ def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, word
 
     from whoosh import query as wq
 
-    from search.whoosh_fast import queries
+    from search.whoosh_fast import matchers
     from search.whoosh_fast.queries import PhraseWords
 
     ix = _word_index([{"body": body, "surface_body": body} for body in bodies], segments,
@@ -463,7 +482,7 @@ def test_a_phrase_matches_and_scores_as_whoosh_s(bodies, segments, deleted, word
     whoosh = wq.Phrase(field, words, slop=slop, boost=boost)
     ours = PhraseWords(field, words, slop=slop, boost=boost)
     from_postings = 0 if as_arrays else 10**9
-    with mock.patch.multiple(queries, ARRAY_POSTINGS=from_postings,
+    with mock.patch.multiple(matchers, ARRAY_POSTINGS=from_postings,
                              LOADING_POSTINGS=from_postings):
         assert _scores(ix, ours) == _scores(ix, whoosh)
         with ix.searcher() as searcher:

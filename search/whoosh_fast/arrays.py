@@ -9,18 +9,18 @@ last bit, and so are the sums added in the same order.
 
 numpy (a dependency already, for the copies' signatures) takes about 70 ms of CPU to
 import: the query side imports this module only for lists long enough to repay it
-(`queries.ARRAY_POSTINGS`)."""
+(`matchers.as_arrays`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 
 from search.whoosh_fast.matchers import TermScorer
-from search.whoosh_fast.postings import LENGTH_OF_BYTE, blocks, length_column, looked_up
+from search.whoosh_fast.postings import LENGTH_OF_BYTE, Block, blocks, length_column, looked_up
 
 # Whoosh's field length of each length byte, and 1 at index 256: a document past the
 # column's end, whose length reads as 1 (`postings.field_lengths`).
@@ -42,9 +42,14 @@ class Postings:
 
 def read(reader, fieldname: str, text: bytes) -> Postings:
     """Every posting of a term, deleted documents left out (`postings.blocks`)."""
+    return of_blocks(blocks(reader, fieldname, text))
+
+
+def of_blocks(decoded: Iterable[Block]) -> Postings:
+    """The postings of a term's decoded blocks, in their order."""
     ids: list[int] = []
     weights: list[float] = []
-    for block in blocks(reader, fieldname, text):
+    for block in decoded:
         ids += block.ids
         weights += block.weights
     return Postings(np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
@@ -97,17 +102,24 @@ def _lengths(scorer: TermScorer, documents: np.ndarray) -> np.ndarray:
 
 def summed_scores(documents: np.ndarray, terms: list[tuple[TermScorer, Postings]]) -> list[float]:
     """The score of each of `documents` (ascending): the sum of the terms' scores, added
-    in the order of `terms` from 0.0, as `AllWords` adds them."""
+    in the order of `terms` from 0.0, as `AllWords` adds them (adding 0.0 where a document
+    lacks a term changes no bit)."""
     total = np.zeros(len(documents))
     for scorer, postings in terms:
-        ids = postings.ids
-        if not len(ids):
-            continue
+        total += aligned(documents, scorer, postings)
+    return total.tolist()
+
+
+def aligned(documents: np.ndarray, scorer: TermScorer, postings: Postings) -> np.ndarray:
+    """The term's score in each of `documents` (ascending), 0.0 where it is not."""
+    found = np.zeros(len(documents))
+    ids = postings.ids
+    if len(ids):
         at = np.searchsorted(ids, documents)
         at[at == len(ids)] = 0
         having = ids[at] == documents
-        total[having] += scores(scorer, documents[having], postings.weights[at[having]])
-    return total.tolist()
+        found[having] = scores(scorer, documents[having], postings.weights[at[having]])
+    return found
 
 
 def summed(scored: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

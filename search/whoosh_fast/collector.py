@@ -75,8 +75,10 @@ class CountingTopCollector(collectors.TopCollector):
         if not isinstance(matcher, ScoredList) or self.final_fn:
             super().collect_matches()
             return
-        if isinstance(matcher, BestOfFields):
+        if isinstance(matcher, BestOfFields) and not (
+                matcher.count_is_exact and self.limit >= matcher.count()):
             # scored only where they can make the top, counted from their documents' ids
+            # (where every one is asked for, an export, all are scored at once below)
             self.items = matcher.best(self.limit, self.items, self.offset)
             self.total += matcher.count()
             self.total_exact = self.total_exact and matcher.count_is_exact

@@ -7,6 +7,7 @@ scorer's statistics, a list matcher's fields."""
 from __future__ import annotations
 
 import heapq
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator
 from operator import itemgetter
@@ -21,6 +22,21 @@ from search.whoosh_fast.postings import (
     field_lengths,
     length_column,
 )
+
+# Lists of at least ARRAY_POSTINGS postings in a segment (a word's fields, a truncated or
+# fuzzy word's terms, an exact phrase's candidates) are matched as numpy arrays
+# (`arrays`) once numpy is loaded, and load it from LOADING_POSTINGS: its import (about
+# 70 ms of CPU) is then repaid, so that a one-shot `search query` costs no more, and a
+# process that goes on (`search serve`) has it for every later query. Which path runs
+# changes no score (tests/test_whoosh_fast_queries.py).
+ARRAY_POSTINGS = 5_000
+LOADING_POSTINGS = 50_000
+
+
+def as_arrays(postings: int) -> bool:
+    """Whether lists of `postings` are matched as numpy arrays."""
+    loaded = "search.whoosh_fast.arrays" in sys.modules
+    return postings >= (ARRAY_POSTINGS if loaded else LOADING_POSTINGS)
 
 
 class ScoredList(matching.ListMatcher):
@@ -205,7 +221,8 @@ _BOUND_MARGIN = 1 + 1e-9
 # What a deeper read of the same word shares with the first (`BestOfFields.again`): not
 # the list a matcher scores when used as any other (its position moves).
 _KEPT_FOR_AGAIN = frozenset(
-    {"_sum", "_scorers", "_terms", "_bounds", "count_is_exact", "_at_least", "counted"})
+    {"_sum", "_scorers", "_terms", "_bounds", "count_is_exact", "_at_least", "counted",
+     "_postings"})
 
 
 class BestOfFields(ScoredList):
@@ -238,7 +255,8 @@ class BestOfFields(ScoredList):
         self._bounds = [[scorer.bound(head) for head in terms.heads]
                         for scorer, terms in zip(self._scorers, self._terms, strict=True)]
         frequencies = [reader.doc_frequency(fieldname, text) for fieldname, text, _ in leaves]
-        self.count_is_exact = sum(frequencies) <= exact_postings
+        self._postings = sum(frequencies)
+        self.count_is_exact = self._postings <= exact_postings
         deleted = reader.doc_count_all() - reader.doc_count()
         self._at_least = max((found - deleted for found in frequencies), default=0)
 
@@ -255,6 +273,9 @@ class BestOfFields(ScoredList):
         """Scores every document the first time the matcher is used as a list."""
         if name not in ("_ids", "_weights", "_i", "_best", "_values", "_scorer", "_term"):
             raise AttributeError(name)
+        if as_arrays(self._postings):
+            self._score_all_as_arrays()
+            return getattr(self, name)
         frequencies = [self._frequencies(leaf) for leaf in range(len(self._terms))]
         ids = sorted(set().union(*frequencies))
         ScoredList.__init__(self, ids, [
@@ -262,6 +283,22 @@ class BestOfFields(ScoredList):
                        for scorer, found in zip(self._scorers, frequencies, strict=True)])
             for docnum in ids])
         return getattr(self, name)
+
+    def _score_all_as_arrays(self) -> None:
+        """Every document scored at once (`arrays`), each leaf's scores added as Whoosh's
+        tree adds them (`compiled_sum` over arrays, 0.0 where a document lacks a leaf):
+        the same scores to the last bit."""
+        from search.whoosh_fast import arrays
+
+        postings = [arrays.of_blocks(terms.block(at) for at in range(len(terms.heads)))
+                    for terms in self._terms]
+        documents = arrays.united([found.ids for found in postings])
+        scores = self._sum([arrays.aligned(documents, scorer, found)
+                            for scorer, found in zip(self._scorers, postings, strict=True)])
+        ScoredList.__init__(self, documents.tolist(),
+                            # a float where no leaf is in the segment: no document either
+                            [scores] * len(documents) if isinstance(scores, float)
+                            else scores.tolist())
 
     def _frequencies(self, leaf: int) -> dict[int, float]:
         """docnum → the term's frequency, for every document of a field."""

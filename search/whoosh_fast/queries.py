@@ -6,13 +6,19 @@ Overrides Whoosh's private hook `_btexts` (the terms a truncated or fuzzy word s
 
 from __future__ import annotations
 
-import sys
 from bisect import bisect_left
 from itertools import pairwise
 
 from whoosh import query as wq
 
-from search.whoosh_fast.matchers import UNKNOWN, BestOfFields, ScoredList, TermScorer, sum_plan
+from search.whoosh_fast.matchers import (
+    UNKNOWN,
+    BestOfFields,
+    ScoredList,
+    TermScorer,
+    as_arrays,
+    sum_plan,
+)
 from search.whoosh_fast.postings import (
     blocks,
     looked_up,
@@ -68,7 +74,7 @@ class Expansion:
         """Each matching document's score: the sum of its expanded terms' scores."""
         fieldname = self.field()
         reader = searcher.reader()
-        if _as_arrays(_postings(self, reader)):
+        if as_arrays(_postings(self, reader)):
             from search.whoosh_fast import arrays
             return arrays.as_dict(_scored_arrays_of(self, searcher, None))
         scores: dict[int, float] = {}
@@ -129,7 +135,7 @@ class SummedOr(wq.Or):
     def _matched(self, searcher, context=None):
         if unscored(context):
             return unscored_list(ids_of(self, searcher, context))
-        if _as_arrays(_postings(self, searcher.reader())):
+        if as_arrays(_postings(self, searcher.reader())):
             documents, scores = _scored_arrays_of(self, searcher, context)
             return ScoredList(documents.tolist(), scores.tolist())
         return ScoredList.of(scores_of(self, searcher, context))
@@ -138,20 +144,6 @@ class SummedOr(wq.Or):
 # A word whose postings outnumber the documents still in the running by more than this is
 # looked up document by document (skipping whole blocks) rather than read whole.
 PROBE_RATIO = 16
-
-# Words (or a truncated or fuzzy word's terms) with at least ARRAY_POSTINGS postings in a
-# segment are matched as numpy arrays (`arrays`) once numpy is loaded, and load it from
-# LOADING_POSTINGS: its import (about 70 ms of CPU) is then repaid, so that a one-shot
-# `search query` costs no more, and a process that goes on (`search serve`) has it for
-# every later query. Which path runs changes no score (tests/test_whoosh_fast_queries.py).
-ARRAY_POSTINGS = 5_000
-LOADING_POSTINGS = 50_000
-
-
-def _as_arrays(postings: int) -> bool:
-    """Whether lists of `postings` are matched as numpy arrays."""
-    loaded = "search.whoosh_fast.arrays" in sys.modules
-    return postings >= (ARRAY_POSTINGS if loaded else LOADING_POSTINGS)
 
 
 class AllWords(wq.And):
@@ -176,7 +168,7 @@ class AllWords(wq.And):
         reader = searcher.reader()
         words = sorted((_in_fields(searcher, group) for group in self.subqueries),
                        key=lambda terms: sum(count for *_, count in terms))
-        if _as_arrays(sum(count for terms in words for *_, count in terms)):
+        if as_arrays(sum(count for terms in words for *_, count in terms)):
             return _all_words_as_arrays(searcher, words, scored=not unscored(context))
         found: list[int] | None = None  # documents with every word so far, ascending
         tables = []  # per field of every word: its term frequencies and its BM25F scorer
@@ -291,12 +283,12 @@ class PhraseWords(wq.Phrase):
         positions = {text: positions_of(encoded[text], found) if text in encoded
                      else positions_at(reader, fieldname, text, found)[1] for text in rare}
         # Many candidates of an exact phrase are checked and scored as numpy arrays.
-        as_arrays = self.slop == 1 and _as_arrays(len(found) * len(texts))
-        if as_arrays:
+        vectorized = self.slop == 1 and as_arrays(len(found) * len(texts))
+        if vectorized:
             from search.whoosh_fast import arrays
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
-            if as_arrays:
+            if vectorized:
                 found = arrays.in_phrase(found, [(at, positions[text]) for at, text in known])
             else:
                 gaps = [after - before for (before, _), (after, _) in pairwise(known)]
@@ -306,7 +298,7 @@ class PhraseWords(wq.Phrase):
             frequencies[common], positions[common] = positions_at(reader, fieldname,
                                                                    common, found)
             found = [docnum for docnum in found if docnum in frequencies[common]]
-        if as_arrays:
+        if vectorized:
             matched = arrays.in_phrase(found, [(at, positions[text])
                                                for at, text in enumerate(texts)])
         else:
@@ -315,7 +307,7 @@ class PhraseWords(wq.Phrase):
         if unscored(context):
             return unscored_list(set(matched))
         scorers = {text: TermScorer(searcher, fieldname, text, 1.0) for text in distinct}
-        if as_arrays:
+        if vectorized:
             each = {text: arrays.scores_in(scorers[text], matched, frequencies[text])
                     for text in distinct}
             return ScoredList(matched, (_tree_sum([each[text] for text in texts])
