@@ -1,6 +1,8 @@
 """`search.whoosh_fast.arrays`: posting lists as numpy arrays give what the Python paths
 give, scores to the last bit."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -110,6 +112,30 @@ def test_sums_are_summed_into_s(terms):
     ([(0, {1: [4], 2: [0]}), (1, {1: [5], 2: [0]})], [1]),
 ])
 def test_in_phrase(words, expected):
-    from search.whoosh_fast.arrays import in_phrase
+    from search.whoosh_fast.arrays import Positions, in_phrase
 
-    assert in_phrase([1, 2], words) == expected
+    assert in_phrase([1, 2], [(place, Positions.of_lists([1, 2], positions))
+                              for place, positions in words]) == expected
+    # the positions of more documents than asked about: those of the others are left out
+    assert in_phrase([2], [(place, Positions.of_lists([1, 2], positions))
+                           for place, positions in words]) == [n for n in expected if n == 2]
+
+
+@given(lists=st.lists(st.lists(st.integers(0, 500), min_size=1, max_size=8, unique=True)
+                      .map(sorted), max_size=12),
+       kept=st.sets(st.integers(0, 11)))
+def test_positions_from_gaps_are_the_lists(lists, kept):
+    """Positions added up at once from each document's gaps (the first, its first
+    position) are each document's positions; `among` keeps some documents' positions."""
+    from search.whoosh_fast.arrays import Positions
+
+    documents = list(range(10, 10 + len(lists)))
+    gaps = [[found[0], *(b - a for a, b in pairwise(found))] for found in lists]
+    added = Positions.of_gaps(documents, gaps)
+    expected = Positions.of_lists(documents, dict(zip(documents, lists, strict=True)))
+    assert (added.counts.tolist(), added.flat.tolist()) == (
+        expected.counts.tolist(), expected.flat.tolist()) == (
+        [len(found) for found in lists], [p for found in lists for p in found])
+    some = [docnum for at, docnum in enumerate(documents) if at in kept]
+    assert added.among(some).flat.tolist() == [
+        p for at, found in enumerate(lists) if at in kept for p in found]

@@ -157,25 +157,62 @@ def scored(scorer: TermScorer, postings: Postings) -> tuple[np.ndarray, np.ndarr
     return postings.ids, scores(scorer, postings.ids, postings.weights)
 
 
-def in_phrase(documents: list[int], words: list[tuple[int, Mapping[int, list[int]]]]
-              ) -> list[int]:
+@dataclass
+class Positions:
+    """A word's positions in each of `documents` (ascending): how many in each, and all of
+    them one document after the other, each document's ascending."""
+
+    documents: list[int]
+    counts: np.ndarray
+    flat: np.ndarray
+
+    @classmethod
+    def of_lists(cls, documents: list[int], positions: Mapping[int, list[int]]) -> Positions:
+        """From docnum → positions."""
+        lists = [positions[docnum] for docnum in documents]
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        return cls(documents, counts, np.fromiter(chain.from_iterable(lists), dtype=np.int64,
+                                                  count=int(counts.sum())))
+
+    @classmethod
+    def of_gaps(cls, documents: list[int], gaps: list[list[int]]) -> Positions:
+        """From each document's gaps between its positions (the first, its first position,
+        as `postings.position_gaps_of` gives them), added up at once."""
+        counts = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
+        added = np.cumsum(np.fromiter(chain.from_iterable(gaps), dtype=np.int64,
+                                      count=int(counts.sum())))
+        starts = np.cumsum(counts) - counts
+        # each document's first gap is its first position: the sums of the documents
+        # before it are taken off its positions
+        before = np.where(starts > 0, added[np.maximum(starts - 1, 0)], 0) if len(added) \
+            else np.zeros(len(counts), dtype=np.int64)
+        return cls(documents, counts, added - np.repeat(before, counts))
+
+    def among(self, documents: list[int]) -> Positions:
+        """The positions in `documents`, some of this one's."""
+        if documents == self.documents:
+            return self
+        kept = np.isin(np.asarray(self.documents, dtype=np.int64),
+                       np.asarray(documents, dtype=np.int64))
+        return Positions(documents, self.counts[kept], self.flat[np.repeat(kept, self.counts)])
+
+
+def in_phrase(documents: list[int], words: list[tuple[int, Positions]]) -> list[int]:
     """The documents of `documents` (ascending) where the words stand as in the phrase:
-    each word (its place in the phrase, and docnum → its positions, ascending, in each of
-    `documents`) at some position p plus its place. Every document's positions are
-    numbered at once, as (document, position less the word's place), and intersected
-    word after word: Whoosh's ordered spans one position apart (`queries._in_order` with
-    a slop of 1), without a loop over the documents in Python."""
+    each word (its place in the phrase, and its `Positions` in `documents` or more) at
+    some position p plus its place. Every document's positions are numbered at once, as
+    (document, position less the word's place), and intersected word after word:
+    Whoosh's ordered spans one position apart (`queries._in_order` with a slop of 1),
+    without a loop over the documents in Python."""
     if not documents:
         return []
     found = None
     shift = max(place for place, _ in words)  # keeps every key's position part positive
     for place, positions in words:
-        lists = [positions[docnum] for docnum in documents]
-        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+        positions = positions.among(documents)
         # ascending: documents ascending, each one's positions ascending
-        keys = (np.repeat(np.arange(len(lists), dtype=np.int64), counts) << _POSITION_BITS) \
-            + flat + (shift - place)
+        keys = (np.repeat(np.arange(len(documents), dtype=np.int64), positions.counts)
+                << _POSITION_BITS) + positions.flat + (shift - place)
         found = keys if found is None else np.intersect1d(found, keys, assume_unique=True)
     return np.asarray(documents, dtype=np.int64)[np.unique(found >> _POSITION_BITS)].tolist()
 

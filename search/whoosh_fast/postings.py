@@ -456,9 +456,13 @@ def positions_across(reader, fieldname: str, text: bytes, documents: Iterable[in
 def _decoded_positions(value: bytes) -> list[int]:
     """`Positions.decode_positions`: the pickled gaps, added up in C rather than in a
     Python loop."""
-    if not value.endswith(b"."):
-        value += b"."
-    return list(accumulate(pickle.loads(value[_INT_SIZE:])))
+    return list(accumulate(_gaps(value)))
+
+
+def _gaps(value: bytes) -> list[int]:
+    """The pickled gaps of one encoded value (its count first, the final STOP maybe left
+    out)."""
+    return pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")
 
 
 # A position list as `Positions.encode` writes it: its count, then the gaps pickled
@@ -468,15 +472,26 @@ _STOP = ord(".")
 
 
 def _decoded_positions_of(values: list[bytes]) -> list[list[int]]:
-    """`_decoded_positions` of each of `values`, unpickled in one call: the lists pickled
-    one after another inside one list (a frequent phrase decodes tens of thousands)."""
+    """`_decoded_positions` of each of `values`, unpickled in one call (`_gaps_of`)."""
+    return [list(accumulate(gaps)) for gaps in _gaps_of(values)]
+
+
+def position_gaps_of(values: Mapping[int, bytes], documents: list[int]) -> list[list[int]]:
+    """The gaps between the positions of each of `documents` (its first, its first
+    position), from their encoded values (`postings_with_positions`): `positions_of`
+    without adding them up, for a caller that adds them up at once."""
+    return _gaps_of([values[docnum] for docnum in documents])
+
+
+def _gaps_of(values: list[bytes]) -> list[list[int]]:
+    """The pickled gaps of each of `values`, unpickled in one call: the lists pickled one
+    after another inside one list (a frequent phrase decodes tens of thousands)."""
     bodies = []
     for value in values:
         if not value.startswith(_PICKLED_LIST, _INT_SIZE):
-            return [_decoded_positions(value) for value in values]
+            return [_gaps(value) for value in values]
         bodies.append(value[_INT_SIZE + 2:-1] if value[-1] == _STOP else value[_INT_SIZE + 2:])
-    lists = pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"l.")
-    return [list(accumulate(gaps)) for gaps in lists]
+    return pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"l.")
 
 
 def _skip_in_block(postings: W3LeafMatcher, docnum: int) -> None:

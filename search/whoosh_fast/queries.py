@@ -22,6 +22,7 @@ from search.whoosh_fast.matchers import (
 from search.whoosh_fast.postings import (
     blocks,
     looked_up,
+    position_gaps_of,
     positions_at,
     positions_of,
     postings_with_positions,
@@ -280,12 +281,18 @@ class PhraseWords(wq.Phrase):
                            else frequencies[text].keys() & found)
             if not found:
                 return ScoredList([], [])
-        positions = {text: positions_of(encoded[text], found) if text in encoded
-                     else positions_at(reader, fieldname, text, found)[1] for text in rare}
-        # Many candidates of an exact phrase are checked and scored as numpy arrays.
+        # Many candidates of an exact phrase are checked and scored as numpy arrays, their
+        # positions added up at once.
         vectorized = self.slop == 1 and as_arrays(len(found) * len(texts))
         if vectorized:
             from search.whoosh_fast import arrays
+            positions = {text: arrays.Positions.of_gaps(
+                found, position_gaps_of(encoded[text], found)) if text in encoded
+                else arrays.Positions.of_lists(
+                    found, positions_at(reader, fieldname, text, found)[1]) for text in rare}
+        else:
+            positions = {text: positions_of(encoded[text], found) if text in encoded
+                         else positions_at(reader, fieldname, text, found)[1] for text in rare}
         if len(rare) < len(distinct):
             known = [(at, text) for at, text in enumerate(texts) if text in frequencies]
             if vectorized:
@@ -298,6 +305,8 @@ class PhraseWords(wq.Phrase):
             frequencies[common], positions[common] = positions_at(reader, fieldname,
                                                                    common, found)
             found = [docnum for docnum in found if docnum in frequencies[common]]
+            if vectorized:
+                positions[common] = arrays.Positions.of_lists(found, positions[common])
         if vectorized:
             matched = arrays.in_phrase(found, [(at, positions[text])
                                                for at, text in enumerate(texts)])
