@@ -368,9 +368,12 @@ class Searcher:
         articles in the index. The hits are read deeper (`deeper(depth)`) until `limit`
         groups are found or none is left.
 
-        What a group shows does not depend on how deep the hits were read: its best's
-        copies count whether they were read or not, and two groups of the hits read that
-        share a copy are one (a chain of copies whose link was not read)."""
+        The article a group shows does not depend on how deep the hits were read: its
+        best's copies count whether they were read or not, and two groups of the hits
+        read that share a copy are one (a chain of copies whose link was not read). The
+        copies it lists can: a copy of a copy, not of its best, joins it only once read
+        (at 1M, where each dispatch has 27 perturbed copies, about half the one-word
+        queries list more copies when read 28 times deeper)."""
         read: dict[int, dict] = {}  # stored fields by document number, each read once
         copies: dict[int, list[int]] = {}  # a best hit's copies, looked up once
         while True:
