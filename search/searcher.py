@@ -676,9 +676,9 @@ def _window(limit: int) -> int:
 def _matching(results, groups: list[tuple[int, set]], score_of: Container[int],
               read: dict[int, dict]) -> set[int]:
     """The articles of `groups` not read as hits (not in `score_of`) but earlier than
-    those that were, which the query matches: the documents the collector counted, where
-    it counted them all (a lower-bound total leaves them out, rather than match the query
-    again over the whole index)."""
+    those that were, which the query matches, as the collector says (from what it
+    counted, or from a word's matcher where it counted at least): a group shows the same
+    article whether its query's total is exact or a lower bound."""
     def earliest(docnum: int) -> tuple:
         return earliest_first(read[docnum])
 
@@ -691,7 +691,7 @@ def _matching(results, groups: list[tuple[int, set]], score_of: Container[int],
         return set()
     if not hasattr(results.collector, "matched"):  # sorted by date: every match is in docs()
         return earlier & results.docs()
-    return results.collector.matched(earlier) or set()
+    return results.collector.matched(earlier)
 
 
 def _deeper(read: int, groups: int, wanted: int) -> int:

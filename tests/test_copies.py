@@ -529,3 +529,23 @@ def test_a_misspelt_word_in_one_dispatch_and_its_copies_gets_suggestions(
     results = search(isolated_index, "ambasadeur", copies=copies)
     assert (results.total, len(results.hits)) == (3, 3 if copies else 1)
     assert results.suggestions == suggested
+
+
+def test_a_group_shows_its_earliest_match_when_the_total_is_a_lower_bound(
+        export, isolated_index, monkeypatch):
+    """The group of #1 and its earlier copy #700 shows #700, which the query matches,
+    though its block is never decoded for the best hits and the total is only a lower
+    bound: the word's matcher is asked for it, as the count would have told."""
+    body = DISPATCH.replace("son homologue", "son homologue du climat")
+    short = [record(n, f"Le climat change à Rabat, note {n}.") for n in range(2, 400)]
+    long = [record(n, "Le climat. " + "Une phrase de plus. " * 60 + f"Note {n}.")
+            for n in range(400, 900)]
+    write_export(export, [record(1, body, title="Climat climat", date="2020-05-10"),
+                          *short, *long[:300],
+                          record(700, body, title="Visite", date="2020-04-01"), *long[300:]])
+    update([export], isolated_index)
+    monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
+    results = search(isolated_index, "climat", limit=2)
+    assert not results.total_exact
+    assert (results.hits[0].id, results.hits[0].copies) == (
+        "export.jsonl#700", ("export.jsonl#1",))

@@ -608,15 +608,22 @@ def test_the_collector_knows_the_documents_of_each_segment(text, segments, delet
     assert matched == expected
 
 
-def test_the_collector_does_not_guess_the_documents_of_a_lower_bound(monkeypatch):
+@pytest.mark.parametrize("word", ["climat", "sommet"])
+@pytest.mark.parametrize("segments, deleted", [(1, ()), (2, (0, 3, 97, 130, 291))])
+def test_the_collector_knows_the_documents_of_a_word_counted_at_least(monkeypatch, word,
+                                                                       segments, deleted):
+    """A word past `EXACT_COUNT_POSTINGS` is counted at least (its best documents found
+    without decoding every block): the collector asks its matcher for the documents it
+    did not count (the copies of a hit)."""
     from whoosh import scoring
 
     from search.whoosh_fast.collector import CountingTopCollector
 
     monkeypatch.setattr("search.whoosh_fast.queries.EXACT_COUNT_POSTINGS", 0)
-    ix = _word_index(_skewed(600), 1, blocklimit=16)
+    ix = _word_index(_skewed(600), segments, deleted, blocklimit=16)
     with ix.searcher(weighting=scoring.BM25F()) as searcher:
         collector = CountingTopCollector(10, usequality=False)
-        searcher.search_with_collector(parse_query("climat", ix.schema), collector)
+        searcher.search_with_collector(parse_query(word, ix.schema), collector)
         assert not collector.results().total_exact
-        assert collector.matched([0, 1, 2]) is None
+    matched, expected = _matched_and_expected(ix, word)
+    assert matched == expected

@@ -33,16 +33,15 @@ class CountingTopCollector(collectors.TopCollector):
     def prepare(self, top_searcher, q, context):
         super().prepare(top_searcher, q, context)
         # what each segment matched, as (its first number, kind, documents): kind "set" of
-        # its numbers, "ascending" a sorted list of them; a number past the segment's end
-        # is in neither
+        # its numbers, "ascending" a sorted list of them, "matcher" a word counted at least
+        # (`BestOfFields.matches`); a number past the segment's end is in none
         self._seen: list[tuple[int, str, Collection]] = []
         self._seen_one_by_one: list[int] = []  # index-wide numbers, ascending
 
-    def matched(self, documents: Iterable[int]) -> set[int] | None:
-        """Those of `documents` (index-wide numbers) that the query matched, from what was
-        counted: None where the count is a lower bound (not every match was seen)."""
-        if not self.total_exact:
-            return None
+    def matched(self, documents: Iterable[int]) -> set[int]:
+        """Those of `documents` (index-wide numbers) that the query matched: from what was
+        counted, or, where a word was counted at least, asked of its matcher (the blocks
+        that would hold them decoded)."""
         found = set()
         for docnum in documents:
             if _in_ascending(self._seen_one_by_one, docnum):
@@ -51,6 +50,7 @@ class CountingTopCollector(collectors.TopCollector):
             for first, kind, seen in self._seen:
                 if first <= docnum and (
                         docnum - first in seen if kind == "set"
+                        else seen.matches(docnum - first) if kind == "matcher"
                         else _in_ascending(seen, docnum - first)):
                     found.add(docnum)
         return found
@@ -82,7 +82,8 @@ class CountingTopCollector(collectors.TopCollector):
             self.items = matcher.best(self.limit, self.items, self.offset)
             self.total += matcher.count()
             self.total_exact = self.total_exact and matcher.count_is_exact
-            self._seen.append((self.offset, "set", matcher.counted))
+            self._seen.append((self.offset, "set", matcher.counted) if matcher.count_is_exact
+                              else (self.offset, "matcher", matcher))
             return
         ids, scores = matcher.remaining_ids(), matcher.remaining_scores()
         self.total += len(ids)

@@ -323,6 +323,11 @@ class BestOfFields(ScoredList):
         self.counted = documents
         return len(documents)
 
+    def matches(self, docnum: int) -> bool:
+        """Whether the word is in `docnum`, in one of its fields (the blocks that would
+        hold it decoded): where the count is a lower bound, what was counted cannot say."""
+        return any(terms.frequency(docnum) is not None for terms in self._terms)
+
     def _decoded_ids(self) -> set[int]:
         return {docnum for terms in self._terms for block in terms.decoded()
                 for docnum in block.ids}
