@@ -290,14 +290,20 @@ def test_postings_with_positions_are_whoosh_s(counts, blocklimit, deleted, compa
             assert positions_of(found[1], sorted(found[0])) == expected
 
 
-@given(positions=st.lists(st.integers(0, 10**6), max_size=30, unique=True))
-def test_positions_decoded_as_whoosh_decodes_them(positions):
+@given(positions=st.lists(st.integers(0, 10**6), max_size=30, unique=True),
+       stopped=st.booleans())
+def test_positions_decoded_as_whoosh_decodes_them(positions, stopped):
+    """One value's gaps (`_gaps`, where values are not unpickled together), added up,
+    with or without the final STOP byte."""
+    from itertools import accumulate
+
     from whoosh.formats import Positions
 
-    from search.whoosh_fast.postings import _decoded_positions
+    from search.whoosh_fast.postings import _gaps
 
     encoded = Positions().encode(sorted(positions))
-    assert _decoded_positions(encoded) == Positions().decode_positions(encoded) == sorted(
+    encoded = encoded if stopped else encoded[:-1]
+    assert list(accumulate(_gaps(encoded))) == Positions().decode_positions(encoded) == sorted(
         positions)
 
 

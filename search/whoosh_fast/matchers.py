@@ -290,8 +290,7 @@ class BestOfFields(ScoredList):
         the same scores to the last bit."""
         from search.whoosh_fast import arrays
 
-        postings = [arrays.of_blocks(terms.block(at) for at in range(len(terms.heads)))
-                    for terms in self._terms]
+        postings = [arrays.of_blocks(terms.every_block()) for terms in self._terms]
         documents = arrays.united([found.ids for found in postings])
         scores = self._sum([arrays.aligned(documents, scorer, found)
                             for scorer, found in zip(self._scorers, postings, strict=True)])
@@ -302,9 +301,8 @@ class BestOfFields(ScoredList):
 
     def _frequencies(self, leaf: int) -> dict[int, float]:
         """docnum → the term's frequency, for every document of a field."""
-        terms, found = self._terms[leaf], {}
-        for at in range(len(terms.heads)):
-            block = terms.block(at)
+        found = {}
+        for block in self._terms[leaf].every_block():
             found.update(zip(block.ids, block.weights, strict=True))
         return found
 
@@ -318,8 +316,8 @@ class BestOfFields(ScoredList):
             self.count_is_exact = True
         documents: set[int] = set()
         for terms in self._terms:
-            for at in range(len(terms.heads)):
-                documents.update(terms.block(at).ids)
+            for block in terms.every_block():
+                documents.update(block.ids)
         self.counted = documents
         return len(documents)
 

@@ -191,6 +191,10 @@ class TermBlocks:
         """The blocks decoded so far."""
         return list(self._decoded.values())
 
+    def every_block(self) -> Iterator[Block]:
+        """Every block, in order, each decoded (once)."""
+        return map(self.block, range(len(self.heads)))
+
     def is_decoded(self, at: int) -> bool:
         return at in self._decoded
 
@@ -453,15 +457,9 @@ def positions_across(reader, fieldname: str, text: bytes, documents: Iterable[in
     return found
 
 
-def _decoded_positions(value: bytes) -> list[int]:
-    """`Positions.decode_positions`: the pickled gaps, added up in C rather than in a
-    Python loop."""
-    return list(accumulate(_gaps(value)))
-
-
 def _gaps(value: bytes) -> list[int]:
     """The pickled gaps of one encoded value (its count first, the final STOP maybe left
-    out)."""
+    out): `Positions.decode_positions` without adding them up."""
     return pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")
 
 
@@ -472,7 +470,8 @@ _STOP = ord(".")
 
 
 def _decoded_positions_of(values: list[bytes]) -> list[list[int]]:
-    """`_decoded_positions` of each of `values`, unpickled in one call (`_gaps_of`)."""
+    """The positions of each of `values` (`Positions.decode_positions`), unpickled in
+    one call (`_gaps_of`) and added up in C rather than in a Python loop."""
     return [list(accumulate(gaps)) for gaps in _gaps_of(values)]
 
 
