@@ -179,14 +179,13 @@ class Positions:
         """From each document's gaps between its positions (the first, its first position,
         as `postings.position_gaps_of` gives them), added up at once."""
         counts = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-        added = np.cumsum(np.fromiter(chain.from_iterable(gaps), dtype=np.int64,
-                                      count=int(counts.sum())))
+        # sums[i]: every gap before the i-th; each document's first gap is its first
+        # position, so the sum of the documents before it is taken off its positions
+        sums = np.zeros(int(counts.sum()) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=len(sums) - 1),
+                  out=sums[1:])
         starts = np.cumsum(counts) - counts
-        # each document's first gap is its first position: the sums of the documents
-        # before it are taken off its positions
-        before = np.where(starts > 0, added[np.maximum(starts - 1, 0)], 0) if len(added) \
-            else np.zeros(len(counts), dtype=np.int64)
-        return cls(documents, counts, added - np.repeat(before, counts))
+        return cls(documents, counts, sums[1:] - np.repeat(sums[starts], counts))
 
     def among(self, documents: list[int]) -> Positions:
         """The positions in `documents`, some of this one's."""
