@@ -60,16 +60,19 @@ def test_a_node_killed_during_a_load_and_during_queries(cluster, tmp_path):
     # The client knows node0 only: the nodes killed are the others.
     backend = OpenSearchBackend(cluster["url"] + "/wire", shards=3, replicas=1)
     loaded: dict = {}
+    client = backend.client
+
+    def health_at_start(expected: int) -> None:
+        loaded["health"] = client.cluster.health(index="wire-*")["status"]
 
     def load():
         try:
-            loaded["report"] = backend.update([export])
+            loaded["report"] = backend.update([export], on_start=health_at_start)
         except BaseException as error:  # noqa: B036 - told to the test below
             loaded["error"] = error
 
     loader = threading.Thread(target=load)
     loader.start()
-    client = backend.client
 
     def indexed() -> int:
         try:
@@ -80,6 +83,9 @@ def test_a_node_killed_during_a_load_and_during_queries(cluster, tmp_path):
             return 0
 
     wait_for(lambda: indexed() >= ARTICLES // 6 or not loader.is_alive())
+    # every copy of every shard is there before the first article is sent: a copy still
+    # being made when its node dies cannot take over, and the load would be refused
+    assert loaded.get("health") == "green"
     assert loader.is_alive(), "the load ended before a node could be killed"
     kill(cluster, "node2")
     loader.join(timeout=600)

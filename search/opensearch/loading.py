@@ -400,7 +400,7 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                     on_stage("Reading the articles' words for the analyzer")
                 body = index_body(_vocabulary(changed, None), cluster_snowball(client),
                                   shards=shards, replicas=replicas)
-                client.indices.create(index=target, body=body)
+                _create_index(client, target, body, replicas)
             if on_start:
                 on_start(expected)
             try:
@@ -437,6 +437,16 @@ def update(client: OpenSearch, alias: str, location: str, paths: Iterable[Path],
                  if journal else "The previous index is unchanged.")
         raise IndexWriteError(f"Could not write the index at {location}: {_reason(error)}. "
                               f"{after}") from None
+
+
+def _create_index(client: OpenSearch, name: str, body: dict, replicas: int) -> None:
+    """Creates `name`, and returns once each shard has every copy the cluster can hold
+    (replicas + 1, at most one a data node). A copy still being made when its node is lost
+    cannot take over: a load begun before then would be refused until the node came back."""
+    nodes = client.cluster.health()["number_of_data_nodes"]
+    copies = min(replicas + 1, max(nodes, 1))
+    client.indices.create(index=name, body=body, request_timeout=150,
+                          params={"timeout": "2m", "wait_for_active_shards": copies})
 
 
 def _reason(error: OpenSearchException) -> str:
