@@ -66,7 +66,13 @@ from search.query import (
 from search.ranking import RERANK_DEPTH, reranked
 from search.schema import DEFAULT_FIELDS, category_key, source_key
 from search.snippets import SnippetFormatter, fragmenter, lead_snippet, title_highlights
-from search.store import CORRUPTION_ERRORS, ReadLease, open_current
+from search.store import (
+    CORRUPTION_ERRORS,
+    FORM_FIELDS,
+    ReadLease,
+    open_current,
+    segment_forms,
+)
 from search.suggest import CountedWhenAsked, few_hits, suggestions, vocabulary
 from search.surface import exact_matches, surface_field
 from search.whoosh_fast.collector import (
@@ -222,9 +228,10 @@ class Searcher:
         if self._vocabulary is not None:
             return self._vocabulary
         reader = self._searcher.reader()
-        forms = self._per_generation(_FORMS, lambda: tuple(dict.fromkeys(
-            text.decode() for name in DEFAULT_FIELDS
-            for text in _terms(reader, surface_field(name)))))
+        folder = getattr(self._ix.storage, "folder", None)
+        folder = Path(folder) if folder else None
+        forms = self._per_generation(_FORMS, lambda: _merged_forms(
+            [segment_forms(folder, leaf) for leaf, _ in reader.leaf_readers()]))
 
         def count(form: str) -> int:
             with self._reading():
@@ -730,12 +737,21 @@ def _ranked_terms(query) -> list[str]:
     return [term for child in query.children() for term in _ranked_terms(child)]
 
 
-def _terms(reader, fieldname: str) -> Iterator[bytes]:
-    """Every term of a field, in order, each once, as `_document_frequencies` lists them
-    but without reading their statistics."""
-    streams = [leaf.lexicon(fieldname) for leaf, _ in reader.leaf_readers()]
-    for text, _ in itertools.groupby(heapq.merge(*streams)):
-        yield text
+def _merged_forms(segments: list[dict[str, list[str]]]) -> tuple[str, ...]:
+    """The forms of the default fields, each once: each field's terms in their order (as
+    Whoosh merges the segments' term files), the fields one after the other."""
+    found: dict[str, None] = {}
+    for fieldname in FORM_FIELDS if segments else ():
+        first, *others = [forms[fieldname] for forms in segments]
+        merged, seen = list(first), set(first)
+        for more in others:
+            new = [form for form in more if form not in seen]
+            seen.update(new)
+            merged += new
+        if others:
+            merged.sort()  # ascending runs, which sorting merges (a third of a set's sort)
+        found.update(dict.fromkeys(merged))
+    return tuple(found)
 
 
 def _document_frequencies(reader, fieldname: str) -> Iterator[tuple[bytes, int]]:

@@ -4,7 +4,8 @@ checksums, readers' leases, and what can be read of it as a whole (stats, check)
 Layout of an index folder:
     CURRENT      the name of the generation that readers open (replaced atomically)
     gen-*/       one complete Whoosh index per generation, with its `files.json`,
-                 `format.json`, `checksums.json` and `readers.lock`
+                 `format.json`, `checksums.json` and `readers.lock`, and a forms file
+                 beside each segment (`FORMS_SUFFIX`)
     write.lock   held by the one process allowed to write
 
 Every write makes a new generation and switches `CURRENT` to it only once it is complete,
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.reading import CorruptIndexError
 
 from search.analysis import ANALYZER_VERSION
 from search.errors import (
@@ -45,8 +47,9 @@ from search.errors import (
     SearchError,
 )
 from search.models import Count, IndexCheck, IndexStats
-from search.schema import SCHEMA_VERSION, build_schema
+from search.schema import DEFAULT_FIELDS, SCHEMA_VERSION, build_schema
 from search.stretches import Stretch
+from search.surface import surface_field
 from search.whoosh_fast.reading import MappedStorage, misfit_columns
 
 CURRENT = "CURRENT"
@@ -71,6 +74,15 @@ GENERATION_PREFIX = "gen-"
 
 
 _GENERATION_NAME = re.compile(r"\Agen-[A-Za-z0-9_]+\Z")
+
+
+# Beside each segment, written with it: the terms of the surface fields that "did you mean"
+# draws on (`FORM_FIELDS`), as text, in order. From Whoosh's term files they cost a Python
+# call a term at each query of few hits (0.4 s at a million articles); a segment's file is
+# shared by the generations that keep the segment, and goes with it (Whoosh removes the
+# files named after a segment it no longer has).
+FORMS_SUFFIX = ".forms.json"
+FORM_FIELDS = tuple(surface_field(name) for name in DEFAULT_FIELDS)
 
 
 # Files of a generation that are its own, never shared with the next one by a hard link.
@@ -511,7 +523,9 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
     generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
     try:
         (generation / READERS).touch()
-        yield generation, _start_generation(generation, base)
+        ix = _start_generation(generation, base)
+        yield generation, ix
+        write_segment_forms(generation, ix)
         (generation / FORMAT).write_text(
             json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
                         "checksums": True}), "utf-8")
@@ -524,6 +538,54 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
     switch_current(index_dir, generation.name)
     # The replaced generation stays for readers that opened it; older ones go.
     _remove_generations(index_dir, keep=[generation.name, previous])
+
+
+def _forms_file(folder: Path | None, segment_reader) -> Path | None:
+    """The forms file of a segment's reader; None for the reader of an empty index, or of
+    an index that is not in a folder."""
+    if folder is None or not hasattr(segment_reader, "segment"):
+        return None
+    return folder / f"{segment_reader.segment().segment_id()}{FORMS_SUFFIX}"
+
+
+def write_segment_forms(folder: Path, ix) -> None:
+    """The forms file (`FORMS_SUFFIX`) of each segment of `ix` that has none: those this
+    generation wrote (the others' came with them from the generation before)."""
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            target = _forms_file(folder, leaf)
+            if target is not None and not target.exists():
+                target.write_text(json.dumps(_read_forms(leaf), ensure_ascii=False), "utf-8")
+
+
+def _read_forms(segment_reader) -> dict[str, list[str]]:
+    """The terms of each of `FORM_FIELDS` in a segment's term file, as text."""
+    return {name: [text.decode() for text in _segment_terms(segment_reader, name)]
+            for name in FORM_FIELDS}
+
+
+def _segment_terms(segment_reader, fieldname: str) -> Iterator[bytes]:
+    return segment_reader.lexicon(fieldname)
+
+
+def segment_forms(folder: Path | None, segment_reader) -> dict[str, list[str]]:
+    """The terms of each of `FORM_FIELDS` in a segment, as text, in order: from its forms
+    file, or from its term file where it has none (a generation written before them)."""
+    path = _forms_file(folder, segment_reader)
+    try:
+        if path is None:
+            raise FileNotFoundError
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return _read_forms(segment_reader)
+    try:
+        forms = json.loads(data.decode())  # bytes that are not UTF-8: a read error as such
+    except json.JSONDecodeError:
+        forms = None
+    if not isinstance(forms, dict) or not all(
+            isinstance(forms.get(name), list) for name in FORM_FIELDS):
+        raise CorruptIndexError(f"{path.name} does not list the forms of each field")
+    return forms
 
 
 def _start_generation(generation: Path, base: Path | None):

@@ -85,6 +85,19 @@ def generations(index_dir: Path) -> list[str]:
     return sorted(p.name for p in index_dir.glob("gen-*"))
 
 
+def without_forms_files(index_dir: Path) -> None:
+    """The current generation as written before segments had forms files: none, and none
+    in its checksums."""
+    from search.store import CHECKSUMS, CURRENT, FORMS_SUFFIX
+
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    recorded = json.loads((generation / CHECKSUMS).read_text("utf-8"))
+    for file in generation.glob(f"*{FORMS_SUFFIX}"):
+        file.unlink()
+        del recorded[file.name]
+    (generation / CHECKSUMS).write_text(json.dumps(recorded), "utf-8")
+
+
 def write_export(path: Path, records: list[dict]) -> None:
     """A JSONL export of `records`, one per line."""
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")

@@ -315,7 +315,7 @@ def test_a_terminal_that_cannot_show_a_character_gets_its_escape(built):
 def test_check_says_the_index_is_whole(run, built):
     result = run("check")
     assert (result.exit_code, result.output) == (0, (
-        f"Index {built}: 2 articles; 4 files match their checksums; every article and posting "
+        f"Index {built}: 2 articles; 5 files match their checksums; every article and posting "
         "could be read. No damage found.\n"))
 
 

@@ -3,11 +3,11 @@ import unicodedata
 import pytest
 
 from search.errors import FilterError, IndexCorruptError, QueryTooBroadError
-from search.index import rebuild
+from search.index import rebuild, update
 from search.models import Filters
 from search.searcher import explain, search
 
-from .conftest import RABAT, TACHKENT, index_of
+from .conftest import RABAT, TACHKENT, index_of, without_forms_files
 
 BOTH = {RABAT, TACHKENT}
 
@@ -419,23 +419,27 @@ def test_what_reading_a_file_raises_is_reported_as_damage(seed_index, monkeypatc
                                  f"({error.__name__}). Run `search rebuild` to rebuild it.")
 
 
-@pytest.mark.parametrize("read, garbled, asked", [
-    # the forms of "did you mean", read for a query of few hits
-    ("_terms", b"\xe0garbled", lambda index: search(index, "Tachkent")),
+@pytest.mark.parametrize("module, read, garbled, asked", [
+    # the forms of "did you mean", read for a query of few hits from the term files of a
+    # generation written before forms files
+    ("store", "_segment_terms", b"\xe0garbled", lambda index: search(index, "Tachkent")),
     # the forms and their counts, which `explain` lists
-    ("_document_frequencies", (b"\xe0garbled", 1), lambda index: explain(index, "Tachkent")),
+    ("searcher", "_document_frequencies", (b"\xe0garbled", 1),
+     lambda index: explain(index, "Tachkent")),
 ])
-def test_a_term_that_is_not_utf8_is_a_damaged_index(tmp_path, monkeypatch, read, garbled,
-                                                    asked):
+def test_a_term_that_is_not_utf8_is_a_damaged_index(tmp_path, monkeypatch, module, read,
+                                                    garbled, asked):
     """A garbled term dictionary can give bytes that are not UTF-8 where the searcher
     decodes terms."""
-    from search import searcher
+    import search
 
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "a.txt").write_text("Sommet\n\nLe Maroc à Rabat.", "utf-8")
     rebuild([folder], tmp_path / "index")
-    monkeypatch.setattr(searcher, read, lambda reader, fieldname: iter([garbled]))
+    without_forms_files(tmp_path / "index")
+    monkeypatch.setattr(getattr(search, module), read,
+                        lambda reader, fieldname: iter([garbled]))
     with pytest.raises(IndexCorruptError) as raised:
         asked(tmp_path / "index")
     assert str(raised.value) == (f"The index in {tmp_path / 'index'}/ could not be read "
@@ -577,6 +581,34 @@ def test_a_total_that_would_cost_too_much_is_shown_as_a_lower_bound(tmp_path, mo
         f"at least {at_least.total} articles match «climat» (showing 10).")
     assert json.loads(results_json(at_least))["total_exact"] is False
     assert "total_exact" not in json.loads(results_json(exact))
+
+
+@pytest.mark.parametrize("forms_files", [True, False], ids=["forms files", "term files"])
+def test_the_forms_of_did_you_mean_are_whoosh_s_terms_across_segments(tmp_path, forms_files):
+    """The forms "did you mean" draws on, from each segment's forms file or, in a
+    generation written before them, its term files: every term of the default fields'
+    surface twins as Whoosh's reader of the whole index lists them, fields in order."""
+    from search.searcher import open_searcher
+    from search.store import FORM_FIELDS
+
+    folder, index_dir = tmp_path / "corpus", tmp_path / "index"
+    folder.mkdir()
+    for number in range(9):
+        (folder / f"{number}.txt").write_text(
+            f"Escale {number}\n\nLe ministre à Zanzibar{number % 4}, puis Rabat"
+            f"{'ie' * number}.", "utf-8")
+        if number == 7:
+            (folder / "2.txt").unlink()
+        update([folder], index_dir)
+    if not forms_files:
+        without_forms_files(index_dir)
+    with open_searcher(index_dir) as searcher:
+        reader = searcher._searcher.reader()
+        assert len(reader.leaf_readers()) > 1
+        expected = tuple(dict.fromkeys(text.decode() for name in FORM_FIELDS
+                                       for text, _ in reader.iter_field(name)))
+        assert tuple(searcher._surface_forms().keys()) == expected
+    assert "zanzibar3" in expected and "rabatieieieieieieieie" in expected
 
 
 @pytest.mark.parametrize("segments, deleted", [(1, ()), (3, (0, 5, 6, 29))])

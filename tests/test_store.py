@@ -20,7 +20,7 @@ from search.errors import (
 )
 from search.index import rebuild, update
 from search.searcher import open_searcher, search
-from search.store import CURRENT, FileEntry, check, write_lock
+from search.store import CURRENT, FORM_FIELDS, FileEntry, check, write_lock
 from search.stretches import Stretch
 
 from .conftest import SEEDS, generations, write_export
@@ -136,7 +136,7 @@ def index_files(index_dir: Path) -> list[str]:
     """Every file of an index folder, by its path from the folder, with the generation's
     name as `gen` and a segment's random name as `*`."""
     generation = (index_dir / CURRENT).read_text().strip()
-    return sorted(re.sub(r"\w+(?=\.seg$)", "*", str(p.relative_to(index_dir)))
+    return sorted(re.sub(r"\w+(?=\.seg$|\.forms\.json$)", "*", str(p.relative_to(index_dir)))
                   .replace(generation, "gen") for p in index_dir.rglob("*") if p.is_file())
 
 
@@ -158,7 +158,7 @@ def seed_files(tmp_path_factory) -> list[str]:
 HARMLESS = {"write.lock", "gen/readers.lock"}
 
 
-INDEX_FILES = ["CURRENT", "gen/*.seg", "gen/MAIN_WRITELOCK", "gen/_MAIN_1.toc",
+INDEX_FILES = ["CURRENT", "gen/*.forms.json", "gen/*.seg", "gen/MAIN_WRITELOCK", "gen/_MAIN_1.toc",
                "gen/checksums.json", "gen/files.json", "gen/format.json", "gen/readers.lock",
                "write.lock"]
 
@@ -188,6 +188,61 @@ def test_damage_to_any_file_is_one_clear_error_found_by_check_and_rebuild_recove
     rebuild([SEEDS], index_dir)
     assert search(index_dir, "Farabi").total == 1
     assert check(index_dir).problems == ()
+
+
+def segment_names(index_dir: Path) -> set[str]:
+    with open_searcher(index_dir) as searcher:
+        return {leaf.segment().segment_id()
+                for leaf, _ in searcher._searcher.reader().leaf_readers()}
+
+
+def test_each_segment_has_its_forms_file_through_updates_merges_and_removals(tmp_path):
+    """Written with its segment, kept with it, gone with it: the terms of the fields of
+    "did you mean", as Whoosh's term file of the segment has them."""
+    folder, index_dir = tmp_path / "corpus", tmp_path / "index"
+    folder.mkdir()
+    seen = set()
+    for number in range(14):
+        (folder / f"{number}.txt").write_text(
+            f"Visite {number}\n\nLe ministre à Tachkent{number} et Rabat.", "utf-8")
+        if number == 12:
+            (folder / "3.txt").unlink()
+        update([folder], index_dir)
+        generation = index_dir / (index_dir / CURRENT).read_text().strip()
+        segments = segment_names(index_dir)
+        assert {file.name for file in generation.glob("*.forms.json")} == {
+            f"{name}.forms.json" for name in segments}
+        seen |= segments
+    assert len(seen) > len(segments) > 1  # segments were merged, several remain
+    with open_searcher(index_dir) as searcher:
+        for leaf, _ in searcher._searcher.reader().leaf_readers():
+            written = json.loads(
+                (generation / f"{leaf.segment().segment_id()}.forms.json").read_text("utf-8"))
+            assert written == {name: [text.decode() for text in leaf.lexicon(name)]
+                               for name in FORM_FIELDS}
+            assert any("tachkent" in form for form in written[FORM_FIELDS[-1]])
+
+
+@pytest.mark.parametrize("damage", [
+    lambda file: file.write_bytes(b"\xff" + file.read_bytes()[1:]),
+    lambda file: file.write_bytes(file.read_bytes()[:-1] + b","),
+    lambda file: file.write_text("[" + " " * (file.stat().st_size - 2) + "]"),
+    lambda file: file.write_text(json.dumps({FORM_FIELDS[0]: 3}).ljust(file.stat().st_size)),
+], ids=["not UTF-8", "not JSON", "a list", "no forms"])
+def test_a_garbled_forms_file_of_its_size_is_one_clear_error_for_did_you_mean(tmp_path,
+                                                                              damage):
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    [file] = (index_dir / (index_dir / CURRENT).read_text().strip()).glob("*.forms.json")
+    size = file.stat().st_size
+    damage(file)
+    assert file.stat().st_size == size  # not seen by the checks made at every opening
+    with pytest.raises(IndexCorruptError) as raised:
+        search(index_dir, "Farabbi")
+    assert re.fullmatch(rf"The index in {re.escape(str(index_dir))}/ could not be read "
+                        r"\((UnicodeDecodeError|CorruptIndexError)\)\. Run `search rebuild` "
+                        r"to rebuild it\.", str(raised.value))
+    assert check(index_dir).problems != ()
 
 
 def test_check_finds_every_bit_flip_in_a_segment(tmp_path):
