@@ -523,9 +523,8 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
     generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
     try:
         (generation / READERS).touch()
-        ix = _start_generation(generation, base)
-        yield generation, ix
-        write_segment_forms(generation, ix)
+        yield generation, _start_generation(generation, base)
+        write_segment_forms(generation)
         (generation / FORMAT).write_text(
             json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
                         "checksums": True}), "utf-8")
@@ -548,10 +547,12 @@ def _forms_file(folder: Path | None, segment_reader) -> Path | None:
     return folder / f"{segment_reader.segment().segment_id()}{FORMS_SUFFIX}"
 
 
-def write_segment_forms(folder: Path, ix) -> None:
-    """The forms file (`FORMS_SUFFIX`) of each segment of `ix` that has none: those this
-    generation wrote (the others' came with them from the generation before)."""
-    with ix.reader() as reader:
+def write_segment_forms(folder: Path) -> None:
+    """The forms file (`FORMS_SUFFIX`) of each segment of the index in `folder` that has
+    none: those this generation wrote (the others' came with them from the generation
+    before). The segments are read in place: Whoosh's own storage, which the writer of a
+    new index has, would copy each whole into memory (171 MB for 30,000 articles)."""
+    with MappedStorage(str(folder)).open_index().reader() as reader:
         for leaf, _ in reader.leaf_readers():
             target = _forms_file(folder, leaf)
             if target is not None and not target.exists():

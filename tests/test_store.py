@@ -223,6 +223,27 @@ def test_each_segment_has_its_forms_file_through_updates_merges_and_removals(tmp
             assert any("tachkent" in form for form in written[FORM_FIELDS[-1]])
 
 
+def test_the_forms_files_are_written_from_segments_read_in_place(tmp_path, monkeypatch):
+    """Whoosh's own storage, which the writer of a new index has, copies a segment's
+    files into memory when a reader opens them: 171 MB for 30,000 articles."""
+    from whoosh.filedb.structfile import BufferFile
+
+    from search.store import write_segment_forms
+
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    [file] = generation.glob("*.forms.json")
+    written = file.read_bytes()
+    file.unlink()
+
+    def copied(*args, **kwargs):
+        raise AssertionError("a segment's file copied into memory")
+    monkeypatch.setattr(BufferFile, "__init__", copied)
+    write_segment_forms(generation)
+    assert file.read_bytes() == written
+
+
 @pytest.mark.parametrize("damage", [
     lambda file: file.write_bytes(b"\xff" + file.read_bytes()[1:]),
     lambda file: file.write_bytes(file.read_bytes()[:-1] + b","),
