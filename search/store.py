@@ -566,6 +566,7 @@ def _read_forms(segment_reader) -> dict[str, list[str]]:
 
 
 def _segment_terms(segment_reader, fieldname: str) -> Iterator[bytes]:
+    """A segment's terms of a field, in order (what a garbled term file would give)."""
     return segment_reader.lexicon(fieldname)
 
 
@@ -574,10 +575,10 @@ def segment_forms(folder: Path | None, segment_reader) -> dict[str, list[str]]:
     file, or from its term file where it has none (a generation written before them)."""
     path = _forms_file(folder, segment_reader)
     try:
-        if path is None:
-            raise FileNotFoundError
-        data = path.read_bytes()
+        data = path.read_bytes() if path is not None else None
     except FileNotFoundError:
+        data = None
+    if data is None:
         return _read_forms(segment_reader)
     try:
         forms = json.loads(data.decode())  # bytes that are not UTF-8: a read error as such
