@@ -90,10 +90,13 @@ def closest_words(word: str, known: Mapping[str, int]) -> list[str]:
     own = known.get(form, 0)
     matches = process.extract(form, known.keys(), scorer=Levenshtein.distance,
                               score_cutoff=edits, limit=SUGGESTER_CANDIDATES)
-    ranked = sorted(((distance - math.log(known[candidate], FREQUENCY_PER_EDIT),
-                      -known[candidate], candidate)
+    # A listed form that no article has (a damaged index: its forms and its counts read
+    # from different files) is no candidate.
+    counts = {candidate: known.get(candidate, 0) for candidate, _, _ in matches}
+    ranked = sorted(((distance - math.log(counts[candidate], FREQUENCY_PER_EDIT),
+                      -counts[candidate], candidate)
                      for candidate, distance, _ in matches
-                     if known[candidate] > own and term(candidate) != family),
+                     if counts[candidate] > own and term(candidate) != family),
                     key=lambda item: item[:2])
     return [candidate for *_, candidate in ranked[:MAX_SUGGESTIONS]]
 

@@ -112,6 +112,19 @@ def test_closest_words_are_the_same_with_counts_read_when_asked(word):
     assert closest_words(word, lazy) == closest_words(word, KNOWN)
 
 
+@pytest.mark.parametrize("word, uncounted, closest", [
+    ("ambasadeur", {"ambassadeur"}, ["ambassadeurs"]),
+    ("ambasadeur", {"ambassadeur", "ambassadeurs", "ambassade"}, []),
+    ("marok", {"maroc"}, []),
+])
+def test_a_listed_form_that_no_article_has_is_no_candidate(word, uncounted, closest):
+    """A damaged index can list a form its counts do not have (forms and counts are read
+    from different files): that form is left out, not an error."""
+    lazy = CountedWhenAsked(tuple(KNOWN), lambda form: 0 if form in uncounted
+                            else KNOWN.get(form, 0))
+    assert closest_words(word, lazy) == closest
+
+
 @pytest.mark.parametrize("total, shown, limit, offset, few", [
     (FEW_HITS, FEW_HITS, 10, 0, True),  # few articles
     (FEW_HITS + 1, FEW_HITS + 1, 10, 0, False),
