@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filetables import FileFormatError
 from whoosh.reading import CorruptIndexError
 
 from search.analysis import ANALYZER_VERSION
@@ -93,10 +94,11 @@ LOCK_WAIT_SECONDS = 3.0
 
 
 # What Whoosh raises when its files are truncated, garbled or missing (its own
-# `whoosh.index.IndexError` covers an empty folder and a garbled table of contents).
+# `whoosh.index.IndexError` covers an empty folder and a garbled table of contents,
+# `FileFormatError` a term file whose header is not one).
 CORRUPTION_ERRORS = (
     OSError, EOFError, struct.error, pickle.UnpicklingError, zlib.error,
-    ValueError, KeyError, IndexError, whoosh_index.IndexError,
+    ValueError, KeyError, IndexError, whoosh_index.IndexError, FileFormatError,
 )
 
 
@@ -233,7 +235,9 @@ def _open_generation(index_dir: Path, generation: Path):
     except (AttributeError, ImportError):
         # The pickled schema names analyzer classes this version no longer has.
         raise outdated() from None
-    except (*CORRUPTION_ERRORS, TypeError) as error:  # TypeError: a garbled pickle
+    # A garbled pickle: a TypeError, or a MemoryError when its lengths ask for more than
+    # there is (opening reads only a segment's directory and the small files).
+    except (*CORRUPTION_ERRORS, TypeError, MemoryError) as error:
         raise damaged(index_dir, error) from None
     found = _format(generation)
     if found.get("analyzer") != ANALYZER_VERSION:

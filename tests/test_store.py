@@ -266,6 +266,64 @@ def test_a_garbled_forms_file_of_its_size_is_one_clear_error_for_did_you_mean(tm
     assert check(index_dir).problems != ()
 
 
+def _sub_files(segment: Path) -> dict[str, tuple[int, int]]:
+    """The sub-files of a compound segment: name → (offset, length)."""
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.structfile import StructFile
+
+    with open(segment, "rb") as handle:
+        storage = CompoundStorage(StructFile(handle), use_mmap=False)
+        return {name: (info["offset"], info["length"]) for name, info in storage._dir.items()}
+
+
+SEED_SUB_FILES = [".trm", ".pst", "._stored.col", ".body.col", "._body_len.col", ".date.col",
+                  ".copy_signature.col"]
+
+
+@pytest.mark.parametrize("sub_file", SEED_SUB_FILES)
+@pytest.mark.parametrize("at", [0, 1, 3])
+def test_a_garbled_header_of_any_part_of_a_segment_is_one_clear_error(tmp_path, sub_file, at):
+    """Whoosh reads each part of a segment from a header it checks with errors of its own
+    (`FileFormatError` for a term file's magic): whichever part is garbled, a search and
+    an update end in one clear error or an answer, and `check` finds the damage."""
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    [segment] = (index_dir / (index_dir / CURRENT).read_text().strip()).glob("*.seg")
+    [(offset, length)] = [place for name, place in _sub_files(segment).items()
+                          if name.endswith(sub_file)]
+    data = bytearray(segment.read_bytes())
+    data[offset + min(at, length - 1)] ^= 0x5A
+    segment.write_bytes(bytes(data))
+    for attempt in (lambda: search(index_dir, "Farabi"), lambda: search(index_dir, "Farabbi"),
+                    lambda: update([SEEDS], index_dir)):
+        try:
+            attempt()
+        except SearchError as error:
+            assert "\n" not in str(error)
+    assert check(index_dir).problems != ()
+
+
+@pytest.mark.parametrize("part", SEED_SUB_FILES)
+def test_a_segment_whose_directory_misnames_a_part_is_one_clear_error(tmp_path, part):
+    """The directory at the end of a compound segment names its parts: a garbled name
+    leaves a part missing, which Whoosh reads as None (a TypeError in its codec)."""
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    [segment] = (index_dir / (index_dir / CURRENT).read_text().strip()).glob("*.seg")
+    data = segment.read_bytes()
+    name = part.encode()
+    assert data.count(name) == 1  # in the directory only
+    at = data.index(name) + len(name) - 2
+    segment.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:])
+    for attempt in (lambda: search(index_dir, "Farabi"), lambda: search(index_dir, "Farabbi"),
+                    lambda: update([SEEDS], index_dir)):
+        try:
+            attempt()
+        except SearchError as error:
+            assert "\n" not in str(error)
+    assert check(index_dir).problems != ()
+
+
 def test_check_finds_every_bit_flip_in_a_segment(tmp_path):
     index_dir = tmp_path / "index"
     rebuild([SEEDS], index_dir)
