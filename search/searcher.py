@@ -597,8 +597,6 @@ def _read_error(error: BaseException) -> bool:
     module = _module_of(frames[-1].filename) if frames else ""
     if module.startswith("whoosh.filedb."):
         return True  # the layer that reads bytes: whatever it raises, the bytes were garbage
-    if isinstance(error, TypeError) and module.startswith(("whoosh.codec.", "whoosh.columns")):
-        return True  # a part of a segment missing from its directory reads as None
     return isinstance(error, CORRUPTION_ERRORS) and module.startswith(_READING_MODULES)
 
 

@@ -51,7 +51,7 @@ from search.models import Count, IndexCheck, IndexStats
 from search.schema import DEFAULT_FIELDS, SCHEMA_VERSION, build_schema
 from search.stretches import Stretch
 from search.surface import surface_field
-from search.whoosh_fast.reading import MappedStorage, misfit_columns
+from search.whoosh_fast.reading import MappedStorage, misfit_columns, without_stored_fields
 
 CURRENT = "CURRENT"
 
@@ -232,6 +232,7 @@ def _open_generation(index_dir: Path, generation: Path):
         ix = MappedStorage(str(generation)).open_index()  # read in place, not copied
         with ix.reader() as reader:
             reader.doc_count()
+            missing = without_stored_fields(reader)
     except (AttributeError, ImportError):
         # The pickled schema names analyzer classes this version no longer has.
         raise outdated() from None
@@ -239,6 +240,8 @@ def _open_generation(index_dir: Path, generation: Path):
     # there is (opening reads only a segment's directory and the small files).
     except (*CORRUPTION_ERRORS, TypeError, MemoryError) as error:
         raise damaged(index_dir, error) from None
+    if missing:
+        raise damaged(index_dir, f"segment {missing[0]} has no stored fields")
     found = _format(generation)
     if found.get("analyzer") != ANALYZER_VERSION:
         raise outdated()

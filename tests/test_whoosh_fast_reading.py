@@ -173,3 +173,31 @@ def test_a_column_with_damaged_last_bytes_is_read_as_damaged(offsets, at_end, by
             reading.in_place(column, damaged, 0, len(data), len(values))
     assert reading._fits(written, 0, len(data), len(values))
     assert not reading._fits(damaged, 0, len(data), len(values))
+
+
+@pytest.mark.parametrize("misnamed", [False, True])
+def test_a_segment_without_stored_fields_is_one_whoosh_cannot_read_them_from(tmp_path,
+                                                                              misnamed):
+    """`without_stored_fields` names the segments whose stored fields Whoosh's public
+    reader cannot give: their part's name garbled in the segment's directory."""
+    from whoosh.index import open_dir
+
+    from .conftest import SEEDS
+
+    index_dir = tmp_path / "index"
+    rebuild([SEEDS], index_dir)
+    generation = index_dir / (index_dir / CURRENT).read_text().strip()
+    if misnamed:
+        [segment] = generation.glob("*.seg")
+        data = segment.read_bytes()
+        at = data.index(b"._stored.col") + 3
+        segment.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:])
+    with open_dir(str(generation)).reader() as whoosh_reader:
+        try:
+            whoosh_reader.stored_fields(0)
+            readable = True
+        except TypeError:
+            readable = False
+    with MappedStorage(str(generation)).open_index().reader() as reader:
+        assert reading.without_stored_fields(reader) == ([] if readable else [0])
+    assert readable is not misnamed

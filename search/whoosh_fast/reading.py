@@ -303,6 +303,15 @@ def column_values(reader, fieldname: str) -> Callable[[int], object]:
     return value
 
 
+def without_stored_fields(reader) -> list[int]:
+    """The segments of `reader` (their numbers) that hold documents but no stored fields:
+    a part missing from a segment's directory (a garbled name), which Whoosh's codec
+    would read as None at the first hit shown."""
+    return [number for number, (leaf, _) in enumerate(_leaves(reader))
+            if isinstance(perdoc := getattr(leaf, "_perdoc", None), W3PerDocReader)
+            and perdoc.doc_count_all() and _column_file(perdoc, "_stored") is None]
+
+
 def misfit_columns(reader) -> list[str]:
     """The columns of byte strings in `reader`'s segments whose lengths and offsets do not
     describe their bytes (Whoosh's writer can write a stale offsets array: see
