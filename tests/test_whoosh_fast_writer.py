@@ -1,8 +1,11 @@
 """`search.whoosh_fast.writer`: our faster writing writes what Whoosh's own writer writes."""
 
+import io
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search import index as index_module
 from search import store as store_module
@@ -127,3 +130,37 @@ def test_a_column_whose_last_documents_have_no_value_reads_right(
         f"The index in {tmp_path / 'index'}{os.sep} is damaged (segment 0, column "
         f"{column!r}: lengths and offsets do not fit its bytes). Run `search rebuild` to "
         "rebuild it.",))
+
+
+class _KeptOpen(io.BytesIO):
+    def close(self) -> None:  # the writer closes its file: its bytes are read after
+        pass
+
+
+def _term_table(keys: list[bytes], compact: bool) -> bytes:
+    from whoosh.filedb.filetables import OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    from search.whoosh_fast.writer import CompactTermTable
+
+    buffer = _KeptOpen()
+    writer = OrderedHashWriter(StructFile(buffer))
+    if compact:
+        CompactTermTable.replacing(writer)
+    writer.extras["fieldmap"] = {"body": 0}
+    for number, key in enumerate(keys):
+        writer.add(key, number.to_bytes(3, "big") * (number % 4))
+    writer.close()
+    return buffer.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.binary(min_size=1, max_size=12), max_size=700))
+def test_a_compact_term_table_is_whoosh_s_byte_for_byte(keys):
+    ordered = sorted(keys)
+    assert _term_table(ordered, compact=True) == _term_table(ordered, compact=False)
+
+
+def test_a_compact_term_table_refuses_keys_out_of_order():
+    with pytest.raises(ValueError):
+        _term_table([b"rabat", b"maroc"], compact=True)

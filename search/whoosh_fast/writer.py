@@ -33,6 +33,7 @@ from whoosh.codec.whoosh3 import (
     W3Segment,
     _lenfield,
 )
+from whoosh.filedb import filetables
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
@@ -176,10 +177,60 @@ class TermGroups:
                 yield fieldname, tbytes, docnum, weight, vbytes
 
 
+class CompactTermTable(filetables.OrderedHashWriter):
+    """Whoosh's writer of a segment's term table, keeping each term's hash and position
+    as two numbers of an array (16 bytes) where Whoosh keeps a tuple of two ints in a
+    list (about 130): a segment holds terms of one article each (its id, the bands of its
+    copies' signature), two or more an article, all kept until the segment is finished.
+    The same file, byte for byte (a test compares them)."""
+
+    @classmethod
+    def replacing(cls, writer: filetables.OrderedHashWriter) -> CompactTermTable:
+        """`writer`, which has written its header and no term yet, as one of these."""
+        writer.__class__ = cls
+        writer.buckets = [array("Q") for _ in range(256)]
+        return writer
+
+    def add(self, key: bytes, value: bytes) -> None:
+        """`OrderedHashWriter.add`, then `HashWriter.add`, with the bucket's array."""
+        if key <= self.lastkey:
+            raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
+        dbfile = self.dbfile
+        position = dbfile.tell()
+        self.index.append(position)
+        dbfile.write(filetables._lengths.pack(len(key), len(value)))
+        dbfile.write(key)
+        dbfile.write(value)
+        hashed = self.hashfn(key)
+        self.buckets[hashed & 255].extend((hashed, position))
+        self.lastkey = key
+
+    def _write_hashes(self) -> None:
+        """`HashWriter._write_hashes` over the arrays' (hash, position) pairs."""
+        dbfile = self.dbfile
+        null = (0, 0)
+        for entries in self.buckets:
+            numslots = len(entries)  # twice the bucket's terms, as Whoosh sizes it
+            self.directory.append((dbfile.tell(), numslots))
+            table = [null] * numslots
+            for hashed, position in zip(entries[::2], entries[1::2], strict=True):
+                slot = (hashed >> 8) % numslots
+                while table[slot] != null:
+                    slot = (slot + 1) % numslots
+                table[slot] = (hashed, position)
+            for hashed, position in table:
+                dbfile.write(filetables._pointer.pack(hashed, position))
+
+
 class GroupingFieldWriter(W3FieldWriter):
     """Whoosh's field writer, writing a term's postings block by block from a list
     (`TermGroups`) instead of one call per posting: the same blocks, bytes and statistics
-    as `W3PostingsWriter.add_posting` (a test compares them)."""
+    as `W3PostingsWriter.add_posting` (a test compares them). Its term table is a
+    `CompactTermTable`."""
+
+    def __init__(self, codec, storage, segment) -> None:
+        super().__init__(codec, storage, segment)
+        CompactTermTable.replacing(self._tindex)
 
     def add_postings(self, schema, lengths, items):
         if not isinstance(items, TermGroups):
