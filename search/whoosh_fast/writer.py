@@ -1,7 +1,7 @@
 """Writing Whoosh segments faster, and in two processes: reads Whoosh's private internals
-(its per-document reader and writer, a byte column's writer, codec classes, `MpWriter`'s
-fields and sub-writer task). Each piece is tested against what Whoosh's own writer
-writes (tests/test_whoosh_fast_writer.py).
+(its per-document reader and writer, a byte column's writer, its term table's writer,
+codec classes, `MpWriter`'s fields and sub-writer task). Each piece is tested against what
+Whoosh's own writer writes (tests/test_whoosh_fast_writer.py).
 
 A write that adds many articles is indexed by two sub-writer processes, each making a
 segment (`ParallelWriter`); they die with the process that started them.
