@@ -82,12 +82,12 @@ def blocks_index(tmp_path_factory):
 
 
 def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
-    from search.whoosh_fast.postings import field_lengths
+    from search.whoosh_fast.postings import field_lengths, length_column
 
     with blocks_index.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             for fieldname in ("title", "body", "dateline"):
-                length = field_lengths(leaf, fieldname)
+                length = field_lengths(leaf, fieldname, length_column(leaf, fieldname))
                 assert [length(docnum) for docnum in range(leaf.doc_count_all())] == [
                     leaf.doc_field_length(docnum, fieldname, 1) or 1
                     for docnum in range(leaf.doc_count_all())]

@@ -20,7 +20,7 @@ from itertools import chain
 import numpy as np
 
 from search.whoosh_fast.matchers import TermScorer
-from search.whoosh_fast.postings import LENGTH_OF_BYTE, Block, blocks, length_column, looked_up
+from search.whoosh_fast.postings import LENGTH_OF_BYTE, Block, blocks, looked_up
 
 # Whoosh's field length of each length byte, and 1 at index 256: a document past the
 # column's end, whose length reads as 1 (`postings.field_lengths`).
@@ -89,7 +89,7 @@ def scores(scorer: TermScorer, documents: np.ndarray, frequencies: np.ndarray) -
 
 def _lengths(scorer: TermScorer, documents: np.ndarray) -> np.ndarray:
     """The field's length in each of `documents`, as `postings.field_lengths` reads it."""
-    stored = length_column(scorer.reader, scorer.fieldname)
+    stored = scorer.length_bytes
     if stored is None:
         return np.fromiter((scorer.length(docnum) for docnum in documents.tolist()),
                            dtype=np.int64, count=len(documents))

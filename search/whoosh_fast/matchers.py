@@ -91,12 +91,14 @@ class TermScorer:
         self._statistics = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
         self._boost = boost
         self.reader, self.fieldname = searcher.reader(), fieldname
-        self.length = field_lengths(self.reader, fieldname)  # docnum → the field's length
-        self._lengths_known: float | None = None  # read when a bound is first asked for
+        # The field's length byte of each document, read once (None: not a Whoosh 3
+        # segment, whose lengths are asked one by one).
+        self.length_bytes = length_column(self.reader, fieldname)
+        # docnum → the field's length
+        self.length = field_lengths(self.reader, fieldname, self.length_bytes)
         # Scores by (frequency, length byte), the only two things a score depends on here,
         # for `each`: a word's postings repeat a few thousand pairs, and a look-up costs
         # half the computation (`autres~`'s 617,000 postings at 360k).
-        self._length_bytes = length_column(self.reader, fieldname)
         self._scores: dict[tuple[float, int], float] = {}
 
     @property
@@ -107,11 +109,11 @@ class TermScorer:
 
     def each(self, postings: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
         """(document number, score) for each (document number, term frequency)."""
-        if self._length_bytes is None:  # not a Whoosh 3 segment: its lengths asked one by one
+        if self.length_bytes is None:  # not a Whoosh 3 segment: its lengths asked one by one
             for docnum, tf in postings:
                 yield docnum, self.score(docnum, tf)
             return
-        stored, known, scores = self._length_bytes, len(self._length_bytes), self._scores
+        stored, known, scores = self.length_bytes, len(self.length_bytes), self._scores
         for docnum, tf in postings:
             key = (tf, stored[docnum] if docnum < known else -1)
             found = scores.get(key)
@@ -121,9 +123,9 @@ class TermScorer:
         """The score of each document of a decoded block, as `each` gives them (a list
         made at once: ranking one word scores most documents of the blocks it reads)."""
         pairs = zip(block.ids, block.weights, strict=True)
-        if self._length_bytes is None:
+        if self.length_bytes is None:
             return [self.score(docnum, tf) for docnum, tf in pairs]
-        stored, known, scores = self._length_bytes, len(self._length_bytes), self._scores
+        stored, known, scores = self.length_bytes, len(self.length_bytes), self._scores
         return [found if (found := scores.get(key)) is not None else self._computed(key)
                 for key in [(tf, stored[docnum] if docnum < known else -1)
                             for docnum, tf in pairs]]
@@ -146,12 +148,10 @@ class TermScorer:
     def bound(self, block: Block) -> float:
         """At least the score of every document of `block`: BM25 grows with the term's
         frequency and falls with the field's length (Whoosh's block quality)."""
-        if self._lengths_known is None:
-            stored = length_column(self.reader, self.fieldname)
-            # Past the column's end, a document's length reads as 1 (`field_lengths`).
-            self._lengths_known = len(stored) if stored is not None else float("inf")
+        # Past the column's end, a document's length reads as 1 (`field_lengths`).
+        known = len(self.length_bytes) if self.length_bytes is not None else float("inf")
         last = block.last if block.last is not None else (block.ids[-1] if block.ids else -1)
-        if block.max_weight is None or not block.min_length or last >= self._lengths_known:
+        if block.max_weight is None or not block.min_length or last >= known:
             return float("inf")
         idf, avgfl, b, k1 = self._statistics
         return scoring.bm25(idf, block.max_weight, block.min_length, avgfl, b, k1) * self._boost
