@@ -579,7 +579,7 @@ class Searcher:
 _READING_MODULES = ("whoosh.codec.", "whoosh.filedb.", "whoosh.columns", "whoosh.reading",
                     "whoosh.index", "whoosh.util.numeric", "whoosh.util.varints", "whoosh.system",
                     "whoosh.automata.fst", "whoosh.formats", "search.whoosh_fast.postings",
-                    "search.whoosh_fast.reading")
+                    "search.whoosh_fast.reading", "search.whoosh_fast.lists")
 # Errors that only reading can raise, wherever they come from. Bytes decoded while reading
 # are the index's terms (the lexicons of ids, sources and categories, the vocabulary of
 # "did you mean"): a query and stored texts come as str.

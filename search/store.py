@@ -4,8 +4,9 @@ checksums, readers' leases, and what can be read of it as a whole (stats, check)
 Layout of an index folder:
     CURRENT      the name of the generation that readers open (replaced atomically)
     gen-*/       one complete Whoosh index per generation, with its `files.json`,
-                 `format.json`, `checksums.json` and `readers.lock`, and a forms file
-                 beside each segment (`FORMS_SUFFIX`)
+                 `format.json`, `checksums.json` and `readers.lock`, and beside each
+                 segment a forms file (`FORMS_SUFFIX`) and, where it has long posting
+                 lists, a file of them (`whoosh_fast.lists`)
     write.lock   held by the one process allowed to write
 
 Every write makes a new generation and switches `CURRENT` to it only once it is complete,
@@ -531,7 +532,7 @@ def next_generation(index_dir: Path, previous: str | None, base: Path | None):
     try:
         (generation / READERS).touch()
         yield generation, _start_generation(generation, base)
-        write_segment_forms(generation)
+        write_segment_files(generation)
         (generation / FORMAT).write_text(
             json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
                         "checksums": True}), "utf-8")
@@ -554,16 +555,20 @@ def _forms_file(folder: Path | None, segment_reader) -> Path | None:
     return folder / f"{segment_reader.segment().segment_id()}{FORMS_SUFFIX}"
 
 
-def write_segment_forms(folder: Path) -> None:
-    """The forms file (`FORMS_SUFFIX`) of each segment of the index in `folder` that has
-    none: those this generation wrote (the others' came with them from the generation
-    before). The segments are read in place: Whoosh's own storage, which the writer of a
-    new index has, would copy each whole into memory (171 MB for 30,000 articles)."""
+def write_segment_files(folder: Path) -> None:
+    """The forms file (`FORMS_SUFFIX`) and the long lists (`lists.LISTS_SUFFIX`, where it
+    has any) of each segment of the index in `folder` that has no forms file: those this
+    generation wrote (the others' came with them from the generation before). The
+    segments are read in place: Whoosh's own storage, which the writer of a new index has,
+    would copy each whole into memory (171 MB for 30,000 articles)."""
+    from search.whoosh_fast import lists  # numpy, which a query process loads only if needed
+
     with MappedStorage(str(folder)).open_index().reader() as reader:
         for leaf, _ in reader.leaf_readers():
             target = _forms_file(folder, leaf)
             if target is not None and not target.exists():
                 target.write_text(json.dumps(_read_forms(leaf), ensure_ascii=False), "utf-8")
+                lists.write(lists.lists_file(folder, leaf), leaf)
 
 
 def _read_forms(segment_reader) -> dict[str, list[str]]:

@@ -228,7 +228,7 @@ def test_the_forms_files_are_written_from_segments_read_in_place(tmp_path, monke
     files into memory when a reader opens them: 171 MB for 30,000 articles."""
     from whoosh.filedb.structfile import BufferFile
 
-    from search.store import write_segment_forms
+    from search.store import write_segment_files
 
     index_dir = tmp_path / "index"
     rebuild([SEEDS], index_dir)
@@ -240,7 +240,7 @@ def test_the_forms_files_are_written_from_segments_read_in_place(tmp_path, monke
     def copied(*args, **kwargs):
         raise AssertionError("a segment's file copied into memory")
     monkeypatch.setattr(BufferFile, "__init__", copied)
-    write_segment_forms(generation)
+    write_segment_files(generation)
     assert file.read_bytes() == written
 
 

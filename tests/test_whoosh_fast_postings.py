@@ -94,17 +94,18 @@ def test_field_lengths_read_at_once_are_whoosh_s(blocks_index):
 
 
 def _word_index(articles: list[dict[str, str]], segments: int = 1, deleted=(),
-                blocklimit: int = 128, compact: bool = False):
-    """An index in memory of `articles` (field → text, `id` their number), written in
-    `segments` segments with posting blocks of `blocklimit`, the `deleted` ones removed
-    (their postings stay in their segment); by Whoosh's codec, or `compact`, by our
-    writing codec (blocks pickled with protocol 3)."""
+                blocklimit: int = 128, compact: bool = False, folder=None):
+    """An index in memory (or in `folder`) of `articles` (field → text, `id` their
+    number), written in `segments` segments with posting blocks of `blocklimit`, the
+    `deleted` ones removed (their postings stay in their segment); by Whoosh's codec, or
+    `compact`, by our writing codec (blocks pickled with protocol 3)."""
     from whoosh.codec.whoosh3 import W3Codec
-    from whoosh.filedb.filestore import RamStorage
+    from whoosh.filedb.filestore import FileStorage, RamStorage
 
     from search.whoosh_fast.writer import WritingCodec
 
-    ix = RamStorage().create_index(build_schema())
+    storage = RamStorage() if folder is None else FileStorage(str(folder))
+    ix = storage.create_index(build_schema())
     size = -(-len(articles) // segments)
     for start in range(0, len(articles), size):
         writer = ix.writer(codec=(WritingCodec if compact else W3Codec)(blocklimit=blocklimit))

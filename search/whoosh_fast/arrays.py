@@ -19,6 +19,7 @@ from itertools import chain
 
 import numpy as np
 
+from search.whoosh_fast import lists
 from search.whoosh_fast.matchers import TermScorer
 from search.whoosh_fast.postings import LENGTH_OF_BYTE, Block, blocks, looked_up
 
@@ -41,8 +42,24 @@ class Postings:
 
 
 def read(reader, fieldname: str, text: bytes) -> Postings:
-    """Every posting of a term, deleted documents left out (`postings.blocks`)."""
-    return of_blocks(blocks(reader, fieldname, text))
+    """Every posting of a term, deleted documents left out: from the segment's file of
+    long lists where it is there (`lists`), else from its blocks (`postings.blocks`)."""
+    written = _written(reader, fieldname, text)
+    return written if written is not None else of_blocks(blocks(reader, fieldname, text))
+
+
+def _written(reader, fieldname: str, text: bytes) -> Postings | None:
+    """A term's postings from its segment's file of long lists, deleted documents left
+    out; None when the file does not hold them."""
+    found = lists.of_reader(reader)
+    written = found.postings(fieldname, text) if found is not None else None
+    if written is None:
+        return None
+    ids, frequencies = written
+    if reader.has_deletions():
+        kept = ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+        ids, frequencies = ids[kept], frequencies[kept]
+    return Postings(ids, frequencies)
 
 
 def of_blocks(decoded: Iterable[Block]) -> Postings:
@@ -56,8 +73,13 @@ def of_blocks(decoded: Iterable[Block]) -> Postings:
 
 
 def read_among(reader, fieldname: str, text: bytes, documents: np.ndarray) -> Postings:
-    """The postings of a term among `documents` (ascending), only the blocks that may hold
-    them decoded (`postings.looked_up`)."""
+    """The postings of a term among `documents` (ascending): taken from its long list
+    where the segment's file holds it (read whole, it costs less than looking up), else
+    only the blocks that may hold them decoded (`postings.looked_up`)."""
+    written = _written(reader, fieldname, text)
+    if written is not None:
+        kept = np.isin(written.ids, documents, assume_unique=True)
+        return Postings(written.ids[kept], written.weights[kept])
     found = looked_up(reader, fieldname, text, documents.tolist())
     return Postings(np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
                     np.fromiter(found.values(), dtype=np.float64, count=len(found)))
