@@ -139,3 +139,20 @@ def test_positions_from_gaps_are_the_lists(lists, kept):
     some = [docnum for at, docnum in enumerate(documents) if at in kept]
     assert added.among(some).flat.tolist() == [
         p for at, found in enumerate(lists) if at in kept for p in found]
+
+
+@given(scores=st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]), max_size=60),
+       limit=st.integers(1, 12))
+def test_the_best_of_arrays_hold_the_best_by_score_then_lowest_number(scores, limit):
+    """`best_of` keeps what Whoosh's collector would keep of every document: the best
+    `limit` by score, the lowest number first among equal scores."""
+    import heapq
+
+    from search.whoosh_fast.arrays import best_of
+
+    documents = np.arange(0, 3 * len(scores), 3, dtype=np.int64)
+    ids, kept = best_of(documents, np.array(scores), limit)
+    assert len(ids) == min(limit, len(scores))
+    every = zip(documents.tolist(), scores, strict=True)
+    assert heapq.nlargest(limit, ((score, -docnum) for docnum, score in every)) == \
+        heapq.nlargest(limit, ((score, -docnum) for docnum, score in zip(ids, kept, strict=True)))

@@ -62,6 +62,12 @@ def _written(reader, fieldname: str, text: bytes) -> Postings | None:
     return Postings(ids, frequencies)
 
 
+def is_written(reader, fieldname: str, text: bytes) -> bool:
+    """Whether the segment's file of long lists holds a term's postings."""
+    found = lists.of_reader(reader)
+    return found is not None and found.holds(fieldname, text)
+
+
 def of_blocks(decoded: Iterable[Block]) -> Postings:
     """The postings of a term's decoded blocks, in their order."""
     ids: list[int] = []
@@ -122,14 +128,15 @@ def _lengths(scorer: TermScorer, documents: np.ndarray) -> np.ndarray:
     return _LENGTH_OF_BYTE[length_bytes]
 
 
-def summed_scores(documents: np.ndarray, terms: list[tuple[TermScorer, Postings]]) -> list[float]:
+def summed_scores(documents: np.ndarray, terms: list[tuple[TermScorer, Postings]]
+                  ) -> np.ndarray:
     """The score of each of `documents` (ascending): the sum of the terms' scores, added
     in the order of `terms` from 0.0, as `AllWords` adds them (adding 0.0 where a document
     lacks a term changes no bit)."""
     total = np.zeros(len(documents))
     for scorer, postings in terms:
         total += aligned(documents, scorer, postings)
-    return total.tolist()
+    return total
 
 
 def aligned(documents: np.ndarray, scorer: TermScorer, postings: Postings) -> np.ndarray:
@@ -159,6 +166,26 @@ def summed(scored: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
     total = np.zeros(int(first.sum()))
     np.add.at(total, np.cumsum(first) - 1, each)
     return ids[first], total
+
+
+def as_array(scores: np.ndarray | float, count: int) -> np.ndarray:
+    """Scores as an array of `count`: a sum over no list at all is a float."""
+    return np.full(count, scores) if isinstance(scores, float) else scores
+
+
+def best_of(documents: np.ndarray, scores: np.ndarray, limit: int
+            ) -> tuple[list[int], list[float]]:
+    """Those of `documents` that can be among the best `limit` by score, the lowest
+    number first among equal scores: every one above the `limit`-th best score, then the
+    lowest numbers of those at it (copies of one dispatch tie by thousands)."""
+    if len(documents) <= limit:
+        return documents.tolist(), scores.tolist()
+    least = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+    above = scores > least
+    tied = np.flatnonzero(scores == least)[:limit - int(above.sum())]
+    kept = np.flatnonzero(above)
+    kept = np.concatenate([kept, tied])
+    return documents[kept].tolist(), scores[kept].tolist()
 
 
 def as_dict(scored: tuple[np.ndarray, np.ndarray]) -> dict[int, float]:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 from whoosh import collectors, sorting
 
-from search.whoosh_fast.matchers import BestOfFields, ScoredList
+from search.whoosh_fast.matchers import ArrayScoredList, BestOfFields, ScoredList
 from search.whoosh_fast.postings import blocks
 
 
@@ -75,6 +75,21 @@ class CountingTopCollector(collectors.TopCollector):
         if not isinstance(matcher, ScoredList) or self.final_fn:
             super().collect_matches()
             return
+        if isinstance(matcher, ArrayScoredList):
+            documents, scores = matcher.arrays
+            documents, scores = documents[matcher._i:], scores[matcher._i:]
+        elif isinstance(matcher, BestOfFields) and matcher.scored_at_once:
+            documents, scores = matcher.scored_arrays()  # a matcher not stepped through
+        else:
+            documents = scores = None
+        if documents is not None and self.limit:
+            # numpy arrays: their best found as arrays
+            from search.whoosh_fast import arrays
+
+            self.total += len(documents)
+            self._seen.append((self.offset, "ascending", documents))
+            self._keep_best(zip(*arrays.best_of(documents, scores, self.limit), strict=True))
+            return
         if isinstance(matcher, BestOfFields) and not (
                 matcher.count_is_exact and self.limit >= matcher.count()):
             # scored only where they can make the top, counted from their documents' ids
@@ -88,7 +103,6 @@ class CountingTopCollector(collectors.TopCollector):
         ids, scores = matcher.remaining_ids(), matcher.remaining_scores()
         self.total += len(ids)
         self._seen.append((self.offset, "ascending", ids))
-        offset = self.offset
         documents = zip(ids, scores, strict=True)
         if self.limit and len(ids) > self.limit:
             # Only this segment's best `limit` can make the top: those above its k-th best
@@ -100,6 +114,12 @@ class CountingTopCollector(collectors.TopCollector):
             documents = itertools.chain(above, zip(itertools.islice(
                 itertools.compress(ids, map(least.__eq__, scores)), self.limit - len(above)),
                 itertools.repeat(least)))
+        self._keep_best(documents)
+
+    def _keep_best(self, documents: Iterable[tuple[int, float]]) -> None:
+        """The heap kept to the best `limit` of its items and this segment's `documents`
+        (number, score): by score, the lowest number first."""
+        offset = self.offset
         self.items = heapq.nlargest(self.limit, itertools.chain(
             self.items, ((score, -(offset + docnum)) for docnum, score in documents)))
         heapq.heapify(self.items)

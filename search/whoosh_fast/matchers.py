@@ -10,6 +10,7 @@ import heapq
 import sys
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator
+from functools import cached_property
 from operator import itemgetter
 
 from whoosh import matching, scoring
@@ -80,6 +81,37 @@ class ScoredList(matching.ListMatcher):
 
     def supports(self, astype: str) -> bool:
         return False
+
+
+class ArrayScoredList(ScoredList):
+    """A `ScoredList` of numpy arrays (`arrays`): the collector takes its best from the
+    arrays (`collector.CountingTopCollector`), and it is made into lists only if stepped
+    through (under a filter, in a larger query): 2-5 ms for a list of 100,000."""
+
+    def __init__(self, documents, scores, position: int = 0) -> None:
+        self.arrays = documents, scores
+        self._i = position
+        self._all_weights = self._values = self._format = self._scorer = None
+        self._term = self._terminfo = None
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        return self.arrays[0].tolist()
+
+    @cached_property
+    def _weights(self) -> list[float]:
+        return self.arrays[1].tolist()
+
+    @cached_property
+    def _best(self) -> float:
+        scores = self.arrays[1]
+        return float(scores.max()) if len(scores) else 0.0
+
+    def copy(self):
+        return ArrayScoredList(*self.arrays, self._i)
+
+    def again(self) -> ArrayScoredList:
+        return ArrayScoredList(*self.arrays)
 
 
 class TermScorer:
@@ -222,7 +254,7 @@ _BOUND_MARGIN = 1 + 1e-9
 # the list a matcher scores when used as any other (its position moves).
 _KEPT_FOR_AGAIN = frozenset(
     {"_sum", "_scorers", "_terms", "_bounds", "count_is_exact", "_at_least", "counted",
-     "_postings"})
+     "_postings", "_reader", "_leaves", "_arrays", "scored_at_once"})
 
 
 class BestOfFields(ScoredList):
@@ -241,24 +273,38 @@ class BestOfFields(ScoredList):
     past `exact_postings` postings, only the blocks ranking needs are decoded and the
     count is a lower bound: the documents of the largest field (its document frequency,
     less the segment's deleted documents), or those decoded, whichever is more.
+
+    Where the segment's file of long lists holds the word's longest field
+    (`scored_at_once`), every document is scored at once from it instead, and counted
+    exactly: `fait` at 360k, 170,000 articles, in 22 ms rather than 66.
     """
 
     counted: Collection[int] = ()  # the documents matched, once `count` counted them all
 
     def __init__(self, searcher, leaves: list[tuple[str, bytes, float]], plan,
                  exact_postings: float = float("inf")) -> None:
-        reader = searcher.reader()
+        reader = self._reader = searcher.reader()
+        self._leaves = leaves
+        self._arrays = None  # every document and its score, once scored at once
         self._sum = compiled_sum(plan)
         self._scorers = [TermScorer(searcher, fieldname, text, boost)
                          for fieldname, text, boost in leaves]
-        self._terms = [TermBlocks(reader, fieldname, text) for fieldname, text, _ in leaves]
-        self._bounds = [[scorer.bound(head) for head in terms.heads]
-                        for scorer, terms in zip(self._scorers, self._terms, strict=True)]
         frequencies = [reader.doc_frequency(fieldname, text) for fieldname, text, _ in leaves]
         self._postings = sum(frequencies)
         self.count_is_exact = self._postings <= exact_postings
         deleted = reader.doc_count_all() - reader.doc_count()
         self._at_least = max((found - deleted for found in frequencies), default=0)
+
+    @cached_property
+    def _terms(self) -> list[TermBlocks]:
+        """Each leaf's blocks, their headers read (not when scored at once)."""
+        return [TermBlocks(self._reader, fieldname, text) for fieldname, text, _ in self._leaves]
+
+    @cached_property
+    def _bounds(self) -> list[list[float]]:
+        """The bound of each leaf's blocks."""
+        return [[scorer.bound(head) for head in terms.heads]
+                for scorer, terms in zip(self._scorers, self._terms, strict=True)]
 
     def again(self) -> BestOfFields:
         """A new matcher of the same word in the same segment, for a deeper read of the
@@ -284,20 +330,39 @@ class BestOfFields(ScoredList):
             for docnum in ids])
         return getattr(self, name)
 
-    def _score_all_as_arrays(self) -> None:
-        """Every document scored at once (`arrays`), each leaf's scores added as Whoosh's
-        tree adds them (`compiled_sum` over arrays, 0.0 where a document lacks a leaf):
-        the same scores to the last bit."""
+    @cached_property
+    def scored_at_once(self) -> bool:
+        """Whether every document is scored at once as numpy arrays rather than ranked by
+        its blocks' bounds: where the segment's file of long lists holds the word's
+        longest field, reading and scoring every posting from it costs less than walking
+        the blocks that can hold the best, and it counts them exactly."""
+        if not self._leaves or not as_arrays(self._postings):
+            return False
         from search.whoosh_fast import arrays
 
-        postings = [arrays.of_blocks(terms.every_block()) for terms in self._terms]
-        documents = arrays.united([found.ids for found in postings])
-        scores = self._sum([arrays.aligned(documents, scorer, found)
-                            for scorer, found in zip(self._scorers, postings, strict=True)])
-        ScoredList.__init__(self, documents.tolist(),
-                            # a float where no leaf is in the segment: no document either
-                            [scores] * len(documents) if isinstance(scores, float)
-                            else scores.tolist())
+        fieldname, text, _ = max(self._leaves, key=lambda leaf: self._reader.doc_frequency(
+            leaf[0], leaf[1]))
+        return arrays.is_written(self._reader, fieldname, text)
+
+    def scored_arrays(self):
+        """Every document (ascending) and its score, as numpy arrays (`arrays`), each
+        leaf's scores added as Whoosh's tree adds them (`compiled_sum` over arrays, 0.0
+        where a document lacks a leaf): the same scores to the last bit."""
+        from search.whoosh_fast import arrays
+
+        if self._arrays is None:
+            postings = [arrays.read(self._reader, fieldname, text)
+                        for fieldname, text, _ in self._leaves]
+            documents = arrays.united([found.ids for found in postings])
+            scores = self._sum([arrays.aligned(documents, scorer, found)
+                                for scorer, found in zip(self._scorers, postings, strict=True)])
+            # a float where no leaf is in the segment: no document either
+            self._arrays = documents, arrays.as_array(scores, len(documents))
+        return self._arrays
+
+    def _score_all_as_arrays(self) -> None:
+        documents, scores = self.scored_arrays()
+        ScoredList.__init__(self, documents.tolist(), scores.tolist())
 
     def _frequencies(self, leaf: int) -> dict[int, float]:
         """docnum → the term's frequency, for every document of a field."""

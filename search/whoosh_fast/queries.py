@@ -13,6 +13,7 @@ from whoosh import query as wq
 
 from search.whoosh_fast.matchers import (
     UNKNOWN,
+    ArrayScoredList,
     BestOfFields,
     ScoredList,
     TermScorer,
@@ -137,8 +138,7 @@ class SummedOr(wq.Or):
         if unscored(context):
             return unscored_list(ids_of(self, searcher, context))
         if as_arrays(_postings(self, searcher.reader())):
-            documents, scores = _scored_arrays_of(self, searcher, context)
-            return ScoredList(documents.tolist(), scores.tolist())
+            return ArrayScoredList(*_scored_arrays_of(self, searcher, context))
         return ScoredList.of(scores_of(self, searcher, context))
 
 
@@ -221,7 +221,7 @@ def _all_words_as_arrays(searcher, words: list[list[tuple[str, bytes, float, int
             return ScoredList([], [])
     if not scored:  # counts, facets, hits sorted by date
         return ScoredList(found.tolist(), [0.0] * len(found))
-    return ScoredList(found.tolist(), arrays.summed_scores(found, terms))
+    return ArrayScoredList(found, arrays.summed_scores(found, terms))
 
 
 def _looked_up(found, postings: int) -> bool:
