@@ -49,7 +49,7 @@ from search.errors import (
     SearchError,
 )
 from search.models import Count, IndexCheck, IndexStats
-from search.schema import DEFAULT_FIELDS, SCHEMA_VERSION, build_schema
+from search.schema import DEFAULT_FIELDS, SCHEMA_VERSION, SEARCHABLE_FIELDS, build_schema
 from search.stretches import Stretch
 from search.surface import surface_field
 from search.whoosh_fast.reading import MappedStorage, misfit_columns, without_stored_fields
@@ -85,6 +85,9 @@ _GENERATION_NAME = re.compile(r"\Agen-[A-Za-z0-9_]+\Z")
 # files named after a segment it no longer has).
 FORMS_SUFFIX = ".forms.json"
 FORM_FIELDS = tuple(surface_field(name) for name in DEFAULT_FIELDS)
+# The fields a quoted phrase is matched in (words as written): the long lists of a
+# segment keep their positions there.
+PHRASE_FIELDS = frozenset(surface_field(name) for name in SEARCHABLE_FIELDS)
 
 
 # Files of a generation that are its own, never shared with the next one by a hard link.
@@ -568,7 +571,7 @@ def write_segment_files(folder: Path) -> None:
             target = _forms_file(folder, leaf)
             if target is not None and not target.exists():
                 target.write_text(json.dumps(_read_forms(leaf), ensure_ascii=False), "utf-8")
-                lists.write(lists.lists_file(folder, leaf), leaf)
+                lists.write(lists.lists_file(folder, leaf), leaf, positions_in=PHRASE_FIELDS)
 
 
 def _read_forms(segment_reader) -> dict[str, list[str]]:

@@ -34,43 +34,56 @@ def test_a_list_is_decoded_as_it_was_encoded(ids, top, data):
     assert found_frequencies.tolist() == frequencies.tolist()
 
 
-def _public_postings(leaf, fieldname: str, text: bytes) -> tuple[list[int], list[float]]:
-    """A term's postings as Whoosh's matcher steps through them (deleted ones left out)."""
+def _public_postings(leaf, fieldname: str, text: bytes
+                     ) -> tuple[list[int], list[float], list[int]]:
+    """A term's postings as Whoosh's matcher steps through them (deleted ones left out),
+    with every document's positions one after the other."""
     postings = leaf.postings(fieldname, text)
-    ids, weights = [], []
+    ids, weights, positions = [], [], []
     while postings.is_active():
         ids.append(postings.id())
         weights.append(postings.weight())
+        positions += postings.value_as("positions")
         postings.next()
-    return ids, weights
+    return ids, weights, positions
 
 
 @given(counts=st.lists(st.integers(0, 300), min_size=1, max_size=40),
-       segments=st.integers(1, 2), deleted=st.sets(st.integers(0, 39), max_size=5))
-def test_the_written_lists_are_whoosh_s_postings(tmp_path_factory, counts, segments, deleted):
+       segments=st.integers(1, 2), deleted=st.sets(st.integers(0, 39), max_size=5),
+       compact=st.booleans())
+def test_the_written_lists_are_whoosh_s_postings(tmp_path_factory, counts, segments, deleted,
+                                                 compact):
     """Every list of a segment's scored fields that reaches `LIST_POSTINGS` (here 3) is
-    written, with Whoosh's documents and frequencies (from 1 to 300: one byte or two)."""
+    written, with Whoosh's documents and frequencies (from 1 to 300: one byte or two),
+    and with its positions in the fields asked for, when the blocks are ours (protocol 3:
+    their positions read with them)."""
     from unittest import mock
 
     from search.whoosh_fast.reading import MappedStorage
 
     folder = tmp_path_factory.mktemp("lists")
-    _word_index([{"body": "Visite. " + "Climat. " * count} for count in counts], segments,
-                [n for n in deleted if n < len(counts)], folder=folder)
+    _word_index([{"body": "Visite. " + "Climat. " * count, "surface_body": "le " * count}
+                 for count in counts], segments, [n for n in deleted if n < len(counts)],
+                compact=compact, folder=folder)
     with mock.patch.object(lists, "LIST_POSTINGS", 3), \
             MappedStorage(str(folder)).open_index().reader() as reader:
         for leaf, _ in reader.leaf_readers():
-            written = lists.write(lists.lists_file(folder, leaf), leaf)
+            written = lists.write(lists.lists_file(folder, leaf), leaf, ["surface_body"])
             found = lists.of_reader(leaf)
             assert written == (found is not None)
             for fieldname in ("body", "surface_body"):
                 for text in leaf.lexicon(fieldname):
-                    expected = _public_postings(leaf, fieldname, text)
-                    if leaf.doc_frequency(fieldname, text) < 3 or not expected[0]:
+                    ids, weights, positions = _public_postings(leaf, fieldname, text)
+                    if leaf.doc_frequency(fieldname, text) < 3 or not ids:
                         assert found is None or not found.holds(fieldname, text)
                         continue
-                    ids, frequencies = found.postings(fieldname, text)
-                    assert (ids.tolist(), frequencies.tolist()) == expected
+                    found_ids, frequencies = found.postings(fieldname, text)
+                    assert (found_ids.tolist(), frequencies.tolist()) == (ids, weights)
+                    with_positions = found.with_positions(fieldname, text)
+                    if fieldname == "body" or not compact:
+                        assert with_positions is None
+                    else:
+                        assert with_positions[2].tolist() == positions
 
 
 QUERIES = ["ministre", "visite", "Lomé", "ministre visite", "ministre numéro", "vis*",
@@ -149,14 +162,23 @@ def _flipped_in_list(data: bytes) -> bytes:
     return data[:offset] + bytes([data[offset] ^ 1]) + data[offset + 1:]
 
 
-@pytest.mark.parametrize("damage", [
-    _flipped_in_list,
-    lambda data: data[:-20] + b"}" + data[-19:],  # its directory
-    lambda data: data[:-1] + b"!",  # its closing magic
-    lambda data: b"X" + data[1:],  # its opening magic
-], ids=["list", "directory", "end", "start"])
+def _flipped_in_positions(data: bytes) -> bytes:
+    """One bit of the positions of `la` as written flipped."""
+    at = int.from_bytes(data[-16:-8], "little")
+    offset = json.loads(data[at:-16])["surface_body"]["la"][5]
+    return data[:offset] + bytes([data[offset] ^ 1]) + data[offset + 1:]
+
+
+@pytest.mark.parametrize(("damage", "text"), [
+    (_flipped_in_list, "ministre visite"),
+    (_flipped_in_positions, '"la visite"'),
+    (lambda data: data[:-20] + b"}" + data[-19:], "ministre visite"),  # its directory
+    (lambda data: data[:-1] + b"!", "ministre visite"),  # its closing magic
+    (lambda data: b"X" + data[1:], "ministre visite"),  # its opening magic
+], ids=["list", "positions", "directory", "end", "start"])
 def test_a_garbled_lists_file_of_its_size_is_one_clear_error(tmp_path, block_corpus,
-                                                             monkeypatch, arrays_always, damage):
+                                                             monkeypatch, arrays_always, damage,
+                                                             text):
     index_dir = _built(block_corpus, tmp_path / "index", 20, monkeypatch)
     [path] = _lists_files(index_dir)
     data = path.read_bytes()
@@ -164,7 +186,7 @@ def test_a_garbled_lists_file_of_its_size_is_one_clear_error(tmp_path, block_cor
     assert path.stat().st_size == len(data)  # not seen by the checks made at every opening
     with pytest.raises(IndexCorruptError) as raised:
         with open_searcher(index_dir) as searcher:
-            searcher.search("ministre visite")
+            searcher.search(text)
     assert re.fullmatch(rf"The index in {re.escape(str(index_dir))}/ could not be read "
                         r"\(CorruptIndexError\)\. Run `search rebuild` to rebuild it\.",
                         str(raised.value))

@@ -21,7 +21,14 @@ import numpy as np
 
 from search.whoosh_fast import lists
 from search.whoosh_fast.matchers import TermScorer
-from search.whoosh_fast.postings import LENGTH_OF_BYTE, Block, blocks, looked_up
+from search.whoosh_fast.postings import (
+    LENGTH_OF_BYTE,
+    Block,
+    blocks,
+    looked_up,
+    position_gaps_of,
+    postings_with_positions,
+)
 
 # Whoosh's field length of each length byte, and 1 at index 256: a document past the
 # column's end, whose length reads as 1 (`postings.field_lengths`).
@@ -60,6 +67,31 @@ def _written(reader, fieldname: str, text: bytes) -> Postings | None:
         kept = ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
         ids, frequencies = ids[kept], frequencies[kept]
     return Postings(ids, frequencies)
+
+
+def read_with_positions(reader, fieldname: str, text: bytes) -> tuple[Postings, Positions] | None:
+    """A term's postings and its positions in each document, deleted documents left out:
+    from the segment's file of long lists where it holds them, else from its blocks read
+    whole (`postings.postings_with_positions`); None where neither can give them."""
+    found = lists.of_reader(reader)
+    written = found.with_positions(fieldname, text) if found is not None else None
+    if written is None:
+        read = postings_with_positions(reader, fieldname, text)
+        if read is None:
+            return None
+        frequencies, values = read
+        documents = list(frequencies)
+        return (Postings(np.array(documents, dtype=np.int64),
+                         np.fromiter(frequencies.values(), dtype=np.float64,
+                                     count=len(documents))),
+                Positions.of_gaps(documents, position_gaps_of(values, documents)))
+    ids, frequencies, flat = written
+    counts = frequencies.astype(np.int64)
+    if reader.has_deletions():
+        kept = ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+        ids, frequencies, counts, flat = (ids[kept], frequencies[kept], counts[kept],
+                                          flat[np.repeat(kept, counts)])
+    return Postings(ids, frequencies), Positions(ids, counts, flat)
 
 
 def is_written(reader, fieldname: str, text: bytes) -> bool:
@@ -211,7 +243,7 @@ class Positions:
     """A word's positions in each of `documents` (ascending): how many in each, and all of
     them one document after the other, each document's ascending."""
 
-    documents: list[int]
+    documents: np.ndarray
     counts: np.ndarray
     flat: np.ndarray
 
@@ -220,8 +252,9 @@ class Positions:
         """From docnum → positions."""
         lists = [positions[docnum] for docnum in documents]
         counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        return cls(documents, counts, np.fromiter(chain.from_iterable(lists), dtype=np.int64,
-                                                  count=int(counts.sum())))
+        return cls(np.asarray(documents, dtype=np.int64), counts,
+                   np.fromiter(chain.from_iterable(lists), dtype=np.int64,
+                               count=int(counts.sum())))
 
     @classmethod
     def of_gaps(cls, documents: list[int], gaps: list[list[int]]) -> Positions:
@@ -234,14 +267,14 @@ class Positions:
         np.cumsum(np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=len(sums) - 1),
                   out=sums[1:])
         starts = np.cumsum(counts) - counts
-        return cls(documents, counts, sums[1:] - np.repeat(sums[starts], counts))
+        return cls(np.asarray(documents, dtype=np.int64), counts,
+                   sums[1:] - np.repeat(sums[starts], counts))
 
-    def among(self, documents: list[int]) -> Positions:
-        """The positions in `documents`, some of this one's."""
-        if documents == self.documents:
+    def among(self, documents: np.ndarray) -> Positions:
+        """The positions in `documents` (ascending), some of this one's."""
+        if len(documents) == len(self.documents) and np.array_equal(documents, self.documents):
             return self
-        kept = np.isin(np.asarray(self.documents, dtype=np.int64),
-                       np.asarray(documents, dtype=np.int64))
+        kept = np.isin(self.documents, documents, assume_unique=True)
         return Positions(documents, self.counts[kept], self.flat[np.repeat(kept, self.counts)])
 
 
@@ -252,8 +285,9 @@ def in_phrase(documents: list[int], words: list[tuple[int, Positions]]) -> list[
     (document, position less the word's place), and intersected word after word:
     Whoosh's ordered spans one position apart (`queries._in_order` with a slop of 1),
     without a loop over the documents in Python."""
-    if not documents:
+    if not len(documents):
         return []
+    documents = np.asarray(documents, dtype=np.int64)
     found = None
     shift = max(place for place, _ in words)  # keeps every key's position part positive
     for place, positions in words:
@@ -262,7 +296,7 @@ def in_phrase(documents: list[int], words: list[tuple[int, Positions]]) -> list[
         keys = (np.repeat(np.arange(len(documents), dtype=np.int64), positions.counts)
                 << _POSITION_BITS) + positions.flat + (shift - place)
         found = keys if found is None else np.intersect1d(found, keys, assume_unique=True)
-    return np.asarray(documents, dtype=np.int64)[np.unique(found >> _POSITION_BITS)].tolist()
+    return documents[np.unique(found >> _POSITION_BITS)].tolist()
 
 
 def scores_in(scorer: TermScorer, documents: list[int], frequencies: Mapping[int, float]

@@ -5,16 +5,17 @@ Reading a frequent word's Whoosh blocks is most of the slowest queries at 360k a
 (`était entre`: 52 of 80 ms of CPU; `autres~`: 60 of 108): every block is inflated,
 unpickled and walked in Python, at about 13-15 µs a block of 128 postings. The lists that
 `arrays` reads whole, those of `LIST_POSTINGS` postings or more in a segment, are written
-again here when the segment's generation is written, without their positions (phrases
-still read the blocks): a document number's low 16 bits and its frequency, 3 bytes a
-posting (4 where a frequency passes 255).
+again here when the segment's generation is written: a document number's low 16 bits and
+its frequency, 3 bytes a posting (4 where a frequency passes 255), and, in the fields that
+keep them, its positions (2 bytes each, 4 where one passes 65,535), which a phrase reads.
 
 Layout: `MAGIC`, each list's arrays (the low bits of its documents as little-endian
-uint16, then its frequencies as uint8 or uint16, padded to an even length), the directory
-(JSON: field → term → [offset, count, bytes per frequency, CRC-32 of the list's bytes,
-the count of its documents under each multiple of 65,536]), the directory's offset
-(8 bytes, little-endian) and `MAGIC` again. A list whose bytes do not match their CRC-32
-is a damaged index, never a wrong answer.
+uint16, then its frequencies as uint8 or uint16, padded to an even length; then its
+positions as uint16 or uint32), the directory (JSON: field → term → [offset, count,
+bytes per frequency, CRC-32 of the list's bytes, the count of its documents under each
+multiple of 65,536], followed where it has positions by [their offset, bytes per
+position, their CRC-32]), the directory's offset (8 bytes, little-endian) and `MAGIC`
+again. Bytes that do not match their CRC-32 are a damaged index, never a wrong answer.
 
 Reads Whoosh's private internals: the storage a segment reader reads its files from
 (`_storage`, an overlay of a compound segment on its folder's storage)."""
@@ -26,13 +27,13 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
 from whoosh.reading import CorruptIndexError
 
-from search.whoosh_fast.postings import blocks
+from search.whoosh_fast.postings import blocks, position_gaps_of, postings_with_positions
 
 LISTS_SUFFIX = ".lists"
 # The lists written: as long as those that `arrays` reads whole (`matchers.ARRAY_POSTINGS`).
@@ -42,6 +43,8 @@ _OFFSET = struct.Struct("<Q")
 _HIGH_BITS = 16
 _LOW = np.dtype("<u2")
 _FREQUENCIES = {1: np.dtype("<u1"), 2: np.dtype("<u2")}
+_POSITIONS = {2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_WITHOUT_POSITIONS = 5  # the length of a directory's entry without positions
 _ATTACHED = "_search_long_lists"  # the attribute of a segment reader holding its lists
 
 
@@ -51,17 +54,23 @@ def lists_file(folder: Path, segment_reader) -> Path:
     return folder / f"{segment_reader.segment().segment_id()}{LISTS_SUFFIX}"
 
 
-def write(target: Path, segment_reader) -> bool:
-    """Write the long lists of a segment's scored fields to `target`; nothing (and False)
-    when it has none."""
+def write(target: Path, segment_reader, positions_in: Collection[str]) -> bool:
+    """Write the long lists of a segment's scored fields to `target`, with their positions
+    in the fields `positions_in` (those phrases read); nothing (and False) when it has
+    none."""
     directory: dict[str, dict[str, list]] = {}
     with open(target, "wb") as out:
         out.write(MAGIC)
-        for fieldname, text, ids, frequencies in _long_lists(segment_reader):
+        for fieldname, text, ids, frequencies, positions in _long_lists(segment_reader,
+                                                                        positions_in):
             data, width, highs = encoded(ids, frequencies)
-            directory.setdefault(fieldname, {})[_key(text)] = [
-                out.tell(), len(ids), width, zlib.crc32(data), highs]
+            entry = [out.tell(), len(ids), width, zlib.crc32(data), highs]
             out.write(data)
+            if positions is not None:
+                data, width = encoded_positions(positions)
+                entry += [out.tell(), width, zlib.crc32(data)]
+                out.write(data)
+            directory.setdefault(fieldname, {})[_key(text)] = entry
         if not directory:
             out.close()
             target.unlink()
@@ -92,9 +101,21 @@ def decoded(data: bytes, count: int, width: int, highs: list[int]
     return ids, frequencies
 
 
-def _long_lists(segment_reader) -> Iterator[tuple[str, bytes, np.ndarray, np.ndarray]]:
-    """(field, term, documents, frequencies) of every list of `LIST_POSTINGS` or more of a
-    segment's scored fields whose frequencies are whole numbers up to 65,535."""
+def encoded_positions(positions: np.ndarray) -> tuple[bytes, int]:
+    """A list's positions (each document's, one document after the other) and the bytes
+    each takes: 2, or 4 where one passes 65,535."""
+    width = 2 if len(positions) == 0 or int(positions.max()) <= 0xFFFF else 4
+    return positions.astype(_POSITIONS[width]).tobytes(), width
+
+
+def _long_lists(segment_reader, positions_in: Collection[str]
+                ) -> Iterator[tuple[str, bytes, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(field, term, documents, frequencies, positions or None) of every list of
+    `LIST_POSTINGS` or more of a segment's scored fields whose frequencies are whole
+    numbers up to 65,535; the positions in the fields `positions_in` that have them, one
+    per frequency."""
+    from search.whoosh_fast.arrays import Positions  # which imports this module
+
     schema = segment_reader.schema
     for fieldname in segment_reader.indexed_field_names():
         if fieldname not in schema or not schema[fieldname].scorable:
@@ -102,15 +123,27 @@ def _long_lists(segment_reader) -> Iterator[tuple[str, bytes, np.ndarray, np.nda
         for text, info in segment_reader.iter_field(fieldname):
             if info.doc_frequency() < LIST_POSTINGS:
                 continue
-            ids: list[int] = []
-            weights: list[float] = []
-            for block in blocks(segment_reader, fieldname, text):
-                ids += block.ids
-                weights += block.weights
+            read = (postings_with_positions(segment_reader, fieldname, text)
+                    if fieldname in positions_in else None)
+            if read is None:
+                ids: list[int] = []
+                weights: list[float] = []
+                for block in blocks(segment_reader, fieldname, text):
+                    ids += block.ids
+                    weights += block.weights
+                positions = None
+            else:
+                found, values = read
+                ids, weights = list(found), list(found.values())
+                positions = Positions.of_gaps(ids, position_gaps_of(values, ids))
             frequencies = np.array(weights)
-            if (len(ids) and frequencies.min() >= 1 and frequencies.max() <= 0xFFFF
+            if not (len(ids) and frequencies.min() >= 1 and frequencies.max() <= 0xFFFF
                     and np.array_equal(frequencies, np.floor(frequencies))):
-                yield fieldname, text, np.array(ids, dtype=np.int64), frequencies
+                continue
+            if positions is not None and (positions.counts != frequencies).any():
+                positions = None  # a format whose frequency is not its count of positions
+            yield (fieldname, text, np.array(ids, dtype=np.int64), frequencies,
+                   None if positions is None else positions.flat)
 
 
 def _key(text: bytes | str) -> str:
@@ -147,10 +180,33 @@ class SegmentLists:
         """A term's documents (ascending, int64) and frequencies (float64), deleted ones
         included; None when the term's list is not here."""
         entry = self._directory.get(fieldname, {}).get(_key(text))
-        if entry is None:
+        return None if entry is None else self._list(entry)
+
+    def with_positions(self, fieldname: str, text: bytes | str
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """`postings` and the positions (int64) of each document, one document after the
+        other (as many as its frequency); None when they are not here."""
+        entry = self._directory.get(fieldname, {}).get(_key(text))
+        if entry is None or (isinstance(entry, list) and len(entry) == _WITHOUT_POSITIONS):
             return None
+        ids, frequencies = self._list(entry)
         try:
-            offset, count, width, crc, highs = entry
+            offset, width, crc = entry[_WITHOUT_POSITIONS:]
+            count = int(frequencies.sum())
+            data = self._map[offset:offset + count * _POSITIONS[width].itemsize]
+            fits = (type(offset) is int and offset >= len(MAGIC)
+                    and offset + len(data) <= self._end
+                    and len(data) == count * _POSITIONS[width].itemsize
+                    and zlib.crc32(data) == crc)
+        except (TypeError, ValueError, KeyError):
+            fits = False
+        if not fits:
+            raise CorruptIndexError(f"{self.name} holds garbled positions")
+        return ids, frequencies, np.frombuffer(data, dtype=_POSITIONS[width]).astype(np.int64)
+
+    def _list(self, entry) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            offset, count, width, crc, highs = entry[:_WITHOUT_POSITIONS]
             size = count * (_LOW.itemsize + _FREQUENCIES[width].itemsize)
             data = self._map[offset:offset + size + size % 2]
             fits = (type(offset) is int and type(count) is int and offset >= len(MAGIC)

@@ -263,6 +263,10 @@ class PhraseWords(wq.Phrase):
             texts.append(text)
         distinct = sorted(dict.fromkeys(texts),
                           key=lambda text: reader.doc_frequency(fieldname, text))
+        if self.slop == 1:
+            found = self._matched_from_lists(searcher, context, texts, distinct)
+            if found is not None:
+                return found
         # The commonest word of a phrase of three words or more (`la` in `devant la
         # justice`) is read last, only where the others stand as the phrase needs them.
         rare = distinct if len(distinct) < 3 else distinct[:-1]
@@ -325,6 +329,41 @@ class PhraseWords(wq.Phrase):
             _tree_sum([scorers[text].score(docnum, frequencies[text][docnum])
                        for text in texts]) * self.boost
             for docnum in matched])
+
+
+    def _matched_from_lists(self, searcher, context, texts: list[bytes], distinct: list[bytes]
+                            ) -> ScoredList | None:
+        """An exact phrase whose commonest word the segment's file of long lists holds
+        with its positions (`lists`), matched and scored as numpy arrays, every word read
+        whole, from there or from its blocks: the same documents and scores as below.
+        None where that file does not hold it."""
+        reader = searcher.reader()
+        if not as_arrays(reader.doc_frequency(self.fieldname, distinct[-1])):
+            return None
+        import numpy as np
+
+        from search.whoosh_fast import arrays
+
+        if not arrays.is_written(reader, self.fieldname, distinct[-1]):
+            return None
+
+        read = {}
+        for text in distinct:
+            read[text] = arrays.read_with_positions(reader, self.fieldname, text)
+            if read[text] is None:
+                return None
+        found = read[distinct[0]][0].ids
+        for text in distinct[1:]:
+            found = arrays.intersection(found, read[text][0].ids)
+        matched = arrays.in_phrase(found, [(at, read[text][1]) for at, text in enumerate(texts)])
+        if unscored(context):
+            return unscored_list(set(matched))
+        matched_ids = np.asarray(matched, dtype=np.int64)
+        each = {text: arrays.aligned(matched_ids, TermScorer(searcher, self.fieldname, text,
+                                                             1.0), read[text][0])
+                for text in distinct}
+        return ArrayScoredList(matched_ids,
+                               _tree_sum([each[text] for text in texts]) * self.boost)
 
 
 def _frequencies(reader, fieldname: str, text: bytes, found: list[int] | None,
