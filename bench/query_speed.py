@@ -122,6 +122,9 @@ def run(index: Path, before: Path, rounds: int, per_type: int, titles: int,
         if (answers["before"][text]["total"], answers["before"][text]["exact"])
         != (answers["after"][text]["total"], answers["after"][text]["exact"])
         or not _same_hits(answers["before"][text]["hits"], answers["after"][text]["hits"])]
+    hits_differ = [text for text in differences
+                   if not _same_hits(answers["before"][text]["hits"],
+                                     answers["after"][text]["hits"])]
     lower_bounds = [text for text in answers["after"] if not answers["after"][text]["exact"]]
     ranked_differ = 0
     if titles:
@@ -140,6 +143,7 @@ def run(index: Path, before: Path, rounds: int, per_type: int, titles: int,
             "before_index": str(before_index or index), "rounds": rounds,
             "per_type": per_type, "load": load, "table": table,
             "queries_compared": len(answers["before"]), "differences": differences,
+            "hits_differ": hits_differ,
             "lower_bounds": lower_bounds, "titles_ranked": titles,
             "titles_ranked_differently": ranked_differ}
 
@@ -182,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown(report))
     print(f"\nload {report['load'][0]} → {report['load'][-1]}; "
           f"{report['queries_compared']} queries compared, "
-          f"{len(report['differences'])} differ: {report['differences'][:10]}; "
+          f"{len(report['differences'])} differ: {report['differences'][:10]}, "
+          f"{len(report['hits_differ'])} of them in their hits; "
           f"totals shown as lower bounds: {len(report['lower_bounds'])}; "
           f"rank_words: {report['titles_ranked_differently']} of "
           f"{report['titles_ranked']} titles ranked differently")
