@@ -566,12 +566,14 @@ def write_segment_files(folder: Path) -> None:
     would copy each whole into memory (171 MB for 30,000 articles)."""
     from search.whoosh_fast import lists  # numpy, which a query process loads only if needed
 
-    with MappedStorage(str(folder)).open_index().reader() as reader:
+    storage = MappedStorage(str(folder))
+    with storage.open_index().reader() as reader:
         for leaf, _ in reader.leaf_readers():
             target = _forms_file(folder, leaf)
             if target is not None and not target.exists():
                 target.write_text(json.dumps(_read_forms(leaf), ensure_ascii=False), "utf-8")
-                lists.write(lists.lists_file(folder, leaf), leaf, positions_in=PHRASE_FIELDS)
+                lists.write(lists.lists_file(folder, leaf), leaf, positions_in=PHRASE_FIELDS,
+                            release_pages=storage.release_pages)
 
 
 def _read_forms(segment_reader) -> dict[str, list[str]]:

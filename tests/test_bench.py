@@ -373,3 +373,24 @@ def test_query_speed_compares_two_versions_each_on_its_own_index(tmp_path):
     assert report["queries_compared"] == 2 * len(QUERY_TYPES)
     assert report["differences"] == []
     assert set(report["table"]) == {"before", "after"}
+
+
+def test_query_speed_times_a_peer_in_the_same_rounds(tmp_path):
+    """With a peer, its index answers every query of every type in the same rounds, and
+    the table gives the ratio of the after version to it."""
+    from bench import query_speed
+    from bench.peers import build_tantivy
+    from search.index import rebuild
+
+    archive_file = tmp_path / "archive.jsonl"
+    archive_file.write_text("".join(json.dumps(record) + "\n" for record in RECORDS), "utf-8")
+    rebuild([archive_file], tmp_path / "index")
+    (tmp_path / "tantivy").mkdir()
+    build_tantivy(archive_file, tmp_path / "tantivy")
+    report = query_speed.run(tmp_path / "index", ROOT, rounds=1, per_type=2, titles=0,
+                             peer=("tantivy", tmp_path / "tantivy"))
+    assert set(report["table"]) == {"before", "after", "peer"} and report["peer"] == "tantivy"
+    assert all(report["table"]["peer"][kind]["queries"] == 2 for kind in QUERY_TYPES)
+    table = query_speed.markdown(report).splitlines()
+    assert table[0].endswith("| tantivy CPU p50 / p95 | after / tantivy, CPU p95 |")
+    assert len(table) == 2 + len(QUERY_TYPES)

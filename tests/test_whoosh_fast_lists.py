@@ -56,7 +56,7 @@ def test_the_written_lists_are_whoosh_s_postings(tmp_path_factory, counts, segme
     """Every list of a segment's scored fields that reaches `LIST_POSTINGS` (here 3) is
     written, with Whoosh's documents and frequencies (from 1 to 300: one byte or two),
     and with its positions in the fields asked for, when the blocks are ours (protocol 3:
-    their positions read with them)."""
+    their positions read with them), decoded two blocks of three postings at a time."""
     from unittest import mock
 
     from search.whoosh_fast.reading import MappedStorage
@@ -64,8 +64,8 @@ def test_the_written_lists_are_whoosh_s_postings(tmp_path_factory, counts, segme
     folder = tmp_path_factory.mktemp("lists")
     _word_index([{"body": "Visite. " + "Climat. " * count, "surface_body": "le " * count}
                  for count in counts], segments, [n for n in deleted if n < len(counts)],
-                compact=compact, folder=folder)
-    with mock.patch.object(lists, "LIST_POSTINGS", 3), \
+                blocklimit=3, compact=compact, folder=folder)
+    with mock.patch.multiple(lists, LIST_POSTINGS=3, _BLOCKS_AT_ONCE=2), \
             MappedStorage(str(folder)).open_index().reader() as reader:
         for leaf, _ in reader.leaf_readers():
             written = lists.write(lists.lists_file(folder, leaf), leaf, ["surface_body"])

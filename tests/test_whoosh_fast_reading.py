@@ -33,6 +33,17 @@ def test_a_mapped_index_reads_as_whoosh_reads_it(tmp_path, block_corpus):
     assert index_content(MappedStorage(generation).open_index()) == expected
 
 
+def test_an_index_reads_alike_once_its_pages_are_given_back(tmp_path, block_corpus):
+    """`release_pages` drops the pages read from the process, not what they hold."""
+    rebuild([block_corpus], tmp_path / "index")
+    generation = str(tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text().strip())
+    storage = MappedStorage(generation)
+    ix = storage.open_index()
+    expected = index_content(ix)
+    storage.release_pages()
+    assert index_content(ix) == expected
+
+
 def test_an_empty_file_is_opened_without_a_map(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     assert MappedStorage(str(tmp_path)).open_file("empty").read() == b""

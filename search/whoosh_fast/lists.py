@@ -27,13 +27,14 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 from whoosh.reading import CorruptIndexError
 
-from search.whoosh_fast.postings import blocks, position_gaps_of, postings_with_positions
+from search.whoosh_fast.postings import blocks, blocks_with_positions, gaps_of
 
 LISTS_SUFFIX = ".lists"
 # The lists written: as long as those that `arrays` reads whole (`matchers.ARRAY_POSTINGS`).
@@ -44,6 +45,7 @@ _HIGH_BITS = 16
 _LOW = np.dtype("<u2")
 _FREQUENCIES = {1: np.dtype("<u1"), 2: np.dtype("<u2")}
 _POSITIONS = {2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_BLOCKS_AT_ONCE = 256  # blocks whose positions are decoded together when writing
 _WITHOUT_POSITIONS = 5  # the length of a directory's entry without positions
 _ATTACHED = "_search_long_lists"  # the attribute of a segment reader holding its lists
 
@@ -54,15 +56,17 @@ def lists_file(folder: Path, segment_reader) -> Path:
     return folder / f"{segment_reader.segment().segment_id()}{LISTS_SUFFIX}"
 
 
-def write(target: Path, segment_reader, positions_in: Collection[str]) -> bool:
+def write(target: Path, segment_reader, positions_in: Collection[str],
+          release_pages: Callable[[], None] = lambda: None) -> bool:
     """Write the long lists of a segment's scored fields to `target`, with their positions
     in the fields `positions_in` (those phrases read); nothing (and False) when it has
-    none."""
+    none. `release_pages` is called after each list: the pages of a mapped segment that
+    were read stay in the process's resident memory until it gives them back."""
     directory: dict[str, dict[str, list]] = {}
     with open(target, "wb") as out:
         out.write(MAGIC)
-        for fieldname, text, ids, frequencies, positions in _long_lists(segment_reader,
-                                                                        positions_in):
+        for fieldname, text, ids, frequencies, positions in _long_lists(
+                segment_reader, positions_in, release_pages):
             data, width, highs = encoded(ids, frequencies)
             entry = [out.tell(), len(ids), width, zlib.crc32(data), highs]
             out.write(data)
@@ -108,14 +112,12 @@ def encoded_positions(positions: np.ndarray) -> tuple[bytes, int]:
     return positions.astype(_POSITIONS[width]).tobytes(), width
 
 
-def _long_lists(segment_reader, positions_in: Collection[str]
+def _long_lists(segment_reader, positions_in: Collection[str], release_pages: Callable[[], None]
                 ) -> Iterator[tuple[str, bytes, np.ndarray, np.ndarray, np.ndarray | None]]:
     """(field, term, documents, frequencies, positions or None) of every list of
     `LIST_POSTINGS` or more of a segment's scored fields whose frequencies are whole
     numbers up to 65,535; the positions in the fields `positions_in` that have them, one
     per frequency."""
-    from search.whoosh_fast.arrays import Positions  # which imports this module
-
     schema = segment_reader.schema
     for fieldname in segment_reader.indexed_field_names():
         if fieldname not in schema or not schema[fieldname].scorable:
@@ -123,7 +125,7 @@ def _long_lists(segment_reader, positions_in: Collection[str]
         for text, info in segment_reader.iter_field(fieldname):
             if info.doc_frequency() < LIST_POSTINGS:
                 continue
-            read = (postings_with_positions(segment_reader, fieldname, text)
+            read = (blocks_with_positions(segment_reader, fieldname, text)
                     if fieldname in positions_in else None)
             if read is None:
                 ids: list[int] = []
@@ -133,9 +135,7 @@ def _long_lists(segment_reader, positions_in: Collection[str]
                     weights += block.weights
                 positions = None
             else:
-                found, values = read
-                ids, weights = list(found), list(found.values())
-                positions = Positions.of_gaps(ids, position_gaps_of(values, ids))
+                ids, weights, positions = _with_positions(read)
             frequencies = np.array(weights)
             if not (len(ids) and frequencies.min() >= 1 and frequencies.max() <= 0xFFFF
                     and np.array_equal(frequencies, np.floor(frequencies))):
@@ -144,6 +144,28 @@ def _long_lists(segment_reader, positions_in: Collection[str]
                 positions = None  # a format whose frequency is not its count of positions
             yield (fieldname, text, np.array(ids, dtype=np.int64), frequencies,
                    None if positions is None else positions.flat)
+            release_pages()
+
+
+def _with_positions(read: Iterator[tuple[list[int], Sequence[float], Sequence[bytes]]]):
+    """A term's documents, frequencies and `arrays.Positions`, from its blocks read with
+    their positions, decoded `_BLOCKS_AT_ONCE` blocks at a time (the Python lists of a
+    word in every article of a segment would take hundreds of MB)."""
+    from search.whoosh_fast.arrays import Positions  # which imports this module
+
+    ids: list[int] = []
+    weights: list[float] = []
+    counts, flats = [], []
+    for chunk in iter(lambda: list(islice(read, _BLOCKS_AT_ONCE)), []):
+        documents = [docnum for block_ids, _, _ in chunk for docnum in block_ids]
+        decoded = Positions.of_gaps(documents, gaps_of(
+            [value for _, _, values in chunk for value in values]))
+        ids += documents
+        weights += (weight for _, block_weights, _ in chunk for weight in block_weights)
+        counts.append(decoded.counts)
+        flats.append(decoded.flat.astype(np.uint32))
+    return ids, weights, Positions(np.array(ids, dtype=np.int64), np.concatenate(counts),
+                                   np.concatenate(flats))
 
 
 def _key(text: bytes | str) -> str:

@@ -397,23 +397,44 @@ def postings_with_positions(reader, fieldname: str, text: bytes
     """Every posting of a term in a segment, deleted documents left out: its frequency in
     each document, and its positions there still encoded (`positions_of` decodes them),
     each block read once and whole. None where that would cost more than reading the
-    frequencies alone (blocks pickled with Whoosh's protocol 2, positions not in Whoosh's
-    `Positions` format, postings that are not Whoosh 3's)."""
+    frequencies alone (`blocks_with_positions`)."""
+    read = blocks_with_positions(reader, fieldname, text)
+    if read is None:
+        return None
+    frequencies: dict[int, float] = {}
+    values: dict[int, bytes] = {}
+    for ids, weights, encoded in read:
+        frequencies.update(zip(ids, weights, strict=True))
+        values.update(zip(ids, encoded, strict=True))
+    return frequencies, values
+
+
+def blocks_with_positions(reader, fieldname: str, text: bytes
+                          ) -> Iterator[tuple[list[int], Sequence[float], Sequence[bytes]]] | None:
+    """A term's postings a block at a time, deleted documents left out: each block's
+    documents, frequencies and positions still encoded (`gaps_of` decodes them). None
+    where that would cost more than reading the frequencies alone (blocks pickled with
+    Whoosh's protocol 2, positions not in Whoosh's `Positions` format, postings that are
+    not Whoosh 3's)."""
     postings, deleted = _beneath_deletions(reader, fieldname, text)
     if (type(postings) is not W3LeafMatcher or postings._byteids
             or type(postings.format).decode_positions is not Positions.decode_positions):
         return None
-    frequencies: dict[int, float] = {}
-    values: dict[int, bytes] = {}
-    for head in _heads(postings):
-        if head.protocol < 3:
-            return None
-        ids, weights, encoded = _block_data(postings, head)
-        frequencies.update(zip(ids, weights, strict=True))
-        values.update(zip(ids, encoded, strict=True))
-    for docnum in deleted.intersection(frequencies):
-        del frequencies[docnum], values[docnum]
-    return frequencies, values
+    heads = list(_heads(postings))
+    if any(head.protocol < 3 for head in heads):
+        return None
+    return _blocks_with_positions(postings, heads, deleted)
+
+
+def _blocks_with_positions(postings: W3LeafMatcher, heads: list[_Head], deleted: frozenset
+                           ) -> Iterator[tuple[list[int], Sequence[float], Sequence[bytes]]]:
+    for head in heads:
+        ids, weights, values = _block_data(postings, head)
+        if deleted:
+            kept = [at for at, docnum in enumerate(ids) if docnum not in deleted]
+            ids, weights, values = ([ids[at] for at in kept], [weights[at] for at in kept],
+                                    [values[at] for at in kept])
+        yield ids, weights, values
 
 
 def positions_of(values: Mapping[int, bytes], documents: list[int]) -> dict[int, list[int]]:
@@ -470,19 +491,20 @@ _STOP = ord(".")
 
 def _decoded_positions_of(values: list[bytes]) -> list[list[int]]:
     """The positions of each of `values` (`Positions.decode_positions`), unpickled in
-    one call (`_gaps_of`) and added up in C rather than in a Python loop."""
-    return [list(accumulate(gaps)) for gaps in _gaps_of(values)]
+    one call (`gaps_of`) and added up in C rather than in a Python loop."""
+    return [list(accumulate(gaps)) for gaps in gaps_of(values)]
 
 
 def position_gaps_of(values: Mapping[int, bytes], documents: list[int]) -> list[list[int]]:
     """The gaps between the positions of each of `documents` (its first, its first
     position), from their encoded values (`postings_with_positions`): `positions_of`
     without adding them up, for a caller that adds them up at once."""
-    return _gaps_of([values[docnum] for docnum in documents])
+    return gaps_of([values[docnum] for docnum in documents])
 
 
-def _gaps_of(values: list[bytes]) -> list[list[int]]:
-    """The pickled gaps of each of `values`, unpickled in one call: the lists pickled one
+def gaps_of(values: Sequence[bytes]) -> list[list[int]]:
+    """The gaps between the positions of each of `values` (its first, its first position),
+    the pickled gaps of each unpickled in one call: the lists pickled one
     after another inside one list (a frequent phrase decodes tens of thousands)."""
     bodies = []
     for value in values:

@@ -72,13 +72,23 @@ class MappedStorage(FileStorage):
 
     def __init__(self, path: str) -> None:
         super().__init__(path, supports_mmap=False)
+        self._maps: list[mmap.mmap] = []
 
     def open_file(self, name, **kwargs):
         with open(self._fpath(name), "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:  # an empty file cannot be mapped
                 return super().open_file(name, **kwargs)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._maps.append(mapped)
         return _MappedFile(mapped, name)
+
+    def release_pages(self) -> None:
+        """Gives back the pages of the mapped files read so far: they count in the
+        process's resident memory (a whole segment, once a job has read all of it), and
+        are read again from the page cache when asked for."""
+        for mapped in self._maps:
+            if not mapped.closed:
+                mapped.madvise(mmap.MADV_DONTNEED)
 
 
 # The levels of a term table's binary search whose keys are remembered: at most 2**18 keys
