@@ -2,6 +2,7 @@
 
     python -m bench.query_speed --index DIR --before DIR [--before-index DIR] [--rounds 3]
                                 [--per-type 50] [--titles 300] [--json OUT]
+                                [--peer SYSTEM:DIR]
 
 `--before` is a folder holding another version's `search/` package (for example
 `git archive BASE search | tar -x -C /tmp/before`); the version of this repository is
@@ -15,6 +16,8 @@ p50 / p95 over the queries of a type. The hits (ids, scores to 1e-12, snippets),
 `rank_words` of the first `--titles` OrangeSum titles (`bench.quality`'s path) are compared
 between the versions; any difference is listed. A query the searcher refuses (a word that
 stands for too many words on a large archive) answers with its message, compared too.
+With `--peer`, a peer's index answers the same queries in the same rounds (in this
+process, its fastest of the rounds too), and the table gives the ratio of after to it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench.common import (
@@ -37,7 +42,9 @@ from bench.common import (
     orangesum_records,
     percentile,
 )
+from bench.peers import OPENERS
 from bench.queries import QUERIES_FILE, QUERY_TYPES
+from bench.speed import PEER_KIND
 
 # The worker: reads one JSON command a line, answers one JSON line.
 _WORKER = r"""
@@ -98,25 +105,33 @@ def _same_hits(a: list, b: list) -> bool:
 
 
 def run(index: Path, before: Path, rounds: int, per_type: int, titles: int,
-        before_index: Path | None = None) -> dict:
+        before_index: Path | None = None, peer: tuple[str, Path] | None = None) -> dict:
     queries = json.loads(QUERIES_FILE.read_text(encoding="utf-8"))["queries"]
     versions = {"before": _Version("before", before, before_index or index),
                 "after": _Version("after", ROOT, index)}
     load = [load_average()]
-    times: dict = {name: {kind: {} for kind in QUERY_TYPES} for name in versions}
+    times: dict = {name: {kind: {} for kind in QUERY_TYPES} for name in (*versions, "peer")}
     answers: dict = {name: {} for name in versions}
-    for number in range(rounds):
-        order = ["before", "after"] if number % 2 == 0 else ["after", "before"]
-        for kind in QUERY_TYPES:
-            texts = [q["text"] for q in queries[kind][:per_type]]
-            for name in order:
-                for text, found in zip(texts, versions[name].ask({"texts": texts}),
-                                       strict=True):
-                    best = times[name][kind].setdefault(text, [float("inf")] * 2)
-                    best[0], best[1] = min(best[0], found["wall"]), min(best[1], found["cpu"])
-                    answers[name][text] = found
-        load.append(load_average())
-        log(f"round {number + 1} of {rounds}")
+    with ExitStack() as stack:
+        peer_answer = stack.enter_context(OPENERS[peer[0]](peer[1])) if peer else None
+        for number in range(rounds):
+            order = ["before", "after"] if number % 2 == 0 else ["after", "before"]
+            for kind in QUERY_TYPES:
+                texts = [q["text"] for q in queries[kind][:per_type]]
+                for name in order:
+                    for text, found in zip(texts, versions[name].ask({"texts": texts}),
+                                           strict=True):
+                        _keep_fastest(times[name][kind], text, found["wall"], found["cpu"])
+                        answers[name][text] = found
+                if peer_answer is not None:
+                    for text in texts:
+                        wall, cpu = time.perf_counter(), time.process_time()
+                        peer_answer(PEER_KIND[kind], text)
+                        _keep_fastest(times["peer"][kind], text,
+                                      (time.perf_counter() - wall) * 1000,
+                                      (time.process_time() - cpu) * 1000)
+            load.append(load_average())
+            log(f"round {number + 1} of {rounds}")
     differences = [
         text for text in answers["before"]
         if (answers["before"][text]["total"], answers["before"][text]["exact"])
@@ -138,14 +153,20 @@ def run(index: Path, before: Path, rounds: int, per_type: int, titles: int,
     for version in versions.values():
         version.close()
     table = {name: {kind: _percentiles(list(times[name][kind].values()))
-                    for kind in QUERY_TYPES} for name in versions}
+                    for kind in QUERY_TYPES} for name in (*versions, *(["peer"] if peer else []))}
     return {"machine": machine(), "index": str(index),
             "before_index": str(before_index or index), "rounds": rounds,
             "per_type": per_type, "load": load, "table": table,
             "queries_compared": len(answers["before"]), "differences": differences,
             "hits_differ": hits_differ,
             "lower_bounds": lower_bounds, "titles_ranked": titles,
-            "titles_ranked_differently": ranked_differ}
+            "titles_ranked_differently": ranked_differ, "peer": peer and peer[0]}
+
+
+def _keep_fastest(best: dict, text: str, wall: float, cpu: float) -> None:
+    """A query's fastest wall and CPU time so far."""
+    fastest = best.setdefault(text, [float("inf")] * 2)
+    fastest[0], fastest[1] = min(fastest[0], wall), min(fastest[1], cpu)
 
 
 def _percentiles(pairs: list[list[float]]) -> dict[str, float]:
@@ -155,15 +176,21 @@ def _percentiles(pairs: list[list[float]]) -> dict[str, float]:
 
 
 def markdown(report: dict) -> str:
+    peer = report.get("peer")
     lines = ["| type (queries) | CPU p50 before → after | CPU p95 before → after "
-             "| wall p50 before → after | wall p95 before → after |", "|---|---|---|---|---|"]
+             "| wall p50 before → after | wall p95 before → after |"
+             + (f" {peer} CPU p50 / p95 | after / {peer}, CPU p95 |" if peer else ""),
+             "|---|---|---|---|---|" + ("---|---|" if peer else "")]
     table = report["table"]
     for kind in QUERY_TYPES:
         b, a = table["before"][kind], table["after"][kind]
-        lines.append(f"| {kind} ({a['queries']}) | "
-                     + " | ".join(f"{b[key]:.1f} → {a[key]:.1f}"
-                                  for key in ("cpu_p50", "cpu_p95", "wall_p50", "wall_p95"))
-                     + " |")
+        cells = [f"{b[key]:.1f} → {a[key]:.1f}"
+                 for key in ("cpu_p50", "cpu_p95", "wall_p50", "wall_p95")]
+        if peer:
+            p = table["peer"][kind]
+            cells += [f"{p['cpu_p50']:.1f} / {p['cpu_p95']:.1f}",
+                      f"{a['cpu_p95'] / p['cpu_p95']:.1f}x"]
+        lines.append(f"| {kind} ({a['queries']}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -178,9 +205,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-type", type=int, default=50)
     parser.add_argument("--titles", type=int, default=300)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--peer", metavar="SYSTEM:DIR",
+                        help="a peer's index (`python -m bench.peers build`), timed in the "
+                             "same rounds, for example tantivy:/tmp/tantivy-360k")
     args = parser.parse_args(argv)
+    peer = None
+    if args.peer:
+        system, _, folder = args.peer.partition(":")
+        if system not in OPENERS or not folder:
+            parser.error(f"--peer takes SYSTEM:DIR, SYSTEM among {', '.join(OPENERS)}")
+        peer = (system, Path(folder))
     report = run(args.index, args.before, args.rounds, args.per_type, args.titles,
-                 args.before_index)
+                 args.before_index, peer)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(markdown(report))
