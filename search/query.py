@@ -50,6 +50,7 @@ from search.whoosh_fast.queries import (
     AllWords,
     Expansion,
     OneWord,
+    PhraseInFields,
     PhraseWords,
     PrefixFilter,
     SummedOr,
@@ -489,7 +490,8 @@ def _all_words(query: wq.Query) -> wq.Query:
 
 def _phrase_words(query: wq.Query) -> wq.Query:
     """Every phrase of `query` matched as `PhraseWords`, except inside a NEAR or SAME,
-    which reads its phrases' spans."""
+    which reads its phrases' spans; an OR of phrases alone (a phrase in its fields) as
+    `PhraseInFields`."""
     if type(query) is wq.Phrase:
         return PhraseWords(query.fieldname, list(query.words), slop=query.slop,
                            boost=query.boost, char_ranges=query.char_ranges,
@@ -501,6 +503,9 @@ def _phrase_words(query: wq.Query) -> wq.Query:
         query.subqueries = (query.a, query.b)
     elif isinstance(query, wq.CompoundQuery):
         query.subqueries = [_phrase_words(child) for child in query.subqueries]
+        if type(query) is wq.Or and not query.scale and query.subqueries and all(
+                type(child) is PhraseWords for child in query.subqueries):
+            return PhraseInFields(query.subqueries, boost=query.boost)
     elif isinstance(query, wq.Not):
         query.query = _phrase_words(query.query)
     elif isinstance(query, wq.WrappingQuery):

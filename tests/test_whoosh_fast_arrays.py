@@ -156,3 +156,23 @@ def test_the_best_of_arrays_hold_the_best_by_score_then_lowest_number(scores, li
     every = zip(documents.tolist(), scores, strict=True)
     assert heapq.nlargest(limit, ((score, -docnum) for docnum, score in every)) == \
         heapq.nlargest(limit, ((score, -docnum) for docnum, score in zip(ids, kept, strict=True)))
+
+
+@given(positions=st.dictionaries(st.integers(0, 200), st.lists(st.integers(0, 70_000),
+                                                                 max_size=6).map(sorted),
+                                 max_size=30),
+       data=st.data())
+def test_the_positions_among_some_documents_are_theirs(positions, data):
+    """`Positions.among` gathers the positions of the documents asked for only, from
+    positions stored as unsigned 16 or 32 bits as from Python's integers."""
+    from search.whoosh_fast.arrays import Positions
+
+    documents = sorted(positions)
+    among = sorted(data.draw(st.sets(st.sampled_from(documents))) if documents else [])
+    whole = Positions.of_lists(documents, positions)
+    dtype = data.draw(st.sampled_from([np.int64, np.uint32]))
+    stored = Positions(whole.documents, whole.counts, whole.flat.astype(dtype))
+    found = stored.among(np.array(among, dtype=np.int64))
+    assert found.documents.tolist() == among
+    assert found.counts.tolist() == [len(positions[docnum]) for docnum in among]
+    assert found.flat.tolist() == [at for docnum in among for at in positions[docnum]]

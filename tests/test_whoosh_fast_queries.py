@@ -627,3 +627,47 @@ def test_the_collector_knows_the_documents_of_a_word_counted_at_least(monkeypatc
         assert not collector.results().total_exact
     matched, expected = _matched_and_expected(ix, word)
     assert matched == expected
+
+
+@given(texts=st.lists(st.one_of(_PHRASE_TEXT.map(lambda text: (text, text, text)),
+                                st.tuples(_PHRASE_TEXT, _PHRASE_TEXT, _PHRASE_TEXT)),
+                      min_size=1, max_size=30),
+       segments=st.integers(1, 2), deleted=st.sets(st.integers(0, 29), max_size=5),
+       words=st.one_of(st.lists(st.sampled_from(["climat", "sommet", "le", "absent"]),
+                                min_size=2, max_size=3),
+                       st.permutations(["climat", "sommet", "visite", "le"]).map(lambda w: w[:3])),
+       boost=st.sampled_from([1.0, 2.0]))
+def test_a_phrase_in_its_fields_from_the_long_lists_scores_as_whoosh_s(
+        tmp_path_factory, texts, segments, deleted, words, boost):
+    """An exact phrase read from the segments' long lists (`lists`, every list written
+    here, with its positions), in one field (`PhraseWords`) and in three added up as arrays
+    (`PhraseInFields`): the documents and scores of Whoosh's `Phrase` and its OR, to the
+    last bit, deleted documents included."""
+    from unittest import mock
+
+    from whoosh import query as wq
+
+    from search.whoosh_fast import lists, matchers
+    from search.whoosh_fast.queries import PhraseInFields, PhraseWords
+    from search.whoosh_fast.reading import MappedStorage
+
+    folder = tmp_path_factory.mktemp("phrases")
+    articles = [{"surface_title": title, "surface_lead": lead, "surface_body": body}
+                for title, lead, body in texts]  # the same text in each field, or not
+    _word_index(articles, segments, [n for n in deleted if n < len(articles)], blocklimit=3,
+                compact=True, folder=folder)
+    fields = {"surface_title": 2.0 * boost, "surface_lead": 1.5 * boost,
+              "surface_body": boost}
+    with mock.patch.multiple(matchers, ARRAY_POSTINGS=0, LOADING_POSTINGS=0,
+                             SCORED_DOCUMENTS=0), mock.patch.object(lists, "LIST_POSTINGS", 1):
+        ix = MappedStorage(str(folder)).open_index()
+        with ix.reader() as reader:
+            for leaf, _ in reader.leaf_readers():
+                lists.write(lists.lists_file(folder, leaf), leaf, list(fields))
+        for field, weight in fields.items():
+            assert _scores(ix, PhraseWords(field, words, boost=weight)) == _scores(
+                ix, wq.Phrase(field, words, boost=weight))
+        ours = PhraseInFields([PhraseWords(field, words, boost=weight)
+                               for field, weight in fields.items()])
+        whoosh = wq.Or([wq.Phrase(field, words, boost=weight) for field, weight in fields.items()])
+        assert _scores(ix, ours) == _scores(ix, whoosh)

@@ -13,7 +13,7 @@ import: the query side imports this module only for lists long enough to repay i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -183,6 +183,21 @@ def aligned(documents: np.ndarray, scorer: TermScorer, postings: Postings) -> np
     return found
 
 
+def aligned_lists(scored: list[tuple[Sequence[int], Sequence[float]]]
+                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The documents of any of the `scored` lists (each its documents, ascending, and
+    their scores), ascending, and each list's scores in them, 0.0 where it lacks one."""
+    lists = [(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float64))
+             for ids, scores in scored]
+    documents = united([ids for ids, _ in lists])
+    each = []
+    for ids, scores in lists:
+        found = np.zeros(len(documents))
+        found[np.searchsorted(documents, ids)] = scores
+        each.append(found)
+    return documents, each
+
+
 def summed(scored: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """The documents of any of the `scored` lists (each its documents, ascending, and
     their scores), ascending, each with the sum of its scores added in the lists' order:
@@ -241,7 +256,8 @@ def scored(scorer: TermScorer, postings: Postings) -> tuple[np.ndarray, np.ndarr
 @dataclass
 class Positions:
     """A word's positions in each of `documents` (ascending): how many in each, and all of
-    them one document after the other, each document's ascending."""
+    them one document after the other, each document's ascending (integers of any
+    width: those of the long lists are read as they are stored)."""
 
     documents: np.ndarray
     counts: np.ndarray
@@ -271,11 +287,17 @@ class Positions:
                    sums[1:] - np.repeat(sums[starts], counts))
 
     def among(self, documents: np.ndarray) -> Positions:
-        """The positions in `documents` (ascending), some of this one's."""
+        """The positions in `documents` (ascending), some of this one's: only theirs are
+        gathered (a common word has millions)."""
         if len(documents) == len(self.documents) and np.array_equal(documents, self.documents):
             return self
-        kept = np.isin(self.documents, documents, assume_unique=True)
-        return Positions(documents, self.counts[kept], self.flat[np.repeat(kept, self.counts)])
+        kept = np.flatnonzero(np.isin(self.documents, documents, assume_unique=True))
+        counts = self.counts[kept]
+        starts = (np.cumsum(self.counts) - self.counts)[kept]
+        # each kept document's positions: its start, plus 0, 1, ... its count less one
+        gathered = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(
+            int(counts.sum()))
+        return Positions(documents, counts, self.flat[gathered])
 
 
 def in_phrase(documents: list[int], words: list[tuple[int, Positions]]) -> list[int]:

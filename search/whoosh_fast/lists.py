@@ -180,6 +180,8 @@ class SegmentLists:
         self.name = path.name
         with open(path, "rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        # read where it lies: the arrays of a list are views of the map, which they keep
+        self._view = memoryview(self._map)
         end = len(self._map) - len(MAGIC)
         if (self._map[:len(MAGIC)] != MAGIC or end < _OFFSET.size + len(MAGIC)
                 or self._map[end:] != MAGIC):
@@ -206,8 +208,9 @@ class SegmentLists:
 
     def with_positions(self, fieldname: str, text: bytes | str
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """`postings` and the positions (int64) of each document, one document after the
-        other (as many as its frequency); None when they are not here."""
+        """`postings` and the positions of each document (unsigned, as stored), one
+        document after the other (as many as its frequency); None when they are not
+        here."""
         entry = self._directory.get(fieldname, {}).get(_key(text))
         if entry is None or (isinstance(entry, list) and len(entry) == _WITHOUT_POSITIONS):
             return None
@@ -215,7 +218,7 @@ class SegmentLists:
         try:
             offset, width, crc = entry[_WITHOUT_POSITIONS:]
             count = int(frequencies.sum())
-            data = self._map[offset:offset + count * _POSITIONS[width].itemsize]
+            data = self._view[offset:offset + count * _POSITIONS[width].itemsize]
             fits = (type(offset) is int and offset >= len(MAGIC)
                     and offset + len(data) <= self._end
                     and len(data) == count * _POSITIONS[width].itemsize
@@ -224,13 +227,13 @@ class SegmentLists:
             fits = False
         if not fits:
             raise CorruptIndexError(f"{self.name} holds garbled positions")
-        return ids, frequencies, np.frombuffer(data, dtype=_POSITIONS[width]).astype(np.int64)
+        return ids, frequencies, np.frombuffer(data, dtype=_POSITIONS[width])
 
     def _list(self, entry) -> tuple[np.ndarray, np.ndarray]:
         try:
             offset, count, width, crc, highs = entry[:_WITHOUT_POSITIONS]
             size = count * (_LOW.itemsize + _FREQUENCIES[width].itemsize)
-            data = self._map[offset:offset + size + size % 2]
+            data = self._view[offset:offset + size + size % 2]
             fits = (type(offset) is int and type(count) is int and offset >= len(MAGIC)
                     and offset + size <= self._end and zlib.crc32(data) == crc
                     and all(type(high) is int and high >= 0 for high in highs)
@@ -240,9 +243,6 @@ class SegmentLists:
         if not fits:
             raise CorruptIndexError(f"{self.name} holds a garbled list")
         return decoded(data, count, width, highs)
-
-    def close(self) -> None:
-        self._map.close()
 
 
 def of_reader(segment_reader) -> SegmentLists | None:

@@ -34,10 +34,22 @@ ARRAY_POSTINGS = 5_000
 LOADING_POSTINGS = 50_000
 
 
+# Lists already scored (a phrase in each of its fields) of at least SCORED_DOCUMENTS
+# documents in all are added up as numpy arrays once numpy is loaded: Whoosh's union and
+# its collector step through them at a few µs a document.
+SCORED_DOCUMENTS = 1_000
+
+
 def as_arrays(postings: int) -> bool:
     """Whether lists of `postings` are matched as numpy arrays."""
     loaded = "search.whoosh_fast.arrays" in sys.modules
     return postings >= (ARRAY_POSTINGS if loaded else LOADING_POSTINGS)
+
+
+def scored_as_arrays(documents: int) -> bool:
+    """Whether scored lists of `documents` in all are added up as numpy arrays."""
+    loaded = "search.whoosh_fast.arrays" in sys.modules
+    return documents >= (SCORED_DOCUMENTS if loaded else LOADING_POSTINGS)
 
 
 class ScoredList(matching.ListMatcher):
@@ -68,6 +80,10 @@ class ScoredList(matching.ListMatcher):
     def remaining_ids(self) -> list[int]:
         """The document numbers from the current one on."""
         return self._ids[self._i:]
+
+    def remaining(self) -> int:
+        """How many documents from the current one on."""
+        return len(self._ids) - self._i
 
     def remaining_scores(self) -> list[float]:
         """The scores from the current document on."""
@@ -106,6 +122,17 @@ class ArrayScoredList(ScoredList):
     def _best(self) -> float:
         scores = self.arrays[1]
         return float(scores.max()) if len(scores) else 0.0
+
+    def is_active(self) -> bool:
+        return self._i < len(self.arrays[0])
+
+    def remaining(self) -> int:
+        return len(self.arrays[0]) - self._i
+
+    def remaining_arrays(self):
+        """The documents and scores from the current one on, as arrays."""
+        documents, scores = self.arrays
+        return documents[self._i:], scores[self._i:]
 
     def copy(self):
         return ArrayScoredList(*self.arrays, self._i)
@@ -220,6 +247,32 @@ def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
         return UNKNOWN
     leaves.append((term[0], term[1], boost))
     return len(leaves) - 1
+
+
+def list_sum_plan(matcher, leaves: list[ScoredList]):
+    """`sum_plan` for an OR of our scored lists (a phrase in several fields): the index
+    in `leaves` of each list that has documents (the list again from its first one),
+    unions and Whoosh's preloaded OR as `sum_plan` gives them; `UNKNOWN` for anything
+    else."""
+    if isinstance(matcher, matching.NullMatcherClass):
+        return None
+    if type(matcher) is matching.UnionMatcher:
+        a, b = list_sum_plan(matcher.a, leaves), list_sum_plan(matcher.b, leaves)
+        if UNKNOWN in (a, b):
+            return UNKNOWN
+        return b if a is None else a if b is None else (a, b)
+    if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
+        parts = [list_sum_plan(child, leaves) for child in matcher._submatchers]
+        if UNKNOWN in parts:
+            return UNKNOWN
+        return [part for part in parts if part is not None]
+    if type(matcher) in (ScoredList, ArrayScoredList):
+        matcher = matcher.again()  # from its first document: a preloaded OR read them all
+        if not matcher.is_active():
+            return None
+        leaves.append(matcher)
+        return len(leaves) - 1
+    return UNKNOWN
 
 
 def compiled_sum(plan) -> Callable[[list[float]], float]:
