@@ -63,10 +63,18 @@ def _written(reader, fieldname: str, text: bytes) -> Postings | None:
     if written is None:
         return None
     ids, frequencies = written
-    if reader.has_deletions():
-        kept = ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+    kept = _not_deleted(reader, ids)
+    if kept is not None:
         ids, frequencies = ids[kept], frequencies[kept]
     return Postings(ids, frequencies)
+
+
+def _not_deleted(reader, ids: np.ndarray) -> np.ndarray | None:
+    """Which of a segment's `ids` are not deleted; None when it has no deleted document
+    (the long lists keep the postings of those deleted after they were written)."""
+    if not reader.has_deletions():
+        return None
+    return ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
 
 
 def read_with_positions(reader, fieldname: str, text: bytes) -> tuple[Postings, Positions] | None:
@@ -87,8 +95,8 @@ def read_with_positions(reader, fieldname: str, text: bytes) -> tuple[Postings, 
                 Positions.of_gaps(documents, position_gaps_of(values, documents)))
     ids, frequencies, flat = written
     counts = frequencies.astype(np.int64)
-    if reader.has_deletions():
-        kept = ~np.isin(ids, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+    kept = _not_deleted(reader, ids)
+    if kept is not None:
         ids, frequencies, counts, flat = (ids[kept], frequencies[kept], counts[kept],
                                           flat[np.repeat(kept, counts)])
     return Postings(ids, frequencies), Positions(ids, counts, flat)
@@ -187,11 +195,11 @@ def aligned_lists(scored: list[tuple[Sequence[int], Sequence[float]]]
                   ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The documents of any of the `scored` lists (each its documents, ascending, and
     their scores), ascending, and each list's scores in them, 0.0 where it lacks one."""
-    lists = [(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float64))
-             for ids, scores in scored]
-    documents = united([ids for ids, _ in lists])
+    as_arrays = [(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float64))
+                 for ids, scores in scored]
+    documents = united([ids for ids, _ in as_arrays])
     each = []
-    for ids, scores in lists:
+    for ids, scores in as_arrays:
         found = np.zeros(len(documents))
         found[np.searchsorted(documents, ids)] = scores
         each.append(found)

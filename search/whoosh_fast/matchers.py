@@ -225,18 +225,33 @@ def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
     of a (field, term, boost), (a, b) for a union adding a's score to b's, or a list
     added left to right (Whoosh's preloaded OR, on segments of at most 5,000 documents);
     `UNKNOWN` for anything else."""
+    return _union_plan(matcher, lambda leaf: _term_leaf(leaf, leaves))
+
+
+def list_sum_plan(matcher, leaves: list[ScoredList]):
+    """`sum_plan` for an OR of our scored lists (a phrase in several fields): the index
+    in `leaves` of each list that has documents (the list again from its first one)."""
+    return _union_plan(matcher, lambda leaf: _list_leaf(leaf, leaves))
+
+
+def _union_plan(matcher, leaf_plan: Callable):
+    """The plan of Whoosh's unions over the matchers that `leaf_plan` makes a plan of."""
     if isinstance(matcher, matching.NullMatcherClass):
         return None
     if type(matcher) is matching.UnionMatcher:
-        a, b = sum_plan(matcher.a, leaves), sum_plan(matcher.b, leaves)
+        a, b = _union_plan(matcher.a, leaf_plan), _union_plan(matcher.b, leaf_plan)
         if UNKNOWN in (a, b):
             return UNKNOWN
         return b if a is None else a if b is None else (a, b)
     if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
-        parts = [sum_plan(child, leaves) for child in matcher._submatchers]
+        parts = [_union_plan(child, leaf_plan) for child in matcher._submatchers]
         if UNKNOWN in parts:
             return UNKNOWN
         return [part for part in parts if part is not None]
+    return leaf_plan(matcher)
+
+
+def _term_leaf(matcher, leaves: list[tuple[str, bytes, float]]):
     boost = 1.0
     if type(matcher) is matching.WrappingMatcher:
         matcher, boost = matcher.child, matcher.boost
@@ -249,30 +264,14 @@ def sum_plan(matcher, leaves: list[tuple[str, bytes, float]]):
     return len(leaves) - 1
 
 
-def list_sum_plan(matcher, leaves: list[ScoredList]):
-    """`sum_plan` for an OR of our scored lists (a phrase in several fields): the index
-    in `leaves` of each list that has documents (the list again from its first one),
-    unions and Whoosh's preloaded OR as `sum_plan` gives them; `UNKNOWN` for anything
-    else."""
-    if isinstance(matcher, matching.NullMatcherClass):
+def _list_leaf(matcher, leaves: list[ScoredList]):
+    if type(matcher) not in (ScoredList, ArrayScoredList):
+        return UNKNOWN
+    matcher = matcher.again()  # from its first document: a preloaded OR read them all
+    if not matcher.is_active():
         return None
-    if type(matcher) is matching.UnionMatcher:
-        a, b = list_sum_plan(matcher.a, leaves), list_sum_plan(matcher.b, leaves)
-        if UNKNOWN in (a, b):
-            return UNKNOWN
-        return b if a is None else a if b is None else (a, b)
-    if type(matcher) is matching.ArrayUnionMatcher and matcher._boost == 1.0:
-        parts = [list_sum_plan(child, leaves) for child in matcher._submatchers]
-        if UNKNOWN in parts:
-            return UNKNOWN
-        return [part for part in parts if part is not None]
-    if type(matcher) in (ScoredList, ArrayScoredList):
-        matcher = matcher.again()  # from its first document: a preloaded OR read them all
-        if not matcher.is_active():
-            return None
-        leaves.append(matcher)
-        return len(leaves) - 1
-    return UNKNOWN
+    leaves.append(matcher)
+    return len(leaves) - 1
 
 
 def compiled_sum(plan) -> Callable[[list[float]], float]:

@@ -333,7 +333,6 @@ class PhraseWords(wq.Phrase):
                        for text in texts]) * self.boost
             for docnum in matched])
 
-
     def _matched_from_lists(self, searcher, context, texts: list[bytes], distinct: list[bytes]
                             ) -> ScoredList | None:
         """An exact phrase whose commonest word the segment's file of long lists holds

@@ -25,6 +25,7 @@ import mmap
 import os
 import pickle
 import struct
+import weakref
 import zlib
 from array import array
 from bisect import bisect_right
@@ -72,21 +73,22 @@ class MappedStorage(FileStorage):
 
     def __init__(self, path: str) -> None:
         super().__init__(path, supports_mmap=False)
-        self._maps: list[mmap.mmap] = []
+        # the maps still open (weakly: a map goes with the reader that opened it)
+        self._maps: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()
 
     def open_file(self, name, **kwargs):
         with open(self._fpath(name), "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:  # an empty file cannot be mapped
                 return super().open_file(name, **kwargs)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        self._maps.append(mapped)
+        self._maps.add(mapped)
         return _MappedFile(mapped, name)
 
     def release_pages(self) -> None:
         """Gives back the pages of the mapped files read so far: they count in the
         process's resident memory (a whole segment, once a job has read all of it), and
         are read again from the page cache when asked for."""
-        for mapped in self._maps:
+        for mapped in list(self._maps):
             if not mapped.closed:
                 mapped.madvise(mmap.MADV_DONTNEED)
 
