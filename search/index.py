@@ -413,15 +413,13 @@ def _update_locked(paths, index_dir, sources, walk_skipped, folders, fresh, fiel
 
     if on_start:
         on_start(expected)
-    with next_generation(index_dir, previous, base) as (generation, ix):
+    with next_generation(index_dir, previous, base, on_stage) as (generation, ix):
         with _Writer(ix, files, tally) as writer:
             writer.write_changes(gone, changed, paths, progress)
             if not allow_removal:
                 _check_removal(index_dir, held, writer.owner.keys(), fresh, tally.removed)
             if on_stage:
                 on_stage("Writing and merging segments")
-        if on_stage:
-            on_stage("Recording checksums and switching to the new generation")
         write_manifest(generation, files)
     return tally.report(index_dir)
 

@@ -527,15 +527,21 @@ def write_manifest(generation: Path, files: Mapping[str, FileEntry]) -> None:
 
 
 @contextmanager
-def next_generation(index_dir: Path, previous: str | None, base: Path | None):
+def next_generation(index_dir: Path, previous: str | None, base: Path | None,
+                    on_stage: Callable[[str], None] | None = None):
     """(folder, Whoosh index) of a new generation, made current once the block completes
-    and removed if it fails; the generation before `previous` goes, unless read."""
+    and removed if it fails; the generation before `previous` goes, unless read.
+    `on_stage(what)` says what follows the block: the files beside the new segments (a
+    minute or two for a million articles), then the checksums."""
+    say = on_stage or (lambda what: None)
     _remove_generations(index_dir, keep=[previous])
     generation = Path(tempfile.mkdtemp(prefix=GENERATION_PREFIX, dir=index_dir))
     try:
         (generation / READERS).touch()
         yield generation, _start_generation(generation, base)
+        say("Writing the word lists beside the new segments")
         write_segment_files(generation)
+        say("Recording checksums and switching to the new generation")
         (generation / FORMAT).write_text(
             json.dumps({"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION,
                         "checksums": True}), "utf-8")
