@@ -76,8 +76,7 @@ class CountingTopCollector(collectors.TopCollector):
             super().collect_matches()
             return
         if isinstance(matcher, ArrayScoredList):
-            documents, scores = matcher.arrays
-            documents, scores = documents[matcher._i:], scores[matcher._i:]
+            documents, scores = matcher.remaining_arrays()
         elif isinstance(matcher, BestOfFields) and matcher.scored_at_once:
             documents, scores = matcher.scored_arrays()  # a matcher not stepped through
         else:

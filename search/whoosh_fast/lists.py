@@ -118,6 +118,8 @@ def _long_lists(segment_reader, positions_in: Collection[str], release_pages: Ca
     `LIST_POSTINGS` or more of a segment's scored fields whose frequencies are whole
     numbers up to 65,535; the positions in the fields `positions_in` that have them, one
     per frequency."""
+    from search.whoosh_fast import arrays  # which imports this module
+
     schema = segment_reader.schema
     for fieldname in segment_reader.indexed_field_names():
         if fieldname not in schema or not schema[fieldname].scorable:
@@ -128,30 +130,26 @@ def _long_lists(segment_reader, positions_in: Collection[str], release_pages: Ca
             read = (blocks_with_positions(segment_reader, fieldname, text)
                     if fieldname in positions_in else None)
             if read is None:
-                ids: list[int] = []
-                weights: list[float] = []
-                for block in blocks(segment_reader, fieldname, text):
-                    ids += block.ids
-                    weights += block.weights
+                postings = arrays.of_blocks(blocks(segment_reader, fieldname, text))
                 positions = None
             else:
-                ids, weights, positions = _with_positions(read)
-            frequencies = np.array(weights)
-            if not (len(ids) and frequencies.min() >= 1 and frequencies.max() <= 0xFFFF
+                postings, positions = _with_positions(read)
+            frequencies = postings.weights
+            if not (len(frequencies) and frequencies.min() >= 1 and frequencies.max() <= 0xFFFF
                     and np.array_equal(frequencies, np.floor(frequencies))):
                 continue
             if positions is not None and (positions.counts != frequencies).any():
                 positions = None  # a format whose frequency is not its count of positions
-            yield (fieldname, text, np.array(ids, dtype=np.int64), frequencies,
+            yield (fieldname, text, postings.ids, frequencies,
                    None if positions is None else positions.flat)
             release_pages()
 
 
 def _with_positions(read: Iterator[tuple[list[int], Sequence[float], Sequence[bytes]]]):
-    """A term's documents, frequencies and `arrays.Positions`, from its blocks read with
-    their positions, decoded `_BLOCKS_AT_ONCE` blocks at a time (the Python lists of a
-    word in every article of a segment would take hundreds of MB)."""
-    from search.whoosh_fast.arrays import Positions  # which imports this module
+    """A term's `arrays.Postings` and `arrays.Positions`, from its blocks read with their
+    positions, decoded `_BLOCKS_AT_ONCE` blocks at a time (the Python lists of a word in
+    every article of a segment would take hundreds of MB)."""
+    from search.whoosh_fast.arrays import Positions, Postings  # which import this module
 
     ids: list[int] = []
     weights: list[float] = []
@@ -164,8 +162,11 @@ def _with_positions(read: Iterator[tuple[list[int], Sequence[float], Sequence[by
         weights += (weight for _, block_weights, _ in chunk for weight in block_weights)
         counts.append(decoded.counts)
         flats.append(decoded.flat.astype(np.uint32))
-    return ids, weights, Positions(np.array(ids, dtype=np.int64), np.concatenate(counts),
-                                   np.concatenate(flats))
+    documents = np.array(ids, dtype=np.int64)
+    if not counts:  # no block left: every document deleted
+        counts, flats = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.uint32)]
+    return (Postings(documents, np.array(weights, dtype=np.float64)),
+            Positions(documents, np.concatenate(counts), np.concatenate(flats)))
 
 
 def _key(text: bytes | str) -> str:

@@ -306,7 +306,7 @@ _BOUND_MARGIN = 1 + 1e-9
 # the list a matcher scores when used as any other (its position moves).
 _KEPT_FOR_AGAIN = frozenset(
     {"_sum", "_scorers", "_terms", "_bounds", "count_is_exact", "_at_least", "counted",
-     "_postings", "_reader", "_leaves", "_arrays", "scored_at_once"})
+     "_postings", "_reader", "_leaves", "_longest", "_arrays", "scored_at_once"})
 
 
 class BestOfFields(ScoredList):
@@ -342,6 +342,8 @@ class BestOfFields(ScoredList):
         self._scorers = [TermScorer(searcher, fieldname, text, boost)
                          for fieldname, text, boost in leaves]
         frequencies = [reader.doc_frequency(fieldname, text) for fieldname, text, _ in leaves]
+        # the leaf with the most postings, whose long list decides `scored_at_once`
+        self._longest = leaves[frequencies.index(max(frequencies))] if leaves else None
         self._postings = sum(frequencies)
         self.count_is_exact = self._postings <= exact_postings
         deleted = reader.doc_count_all() - reader.doc_count()
@@ -388,12 +390,11 @@ class BestOfFields(ScoredList):
         its blocks' bounds: where the segment's file of long lists holds the word's
         longest field, reading and scoring every posting from it costs less than walking
         the blocks that can hold the best, and it counts them exactly."""
-        if not self._leaves or not as_arrays(self._postings):
+        if self._longest is None or not as_arrays(self._postings):
             return False
         from search.whoosh_fast import arrays
 
-        fieldname, text, _ = max(self._leaves, key=lambda leaf: self._reader.doc_frequency(
-            leaf[0], leaf[1]))
+        fieldname, text, _ = self._longest
         return arrays.is_written(self._reader, fieldname, text)
 
     def scored_arrays(self):
